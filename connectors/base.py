@@ -1,0 +1,203 @@
+"""The one extension point every connector implements.
+
+A connector speaks **native** records: dicts keyed by the system's own field names. Only
+``mapping/`` knows both sides. A subclass declares its attributes and implements a few
+methods (singer-sdk style)::
+
+    class MyConnector(Connector):
+        name = "mysystem"                      # the ``type:`` in refsync.yaml
+        settings_model = MySettings            # pydantic model of the connection settings
+        max_batch_size = 200                   # records per write call
+        cursor_field = "SystemModstamp"        # what incremental reads page on (or None)
+        writable = True
+
+        def check(self) -> None: ...                           # cheap auth/reachability probe
+        def describe(self, object_name) -> ObjectSchema: ...   # live schema for validation
+        def read(self, object_name, *, since, fields, until) -> Iterator[ReadPage]: ...
+        def upsert(self, object_name, records, *, key) -> list[WriteResult]: ...
+        def archive(self, object_name, keys, *, key) -> list[WriteResult]: ...
+
+Contract (checked by ``tests/connectors/contract.py`` for every connector):
+
+- ``read`` yields pages in cursor order. Each page carries the bookmark to commit once that
+  page (and everything before it) has been merged and written. ``since`` is the last
+  committed bookmark (``None`` for a full read). The bookmark never passes ``until`` (the
+  run's start time). Deleted records come as :class:`NativeRecord` with ``deleted=True``.
+  Reading the same window twice yields the same records (duplicates across a page boundary
+  are allowed; the engine de-duplicates by ``id``).
+- ``upsert`` writes ``records`` matched on the native field ``key`` (an external-id /
+  unique property), in as few calls as the API allows, and returns exactly one
+  :class:`WriteResult` per input record, in input order. A per-record failure is a result
+  with ``error`` set, never an exception. Only fatal or retry-exhausted errors raise.
+- No vendor exception escapes: connectors translate them to :mod:`mapping.errors` types at
+  their edge with ``raise ... from exc``.
+- The vendor client is built in one place (``build_client``) and can be injected.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from mapping.errors import RecordError, SchemaMismatch
+
+__all__ = [
+    "Bookmark",
+    "Clock",
+    "Connector",
+    "FieldSchema",
+    "NativeRecord",
+    "ObjectSchema",
+    "ReadPage",
+    "WriteResult",
+    "utc_now",
+]
+
+Bookmark = dict[str, Any]
+"""Opaque, JSON-serialisable position of a connector in one object's change stream."""
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class NativeRecord:
+    """One record as the system holds it.
+
+    ``id`` is the system's own id (Salesforce Id, HubSpot hs_object_id, appointment id, ...).
+    ``fields`` maps native field names to values as the system returned them.
+    """
+
+    id: str
+    fields: Mapping[str, Any]
+    deleted: bool = False
+    modified_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPage:
+    records: Sequence[NativeRecord]
+    bookmark: Bookmark
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The outcome of writing one record.
+
+    ``key`` is the match-key value the record was sent with; ``id`` the system id on
+    success; ``created`` True/False when the system says, else None.
+    """
+
+    key: str
+    id: str | None = None
+    created: bool | None = None
+    error: RecordError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSchema:
+    name: str
+    type: str  # the system's own type name: string, picklist, datetime, enumeration, ...
+    label: str | None = None
+    length: int | None = None
+    createable: bool = True
+    updateable: bool = True
+    nillable: bool = True
+    required: bool = False
+    external_id: bool = False
+    unique: bool = False
+    picklist_values: tuple[str, ...] = ()
+    restricted_picklist: bool = False
+    reference_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectSchema:
+    name: str
+    fields: Mapping[str, FieldSchema] = field(default_factory=dict)
+
+    def field(self, name: str) -> FieldSchema:
+        try:
+            return self.fields[name]
+        except KeyError:
+            raise SchemaMismatch(
+                f"{self.name} has no field {name!r} visible to the integration user; "
+                "create it, grant field-level access, or fix the mapping"
+            ) from None
+
+
+class Connector(ABC):
+    """Base class of every connector. See the module docstring for the contract."""
+
+    name: ClassVar[str]
+    settings_model: ClassVar[type[BaseModel]]
+    max_batch_size: ClassVar[int] = 100
+    cursor_field: ClassVar[str | None] = None
+    writable: ClassVar[bool] = True
+    may_hold_phi_by_default: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        settings: BaseModel,
+        *,
+        client: Any = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        """The vendor client, built once on first use unless one was injected."""
+        if self._client is None:
+            self._client = self.build_client()
+        return self._client
+
+    def build_client(self) -> Any:
+        """Build the vendor client from ``self.settings``. The one place that does so."""
+        return None
+
+    @abstractmethod
+    def check(self) -> None:
+        """Prove the connection works (auth, reachability); raise a ConnectorError if not."""
+
+    @abstractmethod
+    def describe(self, object_name: str) -> ObjectSchema:
+        """The live schema of ``object_name``."""
+
+    @abstractmethod
+    def read(
+        self,
+        object_name: str,
+        *,
+        since: Bookmark | None,
+        fields: Sequence[str],
+        until: datetime | None = None,
+    ) -> Iterator[ReadPage]:
+        """Yield changed records since ``since``, page by page, each with its bookmark."""
+
+    def upsert(
+        self, object_name: str, records: Sequence[Mapping[str, Any]], *, key: str
+    ) -> list[WriteResult]:
+        """Create-or-update ``records`` matched on native field ``key``."""
+        raise NotImplementedError(f"{self.name} is read-only")
+
+    def archive(self, object_name: str, keys: Sequence[str], *, key: str) -> list[WriteResult]:
+        """Archive/delete the records whose ``key`` field has one of ``keys``."""
+        raise NotImplementedError(f"{self.name} is read-only")
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; optional."""

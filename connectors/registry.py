@@ -1,0 +1,45 @@
+"""Registry of connector types by their ``type:`` name in refsync.yaml.
+
+Built-in connectors register here lazily (so importing the registry does not import every
+vendor client); third-party connectors register through the ``refsync.connectors`` entry
+point group.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from connectors.base import Connector
+
+__all__ = ["connector_class", "connector_types"]
+
+_BUILTIN = {
+    "salesforce": "connectors.salesforce:SalesforceConnector",
+    "hubspot": "connectors.hubspot:HubSpotConnector",
+    "scheduling": "connectors.scheduling:SchedulingConnector",
+}
+
+
+def connector_types() -> list[str]:
+    names = set(_BUILTIN)
+    names |= {ep.name for ep in entry_points(group="refsync.connectors")}
+    return sorted(names)
+
+
+def connector_class(type_name: str) -> type[Connector]:
+    """The connector class for ``type_name``; KeyError naming the known types if unknown."""
+    target = _BUILTIN.get(type_name)
+    if target is None:
+        for ep in entry_points(group="refsync.connectors"):
+            if ep.name == type_name:
+                cls = ep.load()
+                assert issubclass(cls, Connector)
+                return cls
+        raise KeyError(
+            f"unknown connection type {type_name!r}; known: {', '.join(connector_types())}"
+        )
+    module_name, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    assert issubclass(cls, Connector)
+    return cls
