@@ -38,13 +38,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from mapping.errors import RecordError, SchemaMismatch
+from mapping.errors import RecordError
+from mapping.schema import FieldSchema, ObjectSchema
 
 __all__ = [
     "Bookmark",
@@ -104,38 +105,6 @@ class WriteResult:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSchema:
-    name: str
-    type: str  # the system's own type name: string, picklist, datetime, enumeration, ...
-    label: str | None = None
-    length: int | None = None
-    createable: bool = True
-    updateable: bool = True
-    nillable: bool = True
-    required: bool = False
-    external_id: bool = False
-    unique: bool = False
-    picklist_values: tuple[str, ...] = ()
-    restricted_picklist: bool = False
-    reference_to: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectSchema:
-    name: str
-    fields: Mapping[str, FieldSchema] = field(default_factory=dict)
-
-    def field(self, name: str) -> FieldSchema:
-        try:
-            return self.fields[name]
-        except KeyError:
-            raise SchemaMismatch(
-                f"{self.name} has no field {name!r} visible to the integration user; "
-                "create it, grant field-level access, or fix the mapping"
-            ) from None
 
 
 class Connector(ABC):

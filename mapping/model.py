@@ -14,7 +14,7 @@ All timestamps are timezone-aware (naive datetimes are refused).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
