@@ -1,0 +1,162 @@
+"""Named transforms: the closed registry a mapping's ``transforms:`` chain draws from.
+
+A step is written in YAML as a bare name (``strip``) or a one-key mapping
+(``{truncate: 255}``, ``{value_map: {...}}``). Outbound (canonical -> native) runs the chain in
+order; inbound (native -> canonical) runs each step's inverse in reverse order.
+
+``None`` passes through every transform unchanged, except ``default``. A value that cannot be
+transformed raises :class:`~mapping.errors.TransformError` with ``code="TRANSFORM_<NAME>"``; the
+message names the transform, the field and the record key, and never the value (it may be PHI).
+There is no expression language and no eval.
+
+Example::
+
+    steps = [parse_step("strip"), parse_step({"truncate": 255})]
+    to_native(steps, "  Lakeside Family Practice ", TransformContext(field="name"))
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
+
+from mapping.errors import TransformError
+from mapping.transforms._core import ArgsError, Invalid, Transform, TransformContext
+from mapping.transforms._phone import PHONE_TRANSFORMS
+from mapping.transforms._text import TEXT_TRANSFORMS
+from mapping.transforms._time import TIME_TRANSFORMS
+from mapping.transforms._values import VALUE_TRANSFORMS
+
+__all__ = [
+    "TRANSFORM_DOCS",
+    "TRANSFORM_NAMES",
+    "TransformContext",
+    "TransformStep",
+    "parse_step",
+    "to_canonical",
+    "to_native",
+]
+
+_REGISTRY: dict[str, Transform] = {
+    t.name: t for t in (*TEXT_TRANSFORMS, *VALUE_TRANSFORMS, *PHONE_TRANSFORMS, *TIME_TRANSFORMS)
+}
+
+TRANSFORM_NAMES: frozenset[str] = frozenset(_REGISTRY)
+"""Every transform name a mapping may use."""
+
+TRANSFORM_DOCS: Mapping[str, str] = {name: t.summary for name, t in sorted(_REGISTRY.items())}
+"""One line per transform: what it does and how its arguments are written."""
+
+
+def _unknown_name(name: str) -> ValueError:
+    close = difflib.get_close_matches(name, TRANSFORM_NAMES, n=len(TRANSFORM_NAMES), cutoff=0.5)
+    rest = sorted(TRANSFORM_NAMES - set(close))
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ValueError(
+        f"unknown transform {name!r}{hint} Known transforms: {', '.join([*close, *rest])}"
+    )
+
+
+def _compile(name: str, args: Any) -> Any:
+    transform = _REGISTRY.get(name)
+    if transform is None:
+        raise _unknown_name(name)
+    try:
+        return transform.compile(args)
+    except ArgsError as exc:
+        raise ValueError(f"transform {name!r}: {exc}") from None
+
+
+class TransformStep(BaseModel):
+    """One validated step of a transform chain (``name`` from the registry, checked ``args``).
+
+    Also accepts the YAML shapes directly (``"strip"``, ``{"truncate": 255}``), so a mapping
+    model can declare ``transforms: list[TransformStep]``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    args: Any = None
+    _compiled: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml_shape(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"name": data}
+        if isinstance(data, Mapping) and len(data) == 1 and "name" not in data:
+            ((name, args),) = data.items()
+            return {"name": name, "args": args}
+        return data
+
+    @model_validator(mode="after")
+    def _compile_args(self) -> Self:
+        self._compiled = _compile(self.name, self.args)
+        return self
+
+    def as_yaml(self) -> str | dict[str, Any]:
+        """The step as an admin writes it: a bare name, or ``{name: args}``."""
+        return self.name if self.args is None else {self.name: self.args}
+
+
+def parse_step(raw: str | Mapping[str, Any]) -> TransformStep:
+    """A step from its YAML form; ``ValueError`` names the transform and what is wrong."""
+    if isinstance(raw, str):
+        name, args = raw.strip(), None
+    elif isinstance(raw, Mapping) and len(raw) == 1:
+        ((name, args),) = raw.items()
+    else:
+        raise ValueError(
+            "a transform step is a name (strip) or a mapping with exactly one key ({truncate: 255})"
+        )
+    if not isinstance(name, str):
+        raise ValueError("a transform name must be text, such as strip or value_map")
+    _compile(name, args)  # the plain ValueError, before pydantic wraps it
+    return TransformStep(name=name, args=args)
+
+
+def _fail(
+    step: TransformStep, ctx: TransformContext, outbound: bool, problem: str
+) -> TransformError:
+    side = "native" if outbound else "canonical"
+    field = ctx.field or "(unnamed field)"
+    key = f" of record {ctx.key!r}" if ctx.key else ""
+    return TransformError(
+        f"transform {step.name!r} could not produce the {side} value of field {field!r}{key}: "
+        f"{problem}. Fix the value in the source system or the mapping.",
+        key=ctx.key,
+        field=ctx.field,
+        code=f"TRANSFORM_{step.name.upper()}",
+    )
+
+
+def _run(step: TransformStep, value: Any, ctx: TransformContext, *, outbound: bool) -> Any:
+    transform = _REGISTRY[step.name]
+    if value is None and not transform.handles_none:
+        return None
+    fn = transform.outbound if outbound else transform.inbound
+    try:
+        return fn(value, step._compiled, ctx)
+    except Invalid as exc:
+        raise _fail(step, ctx, outbound, exc.problem) from None
+    except (ValueError, TypeError, ArithmeticError):
+        # `from None`: a library message (strptime, int()) would echo the value.
+        raise _fail(step, ctx, outbound, "the value has an unexpected form") from None
+
+
+def to_native(steps: Sequence[TransformStep], value: Any, ctx: TransformContext) -> Any:
+    """Canonical -> native: run ``steps`` in order."""
+    for step in steps:
+        value = _run(step, value, ctx, outbound=True)
+    return value
+
+
+def to_canonical(steps: Sequence[TransformStep], value: Any, ctx: TransformContext) -> Any:
+    """Native -> canonical: run each step's inverse, last step first."""
+    for step in reversed(steps):
+        value = _run(step, value, ctx, outbound=False)
+    return value
