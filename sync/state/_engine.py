@@ -1,0 +1,171 @@
+"""Engines, URLs, error translation and migrations of the state store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.util import CommandError
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from mapping.errors import StateError
+
+__all__ = ["create_state_engine", "migrate", "redact_url", "translate_errors"]
+
+_SCRIPT_LOCATION = "sync.state:migrations"
+# Seconds a SQLite writer waits for another process's write lock before failing.
+_SQLITE_BUSY_SECONDS = 30
+# Only connection-level failures have messages free of values; integrity/data errors may
+# quote a key or a parameter, so for those only the error class is reported.
+_SAFE_DETAIL = (exc.OperationalError, exc.InterfaceError)
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL as text with any password replaced by ``***``."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except exc.ArgumentError:
+        return "<unparseable state URL>"
+
+
+def _describe(error: exc.SQLAlchemyError) -> str:
+    orig = getattr(error, "orig", None)
+    if orig is None:
+        return type(error).__name__
+    if isinstance(error, _SAFE_DETAIL) or isinstance(orig, TypeError | ValueError):
+        first_line = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+        return f"{type(orig).__name__}: {first_line}"
+    return type(orig).__name__
+
+
+@contextmanager
+def translate_errors(url: str | URL, operation: str) -> Iterator[None]:
+    """Turn SQLAlchemy errors into :class:`StateError` naming the store and the operation.
+
+    Parameters and SQL text are never quoted: they may carry record values.
+    """
+    try:
+        yield
+    except exc.SQLAlchemyError as error:
+        raise StateError(
+            f"state store {redact_url(url)} failed to {operation}: {_describe(error)}. "
+            "Check that the database is reachable and writable (state.url / REFSYNC_STATE_URL)."
+        ) from error
+
+
+def _normalise(url: str) -> URL:
+    try:
+        parsed = sa.make_url(url)
+    except exc.ArgumentError as error:
+        raise StateError(
+            f"state URL {url!r} is not a database URL; use sqlite:///path/state.db "
+            "or postgresql+psycopg://user@host/db"
+        ) from error
+    if parsed.drivername in ("postgresql", "postgres"):
+        # psycopg (3) is the driver we ship; SQLAlchemy's default for postgresql:// is psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StateError(
+            f"state URL {redact_url(parsed)} uses {parsed.get_backend_name()!r}; "
+            "refsync supports sqlite and postgresql"
+        )
+    return parsed
+
+
+def _create_sqlite_file(database: str) -> None:
+    """Create the SQLite file with mode 0600 before SQLite does (it would use 0644)."""
+    path = Path(database)
+    if not path.parent.is_dir():
+        raise StateError(
+            f"state directory {path.parent} does not exist; create it or set state.url"
+        )
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    except OSError as error:
+        raise StateError(
+            f"cannot create state file {path}: {error.strerror}; check the directory's permissions"
+        ) from error
+    os.close(fd)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:")
+    if not in_memory:
+        _create_sqlite_file(database)
+    options: dict[str, Any] = {"connect_args": {"timeout": _SQLITE_BUSY_SECONDS}}
+    if in_memory:
+        # One shared connection, or every pool checkout would see a new empty database.
+        options = {"connect_args": {"check_same_thread": False}, "poolclass": StaticPool}
+    engine = sa.create_engine(url, **options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN (below) instead of the sqlite3 module's legacy mode.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front: no lock-upgrade deadlocks between processes,
+        # and check-then-write sequences (lock takeover) are serialised.
+        mode = "DEFERRED" if conn.get_execution_options().get("refsync_read_only") else "IMMEDIATE"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def create_state_engine(url: str) -> Engine:
+    """An engine for a ``sqlite:///path`` or ``postgresql+psycopg://`` URL."""
+    parsed = _normalise(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    with translate_errors(parsed, "create the database engine"):
+        return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", _SCRIPT_LOCATION)
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; safe when processes race to do it.
+
+    PostgreSQL: a transaction-scoped advisory lock keyed on the current schema serialises
+    concurrent upgraders, and the DDL commits atomically with the version row. SQLite:
+    ``BEGIN IMMEDIATE`` serialises them the same way.
+    """
+    with (
+        translate_errors(engine.url, "migrate its schema"),
+        engine.connect() as conn,
+        conn.begin(),
+    ):
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                sa.text(
+                    "SELECT pg_advisory_xact_lock("
+                    "hashtext('refsync-state-migrate:' || current_schema()))"
+                )
+            )
+        try:
+            command.upgrade(_alembic_config(conn), "head")
+        except CommandError as error:
+            raise StateError(
+                f"state store {redact_url(engine.url)} has a schema revision this refsync "
+                f"does not know ({error}); upgrade refsync or point state.url elsewhere"
+            ) from error

@@ -1,0 +1,251 @@
+"""Canonical records and their natural keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mapping.errors import StateError
+from sync.state._base import StoreBase, chunks
+from sync.state._schema import record_keys, records
+from sync.state._types import PutResult, StoredRecord
+
+__all__ = ["DEFAULT_NATURAL_KEYS", "RecordsMixin"]
+
+# Top-level canonical fields indexed per entity; each value belongs to one live record.
+DEFAULT_NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    "referral": ("referral_number",),
+    "clinician": ("npi",),
+}
+_PAGE = 1000
+
+RecordInput = StoredRecord | tuple[str, dict[str, Any], bool]
+
+
+def _to_row(entity: str, row: sa.Row[Any]) -> StoredRecord:
+    return StoredRecord(
+        id=row.id,
+        data=row.data,
+        tombstone=row.tombstone,
+        version=row.version,
+        updated_at=row.updated_at,
+    )
+
+
+def _dedupe(items: Iterable[RecordInput]) -> dict[str, tuple[dict[str, Any], bool]]:
+    """id -> (data, tombstone); the last occurrence of an id wins."""
+    out: dict[str, tuple[dict[str, Any], bool]] = {}
+    for item in items:
+        if isinstance(item, StoredRecord):
+            out[item.id] = (item.data, item.tombstone)
+        else:
+            record_id, data, tombstone = item
+            out[record_id] = (data, bool(tombstone))
+    return out
+
+
+class RecordsMixin(StoreBase):
+    """Current canonical version per (entity, id), with natural-key lookup."""
+
+    _natural_keys: Mapping[str, tuple[str, ...]] = DEFAULT_NATURAL_KEYS
+
+    def get_record(self, entity: str, id: str) -> StoredRecord | None:
+        """The stored record, tombstoned or not, or None."""
+        return self.get_records(entity, [id]).get(id)
+
+    def get_records(self, entity: str, ids: Iterable[str]) -> dict[str, StoredRecord]:
+        """id -> stored record for the ids that exist (tombstones included)."""
+        found: dict[str, StoredRecord] = {}
+        with self._tx(f"read {entity} records", read_only=True) as conn:
+            for batch in chunks(dict.fromkeys(ids)):
+                query = sa.select(records).where(
+                    records.c.entity == entity, records.c.id.in_(batch)
+                )
+                for row in conn.execute(query):
+                    found[row.id] = _to_row(entity, row)
+        return found
+
+    def iter_records(
+        self, entity: str, *, include_tombstones: bool = False
+    ) -> Iterator[StoredRecord]:
+        """Every record of ``entity`` in id order, fetched a page at a time."""
+        last: str | None = None
+        while True:
+            query = sa.select(records).where(records.c.entity == entity)
+            if not include_tombstones:
+                query = query.where(records.c.tombstone.is_(False))
+            if last is not None:
+                query = query.where(records.c.id > last)
+            query = query.order_by(records.c.id).limit(_PAGE)
+            with self._tx(f"read {entity} records", read_only=True) as conn:
+                page = [_to_row(entity, row) for row in conn.execute(query)]
+            yield from page
+            if len(page) < _PAGE:
+                return
+            last = page[-1].id
+
+    def put_records(self, entity: str, items: Iterable[RecordInput]) -> PutResult:
+        """Bulk upsert: new ids are inserted at version 1, changed ones get version + 1.
+
+        A record whose data and tombstone flag are unchanged is left alone (no new version).
+        Natural keys (``natural_keys`` given to ``open``) are re-indexed for changed records;
+        a key value already held by another live record raises :class:`StateError`.
+        """
+        incoming = _dedupe(items)
+        if not incoming:
+            return PutResult()
+        now = self._now()
+        with self._tx(f"store {entity} records") as conn:
+            existing = self._current_state(conn, entity, incoming)
+            inserts, updates, unchanged = [], [], 0
+            for record_id, (data, tombstone) in incoming.items():
+                old = existing.get(record_id)
+                row = {"entity": entity, "id": record_id, "data": data, "tombstone": tombstone}
+                if old is None:
+                    inserts.append({**row, "version": 1, "updated_at": now})
+                elif (old.data, old.tombstone) != (data, tombstone):
+                    updates.append({**row, "version": old.version + 1, "updated_at": now})
+                else:
+                    unchanged += 1
+            self._reindex_keys(conn, entity, existing, inserts + updates)
+            if inserts:
+                conn.execute(records.insert(), inserts)
+            self._apply_updates(conn, entity, updates)
+        return PutResult(
+            inserted=[r["id"] for r in inserts],
+            updated=[r["id"] for r in updates],
+            unchanged=unchanged,
+        )
+
+    def find_ids_by_key(self, entity: str, key_name: str, values: Iterable[str]) -> dict[str, str]:
+        """natural key value -> canonical id, for the values a live record holds."""
+        found: dict[str, str] = {}
+        with self._tx(f"look up {entity} by {key_name}", read_only=True) as conn:
+            for batch in chunks(dict.fromkeys(str(v) for v in values)):
+                query = sa.select(record_keys.c.value, record_keys.c.record_id).where(
+                    record_keys.c.entity == entity,
+                    record_keys.c.key_name == key_name,
+                    record_keys.c.value.in_(batch),
+                )
+                found.update({row.value: row.record_id for row in conn.execute(query)})
+        return found
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _current_state(
+        self, conn: Connection, entity: str, ids: Iterable[str]
+    ) -> dict[str, StoredRecord]:
+        found: dict[str, StoredRecord] = {}
+        for batch in chunks(ids):
+            query = sa.select(records).where(records.c.entity == entity, records.c.id.in_(batch))
+            found.update({row.id: _to_row(entity, row) for row in conn.execute(query)})
+        return found
+
+    def _apply_updates(self, conn: Connection, entity: str, updates: list[dict[str, Any]]) -> None:
+        """Compare-and-set on the version we read, so a concurrent writer is detected."""
+        if not updates:
+            return
+        statement = (
+            records.update()
+            .where(
+                records.c.entity == sa.bindparam("b_entity"),
+                records.c.id == sa.bindparam("b_id"),
+                records.c.version == sa.bindparam("b_old_version"),
+            )
+            .values(
+                data=sa.bindparam("data"),
+                tombstone=sa.bindparam("tombstone"),
+                version=sa.bindparam("version"),
+                updated_at=sa.bindparam("updated_at"),
+            )
+        )
+        params = [
+            {
+                "b_entity": entity,
+                "b_id": u["id"],
+                "b_old_version": u["version"] - 1,
+                "data": u["data"],
+                "tombstone": u["tombstone"],
+                "version": u["version"],
+                "updated_at": u["updated_at"],
+            }
+            for u in updates
+        ]
+        result = conn.execute(statement, params)
+        if conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(params):
+            raise StateError(
+                f"{len(params) - result.rowcount} {entity} record(s) were changed by another "
+                "process during this update; nothing was stored, run the job again"
+            )
+
+    def _keys_of(self, entity: str, data: dict[str, Any], tombstone: bool) -> dict[str, str]:
+        if tombstone:
+            return {}
+        names = self._natural_keys.get(entity, ())
+        return {n: str(data[n]) for n in names if data.get(n) not in (None, "")}
+
+    def _reindex_keys(
+        self,
+        conn: Connection,
+        entity: str,
+        existing: dict[str, StoredRecord],
+        changed: list[dict[str, Any]],
+    ) -> None:
+        """Replace the key rows of records whose key values changed."""
+        if not self._natural_keys.get(entity):
+            return
+        moved: list[str] = []
+        new_rows: list[dict[str, Any]] = []
+        for row in changed:
+            new = self._keys_of(entity, row["data"], row["tombstone"])
+            old_record = existing.get(row["id"])
+            old = self._keys_of(entity, old_record.data, old_record.tombstone) if old_record else {}
+            if new == old:
+                continue
+            if old:
+                moved.append(row["id"])
+            new_rows += [
+                {"entity": entity, "key_name": k, "value": v, "record_id": row["id"]}
+                for k, v in new.items()
+            ]
+        for batch in chunks(moved):
+            conn.execute(
+                record_keys.delete().where(
+                    record_keys.c.entity == entity, record_keys.c.record_id.in_(batch)
+                )
+            )
+        self._refuse_taken_keys(conn, entity, new_rows)
+        if new_rows:
+            conn.execute(record_keys.insert(), new_rows)
+
+    def _refuse_taken_keys(self, conn: Connection, entity: str, rows: list[dict[str, Any]]) -> None:
+        claimed: dict[tuple[str, str], str] = {}
+        for row in rows:
+            slot = (row["key_name"], row["value"])
+            other = claimed.setdefault(slot, row["record_id"])
+            if other != row["record_id"]:
+                _raise_key_taken(entity, slot[0], row["record_id"], other)
+        by_name: dict[str, list[str]] = {}
+        for key_name, value in claimed:
+            by_name.setdefault(key_name, []).append(value)
+        for key_name, values in by_name.items():
+            for batch in chunks(values):
+                query = sa.select(record_keys.c.value, record_keys.c.record_id).where(
+                    record_keys.c.entity == entity,
+                    record_keys.c.key_name == key_name,
+                    record_keys.c.value.in_(batch),
+                )
+                for hit in conn.execute(query):
+                    mine = claimed[(key_name, hit.value)]
+                    if hit.record_id != mine:
+                        _raise_key_taken(entity, key_name, mine, hit.record_id)
+
+
+def _raise_key_taken(entity: str, key_name: str, record_id: str, holder: str) -> None:
+    raise StateError(
+        f"{entity} {record_id!r} has the same {key_name} as {entity} {holder!r}; "
+        f"a {key_name} belongs to one {entity}: merge the two or correct the source record"
+    )

@@ -1,0 +1,193 @@
+"""The state store's tables (SQLAlchemy Core). The migrations create exactly these.
+
+Timestamps are stored as UTC and always come back timezone-aware (SQLite keeps no zone, so
+:class:`UtcDateTime` restores it); naive datetimes are refused on the way in.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+__all__ = [
+    "JSON_TYPE",
+    "UtcDateTime",
+    "bookmarks",
+    "conflicts",
+    "crosswalk",
+    "job_locks",
+    "metadata",
+    "record_errors",
+    "record_keys",
+    "records",
+    "runs",
+    "store_meta",
+    "write_ledger",
+]
+
+# Deterministic constraint names, so migrations can refer to them on every backend.
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# JSONB on PostgreSQL (queryable by admins), JSON text elsewhere.
+JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+_ENTITY = 40
+_NAME = 100
+_ID = 255
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp stored in UTC that comes back timezone-aware UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused by the state store; pass a UTC-aware one")
+        value = value.astimezone(UTC)
+        # SQLite has no zone type: store naive UTC text, restored on the way out.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("entity", sa.String(_ENTITY), primary_key=True),
+    sa.Column("id", sa.String(_ID), primary_key=True),
+    sa.Column("data", JSON_TYPE, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("tombstone", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+record_keys = sa.Table(
+    "record_keys",
+    metadata,
+    sa.Column("entity", sa.String(_ENTITY), primary_key=True),
+    sa.Column("key_name", sa.String(_NAME), primary_key=True),
+    sa.Column("value", sa.String(_ID), primary_key=True),
+    sa.Column("record_id", sa.String(_ID), nullable=False),
+    sa.Index(None, "entity", "record_id"),
+)
+
+crosswalk = sa.Table(
+    "crosswalk",
+    metadata,
+    sa.Column("entity", sa.String(_ENTITY), primary_key=True),
+    sa.Column("system", sa.String(_NAME), primary_key=True),
+    sa.Column("canonical_id", sa.String(_ID), primary_key=True),
+    sa.Column("native_id", sa.String(_ID), nullable=False),
+    sa.Column("linked_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("entity", "system", "native_id"),
+)
+
+bookmarks = sa.Table(
+    "bookmarks",
+    metadata,
+    sa.Column("connection", sa.String(_NAME), primary_key=True),
+    sa.Column("object", sa.String(_NAME), primary_key=True),
+    sa.Column("bookmark", JSON_TYPE, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+write_ledger = sa.Table(
+    "write_ledger",
+    metadata,
+    sa.Column("destination", sa.String(_NAME), primary_key=True),
+    sa.Column("entity", sa.String(_ENTITY), primary_key=True),
+    sa.Column("canonical_id", sa.String(_ID), primary_key=True),
+    sa.Column("content_hash", sa.String(128), nullable=False),
+    sa.Column("native_id", sa.String(_ID), nullable=True),
+    sa.Column("written_at", UtcDateTime, nullable=False),
+    sa.Column("run_id", sa.Integer, nullable=True),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job", sa.String(_NAME), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime, nullable=True),
+    sa.Column("counts", JSON_TYPE, nullable=False),
+    sa.Column("host", sa.String(_ID), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Index(None, "job", "started_at"),
+)
+
+record_errors = sa.Table(
+    "record_errors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job", sa.String(_NAME), nullable=False),
+    sa.Column("system", sa.String(_NAME), nullable=False),
+    sa.Column("object", sa.String(_NAME), nullable=False),
+    sa.Column("key", sa.String(_ID), nullable=False),
+    sa.Column("field", sa.String(_ID), nullable=False),
+    sa.Column("code", sa.String(_NAME), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("first_seen", UtcDateTime, nullable=False),
+    sa.Column("last_seen", UtcDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("resolved", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("job", "system", "object", "key", "field"),
+    sa.Index(None, "job", "resolved"),
+)
+
+conflicts = sa.Table(
+    "conflicts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.String(_ENTITY), nullable=False),
+    sa.Column("canonical_id", sa.String(_ID), nullable=False),
+    sa.Column("field", sa.String(_ID), nullable=False),
+    sa.Column("proposing_system", sa.String(_NAME), nullable=False),
+    sa.Column("owner", sa.String(_NAME), nullable=False),
+    sa.Column("proposed_hash", sa.String(128), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Column("run_id", sa.Integer, nullable=True),
+    sa.Index(None, "entity", "canonical_id"),
+    sa.Index(None, "run_id"),
+)
+
+job_locks = sa.Table(
+    "job_locks",
+    metadata,
+    sa.Column("job", sa.String(_NAME), primary_key=True),
+    sa.Column("host", sa.String(_ID), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("ttl_seconds", sa.Integer, nullable=False),
+    sa.Column("acquired_at", UtcDateTime, nullable=False),
+    sa.Column("heartbeat_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# Small per-store settings, e.g. the key of keyed hashes (it never leaves the store).
+store_meta = sa.Table(
+    "store_meta",
+    metadata,
+    sa.Column("name", sa.String(_NAME), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
