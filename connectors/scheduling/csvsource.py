@@ -1,0 +1,123 @@
+"""Streaming CSV rows: delimiter and header-row detection, banner/totals/blank skipping.
+
+:func:`iter_rows` yields ``(line, values)`` for every data row of a file, where ``values``
+maps the preset's native fields to the raw cell text (only mapped columns are ever read:
+a whitelist, so unmapped PHI columns never leave this module) and ``line`` is the physical
+line the row starts on (quoted newlines make rows span lines). Memory stays flat: the file
+is decoded and parsed line by line.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from connectors.scheduling.files import iter_lines
+from connectors.scheduling.presets import Preset, normalise_header
+
+__all__ = ["HEADER_SEARCH_ROWS", "CsvLayout", "NoHeaderFound", "detect_layout", "iter_rows"]
+
+HEADER_SEARCH_ROWS = 50
+_DELIMITERS = (",", "\t", ";", "|")
+_FOOTER = re.compile(
+    r"(?i)^\s*((grand\s+)?totals?\b|\d+\s+(records?|rows?|appointments?)\b|"
+    r"report\s+(run|generated|total)|end\s+of\s+report|page\s+\d+)"
+)
+
+
+class NoHeaderFound(Exception):
+    """No row in the first HEADER_SEARCH_ROWS rows names the preset's required columns."""
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    delimiter: str
+    columns: dict[str, int]  # native field -> column index
+    header_key: tuple[str, ...]  # normalised header cells (to spot repeated headers)
+    headers: dict[str, str]  # native field -> header text as written in the file
+
+
+def _match_header(cells: list[str], preset: Preset) -> dict[str, int] | None:
+    normalised = [normalise_header(c) for c in cells]
+    columns: dict[str, int] = {}
+    for native, aliases in preset.columns.items():
+        for alias in aliases:  # preset order is priority order (APPT_STATUS_C before _NAME)
+            key = normalise_header(alias)
+            if key in normalised:
+                columns[native] = normalised.index(key)
+                break
+    has_when = "appointment_at" in columns or "appointment_date" in columns
+    if all(r in columns for r in preset.required) and has_when and len(columns) >= 3:
+        return columns
+    return None
+
+
+def _find_layout(rows: Iterator[list[str]], preset: Preset, delimiter: str) -> CsvLayout | None:
+    for cells in itertools.islice(rows, HEADER_SEARCH_ROWS):
+        columns = _match_header(cells, preset)
+        if columns is not None:
+            key = tuple(normalise_header(c) for c in cells)
+            headers = {f: cells[i].strip().lstrip("\ufeff") for f, i in columns.items()}
+            return CsvLayout(delimiter, columns, key, headers)
+    return None
+
+
+def detect_layout(
+    path: Path, encoding: str, preset: Preset, delimiter: str | None = None
+) -> CsvLayout:
+    """Find the delimiter and the header row from the head of the file."""
+    for candidate in (delimiter,) if delimiter else _DELIMITERS:
+        lines = iter_lines(path, encoding)
+        try:
+            layout = _find_layout(csv.reader(lines, delimiter=candidate), preset, candidate)
+        finally:
+            lines.close()  # type: ignore[attr-defined]
+        if layout is not None:
+            return layout
+    raise NoHeaderFound
+
+
+def _is_noise(cells: list[str], layout: CsvLayout) -> bool:
+    if not any(c.strip() for c in cells):
+        return True  # blank line (or a row of empty cells)
+    first = next(c for c in cells if c.strip())
+    if _FOOTER.match(first):
+        return True
+    return tuple(normalise_header(c) for c in cells) == layout.header_key  # repeated header
+
+
+def iter_rows(
+    path: Path, encoding: str, layout: CsvLayout
+) -> Iterator[tuple[int, dict[str, str] | None]]:
+    """``(start line, {native field: raw text})`` for each data row after the header.
+
+    A row the csv parser cannot split (an unbalanced quote swallowing lines past the field
+    size limit) comes as ``(start line, None)``; parsing resumes on the next line.
+    """
+    lines = iter_lines(path, encoding)
+    reader = csv.reader(lines, delimiter=layout.delimiter)
+    in_data = False
+    columns = list(layout.columns.items())
+    try:
+        while True:
+            start = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                yield start, None
+                continue
+            if not in_data:
+                in_data = tuple(normalise_header(c) for c in cells) == layout.header_key
+                continue
+            if _is_noise(cells, layout):
+                continue
+            width = len(cells)
+            yield start, {f: cells[i].strip() if i < width else "" for f, i in columns}
+    finally:
+        lines.close()  # type: ignore[attr-defined]

@@ -1,0 +1,135 @@
+"""Date/time parsing for scheduling exports.
+
+Accepts ISO 8601 (with or without offset), US forms (``03/05/2024 9:30 AM``, two-digit
+years, 24 h), SQL dumps (``2024-03-05 09:30:00``), Oracle/Clarity (``05-MAR-2024``), compact
+``20240305``, and Excel serial numbers (1900 date system, epoch 1899-12-30, rounded to the
+second). Values without an offset are clinic-local: the site's IANA zone is attached with
+``fold=0`` (the earlier instant of a repeated DST hour; a time in the spring-forward gap is
+read with the pre-transition offset, i.e. lands one hour later on the wall clock).
+
+Parsing is cached: exports repeat the same slot times on many rows.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+__all__ = ["NULL_TOKENS", "is_blank", "parse_date", "parse_datetime", "parse_datetime_parts"]
+
+NULL_TOKENS = frozenset({"", "null", "none", "n/a", "na", "-", "--", "#n/a", "nan"})
+
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_EXCEL_SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
+_ISO_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}")
+_GLUED_MERIDIEM = re.compile(r"(\d)\s*([AaPp])\.?[Mm]\.?$")
+_MILITARY = re.compile(r"(\d{1,2})(\d{2})")
+
+_DATETIME_FORMATS = (
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%y %I:%M %p",
+    "%m/%d/%y %H:%M",
+    "%m-%d-%Y %H:%M",
+    "%d-%b-%Y %H:%M",
+    "%d-%b-%Y %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+)
+_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d-%b-%Y", "%Y/%m/%d", "%Y%m%d")
+_TIME_FORMATS = ("%I:%M %p", "%I:%M:%S %p", "%H:%M", "%H:%M:%S")
+
+
+def is_blank(value: str | None) -> bool:
+    return value is None or value.strip().casefold() in NULL_TOKENS
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> tzinfo:
+    return UTC if name == "UTC" else ZoneInfo(name)
+
+
+def _localise(naive: datetime, tz: str) -> datetime:
+    # Round-trip through UTC so a wall time in a DST gap becomes a real instant.
+    aware = naive.replace(tzinfo=_zone(tz), fold=0)
+    return aware.astimezone(UTC).astimezone(aware.tzinfo)
+
+
+def _excel(value: str) -> datetime | None:
+    if not _EXCEL_SERIAL.fullmatch(value):
+        return None
+    serial = float(value)
+    if not 20000 <= serial <= 80000:  # 1954..2119: anything else is not a date
+        return None
+    return _EXCEL_EPOCH + timedelta(seconds=round(serial * 86400))
+
+
+def _clean(value: str) -> str:
+    v = " ".join(value.split())
+    return _GLUED_MERIDIEM.sub(lambda m: f"{m.group(1)} {m.group(2).upper()}M", v)
+
+
+def _strptime(value: str, formats: tuple[str, ...]) -> datetime | None:
+    for fmt in formats:
+        try:
+            return datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+@lru_cache(maxsize=65536)
+def parse_datetime(value: str, tz: str) -> datetime:
+    """An aware datetime from an export cell; ``ValueError`` (without the value) if unusable."""
+    v = _clean(value)
+    if _ISO_PREFIX.match(v):
+        try:
+            parsed = datetime.fromisoformat(v)
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return parsed if parsed.tzinfo else _localise(parsed, tz)
+    naive = _excel(v) or _strptime(v, _DATETIME_FORMATS) or _strptime(v, _DATE_FORMATS)
+    if naive is None:
+        raise ValueError("not a recognised date/time")
+    return _localise(naive, tz)
+
+
+@lru_cache(maxsize=65536)
+def parse_date(value: str) -> date:
+    """A calendar date (birth dates, date-only columns); ``ValueError`` if unusable."""
+    v = _clean(value)
+    if _ISO_PREFIX.match(v):
+        return date.fromisoformat(v[:10])
+    naive = _excel(v) or _strptime(v, _DATE_FORMATS) or _strptime(v, _DATETIME_FORMATS)
+    if naive is None:
+        raise ValueError("not a recognised date")
+    return naive.date()
+
+
+@lru_cache(maxsize=4096)
+def _parse_time(value: str) -> time:
+    v = _clean(value)
+    if m := _MILITARY.fullmatch(v):  # 0930 / 930
+        return time(int(m.group(1)), int(m.group(2)))
+    if re.fullmatch(r"0?\.\d+", v):  # Excel time-of-day fraction
+        seconds = round(float(v) * 86400)
+        return (datetime.min + timedelta(seconds=seconds)).time()
+    parsed = _strptime(v, _TIME_FORMATS)
+    if parsed is None:
+        raise ValueError("not a recognised time")
+    return parsed.time()
+
+
+def parse_datetime_parts(day: str, clock: str | None, tz: str) -> datetime:
+    """Combine a date column and an optional time column (local to ``tz``)."""
+    if is_blank(clock):
+        return _localise(datetime.combine(parse_date(day), time()), tz)
+    assert clock is not None
+    if _ISO_PREFIX.match(clock.strip()) or "/" in clock:  # a full datetime in the time column
+        return parse_datetime(clock, tz)
+    return _localise(datetime.combine(parse_date(day), _parse_time(clock)), tz)

@@ -1,0 +1,98 @@
+"""Patient keys: a keyed hash (HMAC-SHA256) of the normalised MRN.
+
+The key comes from an environment variable (``settings.patient_key_env``, default
+``REFSYNC_PATIENT_KEY``), never from a file in the program directory. The key is versioned
+(``v1:`` prefix) so it can be rotated, and the MRN normalisation rule is frozen: Excel strips
+leading zeros, so ``00012345``, ``12345``, ``12345.0`` and ``1.2345E+4`` all hash alike.
+The key is derived from PHI: it matches scheduling rows to referrals inside the PHI zone and
+is not a de-identified surrogate (the canonical ``patient_ref`` is random, not this).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from mapping.errors import SecretError
+
+__all__ = ["MIN_KEY_LENGTH", "PatientKeyer", "normalise_mrn"]
+
+MIN_KEY_LENGTH = 16
+_VERSION = "v1"
+_EXCEL_FLOAT = re.compile(r"\d+\.0+")
+_EXCEL_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
+
+
+def normalise_mrn(raw: str | None) -> str | None:
+    """The frozen MRN normal form: upper-case alphanumerics; all-digit MRNs lose leading zeros."""
+    if raw is None:
+        return None
+    value = raw.strip()
+    if _EXCEL_FLOAT.fullmatch(value):
+        value = value.split(".", 1)[0]
+    elif _EXCEL_SCIENTIFIC.fullmatch(value):
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            return None
+        if number != number.to_integral_value():
+            return None
+        value = str(int(number))
+    flat = _NOT_ALNUM.sub("", value.upper())
+    if not flat:
+        return None
+    if flat.isdigit():
+        flat = flat.lstrip("0") or "0"
+    return flat
+
+
+class PatientKeyer:
+    """Computes patient keys with one secret key; holds the key, never logs it."""
+
+    def __init__(self, key: bytes, *, namespace: str = "") -> None:
+        if len(key) < MIN_KEY_LENGTH:
+            raise SecretError(
+                f"the patient key must be at least {MIN_KEY_LENGTH} bytes; "
+                "generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`"
+            )
+        self._key = key
+        self._namespace = namespace
+
+    def __repr__(self) -> str:
+        return f"PatientKeyer(namespace={self._namespace!r}, key=<redacted>)"
+
+    @classmethod
+    def from_env(
+        cls, env_var: str, *, namespace: str = "", environ: Mapping[str, str] | None = None
+    ) -> PatientKeyer:
+        """Build from ``env_var``; SecretError naming the variable when it is unset or short."""
+        env = os.environ if environ is None else environ
+        value = env.get(env_var, "")
+        if not value.strip():
+            raise SecretError(
+                f"environment variable {env_var} is not set: it holds the patient-key secret "
+                "(HMAC key for MRN matching); set it in the environment or the OS keyring, "
+                "never in the program directory"
+            )
+        try:
+            return cls(value.strip().encode("utf-8"), namespace=namespace)
+        except SecretError as exc:
+            raise SecretError(f"environment variable {env_var}: {exc.message}") from None
+
+    def _digest(self, text: str) -> str:
+        mac = hmac.new(self._key, f"{self._namespace}|{text}".encode(), hashlib.sha256)
+        return f"{_VERSION}:{mac.hexdigest()}"
+
+    def for_mrn(self, raw_mrn: str | None) -> str | None:
+        """The key of an MRN (None when the MRN is blank after normalisation)."""
+        normal = normalise_mrn(raw_mrn)
+        return None if normal is None else self._digest(normal)
+
+    def for_reference(self, reference: str) -> str:
+        """The key of a FHIR patient reference (``Patient/123``): matches within one server."""
+        return self._digest(f"fhir:{reference.strip()}")

@@ -1,0 +1,98 @@
+"""Connection settings of a scheduling-export connection (``type: scheduling``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mapping.model import Stage
+
+__all__ = ["DEFAULT_PATIENT_KEY_ENV", "PresetName", "SchedulingSettings"]
+
+DEFAULT_PATIENT_KEY_ENV = "REFSYNC_PATIENT_KEY"
+
+PresetName = Literal["epic_cadence", "athenahealth", "nextgen", "generic", "custom"]
+
+
+class SchedulingSettings(BaseModel):
+    """Settings of one scheduling connection (the ``settings:`` block in refsync.yaml).
+
+    ``path`` is a file or a directory of exports; a relative path is resolved by the caller
+    (the program-directory loader) before the connector sees it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    format: Literal["csv", "fhir"] = "csv"
+    preset: PresetName = "generic"
+    columns: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="native field -> header names (case/space-insensitive); "
+        "required for preset custom, overrides the preset's aliases otherwise",
+    )
+    status_map: dict[str, Stage | None] = Field(
+        default_factory=dict,
+        description="raw status -> canonical stage (null: not a stage event, skip the row)",
+    )
+    no_show_reasons: list[str] = Field(
+        default_factory=list,
+        description="cancel-reason substrings that turn a cancellation into a no-show",
+    )
+    timezone: str | None = Field(default=None, description="site IANA zone for local times")
+    encoding: str | None = Field(default=None, description="override encoding detection")
+    delimiter: str | None = Field(default=None, description="override delimiter detection")
+    file_pattern: str | None = Field(
+        default=None, description="glob for files in a directory (default by format)"
+    )
+    patient_key_env: str = DEFAULT_PATIENT_KEY_ENV
+    patient_key_namespace: str = Field(default="", description="facility prefix for MRN hashing")
+    match_window_days: int = Field(default=30, ge=0)
+    service_line_by_department: dict[str, str] = Field(default_factory=dict)
+    default_service_line: str | None = None
+    output_dir: Path | None = None
+    phi_passthrough: bool = False
+    page_size: int = Field(default=1000, ge=1, le=100_000)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as America/Chicago"
+            ) from None
+        return value
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _aliases_as_lists(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 1:
+            raise ValueError("delimiter must be one character (use \\t for tab)")
+        return value
+
+    @model_validator(mode="after")
+    def _custom_needs_maps(self) -> SchedulingSettings:
+        if self.format == "csv" and self.preset == "custom":
+            missing = [n for n in ("columns", "status_map") if not getattr(self, n)]
+            if missing:
+                raise ValueError(
+                    f"preset custom needs {' and '.join(missing)}: list the export's header "
+                    "names per native field and its status values per canonical stage"
+                )
+            if "status" not in self.columns:
+                raise ValueError("preset custom: columns must name the status column ('status')")
+        return self
