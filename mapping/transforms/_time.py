@@ -112,7 +112,9 @@ def _epoch_like(value: Any) -> bool:
 
 def _from_epoch_ms(value: Any) -> datetime:
     ms = int(value)
-    if 0 < abs(ms) < 10**10:
+    # Ten digits or fewer reads as seconds (a 1970 date otherwise), except an exact UTC midnight,
+    # which is how a date in early 1970 legitimately looks in milliseconds.
+    if 0 < abs(ms) < 10**10 and ms % 86_400_000:
         raise Invalid("looks like epoch seconds; this field takes epoch milliseconds")
     try:
         return _EPOCH + ms * _MS
