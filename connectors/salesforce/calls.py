@@ -1,0 +1,111 @@
+"""Every Salesforce call goes through :class:`CallRunner`: quota check, error translation,
+retries with backoff, and one re-login on an expired session.
+
+- Transient failures (:class:`ServiceUnavailable`: 5xx, timeouts, dropped connections, row
+  locks; :class:`RateLimited`) are retried with tenacity: exponential backoff with jitter, or
+  the server's ``Retry-After`` when it sends one, up to ``max_attempts`` attempts. The sleep
+  is injectable so tests do not wait. Only idempotent calls are made (upserts by external id,
+  queries, deletes by id), so a retry after an ambiguous failure cannot duplicate a record.
+- :class:`SessionExpired` (401 ``INVALID_SESSION_ID``) triggers one re-login through
+  ``relogin`` and one more try; a second expiry on the same call is an AuthenticationError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from connectors.salesforce.errors import translate
+from connectors.salesforce.quota import QuotaGuard
+from connectors.salesforce.settings import SalesforceSettings
+from mapping.errors import (
+    AuthenticationError,
+    RateLimited,
+    RefsyncError,
+    ServiceUnavailable,
+    SessionExpired,
+)
+
+__all__ = ["CallRunner", "Sleep"]
+
+T = TypeVar("T")
+Sleep = Callable[[float], None]
+
+
+class CallRunner:
+    """Runs vendor calls with the connector's failure policy (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        *,
+        quota: QuotaGuard,
+        relogin: Callable[[], None],
+        sleep: Sleep,
+    ) -> None:
+        self.settings = settings
+        self.quota = quota
+        self.sleep = sleep
+        self.calls = 0
+        self._relogin = relogin
+        self._backoff = wait_exponential_jitter(
+            initial=settings.backoff_initial_seconds,
+            max=settings.backoff_max_seconds,
+            jitter=settings.backoff_initial_seconds,
+        )
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` (exponential with jitter)."""
+        state = RetryCallState(retry_object=Retrying(), fn=None, args=(), kwargs={})
+        state.attempt_number = attempt
+        return float(self._backoff(state))
+
+    def run(self, where: str, fn: Callable[[], T]) -> T:
+        """Call ``fn`` under the policy; ``where`` names the operation in messages."""
+        try:
+            return self._with_retries(where, fn)
+        except SessionExpired:
+            self._relogin()
+            try:
+                return self._with_retries(where, fn)
+            except SessionExpired as second:
+                raise AuthenticationError(
+                    f"Salesforce rejected a fresh session during {where}; the integration "
+                    "user's token is revoked or its session policy is wrong: check the "
+                    "connected app and credentials"
+                ) from second
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return float(retry_after)
+        return float(self._backoff(state))
+
+    def _with_retries(self, where: str, fn: Callable[[], T]) -> T:
+        retrying = Retrying(
+            retry=retry_if_exception_type((ServiceUnavailable, RateLimited)),
+            stop=stop_after_attempt(self.settings.max_attempts),
+            wait=self._wait,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        return retrying(self._once, where, fn)
+
+    def _once(self, where: str, fn: Callable[[], Any]) -> Any:
+        self.quota.check()
+        self.calls += 1
+        try:
+            return fn()
+        except RefsyncError:
+            raise
+        except Exception as exc:
+            raise translate(exc, where) from exc

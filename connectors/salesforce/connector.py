@@ -1,0 +1,200 @@
+"""The Salesforce connector: the :class:`connectors.base.Connector` contract over the REST API.
+
+Usage::
+
+    settings = SalesforceSettings(auth="jwt", login_url=..., client_id=..., username=...,
+                                  private_key_file=...)
+    sf = SalesforceConnector(settings)               # builds the client on first use
+    sf.check()
+    schema = sf.describe("Referral__c")
+    for page in sf.read("Referral__c", since=bookmark, fields=[...], until=run_started):
+        ...                                           # merge page.records, then keep page.bookmark
+    results = sf.upsert("Referral__c", records, key="Refsync_Id__c")
+
+Tests inject a client (``client=``) and a sleep (``sleep=``). Either way the connector owns
+re-authentication (from ``settings``), the quota guard (a response hook on the client's
+session) and error translation; no simple-salesforce or ``requests`` exception escapes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from simple_salesforce import Salesforce
+
+from connectors.base import Bookmark, Clock, Connector, ReadPage, WriteResult, utc_now
+from connectors.salesforce.auth import apply_session, build_client, login, new_http_session
+from connectors.salesforce.bulk import BulkUpsert
+from connectors.salesforce.calls import CallRunner, Sleep
+from connectors.salesforce.describe import SchemaCache
+from connectors.salesforce.errors import LOCK_CODE
+from connectors.salesforce.quota import QuotaGuard
+from connectors.salesforce.reads import CURSOR, ReadWindow, read_pages, select_list
+from connectors.salesforce.settings import SalesforceSettings
+from connectors.salesforce.writes import delete_by_keys, upsert_collections
+from mapping.errors import SchemaMismatch
+from mapping.schema import ObjectSchema
+
+__all__ = ["SalesforceConnector"]
+
+
+class SalesforceConnector(Connector):
+    """Reads, upserts and archives Salesforce records; see the module docstring."""
+
+    name: ClassVar[str] = "salesforce"
+    settings_model: ClassVar[type[SalesforceSettings]] = SalesforceSettings
+    max_batch_size: ClassVar[int] = 200
+    cursor_field: ClassVar[str | None] = CURSOR
+    writable: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        *,
+        client: Salesforce | None = None,
+        clock: Clock = utc_now,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        super().__init__(settings, client=client, clock=clock)
+        self.settings: SalesforceSettings = settings
+        self.quota = QuotaGuard(settings.quota_share)
+        self.runner = CallRunner(settings, quota=self.quota, relogin=self._relogin, sleep=sleep)
+        self.schemas = SchemaCache(self._describe_raw)
+        self.bulk_jobs: list[str] = []
+        if client is not None:
+            self.quota.install(client.session)
+
+    @property
+    def client(self) -> Salesforce:
+        if self._client is None:
+            self._client = self.build_client()
+            self.quota.install(self._client.session)
+        return self._client  # type: ignore[no-any-return]
+
+    def build_client(self) -> Salesforce:
+        """Log in with the configured flow and build a direct client (the one place)."""
+        return self.runner.run("logging in to Salesforce", lambda: build_client(self.settings))
+
+    def _relogin(self) -> None:
+        http = self._client.session if self._client is not None else None
+        session = self.runner.run(
+            "logging in to Salesforce again",
+            lambda: login(self.settings, http or new_http_session(self.settings)),
+        )
+        apply_session(self.client, session)
+
+    # -- contract -------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """One ``limits`` call: proves auth and reachability, and primes the quota guard."""
+        self.runner.run("checking the Salesforce connection", lambda: self.client.limits())
+
+    def describe(self, object_name: str) -> ObjectSchema:
+        """The object's fields, plus ``<relationship>.<external id>`` lookup paths."""
+        return self.schemas.full(object_name)
+
+    def read(
+        self,
+        object_name: str,
+        *,
+        since: Bookmark | None,
+        fields: Sequence[str],
+        until: datetime | None = None,
+    ) -> Iterator[ReadPage]:
+        """Changed (and deleted) records in ``[since, until)``, 2,000 per page with bookmarks."""
+        select = select_list(fields)
+        self.schemas.require(object_name, select)
+        window = ReadWindow.from_bookmark(
+            since, until or self.clock(), self.settings.lookback_seconds
+        )
+        return read_pages(
+            self.client,
+            self.runner,
+            object_name,
+            select,
+            window,
+            batch_size=self.settings.read_batch_size,
+            timeout=self.settings.timeout_seconds,
+        )
+
+    def upsert(
+        self, object_name: str, records: Sequence[Mapping[str, Any]], *, key: str
+    ) -> list[WriteResult]:
+        """Upsert by external id ``key``: Collections below ``bulk_threshold``, else Bulk 2.0."""
+        if not records:
+            return []
+        self._require_writable(object_name, key, records)
+        if len(records) >= self.settings.bulk_threshold:
+            return self._bulk_upsert(object_name, records, key)
+        return self._collections_upsert(object_name, records, key)
+
+    def archive(self, object_name: str, keys: Sequence[str], *, key: str) -> list[WriteResult]:
+        """Delete (to the Recycle Bin) the records whose ``key`` is one of ``keys``."""
+        if not keys:
+            return []
+        self.schemas.require(object_name, [key])
+        return delete_by_keys(self.client, self.runner, object_name, keys, key=key)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _describe_raw(self, object_name: str) -> dict[str, Any]:
+        where = f"describing Salesforce {object_name}"
+        path = f"sobjects/{object_name}/describe"
+        raw = self.runner.run(where, lambda: self.client.restful(path))
+        if not isinstance(raw, dict):
+            raise SchemaMismatch(f"Salesforce returned no describe for {object_name}")
+        return raw
+
+    def _require_writable(
+        self, object_name: str, key: str, records: Sequence[Mapping[str, Any]]
+    ) -> None:
+        names = list(dict.fromkeys(n for r in records for n in r))
+        self.schemas.require(object_name, [key, *names])
+        key_schema = self.schemas.base(object_name).fields[key]
+        if not key_schema.external_id:
+            raise SchemaMismatch(
+                f"Salesforce {object_name}.{key} is not an External ID field; mark it External "
+                "ID (and Unique) in Setup or choose another key in the mapping"
+            )
+
+    def _lookups(self, object_name: str) -> dict[str, str]:
+        return {rel: f.name for rel, f in self.schemas.relationships(object_name).items()}
+
+    def _collections_upsert(
+        self, object_name: str, records: Sequence[Mapping[str, Any]], key: str
+    ) -> list[WriteResult]:
+        return upsert_collections(
+            self.client,
+            self.runner,
+            object_name,
+            records,
+            key=key,
+            lookups=self._lookups(object_name),
+            batch_size=self.settings.write_batch_size,
+            lock_retries=self.settings.lock_retries,
+        )
+
+    def _bulk_upsert(
+        self, object_name: str, records: Sequence[Mapping[str, Any]], key: str
+    ) -> list[WriteResult]:
+        job = BulkUpsert(
+            self.client,
+            self.runner,
+            object_name,
+            key,
+            poll_seconds=self.settings.bulk_poll_seconds,
+            timeout_seconds=self.settings.bulk_timeout_seconds,
+            request_timeout=self.settings.timeout_seconds,
+        )
+        results = job.run(records)
+        self.bulk_jobs.extend(job.jobs)
+        locked = [i for i, r in enumerate(results) if r.error and r.error.code == LOCK_CODE]
+        if locked:
+            # Row locks are transient: re-send just those records synchronously.
+            again = self._collections_upsert(object_name, [records[i] for i in locked], key)
+            for i, result in zip(locked, again, strict=True):
+                results[i] = result
+        return results

@@ -1,0 +1,208 @@
+"""Synchronous writes through sObject Collections: upsert by external id, delete by id.
+
+- Upsert: ``PATCH composite/sobjects/{Object}/{key}`` with up to 200 records and
+  ``allOrNone=false``, one API call per 200 records. Each result is matched to its input by
+  position. Lookups travel as nested external ids (``{"Partner__r": {"Refsync_Id__c": ...}}``)
+  so parents and children can be written in any order.
+- Records whose result is ``UNABLE_TO_LOCK_ROW`` are re-sent (only those) after a backoff, a
+  few times, before being reported; every other per-record failure becomes a
+  :class:`RecordError` with Salesforce's status code and first field while the rest proceed.
+- Delete: the key values are resolved to ids with a ``format_soql`` ``IN`` query, then
+  ``DELETE composite/sobjects?ids=...`` (200 per call). A key with no record is already gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from simple_salesforce import Salesforce, format_soql
+
+from connectors.base import WriteResult
+from connectors.salesforce.calls import CallRunner
+from connectors.salesforce.errors import LOCK_CODE, record_error
+
+__all__ = ["delete_by_keys", "native_value", "nest_relations", "upsert_collections"]
+
+_GONE_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
+
+
+def native_value(value: Any) -> Any:
+    """A JSON value Salesforce accepts for a native value refsync holds."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return ";".join(str(v) for v in value)
+    return value
+
+
+def nest_relations(record: Mapping[str, Any], lookups: Mapping[str, str]) -> dict[str, Any]:
+    """A REST body for ``record``: dotted lookups nested, ``None`` lookups cleared by field.
+
+    ``lookups`` maps relationship names to their lookup fields (``Partner__r`` ->
+    ``Partner__c``), used to clear a lookup: a nested external id cannot be null.
+    """
+    body: dict[str, Any] = {}
+    for name, value in record.items():
+        if "." not in name:
+            body[name] = native_value(value)
+            continue
+        rel, _, field = name.partition(".")
+        if value is None:
+            body[lookups.get(rel, rel)] = None
+        else:
+            body[rel] = {field: native_value(value)}
+    return body
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class _Upsert:
+    """One upsert of many records, with row-lock re-sends; see the module docstring."""
+
+    def __init__(
+        self,
+        client: Salesforce,
+        runner: CallRunner,
+        object_name: str,
+        key: str,
+        lookups: Mapping[str, str],
+        batch_size: int,
+    ) -> None:
+        self.client, self.runner = client, runner
+        self.object_name, self.key, self.lookups = object_name, key, lookups
+        self.batch_size = batch_size
+        self.path = f"composite/sobjects/{object_name}/{key}"
+
+    def run(self, records: Sequence[Mapping[str, Any]], lock_retries: int) -> list[WriteResult]:
+        results: list[WriteResult | None] = [None] * len(records)
+        pending = []
+        for i, record in enumerate(records):
+            if record.get(self.key) in (None, ""):
+                results[i] = self._failed(
+                    str(record.get(self.key) or ""), "MISSING_KEY", [self.key]
+                )
+            else:
+                pending.append(i)
+        for attempt in range(lock_retries + 1):
+            locked = self._send(records, pending, results, final=attempt == lock_retries)
+            if not locked:
+                break
+            self.runner.sleep(self.runner.backoff(attempt + 1))
+            pending = locked
+        return [r for r in results if r is not None]
+
+    def _send(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        indexes: list[int],
+        results: list[WriteResult | None],
+        *,
+        final: bool,
+    ) -> list[int]:
+        locked: list[int] = []
+        for chunk in _chunks(indexes, self.batch_size):
+            body = {
+                "allOrNone": False,
+                "records": [
+                    {
+                        "attributes": {"type": self.object_name},
+                        **nest_relations(records[i], self.lookups),
+                    }
+                    for i in chunk
+                ],
+            }
+            where = f"upserting {len(chunk)} {self.object_name} records by {self.key}"
+            answer = self.runner.run(
+                where, lambda b=body: self.client.restful(self.path, method="PATCH", json=b)
+            )
+            for i, result in zip(chunk, answer or (), strict=True):
+                key = str(records[i][self.key])
+                if result.get("success"):
+                    results[i] = WriteResult(key, result.get("id"), result.get("created"))
+                    continue
+                error = (result.get("errors") or [{}])[0]
+                code = str(error.get("statusCode") or error.get("errorCode") or "UNKNOWN")
+                if code == LOCK_CODE and not final:
+                    locked.append(i)
+                else:
+                    results[i] = self._failed(key, code, error.get("fields"))
+        return locked
+
+    def _failed(self, key: str, code: str, fields: list[str] | None) -> WriteResult:
+        return WriteResult(key, error=record_error(self.object_name, self.key, key, code, fields))
+
+
+def upsert_collections(
+    client: Salesforce,
+    runner: CallRunner,
+    object_name: str,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    key: str,
+    lookups: Mapping[str, str],
+    batch_size: int = 200,
+    lock_retries: int = 3,
+) -> list[WriteResult]:
+    """Upsert ``records`` by ``key``: ceil(N/200) calls, one WriteResult per input, in order."""
+    return _Upsert(client, runner, object_name, key, lookups, batch_size).run(records, lock_retries)
+
+
+def _resolve_ids(
+    client: Salesforce, runner: CallRunner, object_name: str, key: str, keys: Sequence[str]
+) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for chunk in _chunks(list(dict.fromkeys(keys)), 200):
+        soql = format_soql(
+            "SELECT Id, {:literal} FROM {:literal} WHERE {:literal} IN {}",
+            key,
+            object_name,
+            key,
+            list(chunk),
+        )
+        where = f"finding {object_name} records to archive by {key}"
+        for row in runner.run(where, lambda q=soql: client.query_all(q))["records"]:
+            found.setdefault(str(row[key]), []).append(row["Id"])
+    return found
+
+
+def delete_by_keys(
+    client: Salesforce, runner: CallRunner, object_name: str, keys: Sequence[str], *, key: str
+) -> list[WriteResult]:
+    """Delete the records whose ``key`` is in ``keys``; one WriteResult per key, in order."""
+    ids_by_key = _resolve_ids(client, runner, object_name, key, keys)
+    outcome: dict[str, tuple[bool, str, list[str] | None]] = {}
+    all_ids = [i for k in dict.fromkeys(keys) for i in ids_by_key.get(k, ())]
+    for chunk in _chunks(all_ids, 200):
+        where = f"deleting {len(chunk)} {object_name} records"
+        params = {"ids": ",".join(chunk), "allOrNone": "false"}
+        answer = runner.run(
+            where, lambda p=params: client.restful("composite/sobjects", params=p, method="DELETE")
+        )
+        for record_id, result in zip(chunk, answer or (), strict=True):
+            error = (result.get("errors") or [{}])[0]
+            code = str(error.get("statusCode") or "")
+            ok = bool(result.get("success")) or code in _GONE_CODES
+            outcome[record_id] = (ok, code, error.get("fields"))
+    return [_delete_result(object_name, key, k, ids_by_key.get(k, []), outcome) for k in keys]
+
+
+def _delete_result(
+    object_name: str,
+    key_field: str,
+    key: str,
+    ids: list[str],
+    outcome: Mapping[str, tuple[bool, str, list[str] | None]],
+) -> WriteResult:
+    for record_id in ids:
+        ok, code, fields = outcome[record_id]
+        if not ok:
+            return WriteResult(
+                key, record_id, error=record_error(object_name, key_field, key, code, fields)
+            )
+    return WriteResult(key, ids[0] if ids else None, created=False)
