@@ -1,0 +1,194 @@
+"""CSV writers: the scheduling worklist, the closure list and the unmatched-event review list.
+
+These are explicit functions (canonical referrals in, a whole file out), not ``upsert``:
+the lists are snapshots of the current canonical state whose ages change every day, so each
+call rewrites the whole file. Every write is atomic (a temp file in the same directory, fsync,
+``os.replace``), so a reader never sees half a file. Columns are a fixed whitelist with no
+PHI; text cells that a spreadsheet would run as a formula (starting with ``= + - @``, tab or
+CR) are prefixed with ``'``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from connectors.scheduling.matching import MatchResult
+from mapping.model import QualifiedReferralDefinition, Referral, ServiceTargets, Stage
+
+__all__ = [
+    "CLOSURE_COLUMNS",
+    "REVIEW_COLUMNS",
+    "WORKLIST_COLUMNS",
+    "closure_rows",
+    "neutralise_cell",
+    "targets_by_service_line",
+    "worklist_rows",
+    "write_closure_csv",
+    "write_csv_atomic",
+    "write_review_csv",
+    "write_worklist_csv",
+]
+
+WORKLIST_COLUMNS = (
+    "referral_number", "referral_id", "service_line", "partner_id", "clinician_id", "urgency",
+    "accepted_at", "age_days", "target_days", "days_over", "status",
+)  # fmt: skip
+CLOSURE_COLUMNS = (
+    "referral_number", "referral_id", "service_line", "partner_id", "clinician_id",
+    "completed_at", "days_since_completed", "target_days", "days_over", "status",
+)  # fmt: skip
+REVIEW_COLUMNS = (
+    "source_file", "source_line", "appointment_id", "fhir_ref", "service_request_ref",
+    "referral_number", "authorization_number", "stage", "event_at", "appointment_at",
+    "service_line", "department", "referring_npi", "reason",
+)  # fmt: skip
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """Prefix text a spreadsheet would evaluate; numbers we computed pass unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> int:
+    """Write ``rows`` to ``path`` atomically; returns the number of data rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([_cell(row.get(c)) for c in columns])
+                count += 1
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return neutralise_cell(value)
+
+
+def targets_by_service_line(
+    definitions: Iterable[QualifiedReferralDefinition],
+) -> dict[str, ServiceTargets]:
+    """Per service line, the targets of its newest definition (by effective date, version)."""
+    newest: dict[str, QualifiedReferralDefinition] = {}
+    for d in definitions:
+        seen = newest.get(d.service_line)
+        if seen is None or _definition_order(d) >= _definition_order(seen):
+            newest[d.service_line] = d
+    return {line: d.targets for line, d in newest.items()}
+
+
+def _definition_order(d: QualifiedReferralDefinition) -> tuple[str, tuple[int, str]]:
+    version = (int(d.version), "") if d.version.isdigit() else (-1, d.version)
+    return (d.effective_from.isoformat() if d.effective_from else "", version)
+
+
+def _entered(referral: Referral, stage: Stage) -> datetime | None:
+    times = [e.entered_at for e in referral.stage_history if e.stage is stage]
+    return max(times) if times else None
+
+
+def _against_target(age: int, target: int | None) -> dict[str, Any]:
+    if target is None:
+        return {"target_days": None, "days_over": None, "status": "no_target"}
+    status = "overdue" if age > target else "due_today" if age == target else "on_track"
+    return {"target_days": target, "days_over": age - target, "status": status}
+
+
+def _base(r: Referral) -> dict[str, Any]:
+    return {
+        "referral_number": r.referral_number,
+        "referral_id": r.id,
+        "service_line": r.service_line,
+        "partner_id": r.partner_id,
+        "clinician_id": r.clinician_id,
+    }
+
+
+def worklist_rows(
+    referrals: Iterable[Referral], targets: Mapping[str, ServiceTargets], *, now: datetime
+) -> list[dict[str, Any]]:
+    """Accepted referrals not yet scheduled, most overdue first."""
+    rows = []
+    for r in referrals:
+        if r.stage is not Stage.ACCEPTED:
+            continue
+        accepted_at = _entered(r, Stage.ACCEPTED) or r.received_at
+        age = (now - accepted_at).days if accepted_at else 0
+        line_targets = targets.get(r.service_line or "")
+        target = line_targets.schedule_within_days if line_targets else None
+        row = {**_base(r), "urgency": r.urgency.value, "accepted_at": accepted_at, "age_days": age}
+        rows.append(row | _against_target(age, target))
+    return sorted(rows, key=_urgency_order)
+
+
+def closure_rows(
+    referrals: Iterable[Referral], targets: Mapping[str, ServiceTargets], *, now: datetime
+) -> list[dict[str, Any]]:
+    """Completed referrals whose outcome has not gone back to the referrer, oldest first."""
+    rows = []
+    for r in referrals:
+        if r.stage is not Stage.COMPLETED or r.loop_closed_at is not None:
+            continue
+        completed_at = r.completed_at or _entered(r, Stage.COMPLETED)
+        age = (now - completed_at).days if completed_at else 0
+        line_targets = targets.get(r.service_line or "")
+        target = line_targets.close_loop_within_days if line_targets else None
+        row = {**_base(r), "completed_at": completed_at, "days_since_completed": age}
+        rows.append(row | _against_target(age, target))
+    return sorted(rows, key=_urgency_order)
+
+
+def _urgency_order(row: Mapping[str, Any]) -> tuple[int, int, str]:
+    over = row["days_over"]
+    age = row.get("age_days", row.get("days_since_completed", 0))
+    return (-(over if over is not None else -(10**6)), -age, row["referral_number"])
+
+
+def write_worklist_csv(
+    path: Path,
+    referrals: Iterable[Referral],
+    targets: Mapping[str, ServiceTargets],
+    *,
+    now: datetime,
+) -> int:
+    """Write the scheduling worklist; returns the number of referrals listed."""
+    return write_csv_atomic(path, WORKLIST_COLUMNS, worklist_rows(referrals, targets, now=now))
+
+
+def write_closure_csv(
+    path: Path,
+    referrals: Iterable[Referral],
+    targets: Mapping[str, ServiceTargets],
+    *,
+    now: datetime,
+) -> int:
+    """Write the loop-closure list; returns the number of referrals listed."""
+    return write_csv_atomic(path, CLOSURE_COLUMNS, closure_rows(referrals, targets, now=now))
+
+
+def write_review_csv(path: Path, unmatched: Iterable[tuple[Mapping[str, Any], MatchResult]]) -> int:
+    """Write the events no referral matched (fields whitelisted: no patient key, no PHI)."""
+    rows = ({**{c: f.get(c) for c in REVIEW_COLUMNS}, "reason": m.reason} for f, m in unmatched)
+    return write_csv_atomic(path, REVIEW_COLUMNS, rows)
