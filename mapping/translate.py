@@ -1,0 +1,272 @@
+"""Canonical <-> native translation with one entity mapping (pure).
+
+- :func:`to_native` builds the native record a destination receives: only ``out``/``both``
+  fields, transforms applied in order, the match key set to the canonical id, the stage
+  through the stage map. Dotted native paths nest (``Partner__r.Refsync_Id__c`` ->
+  ``{"Partner__r": {"Refsync_Id__c": ...}}``); ``associations.<type>`` stays a flat key for
+  the HubSpot connector to resolve.
+- :func:`to_canonical` reads a native record into an :class:`InboundRecord`: canonical
+  dotted path -> validated value. A malformed value never crashes the run: it becomes a
+  :class:`~mapping.errors.RecordError` naming the field (never the value).
+- :func:`native_fields` lists what to select when reading; :func:`content_hash` is the
+  stable hash the write ledger compares.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import functools
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from mapping import transforms
+from mapping.errors import RecordError, TransformError, ValidationFailed
+from mapping.model import Stage
+from mapping.spec import Direction, EntityMapping, FieldMapping, resolve_path
+from mapping.transforms import TransformContext
+
+__all__ = ["InboundRecord", "content_hash", "native_fields", "to_canonical", "to_native"]
+
+_FLAT_PREFIXES = ("associations.",)
+"""Native paths that are flat keys, not nested relations."""
+
+
+@dataclass(slots=True)
+class InboundRecord:
+    """A native record read into canonical terms.
+
+    ``values`` maps canonical dotted paths to validated values (``id`` when the match key
+    was set); ``stage`` is the translated stage (None when absent); ``errors`` holds one
+    record-level error per malformed field.
+    """
+
+    values: dict[str, Any] = field(default_factory=dict)
+    stage: Stage | None = None
+    errors: list[RecordError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def to_native(
+    em: EntityMapping, record: BaseModel | Mapping[str, Any], ctx: TransformContext
+) -> dict[str, Any]:
+    """The native record for ``record`` (a canonical model or a dict of canonical values).
+
+    Raises :class:`~mapping.errors.TransformError` (a ``RecordError``) naming the field
+    when a value cannot be transformed or the stage has no native target.
+    """
+    key = _canonical_value(record, "id")
+    key_str = None if key is None else str(key)
+    native: dict[str, Any] = {}
+    for fm in em.fields:
+        if not fm.writes:
+            continue
+        value = _canonical_value(record, fm.canonical)
+        fctx = dataclasses.replace(ctx, field=fm.canonical, key=key_str)
+        try:
+            out = transforms.to_native(fm.transforms, value, fctx)
+        except TransformError as exc:
+            raise _with_context(exc, fm, key_str) from exc
+        _put(native, fm.native, out)
+    if em.stage is not None:
+        stage = _canonical_value(record, "stage")
+        if stage is not None:
+            native[em.stage.native] = _stage_target(em, Stage(stage), key_str)
+    native[em.key] = key_str
+    return native
+
+
+def to_canonical(
+    em: EntityMapping, native: Mapping[str, Any], ctx: TransformContext
+) -> InboundRecord:
+    """Read ``native`` into canonical values; malformed values become record errors.
+
+    Native fields absent from ``native`` are left out of ``values`` (a partial read does
+    not clear canonical data); present-but-null fields are read as None.
+    """
+    key_value = _native_value(native, em.key)
+    key = None if key_value in (None, "") else str(key_value)
+    result = InboundRecord()
+    if key is not None:
+        result.values["id"] = key
+    for fm in em.fields:
+        if not fm.reads or not _has_native(native, fm.native):
+            continue
+        try:
+            result.values[fm.canonical] = _read_field(em, fm, native, ctx, key)
+        except RecordError as exc:
+            result.errors.append(exc)
+    if em.stage is not None and _has_native(native, em.stage.native):
+        try:
+            result.stage = _read_stage(em, _native_value(native, em.stage.native), key)
+        except RecordError as exc:
+            result.errors.append(exc)
+    return result
+
+
+def native_fields(em: EntityMapping, direction: Direction) -> list[str]:
+    """Native field names to select (``in``) or that are written (``out``), key first."""
+    names = [em.key]
+    for fm in em.fields:
+        if direction == "both" or (fm.reads if direction == "in" else fm.writes):
+            names.append(fm.native)
+    if em.stage is not None:
+        names.append(em.stage.native)
+    return list(dict.fromkeys(names))
+
+
+def content_hash(native: Mapping[str, Any]) -> str:
+    """Stable sha256 of a native record (key order does not matter)."""
+    text = json.dumps(
+        native, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"cannot hash a value of type {type(value).__name__}")
+
+
+def _read_field(
+    em: EntityMapping,
+    fm: FieldMapping,
+    native: Mapping[str, Any],
+    ctx: TransformContext,
+    key: str | None,
+) -> Any:
+    fctx = dataclasses.replace(ctx, field=fm.canonical, key=key)
+    try:
+        value = transforms.to_canonical(fm.transforms, _native_value(native, fm.native), fctx)
+    except TransformError as exc:
+        raise _with_context(exc, fm, key) from exc
+    try:
+        return _adapter(em.entity, fm.canonical).validate_python(value)
+    except ValidationError as exc:
+        reason = "; ".join(str(e["msg"]) for e in exc.errors(include_input=False))
+        raise ValidationFailed(
+            f"{em.object}.{fm.native} -> {em.entity}.{fm.canonical}: {reason}; "
+            "fix the value in the source or add a transform",
+            key=key,
+            field=fm.canonical,
+            code="INVALID_VALUE",
+        ) from None
+
+
+def _read_stage(em: EntityMapping, value: Any, key: str | None) -> Stage | None:
+    assert em.stage is not None
+    if value is None or value == "":
+        return None
+    stage = em.stage.canonical_stage(str(value))
+    if stage is None:
+        raise TransformError(
+            f"{em.object}.{em.stage.native} holds a value that is not in the stage map; "
+            "add it to stage.map or stage.inbound",
+            key=key,
+            field="stage",
+            code="UNKNOWN_STAGE",
+        )
+    return stage
+
+
+def _stage_target(em: EntityMapping, stage: Stage, key: str | None) -> str:
+    assert em.stage is not None
+    target = em.stage.native_value(stage)
+    if target is None:
+        raise TransformError(
+            f"stage {stage.value} has no target in {em.object}.{em.stage.native}; "
+            "add it to stage.map",
+            key=key,
+            field="stage",
+            code="UNMAPPED_STAGE",
+        )
+    return target
+
+
+def _with_context(exc: TransformError, fm: FieldMapping, key: str | None) -> TransformError:
+    if exc.field is not None and exc.key is not None:
+        return exc
+    return TransformError(
+        exc.message, key=exc.key or key, field=exc.field or fm.canonical, code=exc.code
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _adapter(entity: str, path: str) -> TypeAdapter[Any]:
+    info = resolve_path(entity, path)
+    # Constraints (min_length, NPI check, ...) live in the field's metadata, not its type.
+    annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    return TypeAdapter(annotation)
+
+
+def _canonical_value(record: BaseModel | Mapping[str, Any], path: str) -> Any:
+    if isinstance(record, Mapping) and path in record:
+        return record[path]  # a flat dict of canonical dotted paths
+    current: Any = record
+    for part in path.split("."):
+        if current is None:
+            return None
+        if isinstance(current, Mapping):
+            current = current.get(part)
+        else:
+            current = getattr(current, part, None)
+    return current
+
+
+def _native_parts(path: str) -> list[str]:
+    if path.startswith(_FLAT_PREFIXES):
+        return [path]
+    return path.split(".")
+
+
+def _put(native: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = _native_parts(path)
+    if parents and value is None:
+        return  # a relation cannot be cleared through an external-id reference
+    target = native
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[last] = value
+
+
+def _has_native(native: Mapping[str, Any], path: str) -> bool:
+    if path in native:
+        return True
+    current: Any = native
+    for part in _native_parts(path):
+        if current is None:
+            return True  # an empty relation ("Partner__r": null) reads as None
+        if not isinstance(current, Mapping) or part not in current:
+            return False
+        current = current[part]
+    return True
+
+
+def _native_value(native: Mapping[str, Any], path: str) -> Any:
+    if path in native:
+        return native[path]
+    current: Any = native
+    for part in _native_parts(path):
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+    return current
