@@ -60,12 +60,14 @@ def parse_error(text: str) -> tuple[str, list[str]]:
     return code.strip() or "UNKNOWN", fields
 
 
-def _csv_parts(records: Sequence[Mapping[str, Any]], columns: list[str]) -> list[str]:
+def _csv_parts(
+    records: Sequence[Mapping[str, Any]], columns: list[str], header: list[str]
+) -> list[str]:
     """CSV texts (header + rows), each below the job's size cap."""
     parts: list[str] = []
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow(header)
     rows = 0
     for record in records:
         writer.writerow([csv_value(record[c]) if c in record else "" for c in columns])
@@ -74,7 +76,7 @@ def _csv_parts(records: Sequence[Mapping[str, Any]], columns: list[str]) -> list
             parts.append(buffer.getvalue())
             buffer, rows = io.StringIO(), 0
             writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(columns)
+            writer.writerow(header)
     if rows:
         parts.append(buffer.getvalue())
     return parts
@@ -93,20 +95,29 @@ class BulkUpsert:
         poll_seconds: float,
         timeout_seconds: float,
         request_timeout: float,
+        polymorphic: Mapping[str, str] | None = None,
     ) -> None:
         self.client, self.runner = client, runner
         self.object_name, self.key = object_name, key
         self.poll_seconds, self.timeout_seconds = poll_seconds, timeout_seconds
         self.request_timeout = request_timeout
+        # Polymorphic lookup columns are written ``Type:Rel.Field`` (``Account:What.Ext__c``).
+        self.polymorphic = dict(polymorphic or {})
         self.jobs: list[str] = []
 
     def run(self, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         columns = list(dict.fromkeys(name for record in records for name in record))
         outcome: dict[str, WriteResult] = {}
-        for text in _csv_parts(records, columns):
+        header = [self._header(c) for c in columns]
+        for text in _csv_parts(records, columns, header):
             job_id = self._run_job(text)
             outcome.update(self._results(job_id))
         return [self._result_for(str(r.get(self.key) or ""), outcome) for r in records]
+
+    def _header(self, column: str) -> str:
+        rel = column.partition(".")[0] if "." in column else None
+        target = self.polymorphic.get(rel) if rel else None
+        return f"{target}:{column}" if target else column
 
     def _result_for(self, key: str, outcome: Mapping[str, WriteResult]) -> WriteResult:
         found = outcome.get(key)

@@ -18,6 +18,7 @@ session) and error translation; no simple-salesforce or ``requests`` exception e
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -34,8 +35,8 @@ from connectors.salesforce.errors import LOCK_CODE
 from connectors.salesforce.quota import QuotaGuard
 from connectors.salesforce.reads import CURSOR, ReadWindow, read_pages, select_list
 from connectors.salesforce.settings import SalesforceSettings
-from connectors.salesforce.writes import delete_by_keys, upsert_collections
-from mapping.errors import SchemaMismatch
+from connectors.salesforce.writes import Lookup, delete_by_keys, upsert_collections
+from mapping.errors import ConnectorError, SchemaMismatch
 from mapping.schema import ObjectSchema
 
 __all__ = ["SalesforceConnector"]
@@ -123,13 +124,20 @@ class SalesforceConnector(Connector):
     def upsert(
         self, object_name: str, records: Sequence[Mapping[str, Any]], *, key: str
     ) -> list[WriteResult]:
-        """Upsert by external id ``key``: Collections below ``bulk_threshold``, else Bulk 2.0."""
+        """Upsert by external id ``key``: Collections below ``bulk_threshold``, else Bulk 2.0.
+
+        Records may nest lookups (``{"Partner__r": {"Refsync_Id__c": ...}}``, as
+        :func:`mapping.translate.to_native` builds them) or use dotted names.
+        """
         if not records:
             return []
-        self._require_writable(object_name, key, records)
-        if len(records) >= self.settings.bulk_threshold:
-            return self._bulk_upsert(object_name, records, key)
-        return self._collections_upsert(object_name, records, key)
+        flat = [_flat_record(r) for r in records]
+        names = list(dict.fromkeys(n for r in flat for n in r))
+        self._require_writable(object_name, key, names)
+        lookups = self._lookups(object_name, names)
+        if len(flat) >= self.settings.bulk_threshold:
+            return self._bulk_upsert(object_name, flat, key, lookups)
+        return self._collections_upsert(object_name, flat, key, lookups)
 
     def archive(self, object_name: str, keys: Sequence[str], *, key: str) -> list[WriteResult]:
         """Delete (to the Recycle Bin) the records whose ``key`` is one of ``keys``."""
@@ -148,23 +156,40 @@ class SalesforceConnector(Connector):
             raise SchemaMismatch(f"Salesforce returned no describe for {object_name}")
         return raw
 
-    def _require_writable(
-        self, object_name: str, key: str, records: Sequence[Mapping[str, Any]]
-    ) -> None:
-        names = list(dict.fromkeys(n for r in records for n in r))
+    def _require_writable(self, object_name: str, key: str, names: Sequence[str]) -> None:
         self.schemas.require(object_name, [key, *names])
-        key_schema = self.schemas.base(object_name).fields[key]
-        if not key_schema.external_id:
+        if not self.schemas.base(object_name).fields[key].external_id:
             raise SchemaMismatch(
                 f"Salesforce {object_name}.{key} is not an External ID field; mark it External "
                 "ID (and Unique) in Setup or choose another key in the mapping"
             )
 
-    def _lookups(self, object_name: str) -> dict[str, str]:
-        return {rel: f.name for rel, f in self.schemas.relationships(object_name).items()}
+    def _lookups(self, object_name: str, names: Sequence[str]) -> dict[str, Lookup]:
+        """Lookup field and polymorphic target type of each relationship ``names`` use."""
+        relationships = self.schemas.relationships(object_name)
+        out: dict[str, Lookup] = {}
+        for name in names:
+            rel, _, ext = name.partition(".")
+            lookup = relationships.get(rel) if ext else None
+            if lookup is not None:
+                out[rel] = (lookup.name, self._polymorphic_target(lookup.reference_to, ext))
+        return out
+
+    def _polymorphic_target(self, targets: Sequence[str], ext: str) -> str | None:
+        if len(targets) < 2:
+            return None
+        for target in targets:
+            with contextlib.suppress(ConnectorError):
+                if ext in self.schemas.base(target).fields:
+                    return target
+        return None
 
     def _collections_upsert(
-        self, object_name: str, records: Sequence[Mapping[str, Any]], key: str
+        self,
+        object_name: str,
+        records: Sequence[Mapping[str, Any]],
+        key: str,
+        lookups: Mapping[str, Lookup],
     ) -> list[WriteResult]:
         return upsert_collections(
             self.client,
@@ -172,13 +197,17 @@ class SalesforceConnector(Connector):
             object_name,
             records,
             key=key,
-            lookups=self._lookups(object_name),
+            lookups=lookups,
             batch_size=self.settings.write_batch_size,
             lock_retries=self.settings.lock_retries,
         )
 
     def _bulk_upsert(
-        self, object_name: str, records: Sequence[Mapping[str, Any]], key: str
+        self,
+        object_name: str,
+        records: Sequence[Mapping[str, Any]],
+        key: str,
+        lookups: Mapping[str, Lookup],
     ) -> list[WriteResult]:
         job = BulkUpsert(
             self.client,
@@ -188,13 +217,29 @@ class SalesforceConnector(Connector):
             poll_seconds=self.settings.bulk_poll_seconds,
             timeout_seconds=self.settings.bulk_timeout_seconds,
             request_timeout=self.settings.timeout_seconds,
+            polymorphic={rel: t for rel, (_, t) in lookups.items() if t},
         )
         results = job.run(records)
         self.bulk_jobs.extend(job.jobs)
         locked = [i for i, r in enumerate(results) if r.error and r.error.code == LOCK_CODE]
         if locked:
             # Row locks are transient: re-send just those records synchronously.
-            again = self._collections_upsert(object_name, [records[i] for i in locked], key)
+            again = self._collections_upsert(
+                object_name, [records[i] for i in locked], key, lookups
+            )
             for i, result in zip(locked, again, strict=True):
                 results[i] = result
         return results
+
+
+def _flat_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"Partner__r": {"Refsync_Id__c": v}}`` -> ``{"Partner__r.Refsync_Id__c": v}``."""
+    out: dict[str, Any] = {}
+    for name, value in record.items():
+        if isinstance(value, Mapping):
+            for sub, inner in value.items():
+                if sub != "attributes":
+                    out[f"{name}.{sub}"] = inner
+        else:
+            out[name] = value
+    return out

@@ -23,7 +23,7 @@ from connectors.base import WriteResult
 from connectors.salesforce.calls import CallRunner
 from connectors.salesforce.errors import LOCK_CODE, record_error
 
-__all__ = ["delete_by_keys", "native_value", "nest_relations", "upsert_collections"]
+__all__ = ["Lookup", "delete_by_keys", "native_value", "nest_relations", "upsert_collections"]
 
 _GONE_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
 
@@ -39,11 +39,16 @@ def native_value(value: Any) -> Any:
     return value
 
 
-def nest_relations(record: Mapping[str, Any], lookups: Mapping[str, str]) -> dict[str, Any]:
-    """A REST body for ``record``: dotted lookups nested, ``None`` lookups cleared by field.
+Lookup = tuple[str, str | None]
+"""A lookup relationship's field name and, for a polymorphic lookup, the target type."""
 
-    ``lookups`` maps relationship names to their lookup fields (``Partner__r`` ->
-    ``Partner__c``), used to clear a lookup: a nested external id cannot be null.
+
+def nest_relations(record: Mapping[str, Any], lookups: Mapping[str, Lookup]) -> dict[str, Any]:
+    """A REST body for ``record`` (flat dotted names): lookups nested by external id.
+
+    ``lookups`` maps relationship names to (lookup field, polymorphic target type or None):
+    ``Partner__r`` -> (``Partner__c``, None). A ``None`` value clears the lookup field (a
+    nested external id cannot be null); a polymorphic reference carries its target type.
     """
     body: dict[str, Any] = {}
     for name, value in record.items():
@@ -51,10 +56,14 @@ def nest_relations(record: Mapping[str, Any], lookups: Mapping[str, str]) -> dic
             body[name] = native_value(value)
             continue
         rel, _, field = name.partition(".")
+        lookup_field, target = lookups.get(rel, (rel, None))
         if value is None:
-            body[lookups.get(rel, rel)] = None
+            body[lookup_field] = None
         else:
-            body[rel] = {field: native_value(value)}
+            nested: dict[str, Any] = {field: native_value(value)}
+            if target:
+                nested["attributes"] = {"type": target}
+            body[rel] = nested
     return body
 
 
@@ -71,7 +80,7 @@ class _Upsert:
         runner: CallRunner,
         object_name: str,
         key: str,
-        lookups: Mapping[str, str],
+        lookups: Mapping[str, Lookup],
         batch_size: int,
     ) -> None:
         self.client, self.runner = client, runner
@@ -145,7 +154,7 @@ def upsert_collections(
     records: Sequence[Mapping[str, Any]],
     *,
     key: str,
-    lookups: Mapping[str, str],
+    lookups: Mapping[str, Lookup],
     batch_size: int = 200,
     lock_retries: int = 3,
 ) -> list[WriteResult]:
