@@ -85,8 +85,12 @@ class NativeRecord:
 
 @dataclass(frozen=True, slots=True)
 class ReadPage:
+    """One page of a read. ``rejects`` are source rows the connector could not use
+    (record-level errors the engine records and carries on past)."""
+
     records: Sequence[NativeRecord]
     bookmark: Bookmark
+    rejects: Sequence[RecordError] = ()
 
 
 @dataclass(frozen=True, slots=True)
