@@ -1,0 +1,87 @@
+"""Live schema from the properties API: what ``refsync validate --online`` compares against.
+
+Each HubSpot property becomes a :class:`~mapping.schema.FieldSchema`: ``type`` is HubSpot's
+(``string``, ``number``, ``datetime``, ``enumeration``...), enumeration options become
+picklist values (restricted only when the list is non-empty: pipeline stages and owners use
+"external options" with an empty list), ``hasUniqueValue`` marks match keys, and
+``modificationMetadata.readOnlyValue`` marks fields refsync may not write. For deals,
+``dealstage`` lists the stage labels of the configured pipeline; association pseudo-fields
+``associations.<type>`` are listed too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from connectors.hubspot.associations import ASSOCIATION_PREFIX
+from connectors.hubspot.pipelines import PipelineCatalog
+from connectors.hubspot.transport import Transport
+from mapping.schema import FieldSchema, ObjectSchema
+
+__all__ = ["ASSOCIABLE", "describe_object", "field_schema"]
+
+ASSOCIABLE: Mapping[str, tuple[str, ...]] = {
+    "companies": ("contacts", "deals"),
+    "contacts": ("companies", "deals"),
+    "deals": ("companies", "contacts"),
+    "meetings": ("companies", "contacts", "deals"),
+    "calls": ("companies", "contacts", "deals"),
+    "notes": ("companies", "contacts", "deals"),
+    "tasks": ("companies", "contacts", "deals"),
+}
+
+
+def field_schema(prop: Mapping[str, Any]) -> FieldSchema:
+    """One property JSON (``/crm/v3/properties/{type}``) as a FieldSchema."""
+    meta = prop.get("modificationMetadata") or {}
+    read_only = bool(meta.get("readOnlyValue", False)) or bool(prop.get("calculated", False))
+    options = tuple(
+        str(o.get("value")) for o in prop.get("options") or () if not o.get("hidden", False)
+    )
+    unique = bool(prop.get("hasUniqueValue", False))
+    return FieldSchema(
+        name=str(prop["name"]),
+        type=str(prop.get("type") or "string"),
+        label=prop.get("label"),
+        createable=not read_only,
+        updateable=not read_only,
+        unique=unique,
+        external_id=unique,
+        picklist_values=options,
+        restricted_picklist=prop.get("type") == "enumeration" and bool(options),
+    )
+
+
+def describe_object(
+    transport: Transport,
+    object_type: str,
+    *,
+    pipelines: PipelineCatalog | None = None,
+    pipeline_name: str | None = None,
+    associable: Sequence[str] | None = None,
+) -> ObjectSchema:
+    """The ObjectSchema of ``object_type`` (1 call, plus 1 for deal pipelines)."""
+    response = transport.call(
+        "properties", "get_all", object_type, what=f"{object_type} properties"
+    )
+    fields = {
+        str(p["name"]): field_schema(p)
+        for p in (response.data or {}).get("results", [])
+        if not p.get("archived", False)
+    }
+    if pipelines is not None and pipeline_name and "dealstage" in fields:
+        found = pipelines.find(pipeline_name)
+        if found is not None:
+            stage = fields["dealstage"]
+            fields["dealstage"] = FieldSchema(
+                name=stage.name,
+                type=stage.type,
+                label=stage.label,
+                picklist_values=tuple(found.stages),
+                restricted_picklist=True,
+            )
+    for to_type in associable if associable is not None else ASSOCIABLE.get(object_type, ()):
+        name = ASSOCIATION_PREFIX + to_type
+        fields[name] = FieldSchema(name=name, type="association", reference_to=(to_type,))
+    return ObjectSchema(name=object_type, fields=fields)

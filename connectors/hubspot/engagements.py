@@ -1,0 +1,128 @@
+"""The virtual object ``engagements``: outreach as meetings, calls, notes or tasks.
+
+A mapping entity has one native object, but HubSpot keeps outreach in four object types
+with type-specific property names. ``engagements`` routes each written record by its
+``refsync_outreach_kind`` (``settings.engagement_routes``: visit/seminar/... -> meetings,
+call -> calls, email/newsletter -> notes, task -> tasks) and sends only the properties that
+type has. Reads walk all four types (bookmark: one per type) and fill the title/body alias
+groups, so one mapping reads ``hs_meeting_title`` whatever the record's type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from connectors.base import Bookmark, NativeRecord, ReadPage, WriteResult
+from connectors.hubspot.associations import ASSOCIATION_PREFIX, ENGAGEMENT_TYPES
+from mapping.errors import SchemaMismatch
+from mapping.schema import FieldSchema, ObjectSchema
+
+if TYPE_CHECKING:
+    from connectors.hubspot.connector import HubSpotConnector
+
+__all__ = [
+    "ALIASES",
+    "KIND_PROPERTY",
+    "archive_engagements",
+    "describe_engagements",
+    "read_engagements",
+    "route",
+    "upsert_engagements",
+]
+
+KIND_PROPERTY = "refsync_outreach_kind"
+ALIASES: tuple[tuple[str, ...], ...] = (
+    ("hs_meeting_title", "hs_call_title", "hs_task_subject"),
+    ("hs_meeting_body", "hs_call_body", "hs_note_body", "hs_task_body"),
+)
+
+
+def route(connector: HubSpotConnector, record: Mapping[str, Any]) -> str:
+    """The engagement type a record goes to (notes when the kind is unknown)."""
+    kind = str(record.get(KIND_PROPERTY) or "").strip().lower().replace(" ", "_")
+    return connector.settings.engagement_routes.get(kind, "notes")
+
+
+def describe_engagements(connector: HubSpotConnector) -> ObjectSchema:
+    """Union of the four types' fields (a field exists if any type has it)."""
+    fields: dict[str, FieldSchema] = {}
+    for kind in ENGAGEMENT_TYPES:
+        for name, schema in connector.describe(kind).fields.items():
+            fields.setdefault(name, schema)
+    return ObjectSchema(name="engagements", fields=fields)
+
+
+def read_engagements(
+    connector: HubSpotConnector, *, since: Bookmark | None, fields: Sequence[str], until_ms: int
+) -> Iterator[ReadPage]:
+    union = describe_engagements(connector)
+    missing = [f for f in fields if f not in union.fields]
+    if missing:
+        raise SchemaMismatch(
+            f"HubSpot engagements have no propert{'y' if len(missing) == 1 else 'ies'} "
+            f"{', '.join(missing)}; run `refsync provision hubspot --apply` or fix the mapping"
+        )
+    marks: dict[str, Any] = dict(since or {})
+    for kind in ENGAGEMENT_TYPES:
+        own = connector.describe(kind).fields
+        kind_fields = [f for f in fields if f in own]
+        for page in connector.read(
+            kind, since=marks.get(kind), fields=kind_fields, until=_dt(until_ms)
+        ):
+            marks[kind] = page.bookmark
+            records = [_aliased(r, fields) for r in page.records]
+            yield ReadPage(records, dict(marks))
+
+
+def _aliased(record: NativeRecord, fields: Sequence[str]) -> NativeRecord:
+    values = dict(record.fields)
+    for group in ALIASES:
+        found = next((values[n] for n in group if values.get(n) not in (None, "")), None)
+        for name in group:
+            if name in fields:
+                values.setdefault(name, found)
+                if values[name] in (None, ""):
+                    values[name] = found
+    return NativeRecord(record.id, values, record.deleted, record.modified_at)
+
+
+def upsert_engagements(
+    connector: HubSpotConnector, records: Sequence[Mapping[str, Any]], *, key: str
+) -> list[WriteResult]:
+    by_type: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        by_type.setdefault(route(connector, record), []).append(index)
+    results: dict[int, WriteResult] = {}
+    for kind, indexes in by_type.items():
+        own = connector.describe(kind).fields
+        subset = [
+            {
+                k: v
+                for k, v in records[i].items()
+                if k in own or k == key or k.startswith(ASSOCIATION_PREFIX)
+            }
+            for i in indexes
+        ]
+        for index, result in zip(
+            indexes, connector.upsert_object(kind, subset, key=key), strict=True
+        ):
+            results[index] = result
+    return [results[i] for i in range(len(records))]
+
+
+def archive_engagements(
+    connector: HubSpotConnector, keys: Sequence[str], *, key: str
+) -> list[WriteResult]:
+    found: dict[str, WriteResult] = {}
+    for kind in ENGAGEMENT_TYPES:
+        for result in connector.archive(kind, keys, key=key):
+            if result.id is not None or result.key not in found:
+                found[result.key] = result
+    return [found[k] for k in keys]
+
+
+def _dt(ms: int) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)

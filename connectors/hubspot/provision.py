@@ -1,0 +1,216 @@
+"""``refsync provision hubspot [--apply]``: create what the default mapping needs.
+
+:func:`plan_provision` reads the account (property groups, properties, deal pipelines,
+custom-object schemas) and returns the actions still needed, each printable; nothing is
+changed. :func:`apply_provision` carries a plan out. Running both twice is harmless: the
+second plan is empty.
+
+- property group ``refsync`` and every ``refsync_*`` property (with enumeration options;
+  missing options of an existing enumeration are added);
+- the deal pipeline "Referrals" with one stage per canonical stage (missing stages added);
+- the custom object ``referral_definitions`` where the account has custom objects (a 403
+  from the schemas API means it has none: reported, not an error).
+
+Properties that exist with another type are reported as conflicts and left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from connectors.hubspot.provision_spec import (
+    DEFINITION_PROPERTIES,
+    DEFINITIONS_OBJECT,
+    GROUP,
+    PIPELINE_LABEL,
+    PROPERTIES,
+    STAGE_LABELS,
+    PropertySpec,
+)
+from mapping.errors import PermissionDenied, SchemaMismatch
+
+if TYPE_CHECKING:
+    from connectors.hubspot.connector import HubSpotConnector
+
+__all__ = ["ProvisionAction", "apply_provision", "plan_provision"]
+
+_STAGE_PROBABILITY = {"Completed": "1.0", "Declined": "0.0", "Cancelled": "0.0", "No Show": "0.0"}
+
+
+@dataclass(frozen=True)
+class ProvisionAction:
+    """One change to make (``kind``: create_group, create_property, add_options,
+    create_pipeline, add_stage, create_custom_object) or a note (``conflict``, ``skip``)."""
+
+    kind: str
+    object_type: str
+    name: str
+    detail: str = ""
+    body: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def applies(self) -> bool:
+        return self.kind not in ("conflict", "skip")
+
+    def __str__(self) -> str:
+        verb = {
+            "create_group": "create property group",
+            "create_property": "create property",
+            "add_options": "add options to",
+            "create_pipeline": "create pipeline",
+            "add_stage": "add stage",
+            "create_custom_object": "create custom object",
+            "conflict": "CONFLICT",
+            "skip": "skip",
+        }[self.kind]
+        extra = f" ({self.detail})" if self.detail else ""
+        return f"{self.object_type}: {verb} {self.name}{extra}"
+
+
+def plan_provision(connector: HubSpotConnector) -> list[ProvisionAction]:
+    """The actions the account still needs (reads only)."""
+    plan: list[ProvisionAction] = []
+    for object_type, specs in PROPERTIES.items():
+        plan += _plan_properties(connector, object_type, specs)
+    plan += _plan_pipeline(connector)
+    plan += _plan_custom_object(connector)
+    return plan
+
+
+def apply_provision(connector: HubSpotConnector, plan: Sequence[ProvisionAction]) -> int:
+    """Carry out ``plan`` (in order); returns the number of changes made."""
+    transport = connector.transport
+    done = 0
+    pipeline_id: str | None = None
+    for action in plan:
+        if not action.applies:
+            continue
+        what = f"provision {action.object_type} {action.name}"
+        if action.kind == "create_group":
+            transport.call("property_groups", "create", action.object_type, action.body, what=what)
+        elif action.kind == "create_property":
+            transport.call("properties", "create", action.object_type, action.body, what=what)
+        elif action.kind == "add_options":
+            transport.call(
+                "properties", "update", action.object_type, action.name, action.body, what=what
+            )
+        elif action.kind == "create_pipeline":
+            transport.call("pipelines", "create", action.object_type, action.body, what=what)
+        elif action.kind == "add_stage":
+            pipeline_id = pipeline_id or connector.pipelines.pipeline(PIPELINE_LABEL).id
+            transport.call(
+                "pipeline_stages", "create", action.object_type, pipeline_id, action.body, what=what
+            )
+        elif action.kind == "create_custom_object":
+            transport.call("schemas", "create", action.body, what=what)
+        done += 1
+    connector.pipelines.all(reload=True)
+    connector._schemas.clear()
+    return done
+
+
+def _plan_properties(
+    connector: HubSpotConnector, object_type: str, specs: Sequence[PropertySpec]
+) -> list[ProvisionAction]:
+    transport = connector.transport
+    groups = transport.call(
+        "property_groups", "get_all", object_type, what=f"{object_type} property groups"
+    )
+    plan: list[ProvisionAction] = []
+    if GROUP not in {g.get("name") for g in (groups.data or {}).get("results", [])}:
+        body = {"name": GROUP, "label": "refsync", "displayOrder": -1}
+        plan.append(ProvisionAction("create_group", object_type, GROUP, body=body))
+    existing = transport.call(
+        "properties", "get_all", object_type, what=f"{object_type} properties"
+    )
+    have = {p["name"]: p for p in (existing.data or {}).get("results", []) if not p.get("archived")}
+    for spec in specs:
+        plan += _plan_property(object_type, spec, have.get(spec.name))
+    return plan
+
+
+def _plan_property(
+    object_type: str, spec: PropertySpec, current: dict[str, Any] | None
+) -> list[ProvisionAction]:
+    if current is None:
+        detail = spec.type + (", unique" if spec.unique else "")
+        return [
+            ProvisionAction("create_property", object_type, spec.name, detail, spec.create_body())
+        ]
+    if current.get("type") != spec.type or bool(current.get("hasUniqueValue")) != spec.unique:
+        detail = f"exists as {current.get('type')}, unique={bool(current.get('hasUniqueValue'))}; "
+        detail += f"refsync needs {spec.type}, unique={spec.unique}: fix it by hand"
+        return [ProvisionAction("conflict", object_type, spec.name, detail)]
+    have = {str(o.get("value")) for o in current.get("options") or ()}
+    missing = [v for v in spec.options if v not in have]
+    if not missing:
+        return []
+    options = list(current.get("options") or ()) + [
+        o
+        for o in spec.create_body()["options"]
+        if o["value"] in missing  # type: ignore[union-attr]
+    ]
+    return [
+        ProvisionAction(
+            "add_options", object_type, spec.name, ", ".join(missing), {"options": options}
+        )
+    ]
+
+
+def _plan_pipeline(connector: HubSpotConnector) -> list[ProvisionAction]:
+    found = connector.pipelines.find(PIPELINE_LABEL)
+    stages = [
+        {
+            "label": label,
+            "displayOrder": order,
+            "metadata": {"probability": _STAGE_PROBABILITY.get(label, "0.5")},
+        }
+        for order, label in enumerate(STAGE_LABELS.values())
+    ]
+    if found is None:
+        body = {"label": PIPELINE_LABEL, "displayOrder": 1, "stages": stages}
+        detail = f"{len(stages)} stages: " + ", ".join(s["label"] for s in stages)  # type: ignore[misc]
+        return [ProvisionAction("create_pipeline", "deals", PIPELINE_LABEL, detail, body)]
+    return [
+        ProvisionAction("add_stage", "deals", str(stage["label"]), f"in {PIPELINE_LABEL}", stage)
+        for stage in stages
+        if stage["label"] not in found.stages
+    ]
+
+
+def _plan_custom_object(connector: HubSpotConnector) -> list[ProvisionAction]:
+    try:
+        response = connector.transport.call("schemas", "get_all", what="custom object schemas")
+    except (PermissionDenied, SchemaMismatch):
+        return [
+            ProvisionAction(
+                "skip",
+                DEFINITIONS_OBJECT,
+                DEFINITIONS_OBJECT,
+                "this account has no custom objects (Enterprise only); definitions stay local",
+            )
+        ]
+    names = {s.get("name") for s in (response.data or {}).get("results", [])}
+    if DEFINITIONS_OBJECT in names:
+        return []
+    body = {
+        "name": DEFINITIONS_OBJECT,
+        "labels": {"singular": "Referral definition", "plural": "Referral definitions"},
+        "primaryDisplayProperty": "refsync_id",
+        "requiredProperties": ["refsync_id"],
+        "searchableProperties": ["refsync_id", "service_line"],
+        "secondaryDisplayProperties": ["service_line"],
+        "associatedObjects": [],
+        "properties": [
+            {k: v for k, v in p.create_body().items() if k != "groupName"}
+            for p in DEFINITION_PROPERTIES
+        ],
+    }
+    detail = f"{len(DEFINITION_PROPERTIES)} properties, refsync_id unique"
+    return [
+        ProvisionAction(
+            "create_custom_object", DEFINITIONS_OBJECT, DEFINITIONS_OBJECT, detail, body
+        )
+    ]

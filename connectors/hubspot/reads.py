@@ -1,0 +1,173 @@
+"""Reads of one object type: full (list API) or incremental (search), with tombstones.
+
+- **Full read** (no bookmark): ``GET /crm/v3/objects/{type}`` 100 per page (no result cap);
+  records modified after ``until`` are left for the next run. Pages carry the list cursor,
+  so an interrupted full read resumes where it stopped; the last page's bookmark starts the
+  incremental reads at ``until``.
+- **Incremental read**: :class:`~connectors.hubspot.search.SearchWalker` (200 per page,
+  past the 10,000 cap), then archived records (``archived=true``, which search never
+  returns) archived since the last run, as tombstones.
+- **Associations** are read for every chunk of up to 1,000 records (one v4 batch read per
+  associated type), since changing a link does not change a record's modified date.
+
+Records come back as plain JSON (the client's raw-response path), never as model objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.base import Bookmark, NativeRecord, ReadPage
+from connectors.hubspot.associations import AssociationStore, association_targets
+from connectors.hubspot.pipelines import PipelineCatalog
+from connectors.hubspot.search import Cursor, SearchWalker, modified_property, parse_ms
+from connectors.hubspot.settings import HubSpotSettings
+from connectors.hubspot.transport import Transport
+
+__all__ = ["ObjectReader"]
+
+_CHUNK = 1000
+
+
+class ObjectReader:
+    """Reads one object type; ``read(since, until_ms)`` yields :class:`ReadPage` objects."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        settings: HubSpotSettings,
+        object_type: str,
+        fields: Sequence[str],
+        *,
+        associations: AssociationStore,
+        pipelines: PipelineCatalog | None = None,
+    ) -> None:
+        self._transport = transport
+        self._settings = settings
+        self._type = object_type
+        self._links = association_targets(fields)
+        self._modified = modified_property(object_type)
+        plain = [f for f in fields if not f.startswith("associations.")]
+        self._properties = list(dict.fromkeys([*plain, self._modified]))
+        self._associations = associations
+        self._pipelines = pipelines if {"dealstage", "pipeline"} & set(plain) else None
+
+    def read(self, since: Bookmark | None, until_ms: int) -> Iterator[ReadPage]:
+        if not since or "full_after" in since:
+            yield from self._full(since or {}, until_ms)
+            return
+        yield from self._incremental(since, until_ms)
+
+    # -- full ------------------------------------------------------------------------------
+
+    def _full(self, since: Bookmark, until_ms: int) -> Iterator[ReadPage]:
+        start = int(since.get("start", until_ms))
+        after = since.get("full_after") or None
+        chunk: list[dict] = []
+        while True:
+            data = self._list_page(after, archived=False)
+            chunk += [r for r in data.get("results", []) if self._stamp(r) <= start]
+            after = ((data.get("paging") or {}).get("next") or {}).get("after")
+            if after is None:
+                final = {"ts": start, "id": None, "archived_ts": start}
+                yield ReadPage(self._native(chunk), final)
+                return
+            if len(chunk) >= _CHUNK:
+                yield ReadPage(self._native(chunk), {"full_after": after, "start": start})
+                chunk = []
+
+    def _list_page(self, after: str | None, *, archived: bool) -> dict:
+        kwargs: dict[str, Any] = {
+            "limit": self._settings.list_page_size,
+            "properties": self._properties,
+            "archived": archived,
+        }
+        if after is not None:
+            kwargs["after"] = after
+        response = self._transport.call(
+            "objects_basic", "get_page", self._type, what=f"{self._type} list", **kwargs
+        )
+        return response.data or {}
+
+    # -- incremental -----------------------------------------------------------------------
+
+    def _incremental(self, since: Bookmark, until_ms: int) -> Iterator[ReadPage]:
+        start = Cursor(int(since["ts"]), None if since.get("id") is None else int(since["id"]))
+        archived_from = int(since.get("archived_ts", start.ts))
+        walker = SearchWalker(
+            self._transport,
+            self._type,
+            self._properties,
+            page_size=self._settings.search_page_size,
+            cap=self._settings.search_cap,
+        )
+        chunk: list[dict] = []
+        cursor = start
+        for records, cursor in walker.walk(start, until_ms):
+            chunk += records
+            if len(chunk) >= _CHUNK:
+                yield ReadPage(self._native(chunk), self._bookmark(cursor, archived_from))
+                chunk = []
+        tombstones = self._archived_since(archived_from, until_ms)
+        final = self._bookmark(cursor, max(archived_from, until_ms))
+        yield ReadPage([*self._native(chunk), *tombstones], final)
+
+    @staticmethod
+    def _bookmark(cursor: Cursor, archived_ts: int) -> Bookmark:
+        return {"ts": cursor.ts, "id": cursor.id, "archived_ts": archived_ts}
+
+    def _archived_since(self, from_ms: int, until_ms: int) -> list[NativeRecord]:
+        out: list[NativeRecord] = []
+        after = None
+        while True:
+            data = self._list_page(after, archived=True)
+            for record in data.get("results", []):
+                when = parse_ms(record.get("archivedAt")) or self._stamp(record)
+                if from_ms <= when <= until_ms:
+                    out.append(
+                        NativeRecord(
+                            id=str(record["id"]),
+                            fields=dict(record.get("properties") or {}),
+                            deleted=True,
+                            modified_at=_utc(when),
+                        )
+                    )
+            after = ((data.get("paging") or {}).get("next") or {}).get("after")
+            if after is None:
+                return out
+
+    # -- shaping ---------------------------------------------------------------------------
+
+    def _native(self, records: list[dict]) -> list[NativeRecord]:
+        links: dict[str, dict[str, Any]] = {}
+        if self._links and records:
+            ids = [str(r["id"]) for r in records]
+            links = self._associations.read_fields(self._type, self._links, ids)
+        out = []
+        for record in records:
+            rid = str(record["id"])
+            fields = dict(record.get("properties") or {})
+            if self._pipelines is not None:
+                self._stage_labels(fields)
+            if links:
+                fields.update(links.get(rid, {}))
+            out.append(NativeRecord(id=rid, fields=fields, modified_at=_utc(self._stamp(record))))
+        return out
+
+    def _stage_labels(self, fields: dict[str, Any]) -> None:
+        assert self._pipelines is not None
+        pipeline, stage = self._pipelines.labels(fields.get("pipeline"), fields.get("dealstage"))
+        if "pipeline" in fields:
+            fields["pipeline"] = pipeline
+        if "dealstage" in fields:
+            fields["dealstage"] = stage
+
+    def _stamp(self, record: dict) -> int:
+        props = record.get("properties") or {}
+        return parse_ms(props.get(self._modified)) or parse_ms(record.get("updatedAt")) or 0
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
