@@ -1,0 +1,27 @@
+"""A local HubSpot CRM API (v3 objects, batch, search, properties, schemas, pipelines,
+associations v4, OAuth refresh) that answers as the real one does, for tests, the demo,
+benchmarks and admins trying a mapping.
+
+Fidelity sources: shared/reference/crm-api-behaviour.md part B and HubSpot's OpenAPI specs
+(statuses and bodies are contract-tested against them). Where HubSpot documents nothing the
+sandbox had to choose, and says so here:
+
+- Row locks (``FaultPlan.lock_rows``): HubSpot has no documented row-lock error. A write to a
+  locked record answers 409 ``CONFLICT`` with ``subCategory`` ``CONCURRENT_UPDATE`` (single
+  calls) or carries that entry in ``errors[]`` of a 207 (batch update/upsert, and batch
+  create with ``objectWriteTraceId`` s); "Existing ID" never appears in it, so it cannot be
+  mistaken for a duplicate.
+- Session expiry (``FaultPlan.expire_session_after``) expires OAuth access tokens; private-app
+  tokens do not expire in HubSpot and keep working.
+- The 400 past the search cap has HubSpot's status and category (``VALIDATION_ERROR``); its
+  message is the sandbox's own.
+- Requested properties without a value are left out of ``properties`` (the spec types the
+  values as non-null strings).
+- Search's own 5 requests/second limit is not enforced.
+"""
+
+from __future__ import annotations
+
+from connectors.sandbox.hubspot.server import HubSpotSandbox
+
+__all__ = ["HubSpotSandbox"]

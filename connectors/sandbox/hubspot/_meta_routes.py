@@ -1,0 +1,114 @@
+"""Metadata endpoints: properties and groups, custom object schemas, and the OAuth token.
+
+Statuses from properties-v3.json and schemas-v3.json: list/get/update 200, create 201.
+``POST /oauth/v1/token`` (form-encoded) answers 200 with a new access token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.sandbox.hubspot._app import Call, Route
+from connectors.sandbox.hubspot._errors import HubSpotError, error_body, validation_error
+
+__all__ = ["ROUTES"]
+
+_PROPS = "/crm/v3/properties/<objectType>"
+_SCHEMAS = "/crm-object-schemas/v3/schemas"
+
+
+def _list_properties(call: Call, objectType: str) -> tuple[int, Any]:
+    schema = call.state.schema
+    name = schema.resolve(objectType)
+    archived = call.flag("archived")
+    wanted = set(call.args("properties"))
+    results = [
+        p
+        for p in schema.properties(name).values()
+        if p.get("archived", False) == archived and (not wanted or p["name"] in wanted)
+    ]
+    return 200, {"results": results}
+
+
+def _get_property(call: Call, objectType: str, propertyName: str) -> tuple[int, Any]:
+    schema = call.state.schema
+    name = schema.resolve(objectType)
+    prop = schema.property(name, propertyName)
+    if prop is None:
+        raise HubSpotError(
+            404,
+            error_body(
+                f"Unable to find property {propertyName} for object type {name}",
+                "OBJECT_NOT_FOUND",
+            ),
+        )
+    return 200, prop
+
+
+def _create_property(call: Call, objectType: str) -> tuple[int, Any]:
+    schema = call.state.schema
+    name = schema.resolve(objectType)
+    return 201, schema.create_property(name, call.json(), call.state.clock.now_ms())
+
+
+def _update_property(call: Call, objectType: str, propertyName: str) -> tuple[int, Any]:
+    schema = call.state.schema
+    name = schema.resolve(objectType)
+    return 200, schema.update_property(name, propertyName, call.json(), call.state.clock.now_ms())
+
+
+def _list_groups(call: Call, objectType: str) -> tuple[int, Any]:
+    schema = call.state.schema
+    return 200, {"results": schema.groups(schema.resolve(objectType))}
+
+
+def _get_group(call: Call, objectType: str, groupName: str) -> tuple[int, Any]:
+    schema = call.state.schema
+    return 200, schema.group(schema.resolve(objectType), groupName)
+
+
+def _create_group(call: Call, objectType: str) -> tuple[int, Any]:
+    schema = call.state.schema
+    return 201, schema.create_group(schema.resolve(objectType), call.json())
+
+
+def _list_schemas(call: Call) -> tuple[int, Any]:
+    schema = call.state.schema
+    return 200, {"results": [schema.custom_object(n) for n in schema.custom_object_names()]}
+
+
+def _get_schema(call: Call, objectType: str) -> tuple[int, Any]:
+    schema = call.state.schema
+    name = schema.resolve(objectType)
+    if name not in schema.custom_object_names():
+        raise HubSpotError(
+            404, error_body(f"Unable to find object type {objectType}", "OBJECT_NOT_FOUND")
+        )
+    return 200, schema.custom_object(name)
+
+
+def _create_schema(call: Call) -> tuple[int, Any]:
+    body = call.json()
+    if not isinstance(body.get("properties"), list) or "requiredProperties" not in body:
+        raise validation_error("An object schema needs 'properties' and 'requiredProperties'")
+    return 201, call.state.schema.create_custom_object(body, call.state.clock.now_ms())
+
+
+def _token(call: Call) -> tuple[int, Any]:
+    form = {k: v for k, v in call.request.form.items()}
+    return 200, call.state.auth.oauth.exchange(form)
+
+
+ROUTES = [
+    Route("GET", _PROPS, _list_properties),
+    Route("POST", _PROPS, _create_property, "write"),
+    Route("GET", f"{_PROPS}/groups", _list_groups),
+    Route("POST", f"{_PROPS}/groups", _create_group, "write"),
+    Route("GET", f"{_PROPS}/groups/<groupName>", _get_group),
+    Route("GET", f"{_PROPS}/<propertyName>", _get_property),
+    Route("PATCH", f"{_PROPS}/<propertyName>", _update_property, "write"),
+    Route("GET", _SCHEMAS, _list_schemas),
+    Route("POST", _SCHEMAS, _create_schema, "write"),
+    Route("GET", f"{_SCHEMAS}/<objectType>", _get_schema),
+    Route("POST", "/oauth/v1/token", _token, "oauth"),
+]
