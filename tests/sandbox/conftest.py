@@ -1,0 +1,29 @@
+"""Fixtures for the sandbox tests: one running sandbox per module, clean for every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from connectors.sandbox.hubspot import HubSpotSandbox
+
+
+@pytest.fixture(scope="module")
+def hs_server() -> Iterator[HubSpotSandbox]:
+    """A HubSpot sandbox running for the whole module (starting one per test is slower)."""
+    with HubSpotSandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def hs_sandbox(hs_server: HubSpotSandbox) -> HubSpotSandbox:
+    """The module's HubSpot sandbox with fresh data, no faults, zeroed counters and limits."""
+    hs_server.reset_data()
+    hs_server.faults.clear()
+    hs_server.stats.reset()
+    hs_server.limits.ten_second_limit = 190
+    hs_server.limits.daily_limit = 1_000_000
+    hs_server.limits.reset()
+    hs_server.record_exchanges(None)
+    return hs_server
