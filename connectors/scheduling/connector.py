@@ -1,0 +1,347 @@
+"""``SchedulingConnector``: scheduling exports (CSV presets, FHIR R4) as a read-only source."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from connectors.base import Bookmark, Clock, Connector, NativeRecord, ReadPage, utc_now
+from connectors.scheduling.csvsource import NoHeaderFound, detect_layout, iter_rows
+from connectors.scheduling.fhirmap import BadResource, FhirMapper, FileContext
+from connectors.scheduling.fhirsource import iter_resources, referral_numbers
+from connectors.scheduling.files import (
+    ExportFile,
+    Fingerprint,
+    discover,
+    fingerprint,
+    still_same,
+    unchanged_since,
+)
+from connectors.scheduling.matching import MatchResult, ReferralCandidate, ReferralIndex
+from connectors.scheduling.native import OBJECTS, object_schema
+from connectors.scheduling.patient import PatientKeyer
+from connectors.scheduling.presets import resolve_preset
+from connectors.scheduling.rejects import RowRejected
+from connectors.scheduling.rows import BadRow, RowContext, RowConverter
+from connectors.scheduling.settings import SchedulingSettings
+from connectors.scheduling.writers import (
+    targets_by_service_line,
+    write_closure_csv,
+    write_review_csv,
+    write_worklist_csv,
+)
+from mapping.errors import ConfigurationError, SchemaMismatch
+from mapping.model import QualifiedReferralDefinition, Referral
+from mapping.schema import ObjectSchema
+
+__all__ = ["MAX_REJECTS_KEPT", "ReadStats", "SchedulingConnector"]
+
+log = logging.getLogger(__name__)
+
+MAX_REJECTS_KEPT = 10_000
+"""Rejects held between drains; beyond this only ``stats.rejected`` counts them."""
+
+
+@dataclass
+class ReadStats:
+    """Counters of the last ``read`` (rows: CSV data rows or FHIR resources seen)."""
+
+    files_read: int = 0
+    files_skipped: int = 0
+    rows: int = 0
+    records: int = 0
+    skipped: int = 0
+    rejected: int = 0
+
+
+class SchedulingConnector(Connector):
+    """Reads stage events (and FHIR referral sources) from export files; writes CSV lists.
+
+    See the package docstring for objects, native fields, rejects and bookmarks.
+    """
+
+    name = "scheduling"
+    settings_model = SchedulingSettings
+    max_batch_size = 1000
+    cursor_field = None
+    writable = False
+    objects: ClassVar[tuple[str, ...]] = tuple(OBJECTS)
+
+    def __init__(
+        self,
+        settings: SchedulingSettings,
+        *,
+        client: Any = None,
+        clock: Clock = utc_now,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(settings, client=client, clock=clock)
+        self.settings: SchedulingSettings = settings
+        self._environ = environ
+        self._keyer: PatientKeyer | None = None
+        self._rejects: list[RowRejected] = []
+        self.stats = ReadStats()
+        self._preset = resolve_preset(
+            settings.preset, settings.columns, settings.status_map, settings.no_show_reasons
+        )
+
+    # -- contract -------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """The export path exists, the patient key is set, local times have a zone."""
+        discover(self.settings.path, self.settings.format, self.settings.file_pattern)
+        self.patient_keyer()
+        self._require_timezone()
+
+    def describe(self, object_name: str) -> ObjectSchema:
+        self._known(object_name)
+        return object_schema(object_name, phi_passthrough=self.settings.phi_passthrough)
+
+    def read(
+        self,
+        object_name: str,
+        *,
+        since: Bookmark | None,
+        fields: Sequence[str] = (),
+        until: datetime | None = None,
+    ) -> Iterator[ReadPage]:
+        """Pages of records from files not yet fully read (all normalised fields, always).
+
+        Every page carries ``{"files": {...}}`` with the files completed so far; a file's
+        entry appears only on the page that completes it.
+        """
+        self._known(object_name)
+        self._require_timezone()
+        self.stats = ReadStats()
+        keyer = self.patient_keyer()
+        files = discover(self.settings.path, self.settings.format, self.settings.file_pattern)
+        previous = dict((since or {}).get("files") or {})
+        live = {f.name for f in files}
+        done = {name: entry for name, entry in previous.items() if name in live}
+        for export in files:
+            print_ = fingerprint(export.path)
+            if unchanged_since(done.get(export.name), print_):
+                self.stats.files_skipped += 1
+                continue
+            if until is not None and print_.modified_at > until:
+                log.info("scheduling: %s changed after the run started; next run", export.name)
+                continue
+            done.pop(export.name, None)
+            records = self._records(object_name, export, print_, keyer)
+            yield from self._paged(records, export, print_, done)
+        if done != previous:
+            yield ReadPage(records=[], bookmark={"files": dict(done)})
+
+    # -- rejects ---------------------------------------------------------------------------
+
+    @property
+    def rejects(self) -> tuple[RowRejected, ...]:
+        """Rejects of the current/last read not yet drained."""
+        return tuple(self._rejects)
+
+    def drain_rejects(self) -> list[RowRejected]:
+        """Return and forget the rejects collected so far (call after each page)."""
+        taken, self._rejects = self._rejects, []
+        return taken
+
+    def _reject(self, reject: RowRejected) -> None:
+        self.stats.rejected += 1
+        if len(self._rejects) < MAX_REJECTS_KEPT:
+            self._rejects.append(reject)
+
+    # -- matching and writers ----------------------------------------------------------------
+
+    def referral_index(self, candidates: Iterable[ReferralCandidate]) -> ReferralIndex:
+        """A matcher over ``candidates`` with this connection's date window."""
+        return ReferralIndex(candidates, window_days=self.settings.match_window_days)
+
+    def write_worklist(
+        self,
+        referrals: Iterable[Referral],
+        definitions: Iterable[QualifiedReferralDefinition],
+        path: Path | None = None,
+    ) -> Path:
+        target = path or self._output("scheduling-worklist.csv")
+        targets = targets_by_service_line(definitions)
+        write_worklist_csv(target, referrals, targets, now=self.clock())
+        return target
+
+    def write_closure(
+        self,
+        referrals: Iterable[Referral],
+        definitions: Iterable[QualifiedReferralDefinition],
+        path: Path | None = None,
+    ) -> Path:
+        target = path or self._output("closure.csv")
+        targets = targets_by_service_line(definitions)
+        write_closure_csv(target, referrals, targets, now=self.clock())
+        return target
+
+    def write_review(
+        self, unmatched: Iterable[tuple[Mapping[str, Any], MatchResult]], path: Path | None = None
+    ) -> Path:
+        target = path or self._output("unmatched-appointments.csv")
+        write_review_csv(target, unmatched)
+        return target
+
+    def _output(self, filename: str) -> Path:
+        if self.settings.output_dir is None:
+            raise ConfigurationError(
+                "scheduling connection has no settings.output_dir; set it to the directory "
+                "the worklist, closure and review CSVs are written to"
+            )
+        return self.settings.output_dir / filename
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def patient_keyer(self) -> PatientKeyer:
+        """The HMAC keyer from ``settings.patient_key_env`` (SecretError naming it if unset)."""
+        if self._keyer is None:
+            self._keyer = PatientKeyer.from_env(
+                self.settings.patient_key_env,
+                namespace=self.settings.patient_key_namespace,
+                environ=self._environ,
+            )
+        return self._keyer
+
+    def _known(self, object_name: str) -> None:
+        if object_name not in OBJECTS:
+            raise SchemaMismatch(
+                f"scheduling connections have no object {object_name!r}; "
+                f"use one of {', '.join(OBJECTS)} in the mapping's object:"
+            )
+
+    def _require_timezone(self) -> None:
+        if self.settings.format == "csv" and self.settings.timezone is None:
+            raise ConfigurationError(
+                "scheduling connection has no settings.timezone; exports carry clinic-local "
+                "times, so set it (or the program's timezone) to the site's IANA zone, "
+                "e.g. America/Chicago"
+            )
+
+    def _paged(
+        self,
+        records: Iterator[NativeRecord],
+        export: ExportFile,
+        print_: Fingerprint,
+        done: dict[str, Any],
+    ) -> Iterator[ReadPage]:
+        page: list[NativeRecord] = []
+        for record in records:
+            page.append(record)
+            if len(page) >= self.settings.page_size:
+                yield ReadPage(records=page, bookmark={"files": dict(done)})
+                page = []
+        self.stats.files_read += 1
+        if still_same(export.path, print_):
+            done[export.name] = print_.entry()
+        else:
+            log.warning("scheduling: %s changed while being read; it is read again next run",
+                        export.name)  # fmt: skip
+        yield ReadPage(records=page, bookmark={"files": dict(done)})
+
+    def _records(
+        self, object_name: str, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer
+    ) -> Iterator[NativeRecord]:
+        before = (self.stats.rows, self.stats.records, self.stats.rejected)
+        if self.settings.format == "csv":
+            if object_name == "stage_event":
+                yield from self._csv_records(export, print_, keyer)
+        else:
+            yield from self._fhir_records(object_name, export, print_, keyer)
+        rows, records, rejected = (
+            self.stats.rows - before[0],
+            self.stats.records - before[1],
+            self.stats.rejected - before[2],
+        )
+        log.info("scheduling: read %s (%s): %d rows, %d records, %d rejected",
+                 export.name, object_name, rows, records, rejected)  # fmt: skip
+
+    def _csv_records(
+        self, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer
+    ) -> Iterator[NativeRecord]:
+        encoding = _text_encoding(self.settings.encoding or print_.encoding)
+        try:
+            layout = detect_layout(export.path, encoding, self._preset, self.settings.delimiter)
+        except NoHeaderFound:
+            self._reject(_no_header(export.name, self._preset.columns.get("status", ())))
+            return
+        converter = RowConverter(self._preset, self.settings, keyer)
+        ctx = RowContext(export.name, print_.modified_at, layout.headers)
+        for line, values in iter_rows(export.path, encoding, layout):
+            self.stats.rows += 1
+            try:
+                if values is None:
+                    raise BadRow(
+                        "malformed CSV row (unbalanced quote or an over-long field)",
+                        field="row",
+                        code="MALFORMED_ROW",
+                    )
+                converted = converter.convert(values, line, ctx)
+            except BadRow as bad:
+                self._reject(RowRejected(bad.reason, source_file=export.name, source_line=line,
+                                         field=bad.field, code=bad.code))  # fmt: skip
+                continue
+            if converted is None:
+                self.stats.skipped += 1
+                continue
+            self.stats.records += 1
+            record_id, fields = converted
+            yield NativeRecord(record_id, fields, modified_at=fields["event_at"])
+
+    def _fhir_records(
+        self, object_name: str, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer
+    ) -> Iterator[NativeRecord]:
+        numbers = referral_numbers(export.path) if object_name == "stage_event" else {}
+        ctx = FileContext(export.name, print_.modified_at, numbers)
+        mapper = FhirMapper(self.settings, keyer)
+        for item in iter_resources(export.path):
+            if _object_of(item.resource_type) != object_name:
+                continue  # each object's read reports only its own resources' problems
+            self.stats.rows += 1
+            try:
+                if item.problem is not None:
+                    raise BadResource(item.problem, field="resource", code="INVALID_RESOURCE")
+                out = mapper.record(item, ctx)
+            except BadResource as bad:
+                self._reject(RowRejected(bad.reason, source_file=export.name,
+                                         source_line=item.line, pointer=item.pointer,
+                                         field=bad.field, code=bad.code))  # fmt: skip
+                continue
+            if out is None:
+                self.stats.skipped += 1
+                continue
+            self.stats.records += 1
+            _, record_id, fields = out
+            yield NativeRecord(record_id, fields, modified_at=fields.get("event_at"))
+
+
+_OBJECT_OF_TYPE = {
+    "Practitioner": "practitioner",
+    "PractitionerRole": "practitioner_role",
+    "Organization": "organization",
+}
+
+
+def _object_of(resource_type: str | None) -> str | None:
+    if resource_type is None:
+        return "stage_event"  # unparseable entries are reported with the stage events
+    return _OBJECT_OF_TYPE.get(resource_type, "stage_event")
+
+
+def _text_encoding(name: str) -> str:
+    return "utf-8-sig" if name.replace("_", "-").casefold() in ("utf-8", "utf8") else name
+
+
+def _no_header(source_file: str, status_aliases: Sequence[str]) -> RowRejected:
+    expected = ", ".join(status_aliases[:3]) or "status"
+    return RowRejected(
+        "no header row found in the first 50 rows (expected a status column such as "
+        f"{expected} and an appointment date); check settings.preset/columns/delimiter",
+        source_file=source_file,
+        code="NO_HEADER",
+    )

@@ -1,0 +1,79 @@
+"""The connector's native objects and their normalised fields (what ``describe`` returns)."""
+
+from __future__ import annotations
+
+from mapping.schema import FieldSchema, ObjectSchema
+
+__all__ = ["OBJECTS", "PHI_FIELDS", "object_schema"]
+
+PHI_FIELDS = ("mrn", "patient_name", "birth_date")
+"""Present on stage events only when ``settings.phi_passthrough`` is true."""
+
+_STAGES = (
+    "contacted", "referred", "intake_received", "accepted", "scheduled", "completed",
+    "declined", "cancelled", "no_show",
+)  # fmt: skip
+
+_STAGE_EVENT: dict[str, str] = {
+    "source": "string",  # csv:<preset> | fhir:<ResourceType>
+    "source_file": "string",
+    "source_line": "integer",
+    "source_pointer": "string",  # FHIR Bundle entry (entry[i])
+    "fhir_ref": "string",
+    "service_request_ref": "string",
+    "appointment_id": "string",
+    "referral_number": "string",
+    "authorization_number": "string",
+    "patient_key": "string",  # v1:<hmac-sha256>; for matching only, never a destination
+    "status_raw": "string",
+    "stage": "picklist",
+    "event_at": "datetime",
+    "appointment_at": "datetime",
+    "completed_at": "datetime",
+    "cancel_reason": "string",
+    "referring_npi": "string",
+    "department": "string",
+    "service_line": "string",
+    "visit_type": "string",
+    "mrn": "string",
+    "patient_name": "string",
+    "birth_date": "date",
+}
+_PRACTITIONER = {
+    "fhir_ref": "string", "npi": "string", "first_name": "string", "last_name": "string",
+    "prefix": "string", "active": "boolean", "source_file": "string",
+}  # fmt: skip
+_PRACTITIONER_ROLE = {
+    "fhir_ref": "string", "practitioner_ref": "string", "organization_ref": "string",
+    "npi": "string", "specialty_code": "string", "specialty": "string", "active": "boolean",
+    "source_file": "string",
+}  # fmt: skip
+_ORGANIZATION = {
+    "fhir_ref": "string", "npi": "string", "name": "string", "phone": "string",
+    "line1": "string", "city": "string", "state": "string", "postal_code": "string",
+    "active": "boolean", "source_file": "string",
+}  # fmt: skip
+
+OBJECTS: dict[str, dict[str, str]] = {
+    "stage_event": _STAGE_EVENT,
+    "practitioner": _PRACTITIONER,
+    "practitioner_role": _PRACTITIONER_ROLE,
+    "organization": _ORGANIZATION,
+}
+
+
+def object_schema(name: str, *, phi_passthrough: bool) -> ObjectSchema:
+    """The schema of ``name``; PHI fields only when the connection passes them through."""
+    fields = {
+        f: FieldSchema(
+            name=f,
+            type=t,
+            createable=False,
+            updateable=False,
+            picklist_values=_STAGES if f == "stage" else (),
+            restricted_picklist=f == "stage",
+        )
+        for f, t in OBJECTS[name].items()
+        if phi_passthrough or f not in PHI_FIELDS
+    }
+    return ObjectSchema(name=name, fields=fields)
