@@ -1,0 +1,125 @@
+"""Derived canonical data refsync computes itself: definitions from YAML, qualification
+results, and partner rollups. Each step only stores a record when its value really changed,
+so a run without source changes writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from mapping.model import QualifiedReferralDefinition, Referral, Stage
+from mapping.qualification import evaluate, select_definition
+from mapping.stages import OPEN_STAGES
+from sync.state import StateStore
+
+__all__ = ["DEFINITIONS_SYSTEM", "qualify", "rollup_partners", "store_definitions"]
+
+DEFINITIONS_SYSTEM = "definitions"
+_SAME_RESULT = ("status", "missing", "failed_rules", "definition_version")
+
+
+def store_definitions(
+    store: StateStore, definitions: Iterable[QualifiedReferralDefinition]
+) -> list[str]:
+    """Put the YAML definitions into the canonical store; return the ids that changed."""
+    items = [(d.id, d.model_dump(mode="json"), False) for d in definitions]
+    if not items:
+        return []
+    result = store.put_records("definition", items)
+    return result.changed
+
+
+def qualify(
+    store: StateStore,
+    ids: Iterable[str],
+    definitions: list[QualifiedReferralDefinition],
+    now: datetime,
+) -> int:
+    """Re-evaluate the referrals ``ids``; store those whose result changed. Returns the count."""
+    if not definitions:
+        return 0
+    updates: list[tuple[str, dict[str, Any], bool]] = []
+    batch = list(dict.fromkeys(ids))
+    for start in range(0, len(batch), 2000):
+        for rec in store.get_records("referral", batch[start : start + 2000]).values():
+            if rec.tombstone:
+                continue
+            data = _requalified(rec.data, definitions, now)
+            if data is not None:
+                updates.append((rec.id, data, False))
+    if updates:
+        store.put_records("referral", updates)
+    return len(updates)
+
+
+def _requalified(
+    data: Mapping[str, Any], definitions: list[QualifiedReferralDefinition], now: datetime
+) -> dict[str, Any] | None:
+    referral = Referral.model_validate(data)
+    definition = select_definition(referral, definitions, referral.received_at or now)
+    if definition is None:
+        return None
+    result = evaluate(referral, definition, now=now).model_dump(mode="json")
+    old = data.get("qualification") or {}
+    if all(old.get(k) == result.get(k) for k in _SAME_RESULT):
+        return None
+    return {**data, "qualification": result}
+
+
+def rollup_partners(store: StateStore) -> int:
+    """Recompute each partner's referral and outreach rollups; store what changed."""
+    totals: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {
+            "referrals_total": 0,
+            "referrals_completed": 0,
+            "referrals_open": 0,
+            "last_referral_at": None,
+            "last_outreach_at": None,
+        }
+    )
+    open_stages = {s.value for s in OPEN_STAGES}
+    for rec in store.iter_records("referral"):
+        pid = rec.data.get("partner_id")
+        if not pid:
+            continue
+        t = totals[pid]
+        t["referrals_total"] += 1
+        stage = rec.data.get("stage")
+        t["referrals_completed"] += stage == Stage.COMPLETED.value
+        t["referrals_open"] += stage in open_stages
+        t["last_referral_at"] = _latest(t["last_referral_at"], rec.data.get("received_at"))
+    for rec in store.iter_records("outreach"):
+        pid = rec.data.get("partner_id")
+        if pid:
+            totals[pid]["last_outreach_at"] = _latest(
+                totals[pid]["last_outreach_at"], rec.data.get("occurred_at")
+            )
+    updates = []
+    for rec in store.iter_records("partner"):
+        new = {**rec.data, **totals.get(rec.id, _empty_rollup())}
+        if new != rec.data:
+            updates.append((rec.id, new, False))
+    if updates:
+        store.put_records("partner", updates)
+    return len(updates)
+
+
+def _empty_rollup() -> dict[str, Any]:
+    return {
+        "referrals_total": 0,
+        "referrals_completed": 0,
+        "referrals_open": 0,
+        "last_referral_at": None,
+        "last_outreach_at": None,
+    }
+
+
+def _latest(a: str | None, b: str | None) -> str | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b, key=lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")))

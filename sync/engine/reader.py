@@ -1,0 +1,280 @@
+"""Steps 2-4 of a run: read each source since its bookmark, translate, merge.
+
+Each page is merged in its own transaction (flat memory, and a crash loses at most the
+page being merged); the page's bookmark is only *collected* here and committed by the run
+once every destination acknowledged its writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from connectors.base import NativeRecord
+from mapping.errors import RecordError, TransformError
+from mapping.spec import EntityMapping
+from mapping.transforms import TransformContext
+from mapping.translate import content_hash, native_fields, to_canonical, to_native
+from sync.engine.ids import NATURAL_KEYS, canonical_id
+from sync.engine.merge import Ownership, changed_fields, merge_record
+from sync.engine.report import Reject, RunReport, Transition
+from sync.state import StateStore
+from sync.state._types import ConflictRow, RecordErrorRow
+
+__all__ = ["SourceReader"]
+
+
+@dataclass
+class SourceReader:
+    """Reads one source connection's entities into the canonical store."""
+
+    store: StateStore
+    report: RunReport
+    ownership: Ownership
+    ctx: TransformContext
+    unit: Callable[[], AbstractContextManager[Any]]
+    run_id: int | None
+    started: datetime
+    writes_back: bool  # the source is also a destination of this job (two-way)
+
+    def read(
+        self,
+        source: str,
+        entity: str,
+        em: EntityMapping,
+        connector: Any,
+        heartbeat: Callable[[], None],
+    ) -> dict[str, Any] | None:
+        """Merge everything ``source`` changed since its bookmark; return the new bookmark."""
+        since = self.store.get_bookmark(source, em.object)
+        fields = native_fields(em, "in")
+        last: dict[str, Any] | None = None
+        for page in connector.read(em.object, since=since, fields=fields, until=self.started):
+            with self.unit():
+                self._merge_page(source, entity, em, page.records)
+                self._reject(source, em.object, page.rejects)
+            last = page.bookmark
+            heartbeat()
+        return last
+
+    def _merge_page(
+        self, source: str, entity: str, em: EntityMapping, records: Sequence[NativeRecord]
+    ) -> None:
+        latest = {r.id: r for r in records}  # a page boundary may repeat a record
+        self.report.count_read(source, entity, "read", len(latest))
+        ids = self._resolve_ids(source, entity, em, list(latest.values()))
+        current = self.store.get_records(entity, {cid for cid in ids.values() if cid})
+        puts: list[tuple[str, dict[str, Any], bool]] = []
+        links: list[tuple[str, str]] = []
+        echoes: list[tuple[str, str, str | None]] = []
+        for native_id, rec in latest.items():
+            cid = ids.get(native_id)
+            if cid is None:
+                continue
+            links.append((cid, native_id))
+            stored = current.get(cid)
+            if rec.deleted:
+                if stored is not None and not stored.tombstone:
+                    puts.append((cid, stored.data, True))
+                    self.report.count_read(source, entity, "deleted")
+                continue
+            merged = self._merge_one(source, entity, em, cid, rec, stored.data if stored else None)
+            if merged is not None:
+                puts.append((cid, merged, False))
+            if self.writes_back:
+                echoes.extend(self._echo(em, cid, rec, merged or (stored.data if stored else None)))
+        if puts:
+            self.store.put_records(entity, puts)
+        if links:
+            self.store.link_many(entity, source, links)
+        if echoes:
+            self.store.record_writes(source, entity, echoes, self.run_id)
+
+    def _merge_one(
+        self,
+        source: str,
+        entity: str,
+        em: EntityMapping,
+        cid: str,
+        rec: NativeRecord,
+        current: dict[str, Any] | None,
+    ) -> dict[str, Any] | None:
+        native = dict(rec.fields)
+        expected = self._expected(em, current)
+        names = [n for n in native_fields(em, "in") if n != em.key]
+        changed = changed_fields(native, expected, names) if current else names
+        if not changed:
+            self.report.count_read(source, entity, "unchanged")
+            return None
+        inbound = to_canonical(
+            em, {k: _get(native, k) for k in changed if _has(native, k)}, self.ctx
+        )
+        for err in inbound.errors:
+            self._reject(source, em.object, [_keyed(err, rec.id)])
+        result = merge_record(
+            entity,
+            cid,
+            current,
+            inbound.values,
+            system=source,
+            ownership=self.ownership,
+            stage=inbound.stage,
+            event_at=rec.modified_at or self.started,
+        )
+        self._note(source, entity, em, cid, current, result)
+        return result.data
+
+    def _note(
+        self,
+        source: str,
+        entity: str,
+        em: EntityMapping,
+        cid: str,
+        current: dict[str, Any] | None,
+        result: Any,
+    ) -> None:
+        for err in result.errors:
+            kind = "refused" if err.code == "STAGE_TRANSITION_REFUSED" else "rejects"
+            if kind == "refused":
+                self.report.add("refused", err.message)
+            self._reject(source, em.object, [err])
+        for c in result.conflicts:
+            self.report.add(
+                "conflicts",
+                f"{c.entity} {c.canonical_id}: {c.field} is owned by "
+                f"{c.owner}; the change from {c.proposing_system} was not applied",
+            )
+            self.store.record_conflicts(
+                [
+                    ConflictRow(
+                        entity=c.entity,
+                        canonical_id=c.canonical_id,
+                        field=c.field,
+                        proposing_system=c.proposing_system,
+                        owner=c.owner,
+                        run_id=self.run_id,
+                    )
+                ]
+            )
+        if result.transition is not None and result.data is not None:
+            label = result.data.get("referral_number") or cid
+            self.report.add("transitions", Transition(label, *result.transition, source))
+        if result.data is not None:
+            what = "created" if current is None else "updated"
+            self.report.count_read(source, entity, what)
+            if current is not None and result.changed_fields:
+                self.report.add(
+                    "updates", f"{entity} {cid}: {', '.join(result.changed_fields)} (from {source})"
+                )
+
+    def _expected(self, em: EntityMapping, current: dict[str, Any] | None) -> dict[str, Any]:
+        if current is None:
+            return {}
+        try:
+            return to_native(em, current, self.ctx)
+        except TransformError:
+            return {}
+
+    def _echo(
+        self, em: EntityMapping, cid: str, rec: NativeRecord, data: dict[str, Any] | None
+    ) -> list[tuple[str, str, str | None]]:
+        """Our own write read back: remember it as written so it is not sent again."""
+        if data is None:
+            return []
+        expected = self._expected(em, data)
+        written = [n for n in native_fields(em, "out") if n != em.key and _has(rec.fields, n)]
+        if not expected or changed_fields(rec.fields, expected, written):
+            return []
+        if len(written) < len(native_fields(em, "out")) - 1:
+            return []  # the read did not include every written field: cannot prove equality
+        return [(cid, content_hash(expected), rec.id)]
+
+    def _resolve_ids(
+        self, source: str, entity: str, em: EntityMapping, records: list[NativeRecord]
+    ) -> dict[str, str | None]:
+        ids: dict[str, str | None] = dict(
+            self.store.canonical_ids_for(entity, source, [r.id for r in records])
+        )
+        natural = NATURAL_KEYS.get(entity)
+        pending: dict[str, str] = {}
+        for rec in records:
+            if rec.id in ids:
+                continue
+            key = _get(rec.fields, em.key)
+            if key not in (None, ""):
+                ids[rec.id] = str(key)
+                continue
+            nat = self._natural_value(em, natural, rec) if natural else None
+            if nat:
+                pending[rec.id] = nat
+            else:
+                ids[rec.id] = None if natural else canonical_id(entity, source, rec.id)
+                if natural and not rec.deleted:
+                    self._reject(
+                        source,
+                        em.object,
+                        [
+                            RecordError(
+                                f"{em.object} {rec.id}: no {natural} to match a {entity} by; it is "
+                                "listed for review, fix the source row or map the field",
+                                key=rec.id,
+                                field=natural,
+                                code="UNMATCHED",
+                            )
+                        ],
+                    )
+        found = self.store.find_ids_by_key(entity, natural, pending.values()) if pending else {}
+        for native_id, nat in pending.items():
+            ids[native_id] = found.get(nat) or canonical_id(entity, nat)
+        return ids
+
+    def _natural_value(self, em: EntityMapping, natural: str, rec: NativeRecord) -> str | None:
+        for fm in em.fields:
+            if fm.canonical == natural and fm.reads and _has(rec.fields, fm.native):
+                inbound = to_canonical(em, {fm.native: _get(rec.fields, fm.native)}, self.ctx)
+                value = inbound.values.get(natural)
+                return None if value in (None, "") else str(value)
+        return None
+
+    def _reject(self, system: str, obj: str, errors: Sequence[RecordError]) -> None:
+        if not errors:
+            return
+        rows = [RecordErrorRow.from_error(system, obj, e) for e in errors]
+        for row in rows:
+            self.report.add(
+                "rejects", Reject(row.system, row.object, row.key, row.field, row.code, row.message)
+            )
+        self.store.record_errors(self.report.job, rows)
+
+
+def _keyed(err: RecordError, key: str) -> RecordError:
+    if not err.key:
+        err.key = key
+    return err
+
+
+def _get(data: Any, path: str) -> Any:
+    if path in data:
+        return data[path]
+    node = data
+    for part in path.split("."):
+        if not hasattr(node, "get"):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _has(data: Any, path: str) -> bool:
+    if path in data:
+        return True
+    node = data
+    for part in path.split("."):
+        if node is None:
+            return True  # an empty relation ("Partner__r": null) reads as None
+        if not hasattr(node, "get") or part not in node:
+            return False
+        node = node[part]
+    return True

@@ -1,0 +1,107 @@
+"""What a run (or a plan) did: counts per source and destination, stage moves, conflicts,
+rejected records. Plain data: rendered by the CLI, stored as the run's counts, dumped as JSON.
+
+Nothing here holds a field value: keys, field names, codes and counts only (no PHI).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["Reject", "RunReport", "Transition"]
+
+_LIST_LIMIT = 200  # a report lists at most this many items of each kind; counts stay exact
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    key: str
+    before: str | None
+    after: str
+    system: str
+
+    def describe(self) -> str:
+        return f"{self.key}: {self.before or '(new)'} -> {self.after} (from {self.system})"
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    system: str
+    object: str
+    key: str
+    field: str
+    code: str
+    message: str
+
+
+@dataclass
+class RunReport:
+    job: str
+    dry_run: bool = False
+    run_id: int | None = None
+    status: str = "running"
+    read: Counter[str] = field(default_factory=Counter)  # "source/entity/what" -> n
+    written: Counter[str] = field(default_factory=Counter)  # "dest/entity/what" -> n
+    transitions: list[Transition] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    updates: list[str] = field(default_factory=list)
+    totals: Counter[str] = field(default_factory=Counter)
+    message: str = ""
+
+    def count_read(self, source: str, entity: str, what: str, n: int = 1) -> None:
+        if n:
+            self.read[f"{source}/{entity}/{what}"] += n
+
+    def count_written(self, dest: str, entity: str, what: str, n: int = 1) -> None:
+        if n:
+            self.written[f"{dest}/{entity}/{what}"] += n
+
+    def add(self, kind: str, item: Any) -> None:
+        """Append to one of the listed kinds, keeping the exact total in ``totals``."""
+        self.totals[kind] += 1
+        items = getattr(self, kind)
+        if len(items) < _LIST_LIMIT:
+            items.append(item)
+
+    @property
+    def rejected(self) -> int:
+        return self.totals["rejects"]
+
+    def exit_code(self) -> int:
+        return 1 if self.rejected or self.status == "failed" else 0
+
+    def counts(self) -> dict[str, Any]:
+        """The run's figures as stored with the run (JSON-able, value-free)."""
+        return {
+            "read": dict(self.read),
+            "written": dict(self.written),
+            "transitions": self.totals["transitions"],
+            "conflicts": self.totals["conflicts"],
+            "refused": self.totals["refused"],
+            "rejected": self.rejected,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["transitions"] = [t.describe() for t in self.transitions]
+        out["rejected"] = self.rejected
+        return out
+
+    def summary(self) -> str:
+        writes = sum(
+            n
+            for k, n in self.written.items()
+            if k.rsplit("/", 1)[1] in ("created", "updated", "archived")
+        )
+        reads = sum(n for k, n in self.read.items() if k.endswith("/read"))
+        verb = "would write" if self.dry_run else "wrote"
+        return (
+            f"{self.job}: {self.status}; read {reads}, {verb} {writes}, "
+            f"{self.totals['transitions']} stage moves, {self.totals['conflicts']} conflicts, "
+            f"{self.rejected} rejected"
+            + (f" (run {self.run_id})" if self.run_id is not None else "")
+        )

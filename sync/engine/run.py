@@ -1,0 +1,212 @@
+"""The run: lock, read, translate, merge, derive, diff, write, commit bookmarks, report.
+
+``Engine.plan`` walks the same path inside a transaction that is rolled back and stops
+before any destination write. ``Engine.run`` commits each merged page as it goes, writes
+every destination, and commits the sources' bookmarks only after every destination
+acknowledged its writes, so a run killed at any point is finished by the next one without
+loss (bookmarks not advanced -> sources re-read) or duplicates (deterministic canonical ids,
+upserts by external id, and the write ledger).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+from typing import Any
+
+from config.loader import Program
+from connectors.base import utc_now
+from mapping.errors import ConfigurationError, RefsyncError
+from mapping.spec import EntityMapping
+from mapping.transforms import TransformContext
+from sync.engine.derived import qualify, rollup_partners, store_definitions
+from sync.engine.reader import SourceReader
+from sync.engine.report import RunReport
+from sync.engine.runtime import Runtime, ownership_of
+from sync.engine.writer import DestinationWriter
+from sync.state import StateStore
+
+__all__ = ["ENTITY_ORDER", "Engine"]
+
+ENTITY_ORDER = ("definition", "partner", "clinician", "referral", "outreach")
+"""Write order: what others refer to goes first (lookups resolve through external ids)."""
+
+
+class Engine:
+    """Runs and plans the jobs of one program against one state store."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        store: StateStore,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        lock_ttl_seconds: int = 600,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.program: Program = runtime.program
+        self.store = store
+        self.clock = clock
+        self.lock_ttl = lock_ttl_seconds
+        self.progress = progress or (lambda _msg: None)
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+
+    def plan(self, job: str) -> RunReport:
+        """What ``run(job)`` would do, without writing anything anywhere."""
+        report = RunReport(job=job, dry_run=True)
+        with self.store.rollback_only():
+            self._execute(job, report, run_id=None)
+        report.status = "planned"
+        return report
+
+    def run(self, job: str) -> RunReport:
+        """Run ``job`` once. Raises LockHeld (exit 4) if a live run of it holds the lock."""
+        self._job(job)
+        report = RunReport(job=job)
+        run_id = self.store.start_run(job, host=self.host, pid=self.pid)
+        report.run_id = run_id
+        try:
+            self.store.acquire_lock(
+                job, run_id=run_id, ttl_seconds=self.lock_ttl, host=self.host, pid=self.pid
+            )
+        except RefsyncError as exc:
+            self.store.finish_run(run_id, "locked", {"message": exc.message})
+            raise
+        try:
+            self._execute(job, report, run_id=run_id)
+        except RefsyncError as exc:
+            report.status, report.message = "failed", exc.message
+            raise
+        except BaseException:
+            report.status = "failed"
+            raise
+        finally:
+            self.store.finish_run(
+                run_id, report.status, {**report.counts(), "message": report.message}
+            )
+            self.store.release_lock(job, run_id)
+        return report
+
+    def _job(self, name: str) -> Any:
+        try:
+            return self.program.config.jobs[name]
+        except KeyError:
+            known = ", ".join(sorted(self.program.config.jobs)) or "none"
+            raise ConfigurationError(
+                f"no job named {name!r} in refsync.yaml; jobs: {known}"
+            ) from None
+
+    def _execute(self, name: str, report: RunReport, *, run_id: int | None) -> None:
+        job = self._job(name)
+        dry = run_id is None
+        unit: Callable[[], AbstractContextManager[Any]] = nullcontext if dry else self.store.session
+        started = self.clock()
+        ctx = TransformContext(timezone=self.program.config.timezone)
+        heartbeat = self._heartbeat(name, run_id)
+        with unit():
+            store_definitions(self.store, self.program.definitions.values())
+        bookmarks = self._read(job, report, unit, ctx, run_id, started, heartbeat)
+        with unit():
+            self._derive(job, started)
+        self._write(job, report, unit, ctx, run_id, heartbeat)
+        if report.rejected > job.max_rejected:
+            report.status = "failed"
+            report.message = (
+                f"{report.rejected} records were rejected, more than max_rejected "
+                f"({job.max_rejected}); bookmarks were not advanced. See `refsync errors {name}`."
+            )
+            return
+        if not dry:
+            with unit():
+                for (conn, obj), bookmark in bookmarks.items():
+                    self.store.set_bookmark(conn, obj, bookmark)
+        report.status = "finished with rejected records" if report.rejected else "ok"
+
+    def _read(
+        self,
+        job: Any,
+        report: RunReport,
+        unit: Callable[[], Any],
+        ctx: TransformContext,
+        run_id: int | None,
+        started: datetime,
+        heartbeat: Callable[[], None],
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        bookmarks: dict[tuple[str, str], dict[str, Any]] = {}
+        ownership = ownership_of(self.program)
+        for source in job.sources:
+            reader = SourceReader(
+                self.store,
+                report,
+                ownership,
+                ctx,
+                unit,
+                run_id,
+                started,
+                writes_back=source in job.destinations,
+            )
+            for entity, em in self._entities(source, job, reading=True):
+                self.progress(f"reading {entity} from {source}")
+                connector = self.runtime.connector(source)
+                bookmark = reader.read(source, entity, em, connector, heartbeat)
+                if bookmark is not None:
+                    bookmarks[(source, em.object)] = bookmark
+        return bookmarks
+
+    def _derive(self, job: Any, started: datetime) -> None:
+        if "referral" in job.entities:
+            ids = [r.id for r in self.store.iter_records("referral")]
+            qualify(self.store, ids, list(self.program.definitions.values()), started)
+        if "partner" in job.entities:
+            rollup_partners(self.store)
+
+    def _write(
+        self,
+        job: Any,
+        report: RunReport,
+        unit: Callable[[], Any],
+        ctx: TransformContext,
+        run_id: int | None,
+        heartbeat: Callable[[], None],
+    ) -> None:
+        for dest in job.destinations:
+            writer = DestinationWriter(
+                self.store,
+                report,
+                ctx,
+                unit,
+                run_id,
+                dry_run=run_id is None,
+                mirror=job.mode == "mirror",
+            )
+            for entity, em in self._entities(dest, job, reading=False):
+                self.progress(f"writing {entity} to {dest}")
+                writer.write(dest, entity, em, self.runtime.connector(dest), heartbeat)
+
+    def _entities(
+        self, conn: str, job: Any, *, reading: bool
+    ) -> Iterator[tuple[str, EntityMapping]]:
+        spec = self.program.mappings.get(conn)
+        if spec is None:
+            return
+        for entity in ENTITY_ORDER:
+            em = spec.entities.get(entity)  # type: ignore[call-overload]
+            if entity not in job.entities or em is None:
+                continue
+            wanted = (lambda f: f.reads) if reading else (lambda f: f.writes)
+            if any(wanted(f) for f in em.fields) or em.stage is not None:
+                yield entity, em
+
+    def _heartbeat(self, job: str, run_id: int | None) -> Callable[[], None]:
+        if run_id is None:
+            return lambda: None
+
+        def beat() -> None:
+            self.store.heartbeat(job, run_id)
+
+        return beat

@@ -1,0 +1,117 @@
+"""Open a program directory and build what a run needs: settings, connectors, ownership.
+
+This is where ``config`` (which never imports a connector) meets ``connectors``: the
+settings model of each connection type comes from the connector registry, so every
+connection's settings are validated, with every problem reported, before any API call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from config.loader import Program, load_program
+from connectors.base import Connector
+from connectors.registry import connector_class
+from mapping.errors import ConfigurationError
+from sync.engine.merge import Ownership
+
+__all__ = ["ConnectorFactory", "Runtime", "open_program", "ownership_of"]
+
+ConnectorFactory = Callable[[str, Program], Connector]
+"""Builds the connector of one connection (tests inject sandbox-backed ones)."""
+
+
+def open_program(
+    directory: str | os.PathLike[str], *, env: Mapping[str, str] | None = None
+) -> Program:
+    """Load and validate ``directory`` with each connection type's settings model."""
+    root = Path(directory)
+    models: dict[str, type[BaseModel]] = {}
+    problems: list[str] = []
+    for type_name in _connection_types(root):
+        try:
+            models[type_name] = connector_class(type_name).settings_model
+        except (KeyError, ImportError) as exc:
+            problems.append(f"{root / 'refsync.yaml'}: connection type {type_name!r}: {exc}")
+    if problems:
+        raise ConfigurationError("the program directory has problems", problems=problems)
+    return load_program(root, settings_models=models, env=env)
+
+
+def _connection_types(root: Path) -> set[str]:
+    from ruamel.yaml import YAML
+
+    path = root / "refsync.yaml"
+    if not path.is_file():
+        return set()
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+    except Exception:
+        return set()
+    conns = data.get("connections") if isinstance(data, dict) else None
+    if not isinstance(conns, dict):
+        return set()
+    return {
+        c["type"] for c in conns.values() if isinstance(c, dict) and isinstance(c.get("type"), str)
+    }
+
+
+def default_factory(name: str, program: Program) -> Connector:
+    """Build connection ``name`` from its validated settings (relative paths -> program dir)."""
+    conn = program.config.connections[name]
+    cls = connector_class(conn.type)
+    settings = program.settings[name]
+    if not isinstance(settings, BaseModel):
+        settings = cls.settings_model.model_validate(settings)
+    settings = _rooted(settings, program.root)
+    return cls(settings)
+
+
+def _rooted(settings: BaseModel, root: Path) -> BaseModel:
+    updates: dict[str, Any] = {}
+    for name in ("path", "output_dir", "output", "private_key_file", "ca_file"):
+        value = getattr(settings, name, None)
+        if isinstance(value, str | Path) and str(value) and not Path(value).is_absolute():
+            updates[name] = (
+                type(value)(root / value) if isinstance(value, Path) else str(root / value)
+            )
+    return settings.model_copy(update=updates) if updates else settings
+
+
+def ownership_of(program: Program) -> Ownership:
+    """Who owns which canonical field, from the ``owned:`` flags of every mapping."""
+    fields: dict[str, dict[str, str]] = {}
+    stage: dict[str, str] = {}
+    for conn, spec in program.mappings.items():
+        for entity, em in spec.entities.items():
+            for fm in em.fields:
+                if fm.owned:
+                    fields.setdefault(entity, {})[fm.canonical] = conn
+            if em.stage is not None and em.stage.owned:
+                stage[entity] = conn
+    return Ownership(fields=fields, stage=stage)
+
+
+@dataclass
+class Runtime:
+    """A loaded program plus the connectors built so far (built lazily, closed together)."""
+
+    program: Program
+    factory: ConnectorFactory = default_factory
+    _connectors: dict[str, Connector] = field(default_factory=dict)
+
+    def connector(self, name: str) -> Connector:
+        if name not in self._connectors:
+            self._connectors[name] = self.factory(name, self.program)
+        return self._connectors[name]
+
+    def close(self) -> None:
+        for conn in self._connectors.values():
+            conn.close()
+        self._connectors.clear()

@@ -1,0 +1,173 @@
+"""Steps 5-6 of a run: diff the canonical store against each destination's write ledger and
+write only what changed, in the largest batches the connector takes.
+
+An unchanged record is never written again: the content hash of the native record a
+destination would receive is compared with the hash it last acknowledged. Records rejected
+last time have no ledger entry, so every run retries them automatically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from mapping.errors import RecordError
+from mapping.spec import EntityMapping
+from mapping.transforms import TransformContext
+from mapping.translate import content_hash, to_native
+from sync.engine.report import Reject, RunReport
+from sync.state import StateStore
+from sync.state._types import RecordErrorRow, StoredRecord
+
+__all__ = ["DestinationWriter"]
+
+_PAGE = 2000
+_FLUSH = 50_000  # records handed to one connector.upsert call (it batches per its API)
+
+
+@dataclass
+class _Pending:
+    ids: list[str] = field(default_factory=list)
+    natives: list[dict[str, Any]] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    new: list[bool] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class DestinationWriter:
+    store: StateStore
+    report: RunReport
+    ctx: TransformContext
+    unit: Callable[[], AbstractContextManager[Any]]
+    run_id: int | None
+    dry_run: bool
+    mirror: bool
+
+    def write(
+        self,
+        dest: str,
+        entity: str,
+        em: EntityMapping,
+        connector: Any,
+        heartbeat: Callable[[], None],
+    ) -> None:
+        pending = _Pending()
+        archive: list[str] = []
+        for page in self._pages(entity):
+            ledger = self.store.ledger_hashes(dest, entity, [r.id for r in page])
+            for rec in page:
+                if rec.tombstone:
+                    if self.mirror and rec.id in ledger:
+                        archive.append(rec.id)
+                    continue
+                self._diff(dest, entity, em, rec, ledger.get(rec.id), pending)
+            if len(pending) >= _FLUSH:
+                self._flush(dest, entity, em, connector, pending)
+                pending = _Pending()
+                heartbeat()
+        self._flush(dest, entity, em, connector, pending)
+        if archive:
+            self._archive(dest, entity, em, connector, archive)
+
+    def _pages(self, entity: str) -> Iterator[list[StoredRecord]]:
+        page: list[StoredRecord] = []
+        for rec in self.store.iter_records(entity, include_tombstones=self.mirror):
+            page.append(rec)
+            if len(page) >= _PAGE:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    def _diff(
+        self,
+        dest: str,
+        entity: str,
+        em: EntityMapping,
+        rec: StoredRecord,
+        last_hash: str | None,
+        pending: _Pending,
+    ) -> None:
+        try:
+            native = to_native(em, rec.data, self.ctx)
+        except RecordError as exc:
+            self._reject(dest, em.object, [(rec.id, exc)])
+            return
+        digest = content_hash(native)
+        if digest == last_hash:
+            self.report.count_written(dest, entity, "unchanged")
+            return
+        pending.ids.append(rec.id)
+        pending.natives.append(native)
+        pending.hashes.append(digest)
+        pending.new.append(last_hash is None)
+
+    def _flush(
+        self, dest: str, entity: str, em: EntityMapping, connector: Any, pending: _Pending
+    ) -> None:
+        if not pending:
+            return
+        if self.dry_run:
+            for new in pending.new:
+                self.report.count_written(dest, entity, "created" if new else "updated")
+            return
+        results = connector.upsert(em.object, pending.natives, key=em.key)
+        if len(results) != len(pending):
+            raise RuntimeError(
+                f"connector {dest} returned {len(results)} results for {len(pending)} records; "
+                "a connector must return one result per input (connectors/base.py)"
+            )
+        done: list[tuple[str, str, str | None]] = []
+        links: list[tuple[str, str]] = []
+        failed: list[tuple[str, RecordError]] = []
+        for cid, digest, new, res in zip(
+            pending.ids, pending.hashes, pending.new, results, strict=True
+        ):
+            if res.error is not None:
+                failed.append((cid, res.error))
+                continue
+            done.append((cid, digest, res.id))
+            if res.id:
+                links.append((cid, res.id))
+            created = res.created if res.created is not None else new
+            self.report.count_written(dest, entity, "created" if created else "updated")
+        with self.unit():
+            if done:
+                self.store.record_writes(dest, entity, done, self.run_id)
+                self.store.resolve_errors(self.report.job, dest, em.object, [d[0] for d in done])
+            if links:
+                self.store.link_many(entity, dest, links)
+            self._reject(dest, em.object, failed)
+
+    def _archive(
+        self, dest: str, entity: str, em: EntityMapping, connector: Any, ids: list[str]
+    ) -> None:
+        if self.dry_run:
+            self.report.count_written(dest, entity, "archived", len(ids))
+            return
+        results = connector.archive(em.object, ids, key=em.key)
+        ok = [cid for cid, r in zip(ids, results, strict=True) if r.error is None]
+        failed = [
+            (cid, r.error) for cid, r in zip(ids, results, strict=True) if r.error is not None
+        ]
+        with self.unit():
+            if ok:
+                self.store.forget_writes(dest, entity, ok)
+            self._reject(dest, em.object, failed)
+        self.report.count_written(dest, entity, "archived", len(ok))
+
+    def _reject(self, dest: str, obj: str, failed: list[tuple[str, Any]]) -> None:
+        if not failed:
+            return
+        rows = []
+        for cid, err in failed:
+            row = RecordErrorRow.from_error(dest, obj, err)
+            row = RecordErrorRow(row.system, row.object, cid, row.code, row.message, row.field)
+            rows.append(row)
+            self.report.add("rejects", Reject(dest, obj, cid, row.field, row.code, row.message))
+        self.store.record_errors(self.report.job, rows)
