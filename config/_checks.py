@@ -1,0 +1,123 @@
+"""Cross-checks of ``refsync.yaml`` against itself, its mappings and its definitions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from croniter import croniter
+from pydantic import ValidationError
+
+from config._mappings import LoadedMapping
+from config.models import ConnectionConfig, JobConfig
+from config.problems import Problems, YamlFile, load_yaml, plain
+from mapping.model import QualifiedReferralDefinition
+from mapping.qualification import check_rule
+
+__all__ = ["check_jobs", "load_definitions"]
+
+
+def check_jobs(
+    jobs: Mapping[str, JobConfig],
+    connections: Mapping[str, ConnectionConfig],
+    mappings: Mapping[str, LoadedMapping],
+    *,
+    file: YamlFile,
+    problems: Problems,
+) -> None:
+    """Jobs name known connections, mapped entities, and valid cron schedules."""
+    for name, job in jobs.items():
+        at = ("jobs", name)
+        for role in ("sources", "destinations"):
+            for i, conn in enumerate(getattr(job, role)):
+                if conn not in connections:
+                    known = ", ".join(sorted(connections)) or "none"
+                    problems.add(
+                        file,
+                        (*at, role, i),
+                        f"job {name!r} names unknown connection {conn!r}; known: {known}",
+                    )
+                    continue
+                _check_entities(name, conn, job, mappings.get(conn), file, problems, (*at, role, i))
+        overlap = sorted(set(job.sources) & set(job.destinations))
+        if overlap:
+            problems.add(
+                file,
+                (*at, "destinations"),
+                f"job {name!r} has {', '.join(overlap)} as both source and destination; "
+                "use two jobs",
+            )
+        if job.schedule is not None and not croniter.is_valid(job.schedule):
+            problems.add(
+                file,
+                (*at, "schedule"),
+                f"job {name!r}: {job.schedule!r} is not a valid cron expression "
+                "(five fields: minute hour day-of-month month day-of-week)",
+            )
+
+
+def _check_entities(
+    job_name: str,
+    conn: str,
+    job: JobConfig,
+    loaded: LoadedMapping | None,
+    file: YamlFile,
+    problems: Problems,
+    loc: tuple[str | int, ...],
+) -> None:
+    spec = None if loaded is None else loaded.lenient
+    if spec is None:
+        return  # the mapping file's own problems are reported already
+    missing = [e for e in job.entities if e not in spec.entities]
+    spec_file = loaded.file.display if loaded else conn
+    if missing:
+        problems.add(
+            file,
+            loc,
+            f"job {job_name!r} syncs {', '.join(missing)} but {spec_file} "
+            f"does not map {'it' if len(missing) == 1 else 'them'}; add the entity or drop it "
+            "from the job",
+        )
+
+
+def load_definitions(
+    directory: Path, display: str, problems: Problems
+) -> dict[str, QualifiedReferralDefinition]:
+    """Every ``*.yaml`` under ``directory``: shape, rule checks, unique ids."""
+    found: dict[str, QualifiedReferralDefinition] = {}
+    if not directory.is_dir():
+        return found
+    paths = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    for path in paths:
+        file = load_yaml(path, f"{display}/{path.name}", problems)
+        if file.doc is None:
+            continue
+        definition = _definition(file, plain(file.doc), problems)
+        if definition is None:
+            continue
+        if definition.id in found:
+            problems.add(
+                file,
+                ("id",),
+                f"definition id {definition.id!r} is used twice; give each file its own id",
+            )
+            continue
+        found[definition.id] = definition
+    return found
+
+
+def _definition(
+    file: YamlFile, data: Any, problems: Problems
+) -> QualifiedReferralDefinition | None:
+    try:
+        definition = QualifiedReferralDefinition.model_validate(data)
+    except ValidationError as exc:
+        problems.add_validation(file, exc, QualifiedReferralDefinition)
+        return None
+    ok = True
+    for i, rule in enumerate(definition.rules):
+        for message in check_rule(rule):
+            problems.add(file, ("rules", i), f"rules[{i}] ({rule.type}): {message}")
+            ok = False
+    return definition if ok else None

@@ -1,0 +1,230 @@
+"""Load and validate a program directory; report every problem at once.
+
+:func:`load_program` reads ``DIR/refsync.yaml``, the mapping file of each connection and
+``DIR/definitions/*.yaml`` and validates them in three tiers: shape (pydantic), canonical
+cross-checks (mapping paths, transforms, stages, PHI, ownership, jobs, cron, definition
+rules) and secrets (``${VAR}`` references, literal secrets, connection settings). Every
+problem is collected; if there is any, one :class:`~mapping.errors.ConfigurationError`
+carries them all as ``file:line:col: message`` (exit code 2).
+
+This module never imports a connector: the caller supplies the settings model of each
+connection type.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from config._checks import check_jobs, load_definitions
+from config._mappings import LoadedMapping, check_mappings, read_mapping
+from config.models import ConnectionConfig, JobConfig, ProgramConfig
+from config.problems import Problems, YamlFile, load_yaml, plain
+from config.secrets import environment, find_literal_secrets, resolve_references
+from mapping.errors import ConfigurationError, SecretError
+from mapping.model import QualifiedReferralDefinition
+from mapping.spec import Direction, MappingSpec
+
+__all__ = ["CONFIG_FILE", "Program", "load_program"]
+
+CONFIG_FILE = "refsync.yaml"
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A validated program directory.
+
+    ``settings`` holds each connection's resolved settings: an instance of the settings
+    model the caller supplied for its type, or the resolved dict when none was supplied.
+    """
+
+    root: Path
+    config: ProgramConfig
+    mappings: dict[str, MappingSpec]
+    definitions: dict[str, QualifiedReferralDefinition]
+    settings: dict[str, BaseModel | dict[str, Any]]
+    state_url: str
+
+    def mapping_file(self, connection: str) -> Path:
+        """The mapping file of ``connection``."""
+        relative = self.config.connections[connection].mapping or f"mappings/{connection}.yaml"
+        return self.root / relative
+
+    def role(self, connection: str) -> Direction | None:
+        """``in`` if only jobs' source, ``out`` if only destination, ``both``, or None."""
+        jobs = self.config.jobs.values()
+        reads = any(connection in job.sources for job in jobs)
+        writes = any(connection in job.destinations for job in jobs)
+        if reads and writes:
+            return "both"
+        return "in" if reads else "out" if writes else None
+
+
+def load_program(
+    directory: str | os.PathLike[str],
+    *,
+    settings_models: Mapping[str, type[BaseModel]] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Program:
+    """Load and validate the program in ``directory``.
+
+    ``settings_models`` maps connection type -> settings model; a type missing from a
+    non-empty mapping is a problem (the ``KeyError`` message is reported). Left empty,
+    settings are resolved but not validated. Settings models receive
+    ``context={"root": Path}`` to resolve relative paths. ``env`` replaces ``os.environ``
+    (``DIR/.env`` still fills the gaps). Raises ConfigurationError listing every problem.
+    """
+    root = Path(directory)
+    problems = Problems()
+    file = load_yaml(root / CONFIG_FILE, str(root / CONFIG_FILE), problems)
+    data = plain(file.doc) if isinstance(file.doc, Mapping) else {}
+    if file.doc is not None and not isinstance(file.doc, Mapping):
+        problems.add(
+            file, (), "refsync.yaml must be a mapping (version, program, connections, jobs)"
+        )
+    config = _validate_config(file, data, problems)
+    connections = _pieces(data.get("connections"), ConnectionConfig)
+    jobs = _pieces(data.get("jobs"), JobConfig)
+    mappings = _read_mappings(root, connections, file, problems)
+    destinations = {d for job in jobs.values() for d in job.destinations}
+    phi = {name: conn.phi_allowed for name, conn in connections.items()}
+    check_mappings(mappings, phi_allowed=phi, destinations=destinations, problems=problems)
+    check_jobs(jobs, connections, mappings, file=file, problems=problems)
+    definitions_dir = str(data.get("definitions") or "definitions")
+    definitions = load_definitions(root / definitions_dir, str(root / definitions_dir), problems)
+    find_literal_secrets(data, file=file, problems=problems)
+    variables = environment(root, env)
+    settings = _settings(root, connections, settings_models or {}, variables, file, problems)
+    state_url = _state_url(root, data, variables, file, problems)
+    _raise_if_any(root, problems)
+    assert config is not None
+    return Program(
+        root=root,
+        config=config,
+        mappings={n: m.spec for n, m in mappings.items() if m.spec is not None},
+        definitions=definitions,
+        settings=settings,
+        state_url=state_url,
+    )
+
+
+def _validate_config(file: YamlFile, data: Any, problems: Problems) -> ProgramConfig | None:
+    if file.doc is None:
+        return None
+    try:
+        return ProgramConfig.model_validate(data)
+    except ValidationError as exc:
+        problems.add_validation(file, exc, ProgramConfig)
+        return None
+
+
+def _pieces(raw: Any, model: type[_M]) -> dict[str, _M]:
+    """The entries of a section that validate on their own (errors are reported already)."""
+    out: dict[str, _M] = {}
+    for name, value in raw.items() if isinstance(raw, Mapping) else []:
+        try:
+            out[str(name)] = model.model_validate(value)
+        except ValidationError:
+            continue
+    return out
+
+
+def _read_mappings(
+    root: Path,
+    connections: Mapping[str, ConnectionConfig],
+    file: YamlFile,
+    problems: Problems,
+) -> dict[str, LoadedMapping]:
+    mappings: dict[str, LoadedMapping] = {}
+    for name, conn in connections.items():
+        relative = conn.mapping or f"mappings/{name}.yaml"
+        if not (root / relative).is_file():
+            problems.add(
+                file,
+                ("connections", name, "mapping" if conn.mapping else "type"),
+                f"connection {name!r}: mapping file {root / relative} not found; create it "
+                "or fix mapping:",
+            )
+            continue
+        mfile = load_yaml(root / relative, str(root / relative), problems)
+        mappings[name] = read_mapping(name, mfile, problems)
+    return mappings
+
+
+def _settings(
+    root: Path,
+    connections: Mapping[str, ConnectionConfig],
+    models: Mapping[str, type[BaseModel]],
+    variables: Mapping[str, str],
+    file: YamlFile,
+    problems: Problems,
+) -> dict[str, BaseModel | dict[str, Any]]:
+    resolved: dict[str, BaseModel | dict[str, Any]] = {}
+    for name, conn in connections.items():
+        at = ("connections", name, "settings")
+        values = resolve_references(conn.settings, variables, file=file, problems=problems, loc=at)
+        values = _resolve_paths(root, values)
+        if not models:
+            resolved[name] = values
+            continue
+        try:
+            model = models[conn.type]
+        except KeyError as exc:
+            message = exc.args[0] if exc.args else f"unknown connection type {conn.type!r}"
+            problems.add(file, ("connections", name, "type"), f"connection {name!r}: {message}")
+            continue
+        try:
+            resolved[name] = model.model_validate(values, context={"root": root})
+        except ValidationError as exc:
+            problems.add_validation(file, exc, model, prefix=at)
+    return resolved
+
+
+_PATH_SUFFIXES = ("_file", "_dir", "_path")
+
+
+def _resolve_paths(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """Relative ``path`` / ``*_file`` / ``*_dir`` / ``*_path`` settings are relative to DIR."""
+    out = dict(settings)
+    for key, value in settings.items():
+        is_path = key == "path" or key.endswith(_PATH_SUFFIXES)
+        if is_path and isinstance(value, str) and value.strip():
+            candidate = Path(value).expanduser()
+            out[key] = str(candidate if candidate.is_absolute() else root / candidate)
+    return out
+
+
+def _state_url(
+    root: Path,
+    data: Mapping[str, Any],
+    variables: Mapping[str, str],
+    file: YamlFile,
+    problems: Problems,
+) -> str:
+    state = data.get("state")
+    url = state.get("url") if isinstance(state, Mapping) else None
+    if isinstance(url, str) and url.strip():
+        return str(
+            resolve_references(url, variables, file=file, problems=problems, loc=("state", "url"))
+        )
+    from_env = variables.get("REFSYNC_STATE_URL")
+    if from_env:
+        return from_env
+    return f"sqlite:///{(root / 'state.db').resolve()}"
+
+
+def _raise_if_any(root: Path, problems: Problems) -> None:
+    if not len(problems):
+        return
+    found = sorted(problems)
+    lines = [str(p) for p in found]
+    cls = SecretError if all(p.secret for p in found) else ConfigurationError
+    noun = "problem" if len(lines) == 1 else "problems"
+    raise cls(f"{len(lines)} configuration {noun} in {root}", problems=lines)
