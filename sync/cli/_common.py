@@ -1,0 +1,79 @@
+"""What every job command shares: open the program and the state store, map errors to exit
+codes, print with rich, redact logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from mapping.errors import ConfigurationError, RefsyncError, exit_code_for
+from sync.engine import Engine, Runtime, open_program
+from sync.state import StateStore
+
+__all__ = ["console", "engine_for", "fail", "handle_errors", "setup_logging"]
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
+        )
+
+
+def setup_logging(log_json: bool, verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_json:
+        handler.setFormatter(_JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose or log_json else logging.WARNING)
+
+
+def fail(exc: BaseException) -> typer.Exit:
+    """Print ``exc`` for a human and return the exit that matches its type."""
+    if isinstance(exc, ConfigurationError) and exc.problems:
+        for problem in exc.problems:
+            err_console.print(problem)
+    err_console.print(f"[bold red]error:[/] {exc}")
+    return typer.Exit(exit_code_for(exc))
+
+
+@contextmanager
+def engine_for(config: Path, state: str | None, **kwargs: Any) -> Iterator[Engine]:
+    """An engine for the program in ``config``; closes connectors and the store after."""
+    program = open_program(config)
+    url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
+    store = StateStore.open(url)
+    runtime = Runtime(program)
+    try:
+        yield Engine(runtime, store, **kwargs)
+    finally:
+        runtime.close()
+        store.close()
+
+
+@contextmanager
+def handle_errors() -> Iterator[None]:
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except RefsyncError as exc:
+        raise fail(exc) from None

@@ -1,0 +1,190 @@
+"""``refsync plan``, ``run``, ``status``, ``errors`` and ``retry``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from sync.cli._app import app
+from sync.cli._common import console, engine_for, handle_errors, setup_logging
+from sync.engine import RunReport
+
+__all__ = ["errors", "plan", "retry", "run", "status"]
+
+_CONFIG = typer.Option(Path("."), "--config", "-c", help="Program directory")
+_STATE = typer.Option(
+    None, "--state", help="State store URL (default: REFSYNC_STATE_URL or DIR/state.db)"
+)
+
+
+def _print_report(report: RunReport, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(report.to_json(), default=str))
+        return
+    table = Table(title=f"{'Plan' if report.dry_run else 'Run'} of {report.job}")
+    for col in ("system / entity", "what", "records"):
+        table.add_column(col)
+    for key, n in sorted({**report.read, **report.written}.items()):
+        system, entity, what = key.split("/")
+        table.add_row(f"{system} / {entity}", what, str(n))
+    console.print(table)
+    for title, items in (
+        ("Stage moves", [t.describe() for t in report.transitions]),
+        ("Updates", report.updates),
+        ("Conflicts", report.conflicts),
+        ("Refused stage moves", report.refused),
+        (
+            "Rejected",
+            [
+                f"{r.system} {r.object} {r.key} {r.field}: {r.code} {r.message}"
+                for r in report.rejects
+            ],
+        ),
+    ):
+        if items:
+            console.print(f"[bold]{title}[/] ({report.totals.get(_kind(title), len(items))})")
+            for item in items[:50]:
+                console.print(f"  {item}")
+    if report.message:
+        console.print(report.message)
+    console.print(report.summary())
+
+
+def _kind(title: str) -> str:
+    return {
+        "Stage moves": "transitions",
+        "Updates": "updates",
+        "Conflicts": "conflicts",
+        "Refused stage moves": "refused",
+        "Rejected": "rejects",
+    }[title]
+
+
+@app.command()
+def plan(
+    job: str,
+    config: Path = _CONFIG,
+    state: str | None = _STATE,
+    json_out: bool = typer.Option(False, "--json", help="Print the plan as JSON"),
+) -> None:
+    """Dry run: print what `run JOB` would create, update, move, archive or reject."""
+    with handle_errors(), engine_for(config, state) as engine:
+        report = engine.plan(job)
+    _print_report(report, json_out)
+
+
+@app.command()
+def run(
+    job: str,
+    config: Path = _CONFIG,
+    state: str | None = _STATE,
+    log_json: bool = typer.Option(False, "--log-json", help="JSON log lines on stderr"),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON"),
+) -> None:
+    """Run JOB once through the hub. Exit 1 if records were rejected."""
+    setup_logging(log_json)
+    with handle_errors(), engine_for(config, state, progress=_progress(json_out)) as engine:
+        report = engine.run(job)
+    _print_report(report, json_out)
+    raise typer.Exit(report.exit_code())
+
+
+def _progress(quiet: bool):
+    if quiet or not console.is_terminal:
+        return None
+    return lambda msg: console.log(msg)
+
+
+@app.command()
+def status(
+    config: Path = _CONFIG,
+    state: str | None = _STATE,
+    job: str | None = typer.Option(None, help="Only this job"),
+    limit: int = typer.Option(10, help="Runs to show"),
+) -> None:
+    """The last runs per job with counts and durations."""
+    with handle_errors(), engine_for(config, state) as engine:
+        runs = engine.store.last_runs(job, limit=limit)
+    table = Table(title="Last runs")
+    for col in ("run", "job", "status", "started", "duration", "read", "written", "rejected"):
+        table.add_column(col)
+    for r in runs:
+        took = f"{(r.finished_at - r.started_at).total_seconds():.1f}s" if r.finished_at else "-"
+        read = sum(v for k, v in r.counts.get("read", {}).items() if k.endswith("/read"))
+        written = sum(
+            v
+            for k, v in r.counts.get("written", {}).items()
+            if k.endswith(("/created", "/updated", "/archived"))
+        )
+        table.add_row(
+            str(r.id),
+            r.job,
+            r.status,
+            r.started_at.isoformat(timespec="seconds"),
+            took,
+            str(read),
+            str(written),
+            str(r.counts.get("rejected", 0)),
+        )
+    console.print(table)
+
+
+@app.command()
+def errors(
+    job: str | None = typer.Argument(None), config: Path = _CONFIG, state: str | None = _STATE
+) -> None:
+    """Rejected records: system, object, key, field, code, message, first/last seen, attempts."""
+    with handle_errors(), engine_for(config, state) as engine:
+        rows = engine.store.open_errors(job)
+    table = Table(title=f"Open record errors ({len(rows)})")
+    for col in (
+        "job",
+        "system",
+        "object",
+        "key",
+        "field",
+        "code",
+        "message",
+        "first seen",
+        "last seen",
+        "attempts",
+    ):
+        table.add_column(col)
+    for e in rows:
+        table.add_row(
+            e.job,
+            e.system,
+            e.object,
+            e.key,
+            e.field,
+            e.code,
+            e.message,
+            e.first_seen.isoformat(timespec="seconds"),
+            e.last_seen.isoformat(timespec="seconds"),
+            str(e.attempts),
+        )
+    console.print(table)
+
+
+@app.command()
+def retry(job: str, config: Path = _CONFIG, state: str | None = _STATE) -> None:
+    """Re-read JOB's sources from the start and retry every rejected record.
+
+    Safe: the write ledger skips whatever destinations already hold.
+    """
+    with handle_errors(), engine_for(config, state) as engine:
+        program_job = engine.program.config.jobs.get(job)
+        if program_job is None:
+            from mapping.errors import ConfigurationError
+
+            raise ConfigurationError(f"no job named {job!r} in refsync.yaml")
+        for source in program_job.sources:
+            spec = engine.program.mappings.get(source)
+            for em in spec.entities.values() if spec else ():
+                engine.store.clear_bookmark(source, em.object)
+        report = engine.run(job)
+    _print_report(report, False)
+    raise typer.Exit(report.exit_code())
