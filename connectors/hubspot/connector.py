@@ -129,7 +129,7 @@ class HubSpotConnector(Connector):
             associations=self._links,
             pipelines=self.pipelines,
         )
-        yield from reader.read(since, until_ms)
+        yield from reader.read(since, until_ms, bounded=until is not None)
 
     def require_fields(self, object_name: str, fields: Sequence[str]) -> None:
         """SchemaMismatch naming every field HubSpot does not have (search would ignore it)."""

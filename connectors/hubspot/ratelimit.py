@@ -46,6 +46,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._configured = ten_second_budget
         self._budgets = {
             BURST: WindowBudget(ten_second_budget, 10.0),
             SEARCH: WindowBudget(search_per_second, 1.0),
@@ -69,7 +70,7 @@ class RateLimiter:
             self._sleep(wait)
 
     def observe(self, headers: Mapping[str, str]) -> None:
-        """Tighten the burst budget from a response's rate-limit headers."""
+        """Adopt the burst window HubSpot reports (never above the configured budget)."""
         lower = {str(k).lower(): v for k, v in headers.items()}
         remaining = _int(lower.get("x-hubspot-ratelimit-remaining"))
         maximum = _int(lower.get("x-hubspot-ratelimit-max"))
@@ -77,8 +78,9 @@ class RateLimiter:
         with self._lock:
             budget = self._budgets[BURST]
             seconds = interval_ms / 1000.0 if interval_ms else budget.seconds
-            if maximum and maximum < budget.calls:
-                self._budgets[BURST] = WindowBudget(maximum, seconds)
+            calls = min(self._configured, maximum) if maximum else budget.calls
+            if (calls, seconds) != (budget.calls, budget.seconds):
+                self._budgets[BURST] = WindowBudget(calls, seconds)
             if remaining is not None and remaining <= 1:
                 # HubSpot counts calls we do not see (other apps, other processes): pause
                 # new calls until the window has rolled over once.

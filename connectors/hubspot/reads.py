@@ -54,21 +54,27 @@ class ObjectReader:
         self._associations = associations
         self._pipelines = pipelines if {"dealstage", "pipeline"} & set(plain) else None
 
-    def read(self, since: Bookmark | None, until_ms: int) -> Iterator[ReadPage]:
+    def read(
+        self, since: Bookmark | None, until_ms: int, *, bounded: bool = True
+    ) -> Iterator[ReadPage]:
+        """Pages since ``since``; ``bounded=False`` (no ``until`` given) keeps full-read
+        records stamped after ``until_ms`` (they are read again by the next run)."""
         if not since or "full_after" in since:
-            yield from self._full(since or {}, until_ms)
+            yield from self._full(since or {}, until_ms, bounded)
             return
         yield from self._incremental(since, until_ms)
 
     # -- full ------------------------------------------------------------------------------
 
-    def _full(self, since: Bookmark, until_ms: int) -> Iterator[ReadPage]:
+    def _full(self, since: Bookmark, until_ms: int, bounded: bool) -> Iterator[ReadPage]:
         start = int(since.get("start", until_ms))
+        limit = start if bounded else None
         after = since.get("full_after") or None
         chunk: list[dict] = []
         while True:
             data = self._list_page(after, archived=False)
-            chunk += [r for r in data.get("results", []) if self._stamp(r) <= start]
+            results = data.get("results", [])
+            chunk += [r for r in results if limit is None or self._stamp(r) <= limit]
             after = ((data.get("paging") or {}).get("next") or {}).get("after")
             if after is None:
                 final = {"ts": start, "id": None, "archived_ts": start}
