@@ -77,6 +77,7 @@ class ContractHarness:
       non-key text field gets a suffix);
     - ``settle()``: wait until a change becomes distinguishable from the last read (default:
       the next whole second, since modification stamps have second precision);
+    - ``now()``: the system's clock (the sandbox's, which may be frozen), for ``until``;
     - ``missing_field``: a field name the object does not have.
     """
 
@@ -88,6 +89,7 @@ class ContractHarness:
     make_bad_record: Callable[[str], dict[str, Any]]
     change_record: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     settle: Callable[[], None] = sleep_to_next_second
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
     missing_field: str = "Refsync_No_Such_Field__c"
     record_count: int = 5
     prefix: str = field(default_factory=lambda: f"ct-{uuid.uuid4().hex[:10]}-")
@@ -210,7 +212,7 @@ class ConnectorContract:
         keys = contract.keys()
         contract.write([contract.make_record(k) for k in keys])
         contract.settle()
-        until = datetime.now(UTC)
+        until = contract.now()
         first, _ = contract.read_all(until=until)
         second, _ = contract.read_all(until=until)
         assert sorted(contract.mine(first)) == sorted(contract.mine(second)) == keys
@@ -220,7 +222,7 @@ class ConnectorContract:
         records = [contract.make_record(k) for k in keys]
         contract.write(records)
         contract.settle()
-        until = datetime.now(UTC)
+        until = contract.now()
         contract.settle()
         contract.write([contract.changed(records[1])])
         first, bookmark = contract.read_all(until=until)
@@ -228,7 +230,7 @@ class ConnectorContract:
         assert sorted(contract.mine(first)) == [k for k in keys if k != keys[1]]
         contract.settle()
         # ...and the next run, starting from this run's bookmark, must.
-        second, _ = contract.read_all(since=bookmark, until=datetime.now(UTC))
+        second, _ = contract.read_all(since=bookmark, until=contract.now())
         assert keys[1] in contract.mine(second)
 
     def test_archive_removes_records_and_the_next_read_yields_tombstones(
