@@ -7,7 +7,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +211,17 @@ class HubSpotSandbox:
         self._state.schema = SchemaRegistry()
         self._reset_extras()
         self._state.limiter.reset()
+
+    def reset(self) -> None:
+        """A fresh start for the next test: :meth:`reset_data`, no faults, zeroed counters,
+        real time, OAuth expiry off, no exchange recorder. Port and tokens stay."""
+        self.reset_data()
+        self.faults.clear()
+        self.stats.reset()
+        self._state.clock.set_now(datetime.now(UTC))
+        self.oauth.expire_after_calls = None
+        self.oauth.expire_all()
+        self.record_exchanges(None)
 
     def _reset_extras(self) -> None:
         self._state.extras["pipelines"] = PipelineBook(self._state.clock)
