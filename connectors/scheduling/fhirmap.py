@@ -112,7 +112,13 @@ class FhirMapper:
         provider = _PROVIDERS.get(item.resource_type or "")
         if provider is not None:
             return provider(item.resource, ctx.source_file)
-        handler = getattr(self, f"_{(item.resource_type or '').lower()}", None)
+        handlers = {
+            "Appointment": self._appointment,
+            "Encounter": self._encounter,
+            "Task": self._task,
+            "ServiceRequest": self._servicerequest,
+        }
+        handler = handlers.get(item.resource_type or "")
         return None if handler is None else handler(item, ctx)
 
     # -- stage events -------------------------------------------------------------------
@@ -126,7 +132,7 @@ class FhirMapper:
         by_stage = {S.SCHEDULED: r.created, S.COMPLETED: r.start, S.NO_SHOW: r.start}
         fields = self._event(item, ctx, stage, r.status, [_last_updated(r), by_stage.get(stage)])
         fields.update(
-            appointment_id=_first_identifier(r) or r.id,
+            appointment_id=r.id or _first_identifier(r),
             appointment_at=self._when(r.start),
             cancel_reason=text_of(r.cancelationReason),
             department=text_of((r.specialty or [None])[0]) or text_of((r.serviceType or [None])[0]),
