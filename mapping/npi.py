@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["is_valid_npi", "validate_npi"]
+__all__ = ["is_valid_npi", "npi_check_digit", "validate_npi"]
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -37,3 +37,18 @@ def validate_npi(value: str) -> str:
             "Luhn check digit over the 80840 prefix"
         )
     return v
+
+
+def npi_check_digit(stem: str) -> str:
+    """The check digit that completes a 9-digit NPI stem (``123456789`` -> ``3``)."""
+    if len(stem) != 9 or not (stem.isascii() and stem.isdigit()):
+        raise ValueError("an NPI stem is 9 ASCII digits")
+    total = 0
+    for i, ch in enumerate(reversed("80840" + stem)):
+        d = int(ch)
+        if i % 2 == 0:  # the check digit will sit to the right, so these positions double
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return str((10 - total % 10) % 10)
