@@ -118,7 +118,7 @@ class HubSpotConnector(Connector):
         if object_name == "engagements":
             from connectors.hubspot.engagements import read_engagements
 
-            yield from read_engagements(self, since=since, fields=fields, until_ms=until_ms)
+            yield from read_engagements(self, since=since, fields=fields, until=until)
             return
         self.require_fields(object_name, fields)
         reader = ObjectReader(

@@ -54,7 +54,7 @@ def describe_engagements(connector: HubSpotConnector) -> ObjectSchema:
 
 
 def read_engagements(
-    connector: HubSpotConnector, *, since: Bookmark | None, fields: Sequence[str], until_ms: int
+    connector: HubSpotConnector, *, since: Bookmark | None, fields: Sequence[str], until: Any
 ) -> Iterator[ReadPage]:
     union = describe_engagements(connector)
     missing = [f for f in fields if f not in union.fields]
@@ -66,10 +66,9 @@ def read_engagements(
     marks: dict[str, Any] = dict(since or {})
     for kind in ENGAGEMENT_TYPES:
         own = connector.describe(kind).fields
-        kind_fields = [f for f in fields if f in own]
-        for page in connector.read(
-            kind, since=marks.get(kind), fields=kind_fields, until=_dt(until_ms)
-        ):
+        wanted = [*fields, *(n for group in ALIASES if set(group) & set(fields) for n in group)]
+        kind_fields = [f for f in dict.fromkeys(wanted) if f in own]
+        for page in connector.read(kind, since=marks.get(kind), fields=kind_fields, until=until):
             marks[kind] = page.bookmark
             records = [_aliased(r, fields) for r in page.records]
             yield ReadPage(records, dict(marks))
@@ -120,9 +119,3 @@ def archive_engagements(
             if result.id is not None or result.key not in found:
                 found[result.key] = result
     return [found[k] for k in keys]
-
-
-def _dt(ms: int) -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
