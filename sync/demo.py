@@ -1,0 +1,253 @@
+"""``refsync demo``: a full sync against the built-in sandboxes, no credentials, no network.
+
+It writes a program directory from the shipped templates, starts the Salesforce and HubSpot
+sandboxes in this process, seeds partners, clinicians and an outreach meeting, writes a
+sample Epic-style export and a FHIR bundle, then runs the jobs (plan, run, and a second run
+that writes nothing) and says what happened and where to look.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from config import write_program
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
+from sync.engine import Engine, Runtime, open_program
+from sync.state import StateStore
+
+__all__ = ["DEMO_JOBS", "run_demo", "seed_crm", "write_exports"]
+
+DEMO_JOBS = ("partners-to-hubspot", "outreach-to-salesforce", "scheduling-to-crm")
+
+_PARTNERS = [
+    ("Lakeside Family Practice", "1234567893", "pcp_practice"),
+    ("Riverbend Cardiology Associates", "1245319599", "specialty_practice"),
+    ("Northside Community Health Center", "1003000126", "community_organization"),
+]
+_CLINICIANS = [
+    ("Maria", "Okafor", "1497758544", 0),
+    ("David", "Lindqvist", "1679576722", 1),
+    ("Grace", "Tanaka", "1861471959", 2),
+]
+
+
+def seed_crm(sf: Any, hs: Any) -> dict[str, int]:
+    """Partners and clinicians in Salesforce, as a program starting out would have them."""
+    accounts = sf.insert(
+        "Account",
+        [
+            {
+                "Name": name,
+                "NPI__c": npi,
+                "Partner_Kind__c": _pick_kind(kind),
+                "Phone": "(312) 555-0100",
+                "BillingCity": "Chicago",
+                "BillingState": "IL",
+                "Relationship_Status__c": "Active",
+            }
+            for name, npi, kind in _PARTNERS
+        ],
+    )
+    sf.insert(
+        "Contact",
+        [
+            {
+                "FirstName": first,
+                "LastName": last,
+                "NPI__c": npi,
+                "AccountId": accounts[idx],
+                "Email": f"{first.lower()}.{last.lower()}@example.org",
+            }
+            for first, last, npi, idx in _CLINICIANS
+        ],
+    )
+    return {"accounts": len(accounts), "contacts": len(_CLINICIANS)}
+
+
+def _pick_kind(kind: str) -> str:
+    return {
+        "pcp_practice": "PCP Practice",
+        "specialty_practice": "Specialty Practice",
+        "community_organization": "Community Organization",
+    }.get(kind, "Other")
+
+
+def write_exports(root: Path, now: datetime) -> list[Path]:
+    """A sample Epic Cadence export and a FHIR bundle, with fake (canary-style) patients."""
+    epic = root / "exports" / "epic"
+    epic.mkdir(parents=True, exist_ok=True)
+    path = epic / "appointments_demo.csv"
+    header = [
+        "PAT_ENC_CSN_ID",
+        "PAT_MRN_ID",
+        "PAT_NAME",
+        "BIRTH_DATE",
+        "APPT_DTTM",
+        "APPT_MADE_DTTM",
+        "APPT_STATUS_C",
+        "APPT_STATUS_NAME",
+        "APPT_CANC_DTTM",
+        "CANCEL_REASON_NAME",
+        "CHECKIN_DTTM",
+        "CHECKOUT_DTTM",
+        "DEPARTMENT_NAME",
+        "PRC_NAME",
+        "REFERRAL_ID",
+        "REFERRING_PROV_NPI",
+    ]
+    fmt = "%m/%d/%Y %I:%M %p"
+    rows = []
+    for i in range(12):
+        appt = now - timedelta(days=10 - i)
+        made = appt - timedelta(days=7)
+        status = ["1", "2", "3", "4", "6", "2"][i % 6]
+        name = {
+            "1": "Scheduled",
+            "2": "Completed",
+            "3": "Canceled",
+            "4": "No Show",
+            "6": "Arrived",
+        }[status]
+        rows.append(
+            [
+                f"70{i:05d}",
+                f"{10000 + i:08d}",
+                f"DEMO,PATIENT {i}",
+                "01/01/1960",
+                appt.strftime(fmt),
+                made.strftime(fmt),
+                status,
+                name,
+                appt.strftime(fmt) if status == "3" else "",
+                "Patient request" if status == "3" else "",
+                appt.strftime(fmt) if status in "26" else "",
+                (appt + timedelta(hours=1)).strftime(fmt) if status == "2" else "",
+                "CARDIOLOGY CLINIC" if i % 2 else "ORTHO SPINE CENTER",
+                "NEW PATIENT VISIT",
+                f"REF-{1040 + i}",
+                _CLINICIANS[i % 3][2],
+            ]
+        )
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return [path]
+
+
+def _configure(program: Path, sf: Any, hs: Any, env: dict[str, str]) -> None:
+    """Point the template's connections at the sandboxes (secrets through ${VAR} only)."""
+    yaml = YAML()
+    path = program / "refsync.yaml"
+    data = yaml.load(path.read_text(encoding="utf-8"))
+    conns = data["connections"]
+    conns["salesforce"]["settings"] = {
+        "auth": "token",
+        "instance_url": sf.instance_url,
+        "access_token": "${SF_ACCESS_TOKEN}",
+        "ca_file": sf.ca_file,
+        "bulk_poll_seconds": 0.2,
+    }
+    conns["hubspot"]["settings"] = {
+        "auth": "private_app",
+        "access_token": "${HUBSPOT_ACCESS_TOKEN}",
+        "host": hs.base_url,
+    }
+    jobs = data["jobs"]
+    jobs.setdefault(
+        "outreach-to-salesforce",
+        {
+            "sources": ["hubspot"],
+            "destinations": ["salesforce"],
+            "entities": ["outreach"],
+            "schedule": "*/30 * * * *",
+        },
+    )
+    with path.open("w", encoding="utf-8") as fh:
+        yaml.dump(data, fh)
+    env.update({"SF_ACCESS_TOKEN": sf.session_id, "HUBSPOT_ACCESS_TOKEN": hs.token})
+
+
+def run_demo(say: Callable[[str], None], workdir: Path | None = None) -> dict[str, Any]:
+    """Run the whole demo; return its figures (also printed through ``say``)."""
+    root = Path(workdir or tempfile.mkdtemp(prefix="refsync-demo-"))
+    program = root / "program"
+    write_program(program)
+    say(f"1. wrote a program directory from the templates: {program}")
+    os.environ.setdefault("REFSYNC_PATIENT_KEY", secrets.token_hex(32))
+    figures: dict[str, Any] = {"program": str(program)}
+    with SalesforceSandbox() as sf, HubSpotSandbox() as hs:
+        _configure(program, sf, hs, os.environ)  # type: ignore[arg-type]
+        _provision_hubspot(program)
+        seeded = seed_crm(sf, hs)
+        write_exports(program, datetime.now(UTC))
+        say(
+            f"2. started the sandboxes (Salesforce {sf.instance_url}, HubSpot {hs.base_url}); "
+            f"seeded {seeded['accounts']} accounts and {seeded['contacts']} contacts in "
+            "Salesforce, and wrote an Epic-style export"
+        )
+        store = StateStore.open(f"sqlite:///{program / 'state.db'}")
+        runtime = Runtime(open_program(program))
+        engine = Engine(runtime, store)
+        try:
+            figures["runs"] = _run_jobs(engine, sf, hs, say)
+        finally:
+            runtime.close()
+            store.close()
+        figures["salesforce_referrals"] = len(sf.records("Referral__c"))
+        figures["hubspot_deals"] = len(hs.records("deals"))
+    say(
+        f"Look at: {program}/refsync.yaml (jobs), mappings/ (field mappings), "
+        f"`refsync status --config {program}` and `refsync errors --config {program}`."
+    )
+    return figures
+
+
+def _provision_hubspot(program: Path) -> None:
+    from connectors.hubspot.provision import apply_provision, plan_provision
+
+    prog = open_program(program)
+    runtime = Runtime(prog)
+    try:
+        connector = runtime.connector("hubspot")
+        apply_provision(connector, plan_provision(connector))  # type: ignore[arg-type]
+    finally:
+        runtime.close()
+
+
+def _run_jobs(engine: Engine, sf: Any, hs: Any, say: Callable[[str], None]) -> list[dict[str, Any]]:
+    out = []
+    step = 3
+    for job in DEMO_JOBS:
+        if job == "scheduling-to-crm":
+            plan = engine.plan(job)
+            say(f"{step}. plan {job}: {plan.summary()}")
+            for t in plan.transitions[:5]:
+                say(f"     {t.describe()}")
+            step += 1
+        for attempt in ("run", "second run") if job == "scheduling-to-crm" else ("run",):
+            before = sf.stats.write_calls + hs.stats.write_calls
+            report = engine.run(job)
+            after = sf.stats.write_calls + hs.stats.write_calls
+            say(f"{step}. {attempt} of {job}: {report.summary()}; {after - before} write calls")
+            out.append(
+                {
+                    "job": job,
+                    "attempt": attempt,
+                    "status": report.status,
+                    "write_calls": after - before,
+                    "counts": json.loads(json.dumps(report.counts())),
+                }
+            )
+            step += 1
+    return out
