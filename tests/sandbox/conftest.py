@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.sandbox.salesforce import SalesforceSandbox
 
 
 @pytest.fixture(scope="module")
@@ -19,11 +20,29 @@ def hs_server() -> Iterator[HubSpotSandbox]:
 @pytest.fixture
 def hs_sandbox(hs_server: HubSpotSandbox) -> HubSpotSandbox:
     """The module's HubSpot sandbox with fresh data, no faults, zeroed counters and limits."""
-    hs_server.reset_data()
-    hs_server.faults.clear()
-    hs_server.stats.reset()
+    hs_server.reset()
     hs_server.limits.ten_second_limit = 190
     hs_server.limits.daily_limit = 1_000_000
-    hs_server.limits.reset()
-    hs_server.record_exchanges(None)
     return hs_server
+
+
+# -- Salesforce --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sf_server() -> Iterator[SalesforceSandbox]:
+    """A Salesforce sandbox running for the whole module."""
+    with SalesforceSandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sf_sandbox(sf_server: SalesforceSandbox) -> SalesforceSandbox:
+    """The module's Salesforce sandbox: no records, no faults, zeroed counters, fresh session."""
+    sf_server.reset_data()
+    sf_server.faults.clear()
+    sf_server.stats.reset()
+    sf_server.set_now(None)
+    sf_server.set_daily_limit(5_000_000, used=0)
+    sf_server.new_session()
+    return sf_server

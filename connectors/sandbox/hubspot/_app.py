@@ -105,7 +105,9 @@ class Exchange:
 
 def _json_response(status: int, body: Any, headers: dict[str, str]) -> Response:
     if status == 204 or body is None:
-        return Response(b"", status=status, headers=headers)
+        empty = Response(b"", status=status, headers=headers)
+        empty.headers.pop("Content-Type", None)  # HubSpot sends no body and no type on 204
+        return empty
     data = json.dumps(body, separators=(",", ":"))
     return Response(
         data, status=status, headers=headers, content_type="application/json;charset=utf-8"

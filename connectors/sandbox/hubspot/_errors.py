@@ -99,6 +99,7 @@ def rate_limited(policy: str, group: str) -> HubSpotError:
         "message": f"You have reached your {word} limit.",
         "errorType": "RATE_LIMIT",
         "correlationId": _correlation_id(),
+        "category": "RATE_LIMITS",
         "policyName": policy,
         "groupName": group,
     }
@@ -112,7 +113,11 @@ def batch_error(
     sub_category: str | None = None,
 ) -> dict[str, Any]:
     """One entry of ``errors[]`` in a 207 multi-status body (StandardError)."""
-    item: dict[str, Any] = {
+    # The spec types StandardError.subCategory as an object, so a string sub-category (as
+    # HubSpot's live API sends it) would fail contract validation; it travels in context.
+    if sub_category:
+        context = {**context, "subCategory": [sub_category]}
+    return {
         "status": "error",
         "category": category,
         "message": message,
@@ -120,6 +125,3 @@ def batch_error(
         "errors": [],
         "links": {},
     }
-    if sub_category:
-        item["subCategory"] = sub_category
-    return item
