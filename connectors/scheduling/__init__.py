@@ -45,9 +45,10 @@ Rejected rows
 Rows and resources that cannot be used never stop the file. Each becomes a
 :class:`~connectors.scheduling.rejects.RowRejected` (a ``RecordRejected``, so a
 ``RecordError``) with ``source_file``, ``source_line``/``pointer``, ``field``, ``code`` and a
-message without cell values. They are collected on the connector: call
-``connector.drain_rejects()`` after each page (``connector.rejects`` peeks);
-``connector.stats`` counts rows, records, skips and rejects of the last read. Rows that are
+message without cell values, delivered in ``ReadPage.rejects`` of the page covering that
+stretch of the file (a page closes after ``page_size`` records *or* rejects, so memory stays
+flat even on a file of bad rows). ``connector.stats`` counts rows, records, skips and
+rejects of the last read. Rows that are
 not stage events (athena open slots, "Rescheduled", proposed appointments, banner, totals,
 blank and repeated-header lines) are skipped, not rejected.
 

@@ -38,12 +38,9 @@ from mapping.errors import ConfigurationError, SchemaMismatch
 from mapping.model import QualifiedReferralDefinition, Referral
 from mapping.schema import ObjectSchema
 
-__all__ = ["MAX_REJECTS_KEPT", "ReadStats", "SchedulingConnector"]
+__all__ = ["ReadStats", "SchedulingConnector"]
 
 log = logging.getLogger(__name__)
-
-MAX_REJECTS_KEPT = 10_000
-"""Rejects held between drains; beyond this only ``stats.rejected`` counts them."""
 
 
 @dataclass
@@ -83,7 +80,7 @@ class SchedulingConnector(Connector):
         self.settings: SchedulingSettings = settings
         self._environ = environ
         self._keyer: PatientKeyer | None = None
-        self._rejects: list[RowRejected] = []
+        self._pending_rejects: list[RowRejected] = []
         self.stats = ReadStats()
         self._preset = resolve_preset(
             settings.preset, settings.columns, settings.status_map, settings.no_show_reasons
@@ -111,12 +108,14 @@ class SchedulingConnector(Connector):
     ) -> Iterator[ReadPage]:
         """Pages of records from files not yet fully read (all normalised fields, always).
 
-        Every page carries ``{"files": {...}}`` with the files completed so far; a file's
-        entry appears only on the page that completes it.
+        Every page carries ``{"files": {...}}`` with the files completed so far (a file's
+        entry appears only on the page that completes it) and the rows of the page's stretch
+        of the file that could not be used (``rejects``).
         """
         self._known(object_name)
         self._require_timezone()
         self.stats = ReadStats()
+        self._pending_rejects = []
         keyer = self.patient_keyer()
         files = discover(self.settings.path, self.settings.format, self.settings.file_pattern)
         previous = dict((since or {}).get("files") or {})
@@ -133,25 +132,18 @@ class SchedulingConnector(Connector):
             done.pop(export.name, None)
             records = self._records(object_name, export, print_, keyer)
             yield from self._paged(records, export, print_, done)
-        if done != previous:
-            yield ReadPage(records=[], bookmark={"files": dict(done)})
+        if done != previous or self._pending_rejects:
+            yield ReadPage([], {"files": dict(done)}, self._take_rejects())
 
     # -- rejects ---------------------------------------------------------------------------
 
-    @property
-    def rejects(self) -> tuple[RowRejected, ...]:
-        """Rejects of the current/last read not yet drained."""
-        return tuple(self._rejects)
-
-    def drain_rejects(self) -> list[RowRejected]:
-        """Return and forget the rejects collected so far (call after each page)."""
-        taken, self._rejects = self._rejects, []
-        return taken
-
     def _reject(self, reject: RowRejected) -> None:
         self.stats.rejected += 1
-        if len(self._rejects) < MAX_REJECTS_KEPT:
-            self._rejects.append(reject)
+        self._pending_rejects.append(reject)
+
+    def _take_rejects(self) -> list[RowRejected]:
+        taken, self._pending_rejects = self._pending_rejects, []
+        return taken
 
     # -- matching and writers ----------------------------------------------------------------
 
@@ -225,16 +217,19 @@ class SchedulingConnector(Connector):
 
     def _paged(
         self,
-        records: Iterator[NativeRecord],
+        rows: Iterator[NativeRecord | None],
         export: ExportFile,
         print_: Fingerprint,
         done: dict[str, Any],
     ) -> Iterator[ReadPage]:
+        """Pages of ``page_size`` records (or rejects): memory stays flat on any file."""
+        size = self.settings.page_size
         page: list[NativeRecord] = []
-        for record in records:
-            page.append(record)
-            if len(page) >= self.settings.page_size:
-                yield ReadPage(records=page, bookmark={"files": dict(done)})
+        for record in rows:
+            if record is not None:
+                page.append(record)
+            if len(page) >= size or len(self._pending_rejects) >= size:
+                yield ReadPage(page, {"files": dict(done)}, self._take_rejects())
                 page = []
         self.stats.files_read += 1
         if still_same(export.path, print_):
@@ -242,11 +237,11 @@ class SchedulingConnector(Connector):
         else:
             log.warning("scheduling: %s changed while being read; it is read again next run",
                         export.name)  # fmt: skip
-        yield ReadPage(records=page, bookmark={"files": dict(done)})
+        yield ReadPage(page, {"files": dict(done)}, self._take_rejects())
 
     def _records(
         self, object_name: str, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer
-    ) -> Iterator[NativeRecord]:
+    ) -> Iterator[NativeRecord | None]:
         before = (self.stats.rows, self.stats.records, self.stats.rejected)
         if self.settings.format == "csv":
             if object_name == "stage_event":
@@ -263,7 +258,7 @@ class SchedulingConnector(Connector):
 
     def _csv_records(
         self, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer
-    ) -> Iterator[NativeRecord]:
+    ) -> Iterator[NativeRecord | None]:
         encoding = _text_encoding(self.settings.encoding or print_.encoding)
         try:
             layout = detect_layout(export.path, encoding, self._preset, self.settings.delimiter)
@@ -285,9 +280,11 @@ class SchedulingConnector(Connector):
             except BadRow as bad:
                 self._reject(RowRejected(bad.reason, source_file=export.name, source_line=line,
                                          field=bad.field, code=bad.code))  # fmt: skip
+                yield None
                 continue
             if converted is None:
                 self.stats.skipped += 1
+                yield None
                 continue
             self.stats.records += 1
             record_id, fields = converted
@@ -295,7 +292,7 @@ class SchedulingConnector(Connector):
 
     def _fhir_records(
         self, object_name: str, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer
-    ) -> Iterator[NativeRecord]:
+    ) -> Iterator[NativeRecord | None]:
         numbers = referral_numbers(export.path) if object_name == "stage_event" else {}
         ctx = FileContext(export.name, print_.modified_at, numbers)
         mapper = FhirMapper(self.settings, keyer)
@@ -311,9 +308,11 @@ class SchedulingConnector(Connector):
                 self._reject(RowRejected(bad.reason, source_file=export.name,
                                          source_line=item.line, pointer=item.pointer,
                                          field=bad.field, code=bad.code))  # fmt: skip
+                yield None
                 continue
             if out is None:
                 self.stats.skipped += 1
+                yield None
                 continue
             self.stats.records += 1
             _, record_id, fields = out

@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from mapping.model import Stage
 
@@ -56,6 +63,16 @@ class SchedulingSettings(BaseModel):
     output_dir: Path | None = None
     phi_passthrough: bool = False
     page_size: int = Field(default=1000, ge=1, le=100_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _program_timezone(cls, data: object, info: ValidationInfo) -> object:
+        # The program's top-level timezone applies when the connection does not set one
+        # (the loader passes it as validation context: {"timezone": "America/Chicago"}).
+        zone = (info.context or {}).get("timezone") if info.context else None
+        if isinstance(data, dict) and data.get("timezone") is None and zone:
+            return {**data, "timezone": zone}
+        return data
 
     @field_validator("timezone")
     @classmethod
