@@ -105,9 +105,8 @@ def merge_record(
         return result
     if stage is not None and isinstance(model, Referral):
         model = _merge_stage(model, stage, system, ownership, event_at, result, current is None)
-    new = model.model_dump(mode="json")
-    if current is None or new != current:
-        result.data = new
+    if current is None or result.changed_fields or result.transition is not None:
+        result.data = model.model_dump(mode="json")
     return result
 
 
