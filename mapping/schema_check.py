@@ -122,7 +122,8 @@ def _check_key(em: EntityMapping, schema: ObjectSchema, *, direction: Direction)
     if key is None:
         return [_missing(schema, em.key)]
     problems = []
-    if not (key.external_id or key.unique):
+    # Upserts match on the key, so a written key must be unique; a pure source only reads it.
+    if direction != "in" and not (key.external_id or key.unique):
         problems.append(
             f"{_name(schema, em.key)} is the match key but is neither an external id nor "
             "unique; mark it External ID / unique, or choose another key"

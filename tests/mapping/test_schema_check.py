@@ -152,12 +152,14 @@ def test_free_text_into_a_restricted_picklist_needs_a_value_map():
     assert "restricted picklist" in problem and "value_map" in problem
 
 
-def test_the_key_must_be_an_external_id_or_unique():
+def test_a_written_key_must_be_an_external_id_or_unique():
     em = mapping(GOOD, key="Reason__c")
     problems = check_against_schema(em, referral_schema(), direction="both")
     assert any(
         "Reason__c is the match key but is neither an external id nor unique" in p for p in problems
     )
+    em = mapping([], stage=False, key="Reason__c")
+    assert check_against_schema(em, referral_schema(), direction="in") == []
 
 
 def test_relations_need_their_lookup_field_and_an_external_id_on_the_far_side():
