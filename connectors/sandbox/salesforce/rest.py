@@ -109,7 +109,8 @@ def _record_json(call: Call, obj: ObjectDef, row: dict[str, Any], fields: str | 
 def _api_error(failure: RecordFailure) -> ApiError:
     """A per-record failure as single-record endpoints answer it (404 for missing records)."""
     status = 404 if failure.code in ("NOT_FOUND", "ENTITY_IS_DELETED") else 400
-    return ApiError(status, failure.code, failure.message, failure.fields)
+    fields = None if failure.code == "NOT_FOUND" else failure.fields
+    return ApiError(status, failure.code, failure.message, fields)
 
 
 def create(call: Call, sobject: str) -> Response:
