@@ -20,13 +20,9 @@ def hs_server() -> Iterator[HubSpotSandbox]:
 @pytest.fixture
 def hs_sandbox(hs_server: HubSpotSandbox) -> HubSpotSandbox:
     """The module's HubSpot sandbox with fresh data, no faults, zeroed counters and limits."""
-    hs_server.reset_data()
-    hs_server.faults.clear()
-    hs_server.stats.reset()
+    hs_server.reset()
     hs_server.limits.ten_second_limit = 190
     hs_server.limits.daily_limit = 1_000_000
-    hs_server.limits.reset()
-    hs_server.record_exchanges(None)
     return hs_server
 
 
