@@ -70,6 +70,14 @@ def _compile(name: str, args: Any) -> Any:
         raise ValueError(f"transform {name!r}: {exc}") from None
 
 
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted(((repr(k), _freeze(v)) for k, v in value.items()), key=repr))
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
 class TransformStep(BaseModel):
     """One validated step of a transform chain (``name`` from the registry, checked ``args``).
 
@@ -97,6 +105,16 @@ class TransformStep(BaseModel):
     def _compile_args(self) -> Self:
         self._compiled = _compile(self.name, self.args)
         return self
+
+    def __eq__(self, other: object) -> bool:
+        # Compare what the admin wrote; the compiled form is derived from it.
+        if not isinstance(other, TransformStep):
+            return NotImplemented
+        return (self.name, self.args) == (other.name, other.args)
+
+    def __hash__(self) -> int:
+        # Arguments are often dicts (value_map), which the generated hash cannot handle.
+        return hash((self.name, _freeze(self.args)))
 
     def as_yaml(self) -> str | dict[str, Any]:
         """The step as an admin writes it: a bare name, or ``{name: args}``."""

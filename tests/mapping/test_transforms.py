@@ -470,3 +470,11 @@ def _is_ok(candidate):
     except TransformError:
         return False
     return True
+
+
+def test_steps_compare_and_hash_by_what_the_admin_wrote():
+    a = parse_step({"value_map": {"a": "A", "b": "B"}})
+    b = parse_step({"value_map": {"b": "B", "a": "A"}})
+    assert a == b and hash(a) == hash(b)
+    assert len({a, b, parse_step("strip")}) == 2
+    assert a != parse_step({"value_map": {"a": "A"}})
