@@ -16,11 +16,13 @@ import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 from xml.sax.saxutils import escape
 
 import jwt
 import requests
+import requests.adapters
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import soap_login, token_login
@@ -52,10 +54,29 @@ class Session:
     instance: str
 
 
+class _PinnedCAAdapter(requests.adapters.HTTPAdapter):
+    """Verifies against one CA bundle whatever the environment says.
+
+    ``requests`` lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override ``Session.verify``
+    (psf/requests#3829), and simple-salesforce passes no ``verify`` per request, so a
+    configured ``ca_file`` must be enforced at the adapter.
+    """
+
+    def __init__(self, ca_file: str) -> None:
+        super().__init__()
+        self._ca_file = ca_file
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs["verify"] = self._ca_file
+        return super().send(request, **kwargs)
+
+
 def new_http_session(settings: SalesforceSettings) -> requests.Session:
     """A ``requests`` session with TLS verification on (against ``ca_file`` when given)."""
     http = requests.Session()
     http.verify = settings.ca_file or True
+    if settings.ca_file:
+        http.mount("https://", _PinnedCAAdapter(settings.ca_file))
     return http
 
 
