@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel
 
@@ -138,7 +139,8 @@ def _date_variants(day: date) -> list[str]:
 
 
 def _text_variants(text: str, *, is_name: bool) -> list[str]:
-    variants = [text]
+    # URL-encoded spellings too: vendor exceptions quote request URLs with SOQL/filter values.
+    variants = [text, quote(text, safe=""), quote_plus(text, safe="")]
     digits = re.sub(r"\D", "", text)
     if digits and re.fullmatch(r"[\d\s().+\-/]+", text):
         national = digits[1:] if len(digits) == 11 and digits[0] == "1" else digits

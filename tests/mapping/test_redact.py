@@ -154,3 +154,15 @@ def test_a_value_registered_later_that_extends_an_earlier_one_is_redacted_whole(
     redactor.add_secret("abcdefgh")
     redactor.add_secret("zz-abcd-zz")
     assert redactor.redact("1 abcdefgh 2 zz-abcd-zz 3") == f"1 {REDACTED} 2 {REDACTED} 3"
+
+
+def test_phi_inside_a_url_encoded_query_is_redacted():
+    redactor = Redactor(patterns=())
+    redactor.add_phi("Zelda O'Canary", is_name=True)
+    url = (
+        "GET /services/data/v59.0/query?q=SELECT+Id+FROM+Contact+WHERE+Name%3D%27"
+        "Zelda%20O%27Canary%27 and Zelda+O%27Canary"
+    )
+    redacted = redactor.redact(url)
+    assert "canary" not in redacted.lower()
+    assert "SELECT+Id+FROM+Contact" in redacted
