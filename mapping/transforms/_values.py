@@ -198,6 +198,8 @@ def _compile_number(raw: Any) -> bool:
         return False
     if raw == "string":
         return True
+    if as_mapping(raw) is None:
+        raise ArgsError("write it bare, or {number: string} / {int: string} to send text")
     return validate_args(_NumberArgs, raw).string
 
 

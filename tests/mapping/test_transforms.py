@@ -99,6 +99,8 @@ def test_unknown_transform_lists_the_closest_match_first():
         ({"phone": "dots"}, "format must be"),
         ({"boolean": {"yes": "Y"}}, "true and false"),
         ({"join": ""}, "separator must not be empty"),
+        ({"number": "text"}, "to send text"),
+        ({"int": {"strng": True}}, "strng"),
         ({"prefix": ""}, "non-empty text"),
         ({"a": 1, "b": 2}, "exactly one key"),
         (42, "a transform step is a name"),
