@@ -22,7 +22,7 @@ from connectors.scheduling.files import (
     unchanged_since,
 )
 from connectors.scheduling.matching import MatchResult, ReferralCandidate, ReferralIndex
-from connectors.scheduling.native import OBJECTS, object_schema
+from connectors.scheduling.native import OBJECTS, PHI_FIELDS, object_schema
 from connectors.scheduling.patient import PatientKeyer
 from connectors.scheduling.presets import resolve_preset
 from connectors.scheduling.rejects import RowRejected
@@ -113,6 +113,7 @@ class SchedulingConnector(Connector):
         of the file that could not be used (``rejects``).
         """
         self._known(object_name)
+        self._fields_exist(object_name, fields)
         self._require_timezone()
         self.stats = ReadStats()
         self._pending_rejects = []
@@ -206,6 +207,22 @@ class SchedulingConnector(Connector):
                 f"scheduling connections have no object {object_name!r}; "
                 f"use one of {', '.join(OBJECTS)} in the mapping's object:"
             )
+
+    def _fields_exist(self, object_name: str, fields: Sequence[str]) -> None:
+        known = self.describe(object_name).fields
+        missing = [f for f in fields if f not in known]
+        if not missing:
+            return
+        phi = [f for f in missing if f in PHI_FIELDS]
+        hint = (
+            f"; {', '.join(phi)} are PHI and this connection has phi_passthrough: false"
+            if phi
+            else ""
+        )
+        raise SchemaMismatch(
+            f"scheduling {object_name} has no field {', '.join(repr(f) for f in missing)}"
+            f"{hint}; fix the mapping (fields: {', '.join(sorted(known))})"
+        )
 
     def _require_timezone(self) -> None:
         if self.settings.format == "csv" and self.settings.timezone is None:

@@ -8,8 +8,10 @@ A Task's BSeR ``businessStatus`` code, when present, wins over its ``status``.
 Which resources say something about a referral: every Appointment with a stage (it is a
 scheduling event even without ``basedOn``: the patient key can still match it); a Task or
 Encounter only when it points at a ServiceRequest (or, for an Encounter, an Appointment); a
-ServiceRequest only when it is a referral (category SNOMED 3457005 / 103696004 / 306206005,
-a category or code that says "referral", or a PLAC identifier).
+ServiceRequest only when it is a referral (category or code SNOMED 3457005 / 103696004 /
+306206005, or a category or code whose text says "referral"; a placer number alone does not
+make an order a referral). A Task counts when its focus/basedOn references a ServiceRequest,
+its focus is a ServiceRequest identifier, or it carries a placer (PLAC) referral number.
 """
 
 from __future__ import annotations
@@ -166,17 +168,17 @@ class FhirMapper:
     def _task(self, item: FhirItem, ctx: FileContext) -> Record | None:
         r = item.resource
         sr_refs = typed_refs([r.focus, *(r.basedOn or [])], "ServiceRequest")
-        own_number = pick_referral_number(r.identifier or [])
-        focus_ident = r.focus.identifier if r.focus else None
-        if not (sr_refs or own_number or focus_ident):
-            return None
+        placer = _placer_number(r.identifier)
+        focus_ident = r.focus.identifier if r.focus and r.focus.type == "ServiceRequest" else None
+        if not (sr_refs or placer or focus_ident):
+            return None  # a task about something else (a claim, a medication, ...)
         stage, raw = self._task_stage(r)
         if stage is None:
             return None
         times = [r.lastModified, _last_updated(r), r.authoredOn]
         fields = self._event(item, ctx, stage, raw, times)
         self._link(fields, ctx, sr_refs, [focus_ident])
-        fields["referral_number"] = own_number or fields["referral_number"]
+        fields["referral_number"] = placer or fields["referral_number"]
         self._patient(fields, r.for_fhir)
         return self._finish(item, ctx, fields)
 
@@ -301,6 +303,11 @@ def _is_referral(request: Any) -> bool:
     concepts = [*(request.category or []), request.code]
     if codes(concepts) & _REFERRAL_CODES:
         return True
-    if any("referral" in (text_of(c) or "").casefold() for c in concepts if c is not None):
-        return True
-    return any("PLAC" in codes([i.type]) for i in request.identifier or [] if i.type is not None)
+    return any("referral" in (text_of(c) or "").casefold() for c in concepts if c is not None)
+
+
+def _placer_number(identifiers: list[Any] | None) -> str | None:
+    for ident in identifiers or []:
+        if ident.value and ident.type is not None and "PLAC" in codes([ident.type]):
+            return str(ident.value)
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mapping.schema import FieldSchema, ObjectSchema
 
-__all__ = ["OBJECTS", "PHI_FIELDS", "object_schema"]
+__all__ = ["KEY_FIELD", "OBJECTS", "PHI_FIELDS", "object_schema"]
 
 PHI_FIELDS = ("mrn", "patient_name", "birth_date")
 """Present on stage events only when ``settings.phi_passthrough`` is true."""
@@ -62,9 +62,15 @@ OBJECTS: dict[str, dict[str, str]] = {
 }
 
 
+KEY_FIELD = "refsync_id"
+"""The match-key field mappings name: exports never carry refsync ids, so it is always
+empty and the engine matches referrals by their natural key (referral_number)."""
+
+
 def object_schema(name: str, *, phi_passthrough: bool) -> ObjectSchema:
     """The schema of ``name``; PHI fields only when the connection passes them through."""
-    fields = {
+    fields = {KEY_FIELD: FieldSchema(name=KEY_FIELD, type="string", external_id=True, unique=True)}
+    fields |= {
         f: FieldSchema(
             name=f,
             type=t,
