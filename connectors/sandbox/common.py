@@ -57,9 +57,9 @@ class FaultPlan:
       (429, 500 or 503) with the vendor's body instead of doing the work.
     - ``fail_endpoints``: restrict failures to endpoints whose label contains one of these
       substrings (labels are what :class:`Stats` counts, e.g. ``"PATCH composite/sobjects"``).
-    - ``expire_session_after``: after N authenticated calls every live session/token is
-      invalidated (the (N+1)th call answers 401); a fresh login works again, and the count
-      restarts, so a long run sees expiry every N calls.
+    - ``expire_session_after``: a session serves N authenticated calls; the (N+1)th finds
+      every live session/token invalidated (401); a fresh login works again and serves the
+      next N, so a long run sees expiry every N served calls.
     - ``locked_keys``: record keys (id or external-id value) that answer a row-lock error;
       see :meth:`lock_rows` for a bounded number of times.
     - ``drop_after_write_every``: every Nth write call is applied and then the connection is
@@ -179,7 +179,7 @@ class FaultPlan:
                 return False
             self._auth_calls_seen += 1
             if self._auth_calls_seen > self.expire_session_after:
-                self._auth_calls_seen = 1  # this call (after re-login) starts the next window
+                self._auth_calls_seen = 0  # the refused call is not served; the window restarts
                 return True
             return False
 

@@ -261,43 +261,38 @@ class SalesforceSandbox:
         ``"password"`` (SOAP), ``"oauth_password"``, ``"jwt"`` and ``"client_credentials"`` log
         in through the sandbox's login endpoints and can re-login on session expiry.
         """
-        common: dict[str, Any] = {"session": self.login_session(), "version": self.api_version}
-        common.update(kwargs)
         creds = self._org.creds
-        if login is None:
-            return Salesforce(instance_url=self.instance_url, session_id=self.session_id, **common)
-        if login == "password":
-            return Salesforce(
-                username=creds.username,
-                password=creds.password,
-                security_token=creds.security_token,
-                **common,
+        flows: dict[str | None, dict[str, Any]] = {
+            None: {"instance_url": self.instance_url, "session_id": self.session_id},
+            "password": {
+                "username": creds.username,
+                "password": creds.password,
+                "security_token": creds.security_token,
+            },
+            "oauth_password": {
+                "username": creds.username,
+                "password": creds.password,
+                "consumer_key": creds.client_id,
+                "consumer_secret": creds.client_secret,
+            },
+            "jwt": {
+                "username": creds.username,
+                "consumer_key": creds.client_id,
+                "privatekey_file": self.private_key_file,
+            },
+            "client_credentials": {
+                "consumer_key": creds.client_id,
+                "consumer_secret": creds.client_secret,
+                "domain": MY_DOMAIN,
+            },
+        }
+        if login not in flows:
+            raise ValueError(
+                f"unknown login {login!r}; use password, oauth_password, jwt or client_credentials"
             )
-        if login == "oauth_password":
-            return Salesforce(
-                username=creds.username,
-                password=creds.password,
-                consumer_key=creds.client_id,
-                consumer_secret=creds.client_secret,
-                **common,
-            )
-        if login == "jwt":
-            return Salesforce(
-                username=creds.username,
-                consumer_key=creds.client_id,
-                privatekey_file=self.private_key_file,
-                **common,
-            )
-        if login == "client_credentials":
-            return Salesforce(
-                consumer_key=creds.client_id,
-                consumer_secret=creds.client_secret,
-                domain=MY_DOMAIN,
-                **common,
-            )
-        raise ValueError(
-            f"unknown login {login!r}; use password, oauth_password, jwt or client_credentials"
-        )
+        args = {"session": self.login_session(), "version": self.api_version, **flows[login]}
+        args.update(kwargs)
+        return Salesforce(**args)
 
     # -- data -----------------------------------------------------------------------------------
 
