@@ -154,23 +154,23 @@ class BulkUpsert:
             "lineEnding": "LF",
             "columnDelimiter": "COMMA",
         }
-        job_id = self._call(where, "POST", "ingest", json=spec).json()["id"]
+        job_id = self._call(where, "POST", "ingest/", json=spec).json()["id"]
         self.jobs.append(job_id)
         self._call(
             where,
             "PUT",
-            f"ingest/{job_id}/batches",
+            f"ingest/{job_id}/batches/",
             data=text.encode("utf-8"),
             headers={"Content-Type": "text/csv"},
         )
-        self._call(where, "PATCH", f"ingest/{job_id}", json={"state": "UploadComplete"})
+        self._call(where, "PATCH", f"ingest/{job_id}/", json={"state": "UploadComplete"})
         self._wait(where, job_id)
         return job_id
 
     def _wait(self, where: str, job_id: str) -> None:
         deadline = time.monotonic() + self.timeout_seconds
         while True:
-            info = self._call(where, "GET", f"ingest/{job_id}").json()
+            info = self._call(where, "GET", f"ingest/{job_id}/").json()
             state = info.get("state")
             if state == "JobComplete":
                 return
@@ -180,7 +180,7 @@ class BulkUpsert:
                     "Data Load Jobs for its error, fix it and re-run (upserts are safe to repeat)"
                 )
             if time.monotonic() > deadline:
-                self._call(where, "PATCH", f"ingest/{job_id}", json={"state": "Aborted"})
+                self._call(where, "PATCH", f"ingest/{job_id}/", json={"state": "Aborted"})
                 raise ServiceUnavailable(
                     f"{where}: Bulk job {job_id} still {state} after {self.timeout_seconds:g}s; "
                     "aborted it, the run will retry (raise bulk_timeout_seconds if jobs are slow)"

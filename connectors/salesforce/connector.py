@@ -150,7 +150,7 @@ class SalesforceConnector(Connector):
 
     def _describe_raw(self, object_name: str) -> dict[str, Any]:
         where = f"describing Salesforce {object_name}"
-        path = f"sobjects/{object_name}/describe"
+        path = f"sobjects/{object_name}/describe/"
         raw = self.runner.run(where, lambda: self.client.restful(path))
         if not isinstance(raw, dict):
             raise SchemaMismatch(f"Salesforce returned no describe for {object_name}")

@@ -86,7 +86,7 @@ class _Upsert:
         self.client, self.runner = client, runner
         self.object_name, self.key, self.lookups = object_name, key, lookups
         self.batch_size = batch_size
-        self.path = f"composite/sobjects/{object_name}/{key}"
+        self.path = f"composite/sobjects/{object_name}/{key}/"
 
     def run(self, records: Sequence[Mapping[str, Any]], lock_retries: int) -> list[WriteResult]:
         results: list[WriteResult | None] = [None] * len(records)
@@ -191,7 +191,7 @@ def delete_by_keys(
         where = f"deleting {len(chunk)} {object_name} records"
         params = {"ids": ",".join(chunk), "allOrNone": "false"}
         answer = runner.run(
-            where, lambda p=params: client.restful("composite/sobjects", params=p, method="DELETE")
+            where, lambda p=params: client.restful("composite/sobjects/", params=p, method="DELETE")
         )
         for record_id, result in zip(chunk, answer or (), strict=True):
             error = (result.get("errors") or [{}])[0]

@@ -162,6 +162,7 @@ class ConnectorContract:
         second = contract.write(records)
         assert [r.id for r in second] == [r.id for r in first]
         assert all(r.created is not True for r in second)
+        contract.settle()
         pages, _ = contract.read_all()
         assert sorted(contract.mine(pages)) == keys
 
@@ -184,6 +185,7 @@ class ConnectorContract:
     def test_full_read_yields_every_record_with_a_bookmark(self, contract: ContractHarness) -> None:
         keys = contract.keys()
         written = contract.write([contract.make_record(k) for k in keys])
+        contract.settle()
         pages, _ = contract.read_all()
         assert pages
         for page in pages:
@@ -203,6 +205,7 @@ class ConnectorContract:
         _, bookmark = contract.read_all()
         contract.settle()
         contract.write([contract.changed(records[0])])
+        contract.settle()
         pages, _ = contract.read_all(since=bookmark)
         assert sorted(contract.mine(pages)) == [keys[0]]
 
@@ -244,6 +247,7 @@ class ConnectorContract:
         results = contract.connector.archive(contract.object_name, keys[:2], key=contract.key_field)
         assert [r.key for r in results] == keys[:2]
         assert all(r.ok for r in results), [r.error for r in results]
+        contract.settle()
         pages, _ = contract.read_all(since=bookmark)
         tombstones = {r.id for page in pages for r in page.records if r.deleted}
         assert {w.id for w in written[:2]} <= tombstones
