@@ -156,10 +156,15 @@ def _canonical_date(value: Any, spec: _Spec, ctx: TransformContext) -> date:
     if isinstance(value, date):
         return value
     if isinstance(value, str):
+        text = value.strip()
         try:
-            return date.fromisoformat(value.strip())
+            return date.fromisoformat(text)
         except ValueError:
-            raise Invalid("expected a canonical date (YYYY-MM-DD)") from None
+            pass
+        try:  # a canonical datetime in its JSON form: the local calendar day of the instant
+            return _canonical_date(datetime.fromisoformat(text.replace("Z", "+00:00")), spec, ctx)
+        except ValueError:
+            raise Invalid("expected a canonical date (YYYY-MM-DD) or datetime") from None
     raise Invalid("expected a date")
 
 

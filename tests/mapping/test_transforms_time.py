@@ -183,3 +183,10 @@ def test_datetime_round_trips_excel_serials_to_the_second(moment, tz):
     # A wall-clock time repeated in a DST overlap reads back as its first occurrence.
     assert back == moment or abs(back - moment) <= timedelta(hours=1)
     assert to_native(steps, back, ctx) == to_native(steps, moment, ctx)
+
+
+def test_a_canonical_datetime_in_json_form_sent_to_a_date_field_is_the_local_day():
+    assert out("date", "2024-03-10T03:00:00Z") == "2024-03-09"  # 21:00 on the 9th in Chicago
+    assert out({"date": "epoch_ms"}, "2024-03-10") == "1710028800000"
+    with pytest.raises(TransformError, match="canonical date"):
+        out("date", "10/03/2024")
