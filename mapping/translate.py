@@ -162,6 +162,12 @@ def _read_field(
     try:
         return _adapter(em.entity, fm.canonical).validate_python(value)
     except ValidationError as exc:
+        if value is None:
+            info = resolve_path(em.entity, fm.canonical)
+            if not info.is_required():
+                # An empty native field means "the canonical default" (an empty list, the
+                # default role), not an invalid record.
+                return info.get_default(call_default_factory=True)
         reason = "; ".join(str(e["msg"]) for e in exc.errors(include_input=False))
         raise ValidationFailed(
             f"{em.object}.{fm.native} -> {em.entity}.{fm.canonical}: {reason}; "

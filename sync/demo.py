@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,7 +38,7 @@ _PARTNERS = [
 _CLINICIANS = [
     ("Maria", "Okafor", "1497758544", 0),
     ("David", "Lindqvist", "1679576722", 1),
-    ("Grace", "Tanaka", "1861471959", 2),
+    ("Grace", "Tanaka", "1861471955", 2),
 ]
 
 
@@ -72,6 +73,32 @@ def seed_crm(sf: Any, hs: Any) -> dict[str, int]:
         ],
     )
     return {"accounts": len(accounts), "contacts": len(_CLINICIANS)}
+
+
+def seed_meeting(hs: Any, company_name: str) -> str:
+    """A liaison logs a lunch-and-learn in HubSpot against a company refsync created there."""
+    from hubspot.crm.objects.meetings import SimplePublicObjectInputForCreate
+
+    company = next(
+        c for c in hs.records("companies") if c["properties"].get("name") == company_name
+    )
+    meeting = hs.make_client().crm.objects.meetings.basic_api.create(
+        SimplePublicObjectInputForCreate(
+            properties={
+                "hs_timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "hs_meeting_title": "Lunch and learn: cardiology referrals",
+                "hs_meeting_body": "Walked the front desk through the referral checklist.",
+                "refsync_outreach_kind": "lunch_and_learn",
+            },
+            associations=[
+                {
+                    "to": {"id": company["id"]},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 188}],
+                }
+            ],
+        )
+    )
+    return str(meeting.id)
 
 
 def _pick_kind(kind: str) -> str:
@@ -175,7 +202,20 @@ def _configure(program: Path, sf: Any, hs: Any, env: dict[str, str]) -> None:
     )
     with path.open("w", encoding="utf-8") as fh:
         yaml.dump(data, fh)
-    env.update({"SF_ACCESS_TOKEN": sf.session_id, "HUBSPOT_ACCESS_TOKEN": hs.token})
+    secrets_ = {"SF_ACCESS_TOKEN": sf.session_id, "HUBSPOT_ACCESS_TOKEN": hs.token}
+    env.update(secrets_)
+    # Throwaway sandbox tokens, kept in .env (0600) so that `refsync status/errors --config`
+    # work on the demo program afterwards; .env is where refsync reads secrets from.
+    dotenv = program / ".env"
+    kept = [
+        line
+        for line in (dotenv.read_text(encoding="utf-8").splitlines() if dotenv.exists() else [])
+        if line.split("=", 1)[0] not in secrets_
+    ]
+    fd = os.open(dotenv, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.writelines(f"{line}\n" for line in kept)
+        fh.writelines(f"{k}={v}\n" for k, v in secrets_.items())
 
 
 def run_demo(say: Callable[[str], None], workdir: Path | None = None) -> dict[str, Any]:
@@ -191,6 +231,9 @@ def run_demo(say: Callable[[str], None], workdir: Path | None = None) -> dict[st
         _provision_hubspot(program)
         seeded = seed_crm(sf, hs)
         write_exports(program, datetime.now(UTC))
+        # A read's window ends at the run's start, rounded down to the second and open, so
+        # what was seeded in this very second is read by the next run: let the second pass.
+        time.sleep(1.1)
         say(
             f"2. started the sandboxes (Salesforce {sf.instance_url}, HubSpot {hs.base_url}); "
             f"seeded {seeded['accounts']} accounts and {seeded['contacts']} contacts in "
@@ -234,6 +277,11 @@ def _run_jobs(engine: Engine, sf: Any, hs: Any, say: Callable[[str], None]) -> l
             say(f"{step}. plan {job}: {plan.summary()}")
             for t in plan.transitions[:5]:
                 say(f"     {t.describe()}")
+            step += 1
+        if job == "outreach-to-salesforce":
+            seed_meeting(hs, _PARTNERS[0][0])
+            time.sleep(1.1)  # let the second of the write pass (read windows end open)
+            say(f"{step}. a liaison logged a lunch-and-learn meeting in HubSpot")
             step += 1
         for attempt in ("run", "second run") if job == "scheduling-to-crm" else ("run",):
             before = sf.stats.write_calls + hs.stats.write_calls

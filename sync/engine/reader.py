@@ -210,9 +210,11 @@ class SourceReader:
             nat = self._natural_value(em, natural, rec) if natural else None
             if nat:
                 pending[rec.id] = nat
+            elif entity != "referral":
+                ids[rec.id] = canonical_id(entity, source, rec.id)
             else:
-                ids[rec.id] = None if natural else canonical_id(entity, source, rec.id)
-                if natural and not rec.deleted:
+                ids[rec.id] = None
+                if not rec.deleted:
                     self._reject(
                         source,
                         em.object,

@@ -70,6 +70,8 @@ def default_factory(name: str, program: Program) -> Connector:
     if not isinstance(settings, BaseModel):
         settings = cls.settings_model.model_validate(settings)
     settings = _rooted(settings, program.root)
+    if "timezone" in type(settings).model_fields and getattr(settings, "timezone", None) is None:
+        settings = settings.model_copy(update={"timezone": program.config.timezone})
     return cls(settings)
 
 
