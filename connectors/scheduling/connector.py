@@ -122,6 +122,7 @@ class SchedulingConnector(Connector):
         previous = dict((since or {}).get("files") or {})
         live = {f.name for f in files}
         done = {name: entry for name, entry in previous.items() if name in live}
+        emitted: dict[str, Any] = {"files": previous}
         for export in files:
             print_ = fingerprint(export.path)
             if unchanged_since(done.get(export.name), print_):
@@ -132,8 +133,10 @@ class SchedulingConnector(Connector):
                 continue
             done.pop(export.name, None)
             records = self._records(object_name, export, print_, keyer)
-            yield from self._paged(records, export, print_, done)
-        if done != previous or self._pending_rejects:
+            for page in self._paged(records, export, print_, done):
+                emitted = page.bookmark
+                yield page
+        if emitted != {"files": done} or self._pending_rejects:
             yield ReadPage([], {"files": dict(done)}, self._take_rejects())
 
     # -- rejects ---------------------------------------------------------------------------

@@ -1,0 +1,134 @@
+"""Worklist, closure and review CSVs: content, formula safety, atomic replacement."""
+
+from __future__ import annotations
+
+import csv
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from scheduling_support import FIXTURES, make_connector
+
+from connectors.scheduling import MatchResult, write_review_csv
+from connectors.scheduling.writers import (
+    neutralise_cell,
+    targets_by_service_line,
+    write_csv_atomic,
+    write_worklist_csv,
+)
+from mapping.errors import ConfigurationError
+from mapping.model import QualifiedReferralDefinition, Referral, ServiceTargets, StageEvent
+
+NOW = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
+
+
+def _referral(number: str, stage: str, days_ago: int, **extra) -> Referral:
+    at = NOW - timedelta(days=days_ago)
+    history = [StageEvent(stage=stage, entered_at=at, system="salesforce")]
+    return Referral(id=f"ref_{number}", referral_number=number, stage=stage,
+                    stage_history=history, **extra)  # fmt: skip
+
+
+DEFINITIONS = [
+    QualifiedReferralDefinition(id="card-1", service_line="cardiology", version="1",
+                                targets=ServiceTargets(schedule_within_days=5,
+                                                       close_loop_within_days=10)),
+    QualifiedReferralDefinition(id="card-2", service_line="cardiology", version="2",
+                                targets=ServiceTargets(schedule_within_days=7,
+                                                       close_loop_within_days=14)),
+]  # fmt: skip
+
+
+def _rows(path):
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_worklist_lists_accepted_referrals_not_yet_scheduled_most_overdue_first(tmp_path):
+    referrals = [
+        _referral("R-1", "accepted", 3, service_line="cardiology", partner_id="par_1"),
+        _referral("R-2", "accepted", 10, service_line="cardiology"),
+        _referral("R-3", "scheduled", 30, service_line="cardiology"),
+        _referral("R-4", "accepted", 2, service_line="dermatology"),
+        _referral("R-5", "accepted", 7, service_line="cardiology", completed_at=None),
+    ]
+    connector = make_connector(FIXTURES, output_dir=tmp_path, preset="generic")
+    connector.clock = lambda: NOW
+    path = connector.write_worklist(referrals, DEFINITIONS)
+    rows = _rows(path)
+    assert [r["referral_number"] for r in rows] == ["R-2", "R-5", "R-1", "R-4"]
+    first = {k: rows[0][k] for k in ("age_days", "target_days", "days_over", "status")}
+    assert first == {"age_days": "10", "target_days": "7", "days_over": "3", "status": "overdue"}
+    assert rows[1]["status"] == "due_today"
+    assert rows[2]["status"] == "on_track" and rows[2]["partner_id"] == "par_1"
+    assert rows[3]["status"] == "no_target" and rows[3]["target_days"] == ""
+
+
+def test_closure_lists_completed_referrals_whose_loop_is_open(tmp_path):
+    referrals = [
+        _referral("R-1", "completed", 20, service_line="cardiology"),
+        _referral("R-2", "completed", 3, service_line="cardiology"),
+        _referral("R-3", "completed", 30, service_line="cardiology", loop_closed_at=NOW),
+        _referral("R-4", "scheduled", 30, service_line="cardiology"),
+    ]
+    connector = make_connector(FIXTURES, output_dir=tmp_path, preset="generic")
+    connector.clock = lambda: NOW
+    rows = _rows(connector.write_closure(referrals, DEFINITIONS))
+    assert [(r["referral_number"], r["days_since_completed"], r["status"]) for r in rows] == [
+        ("R-1", "20", "overdue"),
+        ("R-2", "3", "on_track"),
+    ]
+
+
+def test_the_newest_definition_version_sets_the_targets():
+    assert targets_by_service_line(DEFINITIONS)["cardiology"].schedule_within_days == 7
+
+
+@pytest.mark.parametrize("cell", ['=HYPERLINK("x")', "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+def test_cells_a_spreadsheet_would_evaluate_are_neutralised(cell, tmp_path):
+    assert neutralise_cell(cell) == "'" + cell
+    referral = _referral("R-9", "accepted", 1, partner_id=cell)
+    path = tmp_path / "w.csv"
+    write_worklist_csv(path, [referral], {}, now=NOW)
+    assert _rows(path)[0]["partner_id"] == "'" + cell
+
+
+def test_plain_text_and_computed_numbers_pass_unchanged():
+    assert neutralise_cell("R-1") == "R-1"
+    assert neutralise_cell(-3) == -3
+
+
+def test_writes_replace_the_file_atomically_and_leave_no_temp_files(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_text("old content\n")
+
+    def rows():
+        yield {"a": "1"}
+        raise RuntimeError("export interrupted")
+
+    with pytest.raises(RuntimeError):
+        write_csv_atomic(path, ["a"], rows())
+    assert path.read_text() == "old content\n"
+    assert os.listdir(tmp_path) == ["list.csv"]
+    assert write_csv_atomic(path, ["a"], [{"a": "2"}]) == 1
+    assert _rows(path) == [{"a": "2"}]
+    assert os.listdir(tmp_path) == ["list.csv"]
+
+
+def test_review_list_keeps_unmatched_events_without_patient_data(tmp_path):
+    fields = {"source_file": "epic.csv", "source_line": 7, "appointment_id": "7001003",
+              "stage": "cancelled", "patient_key": "v1:abc", "mrn": "00077001",
+              "patient_name": "SMITH,ANA", "service_line": "orthopedics"}  # fmt: skip
+    path = tmp_path / "review.csv"
+    write_review_csv(path, [(fields, MatchResult(None, reason="no referral in window"))])
+    text = path.read_text(encoding="utf-8-sig")
+    row = _rows(path)[0]
+    assert row["source_line"] == "7" and row["reason"] == "no referral in window"
+    for secret in ("v1:abc", "00077001", "SMITH"):
+        assert secret not in text
+
+
+def test_writers_need_an_output_dir(tmp_path):
+    connector = make_connector(FIXTURES, preset="generic")
+    with pytest.raises(ConfigurationError, match="output_dir"):
+        connector.write_worklist([], [])
