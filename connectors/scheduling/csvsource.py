@@ -39,6 +39,7 @@ class CsvLayout:
     columns: dict[str, int]  # native field -> column index
     header_key: tuple[str, ...]  # normalised header cells (to spot repeated headers)
     headers: dict[str, str]  # native field -> header text as written in the file
+    first_cell: str  # the header's first cell as written (cheap repeated-header test)
 
 
 def _match_header(cells: list[str], preset: Preset) -> dict[str, int] | None:
@@ -62,7 +63,7 @@ def _find_layout(rows: Iterator[list[str]], preset: Preset, delimiter: str) -> C
         if columns is not None:
             key = tuple(normalise_header(c) for c in cells)
             headers = {f: cells[i].strip().lstrip("\ufeff") for f, i in columns.items()}
-            return CsvLayout(delimiter, columns, key, headers)
+            return CsvLayout(delimiter, columns, key, headers, cells[0].strip())
     return None
 
 
@@ -82,11 +83,15 @@ def detect_layout(
 
 
 def _is_noise(cells: list[str], layout: CsvLayout) -> bool:
-    if not any(c.strip() for c in cells):
-        return True  # blank line (or a row of empty cells)
-    first = next(c for c in cells if c.strip())
+    first = cells[0].strip() if cells else ""
+    if not first:
+        first = next((c for c in cells if c.strip()), "")
+        if not first:
+            return True  # blank line (or a row of empty cells)
     if _FOOTER.match(first):
         return True
+    if first.lstrip("\ufeff") != layout.first_cell.lstrip("\ufeff"):
+        return False
     return tuple(normalise_header(c) for c in cells) == layout.header_key  # repeated header
 
 

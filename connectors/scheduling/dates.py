@@ -26,6 +26,10 @@ _EXCEL_SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
 _ISO_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}")
 _GLUED_MERIDIEM = re.compile(r"(\d)\s*([AaPp])\.?[Mm]\.?$")
 _MILITARY = re.compile(r"(\d{1,2})(\d{2})")
+# The commonest US export shape, parsed without strptime (several times faster).
+_US = re.compile(
+    r"(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?(?: ?([AP])M)?)?"
+)
 
 _DATETIME_FORMATS = (
     "%m/%d/%Y %I:%M %p",
@@ -73,6 +77,23 @@ def _clean(value: str) -> str:
     return _GLUED_MERIDIEM.sub(lambda m: f"{m.group(1)} {m.group(2).upper()}M", v)
 
 
+def _us(value: str) -> datetime | None:
+    m = _US.fullmatch(value)
+    if m is None:
+        return None
+    month, day, year, hour, minute, second, meridiem = m.groups()
+    y = int(year) if len(year) == 4 else 2000 + int(year) - (100 if int(year) > 68 else 0)
+    h = int(hour or 0)
+    if meridiem is not None:
+        if not 1 <= h <= 12:
+            return None
+        h = h % 12 + (12 if meridiem == "P" else 0)
+    try:
+        return datetime(y, int(month), int(day), h, int(minute or 0), int(second or 0))
+    except ValueError:
+        return None
+
+
 def _strptime(value: str, formats: tuple[str, ...]) -> datetime | None:
     for fmt in formats:
         try:
@@ -93,7 +114,7 @@ def parse_datetime(value: str, tz: str) -> datetime:
             parsed = None
         if parsed is not None:
             return parsed if parsed.tzinfo else _localise(parsed, tz)
-    naive = _excel(v) or _strptime(v, _DATETIME_FORMATS) or _strptime(v, _DATE_FORMATS)
+    naive = _us(v) or _excel(v) or _strptime(v, _DATETIME_FORMATS) or _strptime(v, _DATE_FORMATS)
     if naive is None:
         raise ValueError("not a recognised date/time")
     return _localise(naive, tz)
