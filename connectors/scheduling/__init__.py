@@ -7,8 +7,9 @@ Reading
 
 ``stage_event`` - one record per CSV row / FHIR Appointment, Encounter, Task or
 ServiceRequest: *evidence that a referral held a stage at a time*. ``NativeRecord.id`` is
-deterministic (source id + stage + event time), so replaying a file yields the same
-records. Fields (normalised names, the same for every preset and for FHIR):
+deterministic (source id + stage + a hash of the event time: no dates of service in ids),
+so replaying a file yields the same records. Fields (normalised names, the same for every
+preset and for FHIR):
 
 ==========================  =================================================================
 ``appointment_id``          the export's appointment id (Epic CSN, athena APPOINTMENTID, ...)

@@ -35,6 +35,7 @@ from connectors.scheduling.fhirrefs import (
     typed_refs,
 )
 from connectors.scheduling.fhirsource import FhirItem, pick_referral_number
+from connectors.scheduling.native import event_record_id
 from connectors.scheduling.patient import PatientKeyer
 from connectors.scheduling.settings import SchedulingSettings
 from mapping.model import Stage
@@ -272,7 +273,7 @@ class FhirMapper:
         line = self._settings.service_line_by_department.get(department or "")
         fields["service_line"] = line or self._settings.default_service_line
         where = fields["fhir_ref"] or f"{ctx.source_file}#{item.line or item.pointer or 0}"
-        record_id = f"fhir:{where}:{fields['stage']}:{fields['event_at'].isoformat()}"
+        record_id = event_record_id("fhir", where, fields["stage"], fields["event_at"])
         return "stage_event", record_id, fields
 
 

@@ -136,23 +136,23 @@ def _number_of(resource: Any) -> str | None:
     return pick_referral_number(resource.get("identifier") or [])
 
 
+def _get(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _type_codes(ident: Any) -> set[str]:
+    kind = _get(ident, "type")
+    return {_get(c, "code") for c in (_get(kind, "coding") or [])} if kind else set()
+
+
 def pick_referral_number(identifiers: list[Any]) -> str | None:
-    """The placer (PLAC) identifier, else one whose system says referral, else the first."""
+    """The placer (PLAC) identifier, else one whose system says referral, else the first.
 
-    def get(obj: Any, name: str) -> Any:
-        return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-
-    def codes(ident: Any) -> set[str]:
-        kind = get(ident, "type")
-        return {get(c, "code") for c in (get(kind, "coding") or [])} if kind else set()
-
-    with_value = [i for i in identifiers if get(i, "value")]
-    for test in (
-        lambda i: _PLACER in codes(i),
-        lambda i: "referral" in (get(i, "system") or "").casefold(),
-        lambda i: True,
-    ):
-        for ident in with_value:
-            if test(ident):
-                return str(get(ident, "value"))
+    Works on raw JSON dicts and on fhir.resources Identifier models alike.
+    """
+    with_value = [i for i in identifiers if _get(i, "value")]
+    placer = [i for i in with_value if _PLACER in _type_codes(i)]
+    referral = [i for i in with_value if "referral" in (_get(i, "system") or "").casefold()]
+    for ident in (*placer, *referral, *with_value[:1]):
+        return str(_get(ident, "value"))
     return None

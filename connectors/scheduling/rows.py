@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from connectors.scheduling.dates import is_blank, parse_date, parse_datetime, parse_datetime_parts
+from connectors.scheduling.native import event_record_id
 from connectors.scheduling.patient import PatientKeyer
 from connectors.scheduling.presets import Preset, StatusLookup
 from connectors.scheduling.settings import SchedulingSettings
@@ -86,7 +87,8 @@ class RowConverter:
         appointment_at = self._appointment_at(values, stage)
         times = {c: self._time(values, c) for c in _TIME_COLUMNS}
         times["appointment_at"] = appointment_at
-        event_at = next((times[c] for c in EVENT_TIME_COLUMNS[stage] if times.get(c)), ctx.as_of)
+        found = [t for c in EVENT_TIME_COLUMNS[stage] if (t := times.get(c)) is not None]
+        event_at = found[0] if found else ctx.as_of
         fields = self._identity(values)
         fields.update(
             source=f"csv:{self._preset.name}",
@@ -102,7 +104,7 @@ class RowConverter:
         )
         fields.update(self._place(values))
         appt = fields["appointment_id"] or f"{ctx.source_file}#{line}"
-        return f"csv:{appt}:{stage.value}:{event_at.isoformat()}", fields
+        return event_record_id("csv", appt, stage.value, event_at), fields
 
     def _column(self, field: str) -> str:
         return self._headers.get(field, field)

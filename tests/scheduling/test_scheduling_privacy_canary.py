@@ -85,6 +85,12 @@ def test_planted_phi_never_appears_in_fhir_records_rejects_or_logs(exports, capl
     assert [s for s in PLANTED if s in text] == []
 
 
+def test_record_ids_carry_no_dates_of_service(exports, caplog):
+    pages = _read(exports / "canary.csv", caplog, preset="epic_cadence")
+    ids = [r.id for p in pages for r in p.records]
+    assert ids and not any("2024" in i for i in ids)
+
+
 def test_patient_keys_are_still_there_to_match_on(exports, caplog):
     pages = _read(exports / "canary.csv", caplog, preset="epic_cadence")
     keys = [r.fields["patient_key"] for p in pages for r in p.records]
