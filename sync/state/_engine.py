@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,17 @@ _SQLITE_BUSY_SECONDS = 30
 # Only connection-level failures have messages free of values; integrity/data errors may
 # quote a key or a parameter, so for those only the error class is reported.
 _SAFE_DETAIL = (exc.OperationalError, exc.InterfaceError)
+
+
+class _NotJson(TypeError):
+    """A value handed to a JSON column is not plain JSON."""
+
+
+def _json_dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise _NotJson(str(error)) from error
 
 
 def redact_url(url: str | URL) -> str:
@@ -54,11 +66,22 @@ def translate_errors(url: str | URL, operation: str) -> Iterator[None]:
     """
     try:
         yield
+    except _NotJson as error:
+        raise _not_json(url, operation, error) from error
     except exc.SQLAlchemyError as error:
+        if isinstance(getattr(error, "orig", None), _NotJson):
+            raise _not_json(url, operation, error.orig) from error
         raise StateError(
             f"state store {redact_url(url)} failed to {operation}: {_describe(error)}. "
             "Check that the database is reachable and writable (state.url / REFSYNC_STATE_URL)."
         ) from error
+
+
+def _not_json(url: str | URL, operation: str, error: BaseException) -> StateError:
+    return StateError(
+        f"state store {redact_url(url)} could not {operation}: a value is not plain JSON "
+        f"({error}); pass model.model_dump(mode='json') and ISO-8601 text for timestamps"
+    )
 
 
 def _normalise(url: str) -> URL:
@@ -105,7 +128,7 @@ def _sqlite_engine(url: URL) -> Engine:
     if in_memory:
         # One shared connection, or every pool checkout would see a new empty database.
         options = {"connect_args": {"check_same_thread": False}, "poolclass": StaticPool}
-    engine = sa.create_engine(url, **options)
+    engine = sa.create_engine(url, json_serializer=_json_dumps, **options)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -133,7 +156,7 @@ def create_state_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
     with translate_errors(parsed, "create the database engine"):
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=_json_dumps)
 
 
 def _alembic_config(connection: Connection) -> Config:

@@ -77,6 +77,11 @@ class StateStore(RecordsMixin, LinksMixin, JournalMixin, LocksMixin):
         return store
 
     @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for diagnostics, reports and statement-count tests)."""
+        return self._engine
+
+    @property
     def url(self) -> str:
         """The store's URL with any password hidden."""
         return redact_url(self._engine.url)
