@@ -69,8 +69,9 @@ def translate_errors(url: str | URL, operation: str) -> Iterator[None]:
     except _NotJson as error:
         raise _not_json(url, operation, error) from error
     except exc.SQLAlchemyError as error:
-        if isinstance(getattr(error, "orig", None), _NotJson):
-            raise _not_json(url, operation, error.orig) from error
+        orig = getattr(error, "orig", None)
+        if isinstance(orig, _NotJson):
+            raise _not_json(url, operation, orig) from error
         raise StateError(
             f"state store {redact_url(url)} failed to {operation}: {_describe(error)}. "
             "Check that the database is reachable and writable (state.url / REFSYNC_STATE_URL)."

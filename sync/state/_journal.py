@@ -119,7 +119,7 @@ class JournalMixin(StoreBase):
         now = self._now()
         latest: dict[tuple[str, ...], dict[str, Any]] = {}
         for r in rows:
-            row = {
+            row: dict[str, Any] = {
                 "job": job,
                 "system": r.system,
                 "object": r.object,
@@ -132,7 +132,7 @@ class JournalMixin(StoreBase):
                 "attempts": 1,
                 "resolved": False,
             }
-            latest[tuple(row[k] for k in _ERROR_KEY)] = row
+            latest[tuple(str(row[k]) for k in _ERROR_KEY)] = row
 
         def _bump(excluded: Any) -> dict[str, Any]:
             return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -27,7 +28,7 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _lock_info(row: sa.Row) -> LockInfo:
+def _lock_info(row: sa.Row[Any]) -> LockInfo:
     return LockInfo(
         job=row.job,
         host=row.host,
@@ -133,7 +134,7 @@ class LocksMixin(StoreBase):
             return True
         return holder.host == host and not pid_alive(holder.pid)
 
-    def _take_over(self, conn: Connection, seen: LockInfo, row: dict) -> bool:
+    def _take_over(self, conn: Connection, seen: LockInfo, row: dict[str, Any]) -> bool:
         """Replace the exact lock row we read; False if someone changed it meanwhile."""
         statement = (
             job_locks.update()

@@ -100,10 +100,17 @@ class RecordsMixin(StoreBase):
         now = self._now()
         with self._tx(f"store {entity} records") as conn:
             existing = self._current_state(conn, entity, incoming)
-            inserts, updates, unchanged = [], [], 0
+            inserts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            unchanged = 0
             for record_id, (data, tombstone) in incoming.items():
                 old = existing.get(record_id)
-                row = {"entity": entity, "id": record_id, "data": data, "tombstone": tombstone}
+                row: dict[str, Any] = {
+                    "entity": entity,
+                    "id": record_id,
+                    "data": data,
+                    "tombstone": tombstone,
+                }
                 if old is None:
                     inserts.append({**row, "version": 1, "updated_at": now})
                 elif (old.data, old.tombstone) != (data, tombstone):

@@ -167,3 +167,13 @@ def test_postgres_tables_and_alembic_version_land_in_the_search_path_schema(pg_u
         assert names == EXPECTED_TABLES
     finally:
         store.close()
+
+
+def test_a_database_from_a_newer_refsync_is_refused_with_the_fix(state_url, clock):
+    StateStore.open(state_url, clock=clock).close()
+    engine = sa.create_engine(state_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+    engine.dispose()
+    with pytest.raises(StateError, match="upgrade refsync"):
+        StateStore.open(state_url, clock=clock)
