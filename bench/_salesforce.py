@@ -27,8 +27,8 @@ __all__ = [
     "measure",
     "print_table",
     "referral",
-    "settings",
     "sandbox_settings",
+    "settings",
 ]
 
 
@@ -129,8 +129,9 @@ def measure(
         raise RuntimeError(f"{label} failed in the child process: {answer[1]}")
     _, count, seconds, peak, extra, cpu, payload = answer
     by_label = {k: v - before.get(k, 0) for k, v in sb.stats.calls.items() if v > before.get(k, 0)}
-    return Result(label, count, seconds, sum(by_label.values()), peak, extra, cpu, by_label,
-                  note, payload)  # fmt: skip
+    return Result(
+        label, count, seconds, sum(by_label.values()), peak, extra, cpu, by_label, note, payload
+    )
 
 
 def print_table(
@@ -141,14 +142,33 @@ def print_table(
     calls_title: str = "HTTP calls",
 ) -> None:
     table = Table(title=title)
-    columns = ("run", "records", calls_title, "seconds", "records/s", "client CPU s",
-               "records/client-CPU-s", "peak RSS MB", "+MB during run", "note")  # fmt: skip
+    columns = (
+        "run",
+        "records",
+        calls_title,
+        "seconds",
+        "records/s",
+        "client CPU s",
+        "records/client-CPU-s",
+        "peak RSS MB",
+        "+MB during run",
+        "note",
+    )
     for column in columns:
         table.add_column(column, justify="left" if column in ("run", "note") else "right")
     for r in results:
-        table.add_row(r.label, f"{r.records:,}", calls(r), f"{r.seconds:.2f}", f"{r.rate:,.0f}",
-                      f"{r.cpu_seconds:.2f}", f"{r.cpu_rate:,.0f}", f"{r.peak_mb:.0f}",
-                      f"{r.extra_mb:.0f}", r.note)  # fmt: skip
+        table.add_row(
+            r.label,
+            f"{r.records:,}",
+            calls(r),
+            f"{r.seconds:.2f}",
+            f"{r.rate:,.0f}",
+            f"{r.cpu_seconds:.2f}",
+            f"{r.cpu_rate:,.0f}",
+            f"{r.peak_mb:.0f}",
+            f"{r.extra_mb:.0f}",
+            r.note,
+        )
     console = Console(width=200)
     console.print(table)
     for note in notes:

@@ -26,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _salesforce import (  # noqa: E402
+from _salesforce import (
     connector,
     measure,
     print_table,
@@ -35,7 +35,7 @@ from _salesforce import (  # noqa: E402
     settings,
 )
 
-from connectors.sandbox import SalesforceSandbox  # noqa: E402
+from connectors.sandbox import SalesforceSandbox
 
 MAPPING = Path(__file__).resolve().parent.parent / "config/templates/mappings/salesforce.yaml"
 
@@ -64,8 +64,9 @@ def raw_loop(phase: str, values: dict[str, Any], prepared: Any = None) -> Any:
     if phase == "prepare":
         http = new_http_session(settings(values))
         session = login(settings(values), http)
-        client = Salesforce(session_id=session.access_token, instance=session.instance,
-                            session=http, version="62.0")  # fmt: skip
+        client = Salesforce(
+            session_id=session.access_token, instance=session.instance, session=http, version="62.0"
+        )
         columns = ", ".join(["Id", "SystemModstamp", "IsDeleted", *_fields()])
         return client, format_soql(
             "SELECT {:literal} FROM Referral__c ORDER BY SystemModstamp, Id", columns
@@ -139,19 +140,23 @@ def main() -> None:
                 values,
                 True,
                 full.payload,
-            )  # fmt: skip
+            )
         )
     print_table(
         f"Salesforce read: {args.records:,} Referral__c records, {len(_fields())} mapped fields",
         results,
-        ["HTTP calls: query/queryMore calls of the read + setup calls (login, describes) made "
-         "before timing.",
-         "records/s is wall time against the in-process sandbox (the server's speed bounds it); "
-         "records/client-CPU-s is the client's own cost.",
-         "Each run is a fresh process; peak RSS is that process's; +MB is its growth during the run."],
-        calls=lambda r: f"{r.calls_matching('GET query')} + {r.calls - r.calls_matching('GET query')}",
+        [
+            "HTTP calls: query/queryMore calls of the read + setup calls (login, describes) made "
+            "before timing.",
+            "records/s is wall time against the in-process sandbox (the server's speed bounds it); "
+            "records/client-CPU-s is the client's own cost.",
+            "Each run is a fresh process; peak RSS is that process's; +MB is its growth during the run.",
+        ],
+        calls=lambda r: (
+            f"{r.calls_matching('GET query')} + {r.calls - r.calls_matching('GET query')}"
+        ),
         calls_title="HTTP calls (read + setup)",
-    )  # fmt: skip
+    )
 
 
 if __name__ == "__main__":
