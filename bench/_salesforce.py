@@ -8,11 +8,13 @@ sandbox for the duration of the child's run (logins and describes included).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -98,16 +100,33 @@ def referral(i: int, partner: str | None = None, **fields: Any) -> dict[str, Any
     return record
 
 
+def _status_mb(field: str) -> float:
+    """``VmRSS`` / ``VmHWM`` of this process in MB (``ru_maxrss`` would carry the parent's
+    peak across fork+exec; the mm's high-water mark starts fresh at exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _reset_peak() -> None:
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+
+
 def _child(fn: Callable[..., Any], args: tuple[Any, ...], queue: Any) -> None:
     try:
         prepared = fn("prepare", *args)
+        _reset_peak()
+        base = _status_mb("VmRSS")
         before = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         count, payload = fn("run", *args, prepared=prepared)
         seconds = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_SELF)
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-        peak, extra = after.ru_maxrss / 1024, (after.ru_maxrss - before.ru_maxrss) / 1024
+        peak = _status_mb("VmHWM")
+        extra = peak - base
         queue.put(("ok", count, seconds, peak, extra, cpu, payload))
     except BaseException as exc:  # report, do not hang the parent
         queue.put(("error", repr(exc)))
