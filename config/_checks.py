@@ -69,7 +69,12 @@ def _check_entities(
     spec = None if loaded is None else loaded.lenient
     if spec is None:
         return  # the mapping file's own problems are reported already
-    missing = [e for e in job.entities if e not in spec.entities]
+    # Definitions are read from the program's definitions/ directory, so a source need not
+    # map them; destinations must.
+    is_source = conn in job.sources
+    missing = [
+        e for e in job.entities if e not in spec.entities and not (e == "definition" and is_source)
+    ]
     spec_file = loaded.file.display if loaded else conn
     if missing:
         problems.add(
