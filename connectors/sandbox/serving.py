@@ -11,7 +11,7 @@ import ssl
 import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 __all__ = ["BackgroundServer", "ConnectionDropped", "drop_connection"]
 
@@ -122,7 +122,7 @@ class BackgroundServer:
         port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self._server: BaseWSGIServer = make_server(
+        self._server = make_server(
             host,
             port,
             app,
@@ -130,8 +130,10 @@ class BackgroundServer:
             ssl_context=ssl_context,
             request_handler=_KeepAliveHandler,
         )
-        self._server.daemon_threads = True
-        self._server.block_on_close = False  # kept-alive connections must not block stop()
+        # threaded=True makes a ThreadingMixIn server; kept-alive connections must neither
+        # outlive the process nor block stop()
+        self._server.daemon_threads = True  # type: ignore[attr-defined]
+        self._server.block_on_close = False  # type: ignore[attr-defined]
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"sandbox-{self.port}", daemon=True
         )

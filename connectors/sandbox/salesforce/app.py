@@ -160,6 +160,7 @@ class SalesforceApp:
         if route.kind == "auth":
             return route.handler(org, request, **args)
         try:
+            args = dict(args)
             call = self._admit(request, route, args)
             response = route.handler(call, **args)
         except ApiError as exc:

@@ -57,7 +57,7 @@ class Job:
 
 
 def _job(call: Call, job_id: str, kind: str) -> Job:
-    job = call.org.jobs.get(job_id)
+    job: Job | None = call.org.jobs.get(job_id)
     if job is None or job.kind != kind:
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
     return job

@@ -288,11 +288,14 @@ class Cursors:
 
     def get(self, user: str, cursor: str) -> QueryResult:
         with self._lock:
-            result = self._open.get(user, {}).get(cursor)
+            mine = self._open.get(user)
+            result = mine.get(cursor) if mine is not None else None
         if result is None:
             raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         return result
 
     def close(self, user: str, cursor: str) -> None:
         with self._lock:
-            self._open.get(user, {}).pop(cursor, None)
+            mine = self._open.get(user)
+            if mine is not None:
+                mine.pop(cursor, None)

@@ -14,7 +14,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from requests.adapters import HTTPAdapter
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 
 from connectors.sandbox.common import BackgroundServer, FaultPlan, Stats
 from connectors.sandbox.salesforce import bulk, collections, rest

@@ -167,7 +167,7 @@ class Writer:
         found = self.store.get_any(value)
         if found is None or found[0].name not in f.reference_to or found[1].get("IsDeleted"):
             raise record_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", f.name)
-        return found[1]["Id"]
+        return str(found[1]["Id"])
 
     def _resolve_reference(self, rel: FieldDef, ref: dict[str, Any]) -> str | None:
         keys = [k for k in ref if k != "attributes"]
