@@ -9,77 +9,14 @@ external-id / unique field. The connector supplies the :class:`~mapping.schema.O
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import enum
-import typing
 from collections.abc import Mapping
-from typing import Any
 
-from annotated_types import MaxLen
-
+from mapping._kinds import ACCEPTS, longest, native_kind, sent_kind, sent_values, truncate_lengths
 from mapping.schema import FieldSchema, ObjectSchema
-from mapping.spec import Direction, EntityMapping, FieldMapping, resolve_path
-from mapping.transforms import TransformStep
+from mapping.spec import Direction, EntityMapping, FieldMapping
+from mapping.spec_check import Loc, SpecProblem
 
-__all__ = ["check_against_schema", "native_kind"]
-
-_NATIVE_KINDS: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            "string",
-            "text",
-            "textarea",
-            "email",
-            "phone",
-            "phone_number",
-            "url",
-            "id",
-            "combobox",
-            "encryptedstring",
-            "picklist",
-            "enumeration",
-            "reference",
-        ],
-        "string",
-    ),
-    **dict.fromkeys(
-        ["int", "integer", "long", "double", "currency", "percent", "number"], "number"
-    ),
-    **dict.fromkeys(["boolean", "bool", "checkbox", "booleancheckbox"], "boolean"),
-    **dict.fromkeys(["datetime", "date_time", "datetimeinstant"], "datetime"),
-    "date": "date",
-    "multipicklist": "list",
-}
-
-# What a native kind accepts from the value refsync sends (after transforms).
-_ACCEPTS: dict[str, frozenset[str]] = {
-    "string": frozenset({"string", "enum", "number", "boolean", "datetime", "date"}),
-    "number": frozenset({"number"}),
-    "boolean": frozenset({"boolean"}),
-    "datetime": frozenset({"datetime"}),
-    "date": frozenset({"date", "datetime"}),
-    "list": frozenset({"list", "string", "enum"}),
-}
-
-# Output kind of a transform step outbound; steps not listed keep the kind they got.
-_STEP_KINDS: dict[str, str] = {
-    **dict.fromkeys(["join", "strip", "upper", "lower", "truncate", "json"], "string"),
-    **dict.fromkeys(["phone", "npi", "ref", "prefix", "suffix"], "string"),
-    # date/datetime send text, but text that the native date fields accept
-    "date": "date",
-    "datetime": "datetime",
-    "boolean": "boolean",
-    "int": "number",
-    "number": "number",
-    "split": "list",
-}
-_VALUE_MAP_KEYS = frozenset({"map", "inbound", "default", "inbound_default", "strict"})
-
-
-def native_kind(schema_type: str) -> str | None:
-    """The coarse kind of a native type name (string, number, ...), None if unknown."""
-    return _NATIVE_KINDS.get(schema_type.lower())
+__all__ = ["check_against_schema", "native_kind", "schema_problems"]
 
 
 def check_against_schema(
@@ -95,15 +32,29 @@ def check_against_schema(
     ``both``. ``related`` holds schemas of other objects by name, used to check the far
     side of dotted relations (``Partner__r.Refsync_Id__c``) when available.
     """
-    problems = _check_key(em, schema, direction=direction)
+    found = schema_problems(em, schema, direction=direction, related=related)
+    return [p.message for p in found]
+
+
+def schema_problems(
+    em: EntityMapping,
+    schema: ObjectSchema,
+    *,
+    direction: Direction,
+    related: Mapping[str, ObjectSchema] | None = None,
+) -> list[SpecProblem]:
+    """As :func:`check_against_schema`, each problem with its place in the entity mapping."""
+    at_key: Loc = ("key",)
+    found = [SpecProblem(at_key, m) for m in _check_key(em, schema, direction=direction)]
     writes = direction in ("out", "both")
     reads = direction in ("in", "both")
-    for fm in em.fields:
+    for i, fm in enumerate(em.fields):
         if (fm.writes and writes) or (fm.reads and reads):
-            problems += _check_field(em, fm, schema, writes=writes and fm.writes, related=related)
+            messages = _check_field(em, fm, schema, writes=writes and fm.writes, related=related)
+            found += [SpecProblem(("fields", i, "native"), m) for m in messages]
     if em.stage is not None:
-        problems += _check_stage(em, schema, reads=reads, writes=writes)
-    return problems
+        found += _check_stage(em, schema, reads=reads, writes=writes)
+    return found
 
 
 def _name(schema: ObjectSchema, field: str) -> str:
@@ -151,9 +102,9 @@ def _check_field(
     if not writes:
         return []
     problems = _check_writable(schema, native)
-    kind = _sent_kind(em, fm)
+    kind = sent_kind(em, fm)
     want = native_kind(native.type)
-    if kind is not None and want is not None and kind not in _ACCEPTS[want]:
+    if kind is not None and want is not None and kind not in ACCEPTS[want]:
         problems.append(
             f"{_name(schema, fm.native)} is a {native.type} field but "
             f"{em.entity}.{fm.canonical} sends a {kind}; add a transform or map another field"
@@ -204,133 +155,22 @@ def _check_relation(
     return problems
 
 
-def _truncate_lengths(fm: FieldMapping) -> list[int]:
-    lengths = []
-    for step in fm.transforms:
-        if step.name != "truncate":
-            continue
-        raw = step.args.get("length") if isinstance(step.args, Mapping) else step.args
-        if isinstance(raw, int):
-            lengths.append(raw)
-    return lengths
-
-
-def _value_map_targets(step: TransformStep) -> list[Any] | None:
-    """The native values a value_map step can send (short or full form)."""
-    if step.name != "value_map" or not isinstance(step.args, Mapping):
-        return None
-    args = step.args
-    if "map" in args and set(args) <= _VALUE_MAP_KEYS and isinstance(args["map"], Mapping):
-        targets = list(args["map"].values())
-        return targets + ([args["default"]] if args.get("default") is not None else [])
-    return list(args.values())
-
-
-def _step_kind(step: TransformStep, kind: str | None) -> str | None:
-    targets = _value_map_targets(step)
-    if targets is not None:
-        kinds = {_value_kind(v) for v in targets if v is not None}
-        return kinds.pop() if len(kinds) == 1 else None
-    if step.name == "default":
-        return kind
-    if step.name in ("date", "datetime") and "epoch_ms" in str(step.args):
-        return "number"
-    if step.name in ("boolean", "int", "number") and step.args is not None:
-        return "string"  # {boolean: string}, {boolean: {true: Yes}}, {int: string}
-    return _STEP_KINDS.get(step.name)
-
-
-def _sent_kind(em: EntityMapping, fm: FieldMapping) -> str | None:
-    kind = _canonical_kind(em, fm.canonical)
-    for step in fm.transforms:
-        kind = _step_kind(step, kind)
-    return kind
-
-
-def _value_kind(value: Any) -> str | None:
-    for typ, kind in ((bool, "boolean"), (int, "number"), (float, "number"), (str, "string")):
-        if isinstance(value, typ):
-            return kind
-    return None
-
-
-def _canonical_kind(em: EntityMapping, path: str) -> str | None:
-    try:
-        annotation = resolve_path(em.entity, path).annotation
-    except KeyError:
-        return None
-    args = [a for a in (annotation, *typing.get_args(annotation)) if a is not type(None)]
-    if typing.get_origin(annotation) in (list, set, tuple):
-        return "list"
-    for arg in args:
-        if not isinstance(arg, type):
-            continue
-        for typ, kind in (
-            (bool, "boolean"),
-            (enum.Enum, "enum"),
-            (str, "string"),
-            (int, "number"),
-            (float, "number"),
-            (decimal.Decimal, "number"),
-            (dt.datetime, "datetime"),
-            (dt.date, "date"),
-        ):
-            if issubclass(arg, typ):
-                return kind
-    return None
-
-
-def _enum_values(em: EntityMapping, path: str) -> list[str]:
-    try:
-        annotation = resolve_path(em.entity, path).annotation
-    except KeyError:
-        return []
-    for arg in (annotation, *typing.get_args(annotation)):
-        if isinstance(arg, type) and issubclass(arg, enum.Enum):
-            return [str(m.value) for m in arg]
-    return []
-
-
-def _sent_values(em: EntityMapping, fm: FieldMapping) -> list[str] | None:
-    """The finite set of values this field can send, when it is finite (enum/value_map)."""
-    maps = [t for t in map(_value_map_targets, fm.transforms) if t is not None]
-    if maps:
-        return [str(v) for v in maps[-1] if v is not None]
-    values = _enum_values(em, fm.canonical)
-    return values or None
-
-
 def _check_length(
     em: EntityMapping, fm: FieldMapping, schema: ObjectSchema, native: FieldSchema
 ) -> list[str]:
     if native.length is None or native_kind(native.type) != "string":
         return []
-    limits = _truncate_lengths(fm)
+    limits = truncate_lengths(fm)
     if limits and min(limits) <= native.length:
         return []
-    longest = _longest(em, fm)
-    if longest is None or longest <= native.length:
+    most = longest(em, fm)
+    if most is None or most <= native.length:
         return []
     return [
         f"{_name(schema, fm.native)} holds {native.length} characters but "
-        f"{em.entity}.{fm.canonical} may send {longest}; add {{truncate: {native.length}}} "
+        f"{em.entity}.{fm.canonical} may send {most}; add {{truncate: {native.length}}} "
         "or lengthen the field"
     ]
-
-
-def _longest(em: EntityMapping, fm: FieldMapping) -> int | None:
-    limits = _truncate_lengths(fm)
-    if limits:
-        return min(limits)
-    values = _sent_values(em, fm)
-    if values:
-        return max(len(v) for v in values)
-    try:
-        metadata = resolve_path(em.entity, fm.canonical).metadata
-    except KeyError:
-        return None
-    lengths = [m.max_length for m in metadata if isinstance(m, MaxLen)]
-    return min(lengths) if lengths else None
 
 
 def _check_picklist(
@@ -339,7 +179,7 @@ def _check_picklist(
     if not (native.restricted_picklist and native.picklist_values):
         return []
     allowed = set(native.picklist_values)
-    values = _sent_values(em, fm)
+    values = sent_values(em, fm)
     if values is None:
         return [
             f"{_name(schema, fm.native)} is a restricted picklist but "
@@ -356,28 +196,34 @@ def _check_picklist(
 
 def _check_stage(
     em: EntityMapping, schema: ObjectSchema, *, reads: bool, writes: bool
-) -> list[str]:
+) -> list[SpecProblem]:
     stage = em.stage
     assert stage is not None
+    at_native: Loc = ("stage", "native")
     native = schema.fields.get(stage.native)
     if native is None:
-        return [_missing(schema, stage.native)]
-    problems = _check_writable(schema, native) if writes else []
-    if not native.picklist_values:
-        return problems
+        return [SpecProblem(at_native, _missing(schema, stage.native))]
+    writable = _check_writable(schema, native) if writes else []
+    problems = [SpecProblem(at_native, m) for m in writable]
     allowed = set(native.picklist_values)
-    if writes:
-        for canonical, target in stage.map.items():
-            if target is not None and target not in allowed:
-                problems.append(
+    if not allowed:
+        return problems
+    for canonical, target in stage.map.items() if writes else ():
+        if target is not None and target not in allowed:
+            problems.append(
+                SpecProblem(
+                    ("stage", "map", canonical.value),
                     f"{_name(schema, stage.native)} has no value {target!r} (target of stage "
-                    f"{canonical.value}); add it to the picklist or fix stage.map"
+                    f"{canonical.value}); add it to the picklist or fix stage.map",
                 )
-    if reads:
-        for value in stage.inbound:
-            if value not in allowed:
-                problems.append(
+            )
+    for value in stage.inbound if reads else ():
+        if value not in allowed:
+            problems.append(
+                SpecProblem(
+                    ("stage", "inbound", value),
                     f"{_name(schema, stage.native)} has no value {value!r} (stage.inbound); "
-                    "it can never be read, fix or remove it"
+                    "it can never be read, fix or remove it",
                 )
+            )
     return problems

@@ -121,3 +121,66 @@ def test_schema_without_out_prints_json(tmp_path):
         "mapping.schema.json",
         "definition.schema.json",
     }
+
+
+# -- validate --online against the local sandboxes ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sandboxes():
+    from connectors.sandbox.hubspot import HubSpotSandbox
+    from connectors.sandbox.salesforce import SalesforceSandbox
+
+    with SalesforceSandbox() as sf, HubSpotSandbox() as hs:
+        yield sf, hs
+
+
+@pytest.fixture
+def online_program(program: Path, sandboxes) -> Path:
+    """The initialised program with .env pointing at the sandboxes (and trusting their CA)."""
+    sf, hs = sandboxes
+    (program / ".env").write_text(
+        f"SF_LOGIN_URL={sf.instance_url}\nSF_CLIENT_ID={sf.client_id}\n"
+        f"SF_USERNAME={sf.username}\nSF_PRIVATE_KEY_FILE={sf.private_key_file}\n"
+        f"SF_CA_FILE={sf.ca_file}\nHUBSPOT_ACCESS_TOKEN={hs.token}\nHUBSPOT_HOST={hs.base_url}\n"
+    )
+    config = program / "refsync.yaml"
+    line = "      private_key_file: ${SF_PRIVATE_KEY_FILE}"
+    text = config.read_text()
+    assert line in text
+    text = text.replace(line, f"{line}\n      ca_file: ${{SF_CA_FILE}}")
+    # Short request timeouts: a sandbox keep-alive race (werkzeug drains the socket after a
+    # response and may swallow the next request) then costs a retry, not a hang.
+    for anchor in ("      auth: jwt", "      auth: private_app"):
+        text = text.replace(anchor, f"{anchor}\n      timeout_seconds: 5", 1)
+    config.write_text(text)
+    return program
+
+
+def test_the_initialised_program_matches_the_live_sandbox_schemas(online_program):
+    result = invoke("validate", "-c", str(online_program), "--online")
+    assert result.exit_code == 0, result.output
+    assert "valid (against the live systems)" in result.output
+
+
+def test_online_validation_names_a_field_missing_from_the_live_schema_at_its_line(online_program):
+    path = online_program / "mappings" / "salesforce.yaml"
+    text = path.read_text()
+    assert "native: Reason__c," in text
+    path.write_text(text.replace("native: Reason__c,", "native: Reason_Text__c,"))
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "Reason_Text__c" in t)
+    result = invoke("validate", "-c", str(online_program), "--online")
+    assert result.exit_code == 2
+    (problem,) = [p for p in result.output.splitlines() if "Reason_Text__c" in p]
+    assert problem.startswith(f"{path}:{line}:")
+    assert "connection 'salesforce', referral: Referral__c.Reason_Text__c does not exist" in problem
+
+
+def test_online_validation_reports_a_rejected_credential_with_the_connection(online_program):
+    env = online_program / ".env"
+    lines = [x for x in env.read_text().splitlines() if not x.startswith("HUBSPOT_ACCESS_TOKEN=")]
+    env.write_text("\n".join([*lines, "HUBSPOT_ACCESS_TOKEN=pat-na1-not-a-real-token"]) + "\n")
+    result = invoke("validate", "-c", str(online_program), "--online")
+    assert result.exit_code == 2
+    assert "connection 'hubspot'" in result.output
+    assert "pat-na1-not-a-real-token" not in result.output

@@ -20,7 +20,7 @@ from config import SCHEMA_FILES, Program, json_schema, load_program, locate, wri
 from connectors.registry import connector_class, connector_types
 from mapping.errors import ConfigurationError, RefsyncError
 from mapping.schema import ObjectSchema
-from mapping.schema_check import check_against_schema
+from mapping.schema_check import schema_problems
 from sync.cli._app import app
 
 __all__ = ["init", "schema", "validate"]
@@ -163,9 +163,9 @@ def _check_connection(program: Program, name: str, connector: object) -> list[st
         schema = schemas.get(em.object)
         if schema is None:
             continue
-        where = locate(path, ("entities", entity))
-        for message in check_against_schema(em, schema, direction=direction, related=schemas):
-            problems.append(f"{where}: connection {name!r}, {entity}: {message}")
+        for p in schema_problems(em, schema, direction=direction, related=schemas):
+            where = locate(path, ("entities", entity, *p.loc))
+            problems.append(f"{where}: connection {name!r}, {entity}: {p.message}")
     return problems
 
 
