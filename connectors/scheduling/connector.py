@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from connectors.base import Bookmark, Clock, Connector, NativeRecord, ReadPage, utc_now
-from connectors.scheduling.csvsource import NoHeaderFound, detect_layout, iter_rows
+from connectors.scheduling.csvsource import Malformed, NoHeaderFound, detect_layout, iter_rows
 from connectors.scheduling.fhirmap import BadResource, FhirMapper, FileContext
 from connectors.scheduling.fhirsource import iter_resources, referral_numbers
 from connectors.scheduling.files import (
@@ -290,9 +290,10 @@ class SchedulingConnector(Connector):
         for line, values in iter_rows(export.path, encoding, layout):
             self.stats.rows += 1
             try:
-                if values is None:
+                if isinstance(values, Malformed):
                     raise BadRow(
-                        "malformed CSV row (unbalanced quote or an over-long field)",
+                        f"lines {values.first_line}-{values.last_line} are not one CSV row: "
+                        "an unbalanced quote joined them; fix the quote and re-export",
                         field="row",
                         code="MALFORMED_ROW",
                     )

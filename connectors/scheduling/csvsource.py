@@ -19,14 +19,32 @@ from pathlib import Path
 from connectors.scheduling.files import iter_lines
 from connectors.scheduling.presets import Preset, normalise_header
 
-__all__ = ["HEADER_SEARCH_ROWS", "CsvLayout", "NoHeaderFound", "detect_layout", "iter_rows"]
+__all__ = [
+    "HEADER_SEARCH_ROWS",
+    "MAX_ROW_LINES",
+    "CsvLayout",
+    "Malformed",
+    "NoHeaderFound",
+    "detect_layout",
+    "iter_rows",
+]
 
 HEADER_SEARCH_ROWS = 50
+MAX_ROW_LINES = 20
+"""A row spanning more physical lines than this is an unbalanced quote, not a comment."""
 _DELIMITERS = (",", "\t", ";", "|")
 _FOOTER = re.compile(
     r"(?i)^\s*((grand\s+)?totals?\b|\d+\s+(records?|rows?|appointments?)\b|"
     r"report\s+(run|generated|total)|end\s+of\s+report|page\s+\d+)"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """A stretch of lines the csv parser could not split into one sane row."""
+
+    first_line: int
+    last_line: int
 
 
 class NoHeaderFound(Exception):
@@ -97,11 +115,12 @@ def _is_noise(cells: list[str], layout: CsvLayout) -> bool:
 
 def iter_rows(
     path: Path, encoding: str, layout: CsvLayout
-) -> Iterator[tuple[int, dict[str, str] | None]]:
+) -> Iterator[tuple[int, dict[str, str] | Malformed]]:
     """``(start line, {native field: raw text})`` for each data row after the header.
 
-    A row the csv parser cannot split (an unbalanced quote swallowing lines past the field
-    size limit) comes as ``(start line, None)``; parsing resumes on the next line.
+    A row the csv parser cannot split, or one spanning more than :data:`MAX_ROW_LINES`
+    lines (an unbalanced quote that swallowed the rows after it), comes as
+    ``(start line, Malformed(...))``; parsing resumes after it.
     """
     lines = iter_lines(path, encoding)
     reader = csv.reader(lines, delimiter=layout.delimiter)
@@ -115,10 +134,13 @@ def iter_rows(
             except StopIteration:
                 return
             except csv.Error:
-                yield start, None
+                yield start, Malformed(start, reader.line_num)
                 continue
             if not in_data:
                 in_data = tuple(normalise_header(c) for c in cells) == layout.header_key
+                continue
+            if reader.line_num - start >= MAX_ROW_LINES:
+                yield start, Malformed(start, reader.line_num)
                 continue
             if _is_noise(cells, layout):
                 continue

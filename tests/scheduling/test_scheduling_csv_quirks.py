@@ -109,10 +109,18 @@ def test_rejected_messages_name_the_column_not_the_value(tmp_path):
     assert "APPT_STATUS_C" in messages[1] and "77" not in messages[1].split(":", 1)[1]
 
 
-def test_unbalanced_quote_rejects_that_row_only(tmp_path):
-    data = f'{EPIC_HEADER}\n1,1,2024-03-05 09:00,1,R-1,"Patient "called" back\n2,2,2024-03-06 09:00,2,R-2,\n'
+def test_a_stray_quote_inside_a_cell_does_not_break_the_row(tmp_path):
+    data = f'{EPIC_HEADER}\n1,1,2024-03-05 09:00,3,R-1,"Patient "called" back\n2,2,2024-03-06 09:00,2,R-2,\n'
     result = read_all(_write(tmp_path, "x.csv", data.encode()), preset="epic_cadence")
-    assert "2" in result.stages()
+    assert result.stages() == {"1": "cancelled", "2": "completed"}
+
+
+def test_an_unclosed_quote_that_swallows_the_rest_is_reported_with_its_lines(tmp_path):
+    rows = "".join(f"{i},{i},2024-03-06 09:00,2,R-{i},\n" for i in range(2, 40))
+    data = f'{EPIC_HEADER}\n1,1,2024-03-05 09:00,3,R-1,"Patient called\n{rows}'
+    result = read_all(_write(tmp_path, "x.csv", data.encode()), preset="epic_cadence")
+    assert [(e.code, e.source_line) for e in result.rejects] == [("MALFORMED_ROW", 2)]
+    assert "lines 2-40" in result.rejects[0].message
 
 
 def test_a_file_without_a_recognisable_header_is_one_reject(tmp_path):
