@@ -79,6 +79,8 @@ def load_yaml(path: Path, display: str, problems: Problems) -> YamlFile:
         return file
     try:
         file.doc = YAML(typ="rt").load(text)
+        if file.doc is None:
+            problems.add_at(file, 1, 1, "file is empty")
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -141,7 +143,7 @@ class Problems:
         """One problem per pydantic error, located in the YAML; ``model`` is what failed."""
         for err in exc.errors(include_url=False, include_input=False):
             loc = _clean_loc(err["loc"])
-            self.add(file, (*prefix, *loc), _describe(err, loc, model))
+            self.add(file, (*prefix, *loc), _describe(err, loc, model, prefix))
 
 
 def _clean_loc(loc: Sequence[str | int]) -> Loc:
@@ -149,7 +151,7 @@ def _clean_loc(loc: Sequence[str | int]) -> Loc:
     return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p and p != "[key]")))
 
 
-def _describe(err: Mapping[str, Any], loc: Loc, model: Any) -> str:
+def _describe(err: Mapping[str, Any], loc: Loc, model: Any, prefix: Loc = ()) -> str:
     kind = err["type"]
     names = [p for p in loc if p != "[key]"]
     last = names[-1] if names else None
@@ -162,7 +164,7 @@ def _describe(err: Mapping[str, Any], loc: Loc, model: Any) -> str:
     if kind == "missing" and last is not None:
         return f"missing required key {last!r}"
     message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    where = _dotted(names)
+    where = _dotted([*prefix, *names])
     if "[key]" in loc:
         return f"{where}: invalid key: {message}"
     return f"{where}: {message}" if where else message

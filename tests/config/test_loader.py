@@ -333,3 +333,24 @@ def test_an_unknown_rule_type_is_reported_at_its_rule(program_dir):
 def test_a_missing_refsync_yaml_is_one_problem(tmp_path):
     (problem,) = problems_of(tmp_path)
     assert problem == f"{tmp_path / 'refsync.yaml'}:1:1: file not found"
+
+
+def test_an_empty_mapping_file_is_a_problem(program_dir):
+    write(program_dir, "mappings/clinic.yaml", "# nothing yet\n")
+    (problem,) = problems_of(program_dir)
+    assert problem == f"{program_dir / 'mappings/clinic.yaml'}:1:1: file is empty"
+
+
+def test_a_model_level_settings_error_names_the_connection(program_dir):
+    class NeedsBoth(BaseModel):
+        instance_url: str
+        access_token: str
+
+        def model_post_init(self, context):
+            raise ValueError("token and url do not belong together")
+
+    found = problems_of(program_dir, models={**MODELS, "salesforce": NeedsBoth})
+    assert any(
+        p.startswith(f"{program_dir / 'refsync.yaml'}:8:5: connections.crm.settings: ")
+        for p in found
+    ), found
