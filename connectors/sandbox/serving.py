@@ -135,7 +135,11 @@ class BackgroundServer:
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self._server.block_on_close = False  # type: ignore[attr-defined]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sandbox-{self.port}", daemon=True
+            # a short poll interval makes stop() quick (the default waits up to 0.5 s)
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"sandbox-{self.port}",
+            daemon=True,
         )
 
     @property

@@ -54,6 +54,7 @@ def _client(exports):
     return sf
 
 
+@pytest.mark.slow
 def test_sandbox_command_prints_exports_and_keeps_data_across_restarts(tmp_path):
     proc, exports = _start(tmp_path)
     try:
