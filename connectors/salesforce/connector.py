@@ -14,6 +14,14 @@ Usage::
 Tests inject a client (``client=``) and a sleep (``sleep=``). Either way the connector owns
 re-authentication (from ``settings``), the quota guard (a response hook on the client's
 session) and error translation; no simple-salesforce or ``requests`` exception escapes.
+Inject a *direct* client (``Salesforce(session_id=..., instance_url=...)``): the connector
+re-logs in itself. It only calls ``Salesforce``-level methods (``restful``, ``query_all``,
+``limits``) and the HTTP session, never ``SFType`` methods, whose re-login recursion on a
+permanent 401 is unbounded in simple-salesforce 1.12.
+
+Bulk API 2.0 is used when one ``upsert`` call carries ``bulk_threshold`` records or more; the
+engine hands a destination's pending records to one call (up to 50,000), so in practice that
+is the run's record count.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Messages name the object, key, field and Salesforce's error code, never field va
 from __future__ import annotations
 
 import re
-from typing import Any, NoReturn
+from typing import Any
 
 import requests
 from simple_salesforce.exceptions import (
@@ -69,7 +69,9 @@ def _schema_detail(message: str) -> str:
     return ""
 
 
-def _translate_refused(exc: SalesforceRefusedRequest, where: str, code: str, message: str):
+def _translate_refused(
+    exc: SalesforceRefusedRequest, where: str, code: str, message: str
+) -> RefsyncError:
     if code == "REQUEST_LIMIT_EXCEEDED" and "Concurrent" in message:
         return RateLimited(
             f"Salesforce refused {where}: too many concurrent long-running requests in the org "
@@ -188,8 +190,3 @@ def record_error(
         field=field,
         code=code or "UNKNOWN",
     )
-
-
-def reraise(exc: BaseException, where: str) -> NoReturn:
-    """Raise the translated form of ``exc`` (chained)."""
-    raise translate(exc, where) from exc
