@@ -87,3 +87,11 @@ def test_bulk_query_all_includes_deleted_rows(sf_sandbox, sf):
     every = "".join(sf.bulk2.Account.query_all("SELECT Id, IsDeleted FROM Account", wait=0))
     assert ids[0] not in live
     assert f'"{ids[0]}","true"' in every
+
+
+def test_polymorphic_columns_name_the_target_type(sf_sandbox, sf):
+    [referral] = sf_sandbox.insert("Referral__c", [{"Refsync_Id__c": "r-1"}])
+    rows = [{"Refsync_Id__c": "t-1", "Subject": "Call", "Referral__c:What.Refsync_Id__c": "r-1"}]
+    [job] = sf.bulk2.Task.upsert(records=rows, external_id_field="Refsync_Id__c", wait=0)
+    assert job["numberRecordsFailed"] == 0
+    assert sf_sandbox.records("Task")[0]["WhatId"] == referral

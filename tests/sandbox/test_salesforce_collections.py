@@ -166,3 +166,15 @@ def test_update_and_delete_collections_work_by_id(sf_sandbox, sf):
     deleted = sf.restful("composite/sobjects", method="DELETE", params={"ids": ",".join(ids)})
     assert [r["id"] for r in deleted] == ids
     assert sf_sandbox.records("Account") == []
+
+
+def test_polymorphic_reference_uses_the_type_in_attributes(sf_sandbox, sf):
+    [referral] = sf_sandbox.insert("Referral__c", [{"Refsync_Id__c": "r-1"}])
+    what = {"attributes": {"type": "Referral__c"}, "Refsync_Id__c": "r-1"}
+    results = sf.restful(
+        "composite/sobjects/Task/Refsync_Id__c",
+        method="PATCH",
+        json={"records": [{"attributes": {"type": "Task"}, "Refsync_Id__c": "t-1", "What": what}]},
+    )
+    assert results[0]["success"] is True
+    assert sf_sandbox.records("Task")[0]["WhatId"] == referral

@@ -171,8 +171,9 @@ def _process(call: Call, job: Job) -> None:
 
 
 def _column_field(obj: ObjectDef, column: str) -> FieldDef | None:
+    """The field a CSV column writes: ``Field``, ``Rel.ExtField`` or ``Type:Rel.ExtField``."""
     if "." in column:
-        rel, _, _ = column.partition(".")
+        rel = column.partition(".")[0].rpartition(":")[2]
         return obj.relationship(rel)
     return obj.field(column)
 
@@ -184,7 +185,10 @@ def _row_body(obj: ObjectDef, header: list[str], values: list[str]) -> dict[str,
             continue  # blank cells are ignored; #N/A nulls a field
         if "." in column:
             rel, _, key = column.partition(".")
+            kind, _, rel = rel.rpartition(":")  # polymorphic: Referral__c:What.Ext__c
             body[rel] = {key: None if text == "#N/A" else text}
+            if kind:
+                body[rel]["attributes"] = {"type": kind}
         else:
             body[column] = text
     return body

@@ -171,8 +171,10 @@ class Writer:
 
     def _resolve_reference(self, rel: FieldDef, ref: dict[str, Any]) -> str | None:
         keys = [k for k in ref if k != "attributes"]
-        target = self.store.object(rel.reference_to[0])
-        if target is None or len(keys) != 1:
+        # a polymorphic lookup (WhatId) names its target in attributes.type
+        kind = (ref.get("attributes") or {}).get("type") or rel.reference_to[0]
+        target = self.store.object(kind)
+        if target is None or target.name not in rel.reference_to or len(keys) != 1:
             raise record_error(
                 "INVALID_FIELD", f"Invalid foreign key reference for {rel.relationship_name}"
             )
