@@ -6,6 +6,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scheduling_support import FIXTURES, read_all
 
 from connectors.scheduling import (
@@ -169,3 +171,44 @@ def test_outside_the_window_or_ambiguous_is_unmatched_with_a_reason():
 def test_an_event_with_nothing_to_match_on_is_unmatched():
     result = match_event({"appointment_at": T0}, CANDIDATES)
     assert not result.matched and result.reason
+
+
+# -- properties -------------------------------------------------------------------------
+
+
+_events = st.lists(
+    st.builds(
+        ev,
+        st.sampled_from([s.value for s in Stage]),
+        st.integers(0, 30),
+        st.one_of(st.none(), st.integers(0, 40)),
+    ),
+    max_size=12,
+)
+
+
+@given(_events, st.randoms(use_true_random=False))
+def test_the_fold_ignores_arrival_order_and_replays(events, rnd):
+    expected = effective_stage(events)
+    shuffled = list(events)
+    rnd.shuffle(shuffled)
+    assert effective_stage(shuffled) == expected
+    assert effective_stage(shuffled, current=expected) == expected  # replay: no-op
+
+
+@given(_events, st.integers(0, 12))
+def test_folding_files_run_by_run_equals_folding_them_at_once(events, cut):
+    # the engine keeps only the current stage between runs; files arriving in time order,
+    # however they are split into runs, must end where one fold over everything ends
+    ordered = sorted(events, key=lambda e: (e.at, e.appointment_at or T0, e.event_id))
+    first, second = ordered[:cut], ordered[cut:]
+    assert effective_stage(second, current=effective_stage(first)) == effective_stage(ordered)
+
+
+@given(_events, _events)
+def test_an_older_batch_never_changes_a_newer_result(newer, older):
+    current = effective_stage(newer)
+    if current is None:
+        return
+    stale = [e for e in older if e.at < current.at]
+    assert effective_stage(stale, current=current) == current
