@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,8 @@ from connectors.base import NativeRecord
 from mapping.errors import RecordError, TransformError
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
-from mapping.translate import content_hash, native_fields, to_canonical, to_native
+from mapping.translate import native_fields, to_canonical, to_native
+from sync.engine.fingerprint import ledger_hash, mapping_fingerprint
 from sync.engine.ids import NATURAL_KEYS, canonical_id
 from sync.engine.merge import Ownership, changed_fields, merge_record
 from sync.engine.report import Reject, RunReport, Transition
@@ -39,6 +40,7 @@ class SourceReader:
     run_id: int | None
     started: datetime
     writes_back: bool  # the source is also a destination of this job (two-way)
+    touched: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) changed this run
 
     def read(
         self,
@@ -87,7 +89,8 @@ class SourceReader:
             if self.writes_back:
                 echoes.extend(self._echo(em, cid, rec, merged or (stored.data if stored else None)))
         if puts:
-            self.store.put_records(entity, puts)
+            changed = self.store.put_records(entity, puts).changed
+            self.touched.update((entity, cid) for cid in changed)
         if links:
             self.store.link_many(entity, source, links)
         if echoes:
@@ -190,7 +193,7 @@ class SourceReader:
             return []
         if len(written) < len(native_fields(em, "out")) - 1:
             return []  # the read did not include every written field: cannot prove equality
-        return [(cid, content_hash(expected), rec.id)]
+        return [(cid, ledger_hash(mapping_fingerprint(em, self.ctx), data), rec.id)]
 
     def _resolve_ids(
         self, source: str, entity: str, em: EntityMapping, records: list[NativeRecord]

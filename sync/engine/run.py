@@ -109,10 +109,12 @@ class Engine:
         ctx = TransformContext(timezone=self.program.config.timezone)
         heartbeat = self._heartbeat(name, run_id)
         with unit():
-            store_definitions(self.store, self.program.definitions.values())
+            definitions_changed = bool(
+                store_definitions(self.store, self.program.definitions.values())
+            )
         bookmarks = self._read(job, report, unit, ctx, run_id, started, heartbeat)
         with unit():
-            self._derive(job, started)
+            self._derive(job, started, definitions_changed)
         self._write(job, report, unit, ctx, run_id, heartbeat)
         if report.rejected > job.max_rejected:
             report.status = "failed"
@@ -138,6 +140,7 @@ class Engine:
         heartbeat: Callable[[], None],
     ) -> dict[tuple[str, str], dict[str, Any]]:
         bookmarks: dict[tuple[str, str], dict[str, Any]] = {}
+        self._touched: set[tuple[str, str]] = set()
         ownership = ownership_of(self.program)
         for source in job.sources:
             reader = SourceReader(
@@ -156,11 +159,15 @@ class Engine:
                 bookmark = reader.read(source, entity, em, connector, heartbeat)
                 if bookmark is not None:
                     bookmarks[(source, em.object)] = bookmark
+            self._touched |= reader.touched
         return bookmarks
 
-    def _derive(self, job: Any, started: datetime) -> None:
+    def _derive(self, job: Any, started: datetime, definitions_changed: bool) -> None:
         if "referral" in job.entities:
-            ids = [r.id for r in self.store.iter_records("referral")]
+            if definitions_changed:
+                ids = [r.id for r in self.store.iter_records("referral")]
+            else:
+                ids = [cid for entity, cid in self._touched if entity == "referral"]
             qualify(self.store, ids, list(self.program.definitions.values()), started)
         if "partner" in job.entities:
             rollup_partners(self.store)

@@ -16,7 +16,8 @@ from typing import Any
 from mapping.errors import RecordError
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
-from mapping.translate import content_hash, to_native
+from mapping.translate import to_native
+from sync.engine.fingerprint import ledger_hash, mapping_fingerprint
 from sync.engine.report import Reject, RunReport
 from sync.state import StateStore
 from sync.state._types import RecordErrorRow, StoredRecord
@@ -93,14 +94,14 @@ class DestinationWriter:
         last_hash: str | None,
         pending: _Pending,
     ) -> None:
+        digest = ledger_hash(mapping_fingerprint(em, self.ctx), rec.data)
+        if digest == last_hash:
+            self.report.count_written(dest, entity, "unchanged")
+            return
         try:
             native = to_native(em, rec.data, self.ctx)
         except RecordError as exc:
             self._reject(dest, em.object, [(rec.id, exc)])
-            return
-        digest = content_hash(native)
-        if digest == last_hash:
-            self.report.count_written(dest, entity, "unchanged")
             return
         pending.ids.append(rec.id)
         pending.natives.append(native)
