@@ -162,17 +162,23 @@ def test_a_limit_above_200_answers_400(hs_sandbox):
 
 def test_paging_reaches_the_10000_result_cap_and_then_answers_400(hs_sandbox):
     hs_sandbox.insert("contacts", [{"firstname": "x"} for _ in range(10_050)])
+    api = hs_sandbox.make_client().crm.contacts.search_api
     after, calls = "0", 0
     while True:
-        answer = _search(hs_sandbox, "contacts", limit=200, after=after, properties=[])
+        # raw answers: decoding 10,000 records into models would only slow the test down
+        raw = api.do_search(
+            {"filterGroups": [], "sorts": [], "properties": [], "limit": 200, "after": after},
+            _preload_content=False,
+        )
+        answer = json.loads(raw.data)
         calls += 1
-        assert answer.total == 10_050
-        after = answer.paging.next.after
+        assert answer["total"] == 10_050
+        after = answer["paging"]["next"]["after"]
         if int(after) >= 10_000:
             break
     assert (calls, after) == (50, "10000")  # HubSpot still offers the cursor past the cap
     with pytest.raises(ApiException) as info:
-        hs_sandbox.make_client().crm.contacts.search_api.do_search(
+        api.do_search(
             {"filterGroups": [], "sorts": [], "properties": [], "limit": 200, "after": after}
         )
     assert info.value.status == 400
