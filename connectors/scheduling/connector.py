@@ -124,7 +124,9 @@ class SchedulingConnector(Connector):
         done = {name: entry for name, entry in previous.items() if name in live}
         emitted: dict[str, Any] = {"files": previous}
         for export in files:
-            print_ = fingerprint(export.path)
+            print_ = self._fingerprint(export)
+            if print_ is None:
+                continue  # reported; not bookmarked, so the next run tries again
             if unchanged_since(done.get(export.name), print_):
                 self.stats.files_skipped += 1
                 continue
@@ -234,6 +236,17 @@ class SchedulingConnector(Connector):
                 "times, so set it (or the program's timezone) to the site's IANA zone, "
                 "e.g. America/Chicago"
             )
+
+    def _fingerprint(self, export: ExportFile) -> Fingerprint | None:
+        try:
+            return fingerprint(export.path)
+        except OSError as exc:
+            self._reject(RowRejected(
+                f"cannot be read ({exc.strerror or type(exc).__name__}); check that the "
+                "export job finished and refsync may read the file",
+                source_file=export.name, code="UNREADABLE_FILE",
+            ))  # fmt: skip
+            return None
 
     def _paged(
         self,

@@ -68,7 +68,8 @@ def discover(root: Path, fmt: str, pattern: str | None = None) -> list[ExportFil
     found: dict[Path, ExportFile] = {}
     for pat in patterns:
         for path in root.rglob(pat):
-            if path.is_file() and not _is_temporary(path):
+            # a dangling symlink is kept so that it is reported, not silently ignored
+            if (path.is_file() or path.is_symlink()) and not _is_temporary(path):
                 found[path] = ExportFile(path, path.relative_to(root).as_posix())
     return sorted(found.values(), key=lambda f: f.name)
 

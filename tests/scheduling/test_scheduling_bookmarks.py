@@ -139,3 +139,13 @@ def test_a_page_closes_after_page_size_rejects_so_memory_stays_flat(tmp_path):
     pages = _read(_connector(tmp_path, page_size=3))
     assert [len(p.rejects) for p in pages] == [3, 3, 1]
     assert all(p.records == [] for p in pages)
+
+
+def test_an_unreadable_file_is_reported_and_the_others_still_read(tmp_path):
+    _export(tmp_path / "a.csv", 1)
+    (tmp_path / "b.csv").symlink_to(tmp_path / "gone.csv")  # dangling: open() fails
+    _export(tmp_path / "c.csv", 1)
+    pages = _read(_connector(tmp_path))
+    rejects = [e for p in pages for e in p.rejects]
+    assert [(e.source_file, e.code) for e in rejects] == [("b.csv", "UNREADABLE_FILE")]
+    assert set(pages[-1].bookmark["files"]) == {"a.csv", "c.csv"}
