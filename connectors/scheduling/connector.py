@@ -125,13 +125,7 @@ class SchedulingConnector(Connector):
         emitted: dict[str, Any] = {"files": previous}
         for export in files:
             print_ = self._fingerprint(export)
-            if print_ is None:
-                continue  # reported; not bookmarked, so the next run tries again
-            if unchanged_since(done.get(export.name), print_):
-                self.stats.files_skipped += 1
-                continue
-            if until is not None and print_.modified_at > until:
-                log.info("scheduling: %s changed after the run started; next run", export.name)
+            if print_ is None or not self._due(export, print_, done, until):
                 continue
             done.pop(export.name, None)
             records = self._records(object_name, export, print_, keyer)
@@ -237,7 +231,20 @@ class SchedulingConnector(Connector):
                 "e.g. America/Chicago"
             )
 
+    def _due(
+        self, export: ExportFile, print_: Fingerprint, done: dict[str, Any], until: datetime | None
+    ) -> bool:
+        """Whether to read the file now: not read before in this form, not still changing."""
+        if unchanged_since(done.get(export.name), print_):
+            self.stats.files_skipped += 1
+            return False
+        if until is not None and print_.modified_at > until:
+            log.info("scheduling: %s changed after the run started; next run", export.name)
+            return False
+        return True
+
     def _fingerprint(self, export: ExportFile) -> Fingerprint | None:
+        """The file's fingerprint; an unreadable file is reported (not bookmarked: retried)."""
         try:
             return fingerprint(export.path)
         except OSError as exc:
