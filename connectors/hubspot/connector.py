@@ -31,7 +31,11 @@ __all__ = ["HubSpotConnector"]
 
 
 class HubSpotConnector(Connector):
-    """Reads, batch upserts and archives HubSpot CRM records through hubspot-api-client."""
+    """Reads, batch upserts and archives HubSpot CRM records through hubspot-api-client.
+
+    ``client`` injects a ``hubspot.HubSpot``; ``sleep`` and ``monotonic`` inject the waiting
+    and the clock of the rate limiter and retries (tests pass a fake pair).
+    """
 
     name: ClassVar[str] = "hubspot"
     settings_model = HubSpotSettings
@@ -46,11 +50,13 @@ class HubSpotConnector(Connector):
         client: Any = None,
         clock: Clock = utc_now,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         transport: Transport | None = None,
     ) -> None:
         super().__init__(settings, client=client, clock=clock)
         self.settings: HubSpotSettings = settings
         self._sleep = sleep
+        self._monotonic = monotonic
         self._transport = transport
         self._schemas: dict[str, ObjectSchema] = {}
         self._lock = threading.Lock()
@@ -65,7 +71,9 @@ class HubSpotConnector(Connector):
         """The one :class:`Transport` of this connector (limiter, auth, retries, counters)."""
         with self._lock:
             if self._transport is None:
-                self._transport = Transport(self.client, self.settings, sleep=self._sleep)
+                self._transport = Transport(
+                    self.client, self.settings, sleep=self._sleep, monotonic=self._monotonic
+                )
             if not hasattr(self, "_ids"):
                 self._ids = IdResolver(self._transport, batch_size=self.settings.batch_size)
                 self._links = AssociationStore(self._transport, self._ids)
@@ -76,6 +84,11 @@ class HubSpotConnector(Connector):
     def ids(self) -> IdResolver:
         _ = self.transport
         return self._ids
+
+    @property
+    def tokens_refreshed(self) -> int:
+        """How many OAuth refreshes this connector made (0 for private-app tokens)."""
+        return self.transport.tokens.refresh_count
 
     @property
     def pipelines(self) -> PipelineCatalog:
@@ -154,6 +167,8 @@ class HubSpotConnector(Connector):
         self, object_type: str, records: Sequence[Mapping[str, Any]], *, key: str
     ) -> list[WriteResult]:
         """Upsert into one real object type (see :mod:`connectors.hubspot.writes`)."""
+        names = {name for record in records for name in record}
+        self.require_fields(object_type, sorted(names))  # HubSpot would refuse every batch
         results: dict[int, WriteResult] = {}
         inputs, links, first_of = self._prepare(object_type, records, key, results)
         written = BatchWriter(self.transport, object_type, batch_size=self.settings.batch_size)

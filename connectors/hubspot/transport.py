@@ -65,6 +65,7 @@ class Transport:
         limiter: RateLimiter | None = None,
         tokens: TokenProvider | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._settings = settings
@@ -74,9 +75,12 @@ class Transport:
         self.limiter = limiter or RateLimiter(
             ten_second_budget=settings.ten_second_budget,
             search_per_second=settings.search_per_second,
+            clock=monotonic,
             sleep=sleep,
         )
-        self.tokens = tokens or TokenProvider(settings, oauth_api=lambda: self.api("oauth_tokens"))
+        self.tokens = tokens or TokenProvider(
+            settings, oauth_api=lambda: self.api("oauth_tokens"), clock=monotonic
+        )
         self.calls: Counter[str] = Counter()
         self.rate_limited = 0
         self.retried = 0

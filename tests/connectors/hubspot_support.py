@@ -12,13 +12,24 @@ from connectors.sandbox.hubspot import HubSpotSandbox
 
 
 class FakeSleep:
-    """Injected sleep: records the waits and moves nothing (the sandbox runs on real time)."""
+    """Injected sleep and clock: a wait records itself and moves the fake clock, not time."""
 
     def __init__(self) -> None:
         self.waits: list[float] = []
+        self.now = 1000.0
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+def fake_time_connector(hs: HubSpotSandbox, **overrides: Any) -> tuple[HubSpotConnector, FakeSleep]:
+    sleep = FakeSleep()
+    connector = HubSpotConnector(settings_for(hs, **overrides), sleep=sleep, monotonic=sleep.clock)
+    return connector, sleep
 
 
 def settings_for(hs: HubSpotSandbox, **overrides: Any) -> HubSpotSettings:
