@@ -49,14 +49,17 @@ Rows and resources that cannot be used never stop the file. Each becomes a
 message without cell values, delivered in ``ReadPage.rejects`` of the page covering that
 stretch of the file (a page closes after ``page_size`` records *or* rejects, so memory stays
 flat even on a file of bad rows). ``connector.stats`` counts rows, records, skips and
-rejects of the last read. Rows that are
-not stage events (athena open slots, "Rescheduled", proposed appointments, banner, totals,
-blank and repeated-header lines) are skipped, not rejected.
+rejects of the last read. Rows that are not stage events (athena open slots,
+"Rescheduled", proposed appointments, banner, totals, blank and repeated-header lines) are
+skipped, not rejected. An unreadable file is one reject and is retried next run.
 
 Bookmarks
 ---------
 ``{"files": {<name>: {"sha256", "size", "mtime_ns"}}}``: unchanged files (same hash) are
 skipped, changed ones re-read; a file's entry appears only on the page completing it.
+Files modified after ``until`` (the run's start) wait for the next run; entries of files
+that left the directory are dropped. Mappings use ``key: refsync_id``, a field exports never
+carry, so the engine matches referrals by their natural key (``referral_number``).
 
 Stage folding and matching (pure)
 ---------------------------------
