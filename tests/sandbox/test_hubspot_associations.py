@@ -127,3 +127,18 @@ def test_associations_sent_with_a_create_are_stored(hs_sandbox, ids):
         }
     )
     assert hs_sandbox.associations("companies", ids["company"], "notes") == [note.id]
+
+
+def test_object_reads_list_associated_ids_when_asked(hs_sandbox, ids):
+    client = hs_sandbox.make_client()
+    client.crm.associations.v4.basic_api.create_default(
+        "deals", ids["deal"], "companies", ids["company"]
+    )
+    deal = client.crm.deals.basic_api.get_by_id(
+        ids["deal"], associations=["companies", "spaceships"]
+    )
+    assert [(a.id, a.type) for a in deal.associations["companies"].results] == [
+        (ids["company"], "deal_to_company")
+    ]
+    page = client.crm.companies.basic_api.get_page(associations=["deals"])
+    assert page.results[0].associations["deals"].results[0].id == ids["deal"]

@@ -258,6 +258,8 @@ def _associations_session(client: Any, ids: dict[str, str]) -> None:
     v4 = client.crm.associations.v4
     contact, company, deal = ids["contact"], ids["company"], ids["deal"]
     v4.basic_api.create_default("contacts", contact, "companies", company)
+    client.crm.contacts.basic_api.get_by_id(contact, associations=["companies"])
+    client.crm.companies.basic_api.get_page(associations=["contacts"])
     v4.basic_api.create(
         "deals",
         deal,

@@ -97,12 +97,14 @@ def test_contains_token_matches_whole_words_and_wildcards(hs_sandbox, clinics):
 
 def test_groups_are_ored_and_filters_in_a_group_anded(hs_sandbox, clinics):
     groups = [
-        {"filters": [
-            {"propertyName": "city", "operator": "EQ", "value": "Austin"},
-            {"propertyName": "refsync_referrals_total", "operator": "GT", "value": "10"},
-        ]},
+        {
+            "filters": [
+                {"propertyName": "city", "operator": "EQ", "value": "Austin"},
+                {"propertyName": "refsync_referrals_total", "operator": "GT", "value": "10"},
+            ]
+        },
         {"filters": [{"propertyName": "city", "operator": "EQ", "value": "Dallas"}]},
-    ]  # fmt: skip
+    ]
     assert _names(_search(hs_sandbox, groups=groups)) == {
         "Westside Cardiology Group",
         "Southside Cardiology",
@@ -209,3 +211,34 @@ def test_search_is_exempt_from_the_burst_window_and_sends_no_rate_limit_headers(
     )
     assert (status, answer.total) == (200, 0)
     assert not [h for h in headers if h.lower().startswith("x-hubspot-ratelimit")]
+
+
+def test_key_lookups_through_unique_properties_match_like_a_scan(hs_sandbox):
+    ids = hs_sandbox.insert(
+        "companies", [{"name": f"C{i}", "refsync_id": f"org-{i}"} for i in range(50)]
+    )
+    by_key = _search(
+        hs_sandbox, filters=[{"propertyName": "refsync_id", "operator": "EQ", "value": "ORG-7"}]
+    )
+    assert [r.id for r in by_key.results] == [ids[7]]
+    several = _search(
+        hs_sandbox,
+        groups=[
+            {
+                "filters": [
+                    {
+                        "propertyName": "refsync_id",
+                        "operator": "IN",
+                        "values": ["org-3", "org-9", "nope"],
+                    }
+                ]
+            },
+            {
+                "filters": [
+                    {"propertyName": "hs_object_id", "operator": "EQ", "value": ids[1]},
+                    {"propertyName": "name", "operator": "EQ", "value": "C1"},
+                ]
+            },
+        ],
+    )
+    assert [r.id for r in several.results] == [ids[1], ids[3], ids[9]]

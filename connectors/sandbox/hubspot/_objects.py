@@ -165,6 +165,28 @@ def find_record(
     return table.find("hs_object_id", key)
 
 
+def _with_associations(call: Call, name: str, rec: Record, out: dict[str, Any]) -> dict:
+    """Add ``associations`` for the ``associations=`` types asked for (unknown ones ignored)."""
+    state = call.state
+    found: dict[str, Any] = {}
+    for wanted in call.args("associations"):
+        try:
+            other = state.schema.resolve(wanted)
+        except HubSpotError:
+            continue
+        pair = f"{state.schema.singular(name)}_to_{state.schema.singular(other)}"
+        results = [
+            {"id": str(to_id), "type": kind[2].lower().replace(" ", "_") if kind[2] else pair}
+            for to_id, kinds in state.extras["associations"].linked(name, rec.id, other)
+            for kind in kinds
+        ]
+        if results:
+            found[wanted] = {"results": results}
+    if found:
+        out["associations"] = found
+    return out
+
+
 def _get_page(call: Call, objectType: str) -> tuple[int, Any]:
     name, table = resolve_table(call.state, objectType)
     try:
@@ -176,7 +198,10 @@ def _get_page(call: Call, objectType: str) -> tuple[int, Any]:
     wanted = call.args("properties")
     with call.state.store.lock:
         recs, next_after = table.page(after, limit, call.flag("archived"))
-        results = [record_json(call.state, name, r, wanted) for r in recs]
+        results = [
+            _with_associations(call, name, r, record_json(call.state, name, r, wanted))
+            for r in recs
+        ]
     body: dict[str, Any] = {"results": results}
     if next_after is not None:
         cursor = str(next_after)
@@ -195,7 +220,8 @@ def _get_by_id(call: Call, objectType: str, objectId: str) -> tuple[int, Any]:
             rec = find_record(table, call.state, name, objectId, id_property)
         if rec is None:
             raise not_found()
-        return 200, record_json(call.state, name, rec, call.args("properties"))
+        out = record_json(call.state, name, rec, call.args("properties"))
+        return 200, _with_associations(call, name, rec, out)
 
 
 def _create(call: Call, objectType: str) -> tuple[int, Any]:

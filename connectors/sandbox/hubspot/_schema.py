@@ -78,8 +78,9 @@ class SchemaRegistry:
     # -- properties -----------------------------------------------------------------------
 
     def properties(self, name: str) -> dict[str, dict[str, Any]]:
+        """Property definitions by name (a copy of the mapping; definitions are shared)."""
         with self._lock:
-            return self._properties[name]
+            return dict(self._properties[name])
 
     def property(self, name: str, prop: str) -> dict[str, Any] | None:
         with self._lock:

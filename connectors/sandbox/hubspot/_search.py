@@ -110,6 +110,29 @@ def _matches(definition: dict[str, Any] | None, raw: str | None, f: dict[str, An
     }[op]
 
 
+def _indexed_candidates(table: Table, groups: list[dict[str, Any]]) -> list[Record] | None:
+    """Records a query can only match, found through the unique indexes; None: scan all.
+
+    Usable when every group has an EQ or IN filter on ``hs_object_id`` or a unique-value
+    property (a look-up by key, the common case for connectors resolving references).
+    """
+    if not groups:
+        return None
+    found: set[int] = set()
+    for group in groups:
+        keyed = None
+        for f in group.get("filters") or []:
+            prop, op = f.get("propertyName"), f.get("operator")
+            if op in ("EQ", "IN") and (prop == "hs_object_id" or prop in table.unique_props):
+                values = [f.get("value")] if op == "EQ" else list(f.get("values") or [])
+                keyed = [table.find(prop, str(v)) for v in values]
+                break
+        if keyed is None:
+            return None
+        found.update(rec.id for rec in keyed if rec is not None)
+    return [table.records[i] for i in sorted(found)]
+
+
 def _selected(state: SandboxState, name: str, table: Table, body: dict[str, Any]) -> list[int]:
     groups = body.get("filterGroups") or []
     definitions = state.schema.properties(name)
@@ -128,7 +151,9 @@ def _selected(state: SandboxState, name: str, table: Table, body: dict[str, Any]
             for g in groups
         )
 
-    matched = [r for r in table.live() if keep(r)]
+    candidates = _indexed_candidates(table, groups)
+    pool = table.live() if candidates is None else iter(candidates)
+    matched = [r for r in pool if keep(r)]
     sorts = body.get("sorts") or []
     if sorts:
         first = sorts[0]

@@ -57,8 +57,9 @@ class Table:
     serial: int = field(default_factory=lambda: next(_SERIALS))
 
     def index_key(self, prop: str, value: str) -> str:
-        # email matching is case-insensitive in HubSpot; treat every unique value alike
-        return value.lower() if prop == "email" else value
+        # email matching is case-insensitive in HubSpot, and search EQ is too; unique values
+        # are therefore compared case-insensitively for every unique property
+        return value.lower()
 
     def find(self, prop: str, value: str) -> Record | None:
         """The live record whose unique ``prop`` equals ``value`` (``hs_object_id`` too)."""
