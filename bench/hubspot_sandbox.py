@@ -50,7 +50,11 @@ def client_calls(hs: HubSpotSandbox, calls: int) -> None:
         batch.upsert(
             {
                 "inputs": [
-                    {"id": f"bench-{i}-{j}", "idProperty": "refsync_id", "properties": {"name": "x"}}
+                    {
+                        "id": f"bench-{i}-{j}",
+                        "idProperty": "refsync_id",
+                        "properties": {"name": "x"},
+                    }
                     for j in range(100)
                 ]
             }
@@ -64,13 +68,18 @@ def big_table(hs: HubSpotSandbox, records: int) -> None:
     start = time.perf_counter()
     hs.insert(
         "companies",
-        ({"name": f"Clinic {i}", "refsync_id": f"org-{i}", "city": f"City {i % 50}"} for i in range(records)),
+        (
+            {"name": f"Clinic {i}", "refsync_id": f"org-{i}", "city": f"City {i % 50}"}
+            for i in range(records)
+        ),
     )
     print(f"insert {records} companies in-process: {time.perf_counter() - start:.2f}s")
     pool = urllib3.PoolManager()
     headers = {"Authorization": f"Bearer {hs.token}", "Content-Type": "application/json"}
 
-    def timed(label: str, method: str, path: str, body: dict | None = None, repeat: int = 20) -> None:
+    def timed(
+        label: str, method: str, path: str, body: dict | None = None, repeat: int = 20
+    ) -> None:
         data = json.dumps(body).encode() if body is not None else None
         start = time.perf_counter()
         for _ in range(repeat):
@@ -80,17 +89,49 @@ def big_table(hs: HubSpotSandbox, records: int) -> None:
         print(f"  {label:<56} {per_call:8.2f} ms/call")
 
     last = records - 150
-    timed("list page 100, cursor near the end", "GET", f"/crm/v3/objects/companies?limit=100&after={last}")
-    timed("get by idProperty=refsync_id", "GET", f"/crm/v3/objects/companies/org-{records - 1}?idProperty=refsync_id")
+    timed(
+        "list page 100, cursor near the end",
+        "GET",
+        f"/crm/v3/objects/companies?limit=100&after={last}",
+    )
+    timed(
+        "get by idProperty=refsync_id",
+        "GET",
+        f"/crm/v3/objects/companies/org-{records - 1}?idProperty=refsync_id",
+    )
     eq = {"filterGroups": [{"filters": [{"propertyName": "refsync_id", "operator": "EQ", "value": "org-7"}]}],
           "sorts": [], "properties": ["name"], "limit": 10, "after": "0"}  # fmt: skip
-    timed("search EQ on a unique property", "POST", "/crm/v3/objects/companies/search", eq, repeat=5)
+    timed(
+        "search EQ on a unique property", "POST", "/crm/v3/objects/companies/search", eq, repeat=5
+    )
     city = {"filterGroups": [{"filters": [{"propertyName": "city", "operator": "EQ", "value": "City 3"}]}],
             "sorts": ["hs_object_id"], "properties": ["name"], "limit": 200, "after": "0"}  # fmt: skip
-    timed("search EQ on a plain property (scan), first page", "POST", "/crm/v3/objects/companies/search", city, repeat=1)
-    timed("same search, next pages (cached result ids)", "POST", "/crm/v3/objects/companies/search", {**city, "after": "200"}, repeat=5)
-    upsert = {"inputs": [{"id": f"org-{i}", "idProperty": "refsync_id", "properties": {"name": "y"}} for i in range(100)]}
-    timed("batch upsert 100 existing by refsync_id", "POST", "/crm/v3/objects/companies/batch/upsert", upsert)
+    timed(
+        "search EQ on a plain property (scan), first page",
+        "POST",
+        "/crm/v3/objects/companies/search",
+        city,
+        repeat=1,
+    )
+    timed(
+        "same search, next pages (cached result ids)",
+        "POST",
+        "/crm/v3/objects/companies/search",
+        {**city, "after": "200"},
+        repeat=5,
+    )
+    upsert = {
+        "inputs": [
+            {"id": f"org-{i}", "idProperty": "refsync_id", "properties": {"name": "y"}}
+            for i in range(100)
+        ]
+    }
+    timed(
+        "batch upsert 100 existing by refsync_id",
+        "POST",
+        "/crm/v3/objects/companies/batch/upsert",
+        upsert,
+    )
 
 
 def main() -> None:
