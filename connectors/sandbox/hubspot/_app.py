@@ -10,7 +10,7 @@ handler, then the optional "apply the write and drop the connection" fault. Hand
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,7 +168,7 @@ class HubSpotApp:
         return _json_response(status, body, headers)
 
     @staticmethod
-    def _label(route: Route, args: dict[str, Any]) -> str:
+    def _label(route: Route, args: Mapping[str, Any]) -> str:
         label = route.rule
         for key in ("objectType", "fromObjectType", "toObjectType"):
             if key in args:

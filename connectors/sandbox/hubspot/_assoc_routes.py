@@ -58,7 +58,9 @@ def _live_id(state: SandboxState, object_type: str, raw: Any) -> tuple[str, int]
     return name, rec.id
 
 
-def _batch_answer(state: SandboxState, ok: int, results: list, errors: list) -> tuple[int, Any]:
+def _batch_answer(
+    state: SandboxState, ok: int, results: list[Any], errors: list[Any]
+) -> tuple[int, Any]:
     now = iso_ms(state.clock.now_ms())
     body: dict[str, Any] = {
         "status": "COMPLETE",
@@ -95,7 +97,7 @@ def _put_default(
     return _batch_answer(state, 200, [result], [])
 
 
-def _labels_between(state: SandboxState, a: str, a_id: int, b: str, b_id: int) -> dict:
+def _labels_between(state: SandboxState, a: str, a_id: int, b: str, b_id: int) -> dict[str, Any]:
     linked = dict(_book(state).linked(a, a_id, b))
     labels = [k[2] for k in linked.get(b_id, []) if k[2] is not None]
     return {
@@ -153,7 +155,9 @@ def _missing_entry(exc: HubSpotError, side: str) -> dict[str, Any]:
     )
 
 
-def _pair_ids(call: Call, item: dict[str, Any], a_type: str, b_type: str):
+def _pair_ids(
+    call: Call, item: dict[str, Any], a_type: str, b_type: str
+) -> tuple[tuple[str, int, str, int] | None, dict[str, Any] | None]:
     try:
         a, a_id = _live_id(call.state, a_type, item["from"]["id"])
     except HubSpotError as exc:
@@ -170,7 +174,7 @@ def _batch_create(call: Call, fromObjectType: str, toObjectType: str) -> tuple[i
     results, errors = [], []
     for item in _inputs(call, "create"):
         ids, error = _pair_ids(call, item, fromObjectType, toObjectType)
-        if error:
+        if ids is None:
             errors.append(error)
             continue
         a, a_id, b, b_id = ids
@@ -187,7 +191,7 @@ def _batch_default(call: Call, fromObjectType: str, toObjectType: str) -> tuple[
     results, errors = [], []
     for item in _inputs(call, "default"):
         ids, error = _pair_ids(call, item, fromObjectType, toObjectType)
-        if error:
+        if ids is None:
             errors.append(error)
             continue
         a, a_id, b, b_id = ids

@@ -51,7 +51,12 @@ def resolve_table(state: SandboxState, object_type: str) -> tuple[str, Table]:
 
 
 def record_json(
-    state: SandboxState, name: str, rec: Record, wanted: list[str] | None = None, *, full=False
+    state: SandboxState,
+    name: str,
+    rec: Record,
+    wanted: list[str] | None = None,
+    *,
+    full: bool = False,
 ) -> dict[str, Any]:
     """A record as SimplePublicObject JSON.
 
@@ -107,7 +112,7 @@ def prepare_write(
     state: SandboxState,
     name: str,
     table: Table,
-    values: dict[str, Any],
+    values: Any,
     rec: Record | None,
     claimed: dict[tuple[str, str], int] | None = None,
     *,
@@ -165,7 +170,7 @@ def find_record(
     return table.find("hs_object_id", key)
 
 
-def _with_associations(call: Call, name: str, rec: Record, out: dict[str, Any]) -> dict:
+def _with_associations(call: Call, name: str, rec: Record, out: dict[str, Any]) -> dict[str, Any]:
     """Add ``associations`` for the ``associations=`` types asked for (unknown ones ignored)."""
     state = call.state
     found: dict[str, Any] = {}

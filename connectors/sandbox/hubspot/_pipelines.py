@@ -110,16 +110,15 @@ class PipelineBook:
         if missing:
             raise validation_error(f"Pipeline stage input is missing {missing}")
         metadata = {k: str(v) for k, v in (body.get("metadata") or {}).items()}
-        probability = metadata.get("probability")
         try:
-            valid = probability is not None and 0.0 <= float(probability) <= 1.0
+            probability = float(metadata.get("probability", "missing"))
         except ValueError:
-            valid = False
-        if not valid:
+            probability = -1.0
+        if not 0.0 <= probability <= 1.0:
             raise validation_error(
                 f"Deal stage '{body['label']}' needs metadata.probability between 0.0 and 1.0"
             )
-        metadata.setdefault("isClosed", "true" if float(probability) in (0.0, 1.0) else "false")
+        metadata.setdefault("isClosed", "true" if probability in (0.0, 1.0) else "false")
         sid = body.get("stageId") or self._new_id()
         return _stage(str(sid), body["label"], body["displayOrder"], metadata, now)
 
@@ -131,7 +130,7 @@ class PipelineBook:
             self._pipelines = {p["id"]: p for p in pipelines}
 
 
-def _stage(sid: str, label: str, order: int, metadata: dict[str, str], now: int) -> dict:
+def _stage(sid: str, label: str, order: int, metadata: dict[str, str], now: int) -> dict[str, Any]:
     return {
         "id": sid,
         "label": label,

@@ -152,7 +152,9 @@ class SchemaRegistry:
             },
         }
 
-    def update_property(self, name: str, prop: str, body: dict[str, Any], now_ms: int) -> dict:
+    def update_property(
+        self, name: str, prop: str, body: dict[str, Any], now_ms: int
+    ) -> dict[str, Any]:
         """Apply a PropertyUpdate (``hasUniqueValue`` and ``name`` cannot change)."""
         with self._lock:
             current = self._properties[name].get(prop)

@@ -101,13 +101,15 @@ def _matches(definition: dict[str, Any] | None, raw: str | None, f: dict[str, An
     if op == "BETWEEN":
         high = comparable(definition, str(f.get("highValue")))
         return high is not None and low <= have <= high
-    return {
-        "EQ": have == low,
-        "LT": have < low,
-        "LTE": have <= low,
-        "GT": have > low,
-        "GTE": have >= low,
-    }[op]
+    return bool(
+        {
+            "EQ": have == low,
+            "LT": have < low,
+            "LTE": have <= low,
+            "GT": have > low,
+            "GTE": have >= low,
+        }[op]
+    )
 
 
 def _indexed_candidates(table: Table, groups: list[dict[str, Any]]) -> list[Record] | None:

@@ -40,7 +40,7 @@ def _as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _check_enumeration(name: str, definition: dict[str, Any], text: str) -> dict | None:
+def _check_enumeration(name: str, definition: dict[str, Any], text: str) -> dict[str, Any] | None:
     if name in EXTERNAL_OPTIONS:
         return None
     allowed = [o["value"] for o in definition["options"]]
@@ -55,7 +55,9 @@ def _check_enumeration(name: str, definition: dict[str, Any], text: str) -> dict
     return None
 
 
-def _normalise(name: str, definition: dict[str, Any], text: str) -> tuple[str | None, dict | None]:
+def _normalise(
+    name: str, definition: dict[str, Any], text: str
+) -> tuple[str | None, dict[str, Any] | None]:
     """(stored value, problem) for one non-empty value."""
     kind = definition["type"]
     if kind == "number":
