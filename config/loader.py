@@ -91,12 +91,7 @@ def load_program(
         )
     config = _validate_config(file, data, problems)
     connections = _pieces(data.get("connections"), ConnectionConfig)
-    jobs = _pieces(data.get("jobs"), JobConfig)
-    mappings = _read_mappings(root, connections, file, problems)
-    destinations = {d for job in jobs.values() for d in job.destinations}
-    phi = {name: conn.phi_allowed for name, conn in connections.items()}
-    check_mappings(mappings, phi_allowed=phi, destinations=destinations, problems=problems)
-    check_jobs(jobs, connections, mappings, file=file, problems=problems)
+    mappings = _check_connections(root, data, connections, file, problems)
     definitions_dir = str(data.get("definitions") or "definitions")
     definitions = load_definitions(root / definitions_dir, str(root / definitions_dir), problems)
     find_literal_secrets(data, file=file, problems=problems)
@@ -113,6 +108,23 @@ def load_program(
         settings=settings,
         state_url=state_url,
     )
+
+
+def _check_connections(
+    root: Path,
+    data: Mapping[str, Any],
+    connections: Mapping[str, ConnectionConfig],
+    file: YamlFile,
+    problems: Problems,
+) -> dict[str, LoadedMapping]:
+    """Tier 2: each connection's mapping, ownership across them, and the jobs."""
+    jobs = _pieces(data.get("jobs"), JobConfig)
+    mappings = _read_mappings(root, connections, file, problems)
+    destinations = {d for job in jobs.values() for d in job.destinations}
+    phi = {name: conn.phi_allowed for name, conn in connections.items()}
+    check_mappings(mappings, phi_allowed=phi, destinations=destinations, problems=problems)
+    check_jobs(jobs, connections, mappings, file=file, problems=problems)
+    return mappings
 
 
 def _validate_config(file: YamlFile, data: Any, problems: Problems) -> ProgramConfig | None:

@@ -112,40 +112,34 @@ def _check_field(
         resolve_path(entity, fm.canonical)
     except KeyError as exc:
         return [SpecProblem((*at, "canonical"), str(exc.args[0]))]
-    problems: list[SpecProblem] = []
-    if fm.writes and not phi_allowed and is_phi_path(entity, fm.canonical):
-        problems.append(
-            SpecProblem(
-                (*at, "canonical"),
-                f"{entity}.{fm.canonical} is PHI and would be sent to connection "
-                f"{connection!r}, which has phi_allowed: false; set direction: in, remove "
-                "this field, or set phi_allowed: true on the connection if it may hold PHI",
-            )
-        )
-    if fm.owned and not fm.reads:
-        problems.append(
-            SpecProblem(
-                (*at, "owned"),
-                f"{entity}.{fm.canonical} is owned here but direction is out, so this "
-                "connection never sends it; use direction: both or owned: false",
-            )
-        )
-    if fm.canonical == "stage" and em.stage is not None:
-        problems.append(
-            SpecProblem(
-                (*at, "canonical"),
-                "stage is mapped by the entity's stage: block; remove this field",
-            )
-        )
-    if fm.writes and fm.native == em.key and fm.canonical != "id":
-        problems.append(
-            SpecProblem(
-                (*at, "native"),
-                f"{fm.native} is the match key and carries the canonical id; map "
-                f"{fm.canonical} to another native field",
-            )
-        )
-    return problems
+    name = f"{entity}.{fm.canonical}"
+    rules: list[tuple[bool, str, str]] = [
+        (
+            fm.writes and not phi_allowed and is_phi_path(entity, fm.canonical),
+            "canonical",
+            f"{name} is PHI and would be sent to connection {connection!r}, which has "
+            "phi_allowed: false; set direction: in, remove this field, or set "
+            "phi_allowed: true on the connection if it may hold PHI",
+        ),
+        (
+            fm.owned and not fm.reads,
+            "owned",
+            f"{name} is owned here but direction is out, so this connection never sends "
+            "it; use direction: both or owned: false",
+        ),
+        (
+            fm.canonical == "stage" and em.stage is not None,
+            "canonical",
+            "stage is mapped by the entity's stage: block; remove this field",
+        ),
+        (
+            fm.writes and fm.native == em.key and fm.canonical != "id",
+            "native",
+            f"{fm.native} is the match key and carries the canonical id; map "
+            f"{fm.canonical} to another native field",
+        ),
+    ]
+    return [SpecProblem((*at, key), message) for broken, key, message in rules if broken]
 
 
 def _check_duplicates(em: EntityMapping) -> list[SpecProblem]:
