@@ -122,3 +122,42 @@ def test_a_session_id_only_client_raises_expired_session(sf_sandbox):
         sf.Account.create({"Name": "A"})
     assert exc.value.content[0]["errorCode"] == "INVALID_SESSION_ID"
     assert sf_sandbox.records("Account") == []
+
+
+def test_jwt_is_checked_against_a_configured_certificate(sf_sandbox, tmp_path):
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "refsync connected app")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    key_file = tmp_path / "app.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    default_key = sf_sandbox._org.creds.jwt_public_key
+    sf_sandbox.set_jwt_public_key(cert.public_bytes(serialization.Encoding.PEM))
+    try:
+        sf = sf_sandbox.make_client(login="jwt", privatekey_file=str(key_file))
+        assert sf.limits()["DailyApiRequests"]["Max"] == 5_000_000
+        with pytest.raises(SalesforceAuthenticationFailed):
+            sf_sandbox.make_client(login="jwt")  # the sandbox's own key no longer matches
+    finally:
+        sf_sandbox.set_jwt_public_key(default_key)

@@ -185,3 +185,9 @@ def test_stats_count_calls_per_endpoint_and_records_written(sf_sandbox, sf):
     snap = sf_sandbox.stats.snapshot()
     assert snap.calls == {"POST sobjects": 1, "GET query": 1}
     assert (snap.write_calls, snap.records_written) == (1, 1)
+
+
+def test_upsert_before_api_v46_answers_204_on_update(sf_sandbox):
+    sf = sf_sandbox.make_client(version="45.0")
+    assert sf.Account.upsert("Refsync_Id__c/p-1", {"Name": "A"}) == 201
+    assert sf.Account.upsert("Refsync_Id__c/p-1", {"Name": "B"}) == 204
