@@ -8,6 +8,7 @@ once, and turns pydantic ``ValidationError`` locations back into YAML positions.
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 __all__ = ["Loc", "Problem", "Problems", "YamlFile", "load_yaml", "locate", "plain"]
@@ -84,10 +86,19 @@ def load_yaml(path: Path, display: str, problems: Problems) -> YamlFile:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problems.add_at(file, line, col, f"invalid YAML: {exc.problem or exc.context}")
+        problems.add_at(file, line, col, _yaml_message(exc))
     except YAMLError as exc:
         problems.add_at(file, 1, 1, f"invalid YAML: {exc}")
     return file
+
+
+def _yaml_message(exc: MarkedYAMLError) -> str:
+    if isinstance(exc, DuplicateKeyError):
+        # ruamel's own message quotes both values, which may be secrets or PHI
+        key = re.search(r'duplicate key "(.*?)" with value', str(exc.problem))
+        name = f" {key.group(1)!r}" if key else ""
+        return f"duplicate key{name}: it is already defined above in the same mapping; keep one"
+    return f"invalid YAML: {exc.problem or exc.context}"
 
 
 def locate(path: Path, loc: Loc, display: str | None = None) -> str:

@@ -354,3 +354,15 @@ def test_a_model_level_settings_error_names_the_connection(program_dir):
         p.startswith(f"{program_dir / 'refsync.yaml'}:8:5: connections.crm.settings: ")
         for p in found
     ), found
+
+
+def test_a_duplicate_key_is_located_and_its_values_are_not_echoed(program_dir):
+    edit(
+        program_dir,
+        "refsync.yaml",
+        "      access_token: ${CRM_TOKEN}\n",
+        "      access_token: ${CRM_TOKEN}\n      access_token: ${OTHER_SECRET_NAME}\n",
+    )
+    (problem,) = problems_of(program_dir)
+    assert problem.startswith(f"{program_dir / 'refsync.yaml'}:11:7: duplicate key 'access_token'")
+    assert "CRM_TOKEN" not in problem and "OTHER_SECRET_NAME" not in problem
