@@ -191,3 +191,20 @@ def test_upsert_before_api_v46_answers_204_on_update(sf_sandbox):
     sf = sf_sandbox.make_client(version="45.0")
     assert sf.Account.upsert("Refsync_Id__c/p-1", {"Name": "A"}) == 201
     assert sf.Account.upsert("Refsync_Id__c/p-1", {"Name": "B"}) == 204
+
+
+def test_get_updated_and_get_deleted_cover_the_window(sf_sandbox, sf):
+    sf_sandbox.set_now(datetime(2024, 5, 10, 12, 0, 30, tzinfo=UTC))
+    kept, gone = sf_sandbox.insert("Account", [{"Name": "A"}, {"Name": "B"}])
+    sf.Account.delete(gone)
+    start, end = datetime(2024, 5, 10, 11, tzinfo=UTC), datetime(2024, 5, 10, 12, 5, 45, tzinfo=UTC)
+    assert sf.Account.updated(start, end) == {
+        "ids": [kept],
+        "latestDateCovered": "2024-05-10T12:05:00.000+0000",
+    }
+    assert sf.Account.deleted(start, end)["deletedRecords"] == [
+        {"id": gone, "deletedDate": "2024-05-10T12:00:30.000+0000"}
+    ]
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Account.updated(end, start)
+    assert exc.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"

@@ -17,7 +17,7 @@ from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
 
 from connectors.sandbox.common import BackgroundServer, FaultPlan, Stats
-from connectors.sandbox.salesforce import bulk, collections, rest
+from connectors.sandbox.salesforce import bulk, collections, replication, rest
 from connectors.sandbox.salesforce.app import Allowance, Org, SalesforceApp
 from connectors.sandbox.salesforce.auth import Credentials, Sessions
 from connectors.sandbox.salesforce.errors import RecordFailure
@@ -88,7 +88,9 @@ class SalesforceSandbox:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._now: datetime | None = None
         self._org = self._build_org(schema or default_schema(), daily_limit)
-        app = SalesforceApp(self._org, rest.ROUTES + collections.ROUTES + bulk.ROUTES)
+        app = SalesforceApp(
+            self._org, rest.ROUTES + replication.ROUTES + collections.ROUTES + bulk.ROUTES
+        )
         self._server = BackgroundServer(
             app, host=host, port=port, ssl_context=self.tls.server_context()
         )
