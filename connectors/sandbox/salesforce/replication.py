@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from connectors.sandbox.salesforce.app import Call, Route, json_response
 from connectors.sandbox.salesforce.errors import ApiError
 from connectors.sandbox.salesforce.rest import sobject_or_404
+from connectors.sandbox.salesforce.store import Row
 from connectors.sandbox.salesforce.values import format_datetime, parse_datetime
 
 __all__ = ["ROUTES"]
@@ -39,7 +40,7 @@ def _window(call: Call, days: int) -> tuple[datetime, datetime]:
     return start, end.replace(second=0)
 
 
-def _rows(call: Call, sobject: str, start: datetime, end: datetime, deleted: bool) -> list[dict]:
+def _rows(call: Call, sobject: str, start: datetime, end: datetime, deleted: bool) -> list[Row]:
     obj = sobject_or_404(call, sobject)
     with call.org.store.lock:
         rows = [
