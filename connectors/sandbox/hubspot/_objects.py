@@ -132,11 +132,27 @@ def prepare_write(
         raise WriteRejected(invalid_property_values(problems), "VALIDATION_ERROR")
     singular = state.schema.singular(name)
     keys = [str(rec.id)] if rec else []
+    keys += _unique_values_free(table, changes, rec, claimed, singular)
+    if check_locks and keys and state.faults.is_row_locked(*keys):
+        state.stats.record_fault("row_lock")
+        raise WriteRejected(locked_error(singular, keys[0]), "CONFLICT", "CONCURRENT_UPDATE")
+    return changes
+
+
+def _unique_values_free(
+    table: Table,
+    changes: dict[str, str | None],
+    rec: Record | None,
+    claimed: dict[tuple[str, str], int] | None,
+    singular: str,
+) -> list[str]:
+    """The unique values a write sets; raises if another record (or input) holds one."""
+    values = []
     for prop in table.unique_props:
         value = changes.get(prop)
         if value is None:
             continue
-        keys.append(value)
+        values.append(value)
         if claimed is not None and (prop, table.index_key(prop, value)) in claimed:
             raise WriteRejected(
                 validation_error(f"Duplicate {prop} values found in batch input"),
@@ -148,10 +164,7 @@ def prepare_write(
                 conflict(f"{singular.capitalize()} already exists. Existing ID: {holder}"),
                 "CONFLICT",
             )
-    if check_locks and keys and state.faults.is_row_locked(*keys):
-        state.stats.record_fault("row_lock")
-        raise WriteRejected(locked_error(singular, keys[0]), "CONFLICT", "CONCURRENT_UPDATE")
-    return changes
+    return values
 
 
 def find_record(

@@ -232,21 +232,7 @@ class SchemaRegistry:
                 if prop["name"] not in self._properties[name]:
                     body = {"groupName": group, **prop}
                     self._properties[name][prop["name"]] = self._property_from(body, now_ms, 99)
-            self._custom[name] = {
-                "id": type_id.split("-", 1)[1],
-                "objectTypeId": type_id,
-                "fullyQualifiedName": fqn,
-                "name": name,
-                "labels": egg["labels"],
-                "primaryDisplayProperty": egg.get("primaryDisplayProperty"),
-                "requiredProperties": list(egg.get("requiredProperties") or []),
-                "searchableProperties": list(egg.get("searchableProperties") or []),
-                "secondaryDisplayProperties": list(egg.get("secondaryDisplayProperties") or []),
-                "associations": [],
-                "archived": False,
-                "createdAt": iso_ms(now_ms),
-                "updatedAt": iso_ms(now_ms),
-            }
+            self._custom[name] = _schema_json(egg, type_id, fqn, now_ms)
             if not preload:
                 self.journal.append(["create_custom_object", egg, now_ms])
             return self.custom_object(name)
@@ -265,6 +251,27 @@ class SchemaRegistry:
         """Redo the definitions of a saved :attr:`journal` (on a fresh registry)."""
         for op, *args in journal:
             getattr(self, op)(*args)
+
+
+def _schema_json(egg: dict[str, Any], type_id: str, fqn: str, now_ms: int) -> dict[str, Any]:
+    """ObjectSchema JSON (without properties) for a custom object made from ``egg``."""
+    schema = {
+        "id": type_id.split("-", 1)[1],
+        "objectTypeId": type_id,
+        "fullyQualifiedName": fqn,
+        "name": egg["name"],
+        "labels": egg["labels"],
+        "requiredProperties": list(egg.get("requiredProperties") or []),
+        "searchableProperties": list(egg.get("searchableProperties") or []),
+        "secondaryDisplayProperties": list(egg.get("secondaryDisplayProperties") or []),
+        "associations": [],
+        "archived": False,
+        "createdAt": iso_ms(now_ms),
+        "updatedAt": iso_ms(now_ms),
+    }
+    if egg.get("primaryDisplayProperty"):
+        schema["primaryDisplayProperty"] = egg["primaryDisplayProperty"]
+    return schema
 
 
 def _property_not_found(prop: str, name: str) -> HubSpotError:

@@ -156,27 +156,31 @@ def _selected(state: SandboxState, name: str, table: Table, body: dict[str, Any]
     candidates = _indexed_candidates(table, groups)
     pool = table.live() if candidates is None else iter(candidates)
     matched = [r for r in pool if keep(r)]
-    sorts = body.get("sorts") or []
-    if sorts:
-        first = sorts[0]
-        if isinstance(first, str):  # the client may send bare names (descending with "-")
-            prop, descending = first.lstrip("-"), first.startswith("-")
-        else:
-            prop = first.get("propertyName", "hs_object_id")
-            descending = first.get("direction", "ASCENDING") == "DESCENDING"
-        definition = definitions.get(prop)
+    return [r.id for r in _sorted(matched, body.get("sorts") or [], definitions)]
 
-        def key(rec: Record) -> tuple[int, Any, int]:
-            raw = rec.props.get(prop)
-            value = comparable(definition, raw) if raw is not None else None
-            return (value is None, value if value is not None else 0, rec.id)
 
-        present = sorted((r for r in matched if r.props.get(prop) is not None), key=key)
-        absent = [r for r in matched if r.props.get(prop) is None]
-        if descending:
-            present.reverse()
-        matched = present + absent
-    return [r.id for r in matched]
+def _sorted(
+    matched: list[Record], sorts: list[Any], definitions: dict[str, dict[str, Any]]
+) -> list[Record]:
+    """Order by the first sort only (as HubSpot does); records without the value go last."""
+    if not sorts:
+        return matched
+    first = sorts[0]
+    if isinstance(first, str):  # the client sends bare names (descending with "-")
+        prop, descending = first.lstrip("-"), first.startswith("-")
+    else:
+        prop = first.get("propertyName", "hs_object_id")
+        descending = first.get("direction", "ASCENDING") == "DESCENDING"
+    definition = definitions.get(prop)
+
+    def key(rec: Record) -> tuple[bool, Any, int]:
+        value = comparable(definition, rec.props[prop])
+        return (value is None, value if value is not None else 0, rec.id)
+
+    present = sorted((r for r in matched if r.props.get(prop) is not None), key=key)
+    if descending:
+        present.reverse()
+    return present + [r for r in matched if r.props.get(prop) is None]
 
 
 def _cached_ids(state: SandboxState, name: str, table: Table, body: dict[str, Any]) -> list[int]:
