@@ -149,7 +149,7 @@ def test_a_new_custom_object_answers_201_and_takes_records(hs_sandbox):
                     "hasUniqueValue": True,
                 }
             ],
-            "associatedObjects": [],
+            "associatedObjects": ["COMPANY"],
         }
     )
     record = client.crm.objects.basic_api.create(
@@ -157,6 +157,9 @@ def test_a_new_custom_object_answers_201_and_takes_records(hs_sandbox):
     )
     got = client.crm.objects.basic_api.get_by_id("p_visits", "v-1", id_property="visit_id")
     assert got.id == record.id
+    [company] = hs_sandbox.insert("companies", [{"name": "Northside"}])
+    client.crm.associations.v4.basic_api.create_default("p_visits", record.id, "companies", company)
+    assert hs_sandbox.associations("companies", company, "p_visits") == [record.id]
 
 
 def test_only_the_default_sales_pipeline_is_preloaded(hs_sandbox):

@@ -75,6 +75,18 @@ class AssociationBook:
             self._reverse[((a, b), forward)] = backward
             self._reverse[((b, a), backward)] = forward
 
+    def define_pair(self, a: str, b: str) -> None:
+        """Unlabelled association types between a custom object and another type."""
+        with self._lock:
+            if self._types.get((a, b)):
+                return
+            forward, backward = self._next_user_type, self._next_user_type + 1
+            self._next_user_type += 2
+            self._types[(a, b)] = [("USER_DEFINED", forward, None)]
+            self._types[(b, a)] = [("USER_DEFINED", backward, None)]
+            self._reverse[((a, b), forward)] = backward
+            self._reverse[((b, a), backward)] = forward
+
     def _known(self, a: str, b: str, category: str, type_id: int) -> bool:
         return any(k[0] == category and k[1] == type_id for k in self._types.get((a, b), []))
 

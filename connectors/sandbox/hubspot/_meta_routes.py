@@ -91,7 +91,11 @@ def _create_schema(call: Call) -> tuple[int, Any]:
     body = call.json()
     if not isinstance(body.get("properties"), list) or "requiredProperties" not in body:
         raise validation_error("An object schema needs 'properties' and 'requiredProperties'")
-    return 201, call.state.schema.create_custom_object(body, call.state.clock.now_ms())
+    state = call.state
+    schema = state.schema.create_custom_object(body, state.clock.now_ms())
+    for other in body.get("associatedObjects") or []:
+        state.extras["associations"].define_pair(body["name"], state.schema.resolve(other))
+    return 201, schema
 
 
 def _token(call: Call) -> tuple[int, Any]:
