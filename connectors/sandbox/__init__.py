@@ -2,8 +2,20 @@
 
 ``SalesforceSandbox`` (HTTPS, :mod:`connectors.sandbox.salesforce`) and ``HubSpotSandbox``
 (:mod:`connectors.sandbox.hubspot`) are imported lazily, so importing this package costs
-nothing and one sandbox does not need the other. Shared fault injection and counters live in
-:mod:`connectors.sandbox.common`.
+nothing and one sandbox does not need the other. Shared pieces:
+:mod:`connectors.sandbox.common` (``FaultPlan``, ``Stats``), :mod:`connectors.sandbox.serving`
+(``BackgroundServer`` with keep-alive, ``drop_connection``), :mod:`connectors.sandbox.tls`
+(the sandbox CA).
+
+Typical test use::
+
+    with SalesforceSandbox() as sb:
+        sf = sb.make_client()                       # or make_client(login="jwt") to re-login
+        sb.faults.configure(fail_every=3, fail_status=503)
+        sb.faults.lock_rows(["r-1"], times=1)       # UNABLE_TO_LOCK_ROW for that key, once
+        sb.faults.drop_next_writes(1)               # apply, then close without answering
+        sb.faults.configure(expire_session_after=10)
+        sb.stats.snapshot()                         # calls per endpoint, writes, faults
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ Usage::
 
 Modules: :mod:`.schema` (the preloaded schema as data), :mod:`.store` (indexed in-memory
 tables), :mod:`.writes` (field-level validation), :mod:`.soql` / :mod:`.query` (SOQL),
-:mod:`.rest`, :mod:`.collections`, :mod:`.bulk` (endpoints), :mod:`.auth` (logins),
-:mod:`.app` (the WSGI pipeline), :mod:`.sandbox` (the public handle).
+:mod:`.rest`, :mod:`.replication`, :mod:`.collections`, :mod:`.bulk` (endpoints),
+:mod:`.auth` (logins), :mod:`.app` (the WSGI pipeline), :mod:`.sandbox` (the public handle).
 """
 
 from __future__ import annotations
