@@ -247,7 +247,7 @@ def test_retry_after_header_is_honoured_on_the_fast_read_path() -> None:
     describe = {
         "fields": [{"name": n, "type": "string"} for n in ("Id", "SystemModstamp", "IsDeleted")]
     }
-    responses.get(f"{BASE}sobjects/Account/describe", json=describe)
+    responses.get(f"{BASE}sobjects/Account/describe/", json=describe)
     responses.get(f"{BASE}queryAll/", status=503, headers={"Retry-After": "7"}, body="busy")
     responses.get(f"{BASE}queryAll/", json={"done": True, "totalSize": 0, "records": []})
     assert list(_token_connector(sleeps).read("Account", since=None, fields=[])) == []
@@ -350,7 +350,7 @@ def test_no_vendor_exception_escapes_any_operation(status: int) -> None:
     describe = {
         "fields": [{"name": n, "type": "string", "externalId": n == "Ext__c"} for n in names]
     }
-    responses.get(f"{BASE}sobjects/Account/describe", json=describe)
+    responses.get(f"{BASE}sobjects/Account/describe/", json=describe)
     connector = _token_connector(max_attempts=1)
     connector.describe("Account")  # cached: every later call hits the failing endpoint
     responses.reset()
