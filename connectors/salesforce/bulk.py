@@ -25,6 +25,7 @@ from simple_salesforce import Salesforce
 from connectors.base import WriteResult
 from connectors.salesforce.calls import CallRunner
 from connectors.salesforce.errors import raise_for_response, record_error
+from connectors.salesforce.writes import flat_items
 from mapping.errors import ConnectorError, ServiceUnavailable
 
 __all__ = ["BulkUpsert", "csv_value", "parse_error"]
@@ -70,7 +71,8 @@ def _csv_parts(
     writer.writerow(header)
     rows = 0
     for record in records:
-        writer.writerow([csv_value(record[c]) if c in record else "" for c in columns])
+        row = dict(flat_items(record))  # one row at a time: the records are not copied
+        writer.writerow([csv_value(row[c]) if c in row else "" for c in columns])
         rows += 1
         if buffer.tell() > _MAX_CSV_BYTES:
             parts.append(buffer.getvalue())
@@ -106,7 +108,7 @@ class BulkUpsert:
         self.jobs: list[str] = []
 
     def run(self, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
-        columns = list(dict.fromkeys(name for record in records for name in record))
+        columns = list(dict.fromkeys(n for record in records for n, _ in flat_items(record)))
         outcome: dict[str, WriteResult] = {}
         header = [self._header(c) for c in columns]
         for text in _csv_parts(records, columns, header):

@@ -43,7 +43,7 @@ from connectors.salesforce.errors import LOCK_CODE
 from connectors.salesforce.quota import QuotaGuard
 from connectors.salesforce.reads import CURSOR, ReadWindow, read_pages, select_list
 from connectors.salesforce.settings import SalesforceSettings
-from connectors.salesforce.writes import Lookup, delete_by_keys, upsert_collections
+from connectors.salesforce.writes import Lookup, delete_by_keys, flat_items, upsert_collections
 from mapping.errors import ConnectorError, SchemaMismatch
 from mapping.schema import ObjectSchema
 
@@ -139,13 +139,12 @@ class SalesforceConnector(Connector):
         """
         if not records:
             return []
-        flat = [_flat_record(r) for r in records]
-        names = list(dict.fromkeys(n for r in flat for n in r))
+        names = list(dict.fromkeys(n for r in records for n, _ in flat_items(r)))
         self._require_writable(object_name, key, names)
         lookups = self._lookups(object_name, names)
-        if len(flat) >= self.settings.bulk_threshold:
-            return self._bulk_upsert(object_name, flat, key, lookups)
-        return self._collections_upsert(object_name, flat, key, lookups)
+        if len(records) >= self.settings.bulk_threshold:
+            return self._bulk_upsert(object_name, records, key, lookups)
+        return self._collections_upsert(object_name, records, key, lookups)
 
     def archive(self, object_name: str, keys: Sequence[str], *, key: str) -> list[WriteResult]:
         """Delete (to the Recycle Bin) the records whose ``key`` is one of ``keys``."""
@@ -238,16 +237,3 @@ class SalesforceConnector(Connector):
             for i, result in zip(locked, again, strict=True):
                 results[i] = result
         return results
-
-
-def _flat_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"Partner__r": {"Refsync_Id__c": v}}`` -> ``{"Partner__r.Refsync_Id__c": v}``."""
-    out: dict[str, Any] = {}
-    for name, value in record.items():
-        if isinstance(value, Mapping):
-            for sub, inner in value.items():
-                if sub != "attributes":
-                    out[f"{name}.{sub}"] = inner
-        else:
-            out[name] = value
-    return out

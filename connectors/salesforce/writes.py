@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -23,7 +23,14 @@ from connectors.base import WriteResult
 from connectors.salesforce.calls import CallRunner
 from connectors.salesforce.errors import LOCK_CODE, record_error
 
-__all__ = ["Lookup", "delete_by_keys", "native_value", "nest_relations", "upsert_collections"]
+__all__ = [
+    "Lookup",
+    "delete_by_keys",
+    "flat_items",
+    "native_value",
+    "nest_relations",
+    "upsert_collections",
+]
 
 _GONE_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
 
@@ -43,15 +50,29 @@ Lookup = tuple[str, str | None]
 """A lookup relationship's field name and, for a polymorphic lookup, the target type."""
 
 
+def flat_items(record: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """``(name, value)`` pairs with nested lookups as dotted names, without copying.
+
+    ``{"Partner__r": {"Refsync_Id__c": v}}`` yields ``("Partner__r.Refsync_Id__c", v)``.
+    """
+    for name, value in record.items():
+        if isinstance(value, Mapping):
+            for sub, inner in value.items():
+                if sub != "attributes":
+                    yield f"{name}.{sub}", inner
+        else:
+            yield name, value
+
+
 def nest_relations(record: Mapping[str, Any], lookups: Mapping[str, Lookup]) -> dict[str, Any]:
-    """A REST body for ``record`` (flat dotted names): lookups nested by external id.
+    """A REST body for ``record`` (nested or dotted lookups): lookups nested by external id.
 
     ``lookups`` maps relationship names to (lookup field, polymorphic target type or None):
     ``Partner__r`` -> (``Partner__c``, None). A ``None`` value clears the lookup field (a
     nested external id cannot be null); a polymorphic reference carries its target type.
     """
     body: dict[str, Any] = {}
-    for name, value in record.items():
+    for name, value in flat_items(record):
         if "." not in name:
             body[name] = native_value(value)
             continue
