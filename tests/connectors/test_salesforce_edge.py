@@ -367,3 +367,63 @@ def test_no_vendor_exception_escapes_any_operation(status: int) -> None:
         with pytest.raises(RefsyncError) as info:
             operation()
         assert type(info.value).__module__ == "mapping.errors"
+
+
+# -- Bulk API 2.0 job states ---------------------------------------------------------------
+
+JOBS = f"{BASE}jobs/ingest/"
+EXT_DESCRIBE = {
+    "fields": [
+        {"name": "Id", "type": "id"},
+        {"name": "Ext__c", "type": "string", "externalId": True, "createable": True},
+        {"name": "Name", "type": "string", "createable": True},
+    ]
+}
+
+
+def _bulk_connector(**settings: object) -> SalesforceConnector:
+    responses.get(f"{BASE}sobjects/Account/describe/", json=EXT_DESCRIBE)
+    responses.post(JOBS, json={"id": "750J", "state": "Open"})
+    responses.put(f"{JOBS}750J/batches/", status=201)
+    responses.patch(f"{JOBS}750J/", json={"id": "750J", "state": "UploadComplete"})
+    return _token_connector(bulk_threshold=2, bulk_poll_seconds=0, **settings)
+
+
+@responses.activate
+def test_a_failed_bulk_job_is_a_connector_error_naming_the_job() -> None:
+    connector = _bulk_connector()
+    responses.get(f"{JOBS}750J/", json={"id": "750J", "state": "Failed", "errorMessage": "x"})
+    with pytest.raises(ConnectorError, match="750J ended Failed"):
+        connector.upsert("Account", [{"Ext__c": "a"}, {"Ext__c": "b"}], key="Ext__c")
+
+
+@responses.activate
+def test_a_stuck_bulk_job_is_aborted_and_reported_as_unavailable() -> None:
+    connector = _bulk_connector(bulk_timeout_seconds=0.001, max_attempts=1)
+    responses.get(f"{JOBS}750J/", json={"id": "750J", "state": "InProgress"})
+    with pytest.raises(ServiceUnavailable, match="aborted"):
+        connector.upsert("Account", [{"Ext__c": "a"}, {"Ext__c": "b"}], key="Ext__c")
+    aborts = [
+        c for c in responses.calls if c.request.method == "PATCH" and b"Aborted" in c.request.body
+    ]
+    assert len(aborts) == 1
+
+
+@responses.activate
+def test_bulk_results_are_matched_by_key_whatever_their_order() -> None:
+    connector = _bulk_connector()
+    responses.get(f"{JOBS}750J/", json={"id": "750J", "state": "JobComplete"})
+    ok = '"sf__Id","sf__Created",Ext__c,Name\n"001B","false","b","B"\n"001A","true","a","A"\n'
+    failed = '"sf__Id","sf__Error",Ext__c,Name\n"","STRING_TOO_LONG:Name: data value too large:Name --","c","C"\n'
+    responses.get(f"{JOBS}750J/successfulResults/", body=ok)
+    responses.get(f"{JOBS}750J/failedResults/", body=failed)
+    records = [{"Ext__c": k, "Name": k.upper()} for k in ("a", "b", "c", "d")]
+    results = connector.upsert("Account", records, key="Ext__c")
+    assert [(r.key, r.id, r.created) for r in results[:2]] == [
+        ("a", "001A", True),
+        ("b", "001B", False),
+    ]
+    assert (results[2].error.code, results[2].error.field) == ("STRING_TOO_LONG", "Name")
+    assert results[3].error.code == "UNPROCESSED"
+    upload = next(c for c in responses.calls if c.request.method == "PUT")
+    assert upload.request.body.decode().splitlines()[0] == "Ext__c,Name"

@@ -200,3 +200,24 @@ def test_archive_deletes_by_key_with_one_query_and_one_delete_per_200(
     assert [r.key for r in results] == keys[:210] and all(r.ok for r in results)
     assert sandbox.stats.calls["DELETE composite/sobjects"] == 2
     assert len(sandbox.records("Referral__c")) == 40
+
+
+# -- SOQL safety ---------------------------------------------------------------------------
+
+
+def test_a_field_name_carrying_soql_is_refused_before_any_query(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    connector = make_connector(sandbox)
+    with pytest.raises(SchemaMismatch):
+        list(connector.read("Referral__c", since=None, fields=["Name FROM User --"]))
+    assert "GET queryAll" not in sandbox.stats.calls
+
+
+def test_keys_with_quotes_are_archived_through_format_soql(sandbox: SalesforceSandbox) -> None:  # noqa: F811
+    keys = ["o'brien", "back\\slash", "a' OR Name != '"]
+    connector = make_connector(sandbox)
+    connector.upsert("Referral__c", [referral(k) for k in [*keys, "keep"]], key=KEY)
+    results = connector.archive("Referral__c", keys, key=KEY)
+    assert all(r.ok and r.id for r in results)
+    assert [r[KEY] for r in sandbox.records("Referral__c")] == ["keep"]
