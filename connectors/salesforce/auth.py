@@ -54,29 +54,34 @@ class Session:
     instance: str
 
 
-class _PinnedCAAdapter(requests.adapters.HTTPAdapter):
-    """Verifies against one CA bundle whatever the environment says.
+class _Adapter(requests.adapters.HTTPAdapter):
+    """Enforces the configured CA bundle and a default timeout on every request.
 
     ``requests`` lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override ``Session.verify``
     (psf/requests#3829), and simple-salesforce passes no ``verify`` per request, so a
-    configured ``ca_file`` must be enforced at the adapter.
+    configured ``ca_file`` must be enforced at the adapter. simple-salesforce passes no
+    timeout either, and a stalled connection must end as a (retried) timeout, not a hang.
     """
 
-    def __init__(self, ca_file: str) -> None:
+    def __init__(self, ca_file: str | None, timeout: float) -> None:
         super().__init__()
         self._ca_file = ca_file
+        self._timeout = timeout
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs["verify"] = self._ca_file
+        if self._ca_file:
+            kwargs["verify"] = self._ca_file
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
         return super().send(request, **kwargs)
 
 
 def new_http_session(settings: SalesforceSettings) -> requests.Session:
-    """A ``requests`` session with TLS verification on (against ``ca_file`` when given)."""
+    """A ``requests`` session with TLS verification on (against ``ca_file`` when given) and
+    ``timeout_seconds`` on every request."""
     http = requests.Session()
     http.verify = settings.ca_file or True
-    if settings.ca_file:
-        http.mount("https://", _PinnedCAAdapter(settings.ca_file))
+    http.mount("https://", _Adapter(settings.ca_file, settings.timeout_seconds))
     return http
 
 

@@ -18,7 +18,7 @@ from sf_support import (  # noqa: F401
 )
 
 from connectors.sandbox import SalesforceSandbox
-from mapping.errors import AuthenticationError, QuotaExhausted, RecordRejected
+from mapping.errors import AuthenticationError, QuotaExhausted, RecordRejected, ServiceUnavailable
 
 KEY = "Refsync_Id__c"
 FIELDS = [KEY, "Stage__c", "Reason__c"]
@@ -225,3 +225,13 @@ def test_the_orgs_hard_limit_is_quota_exhausted_and_not_retried(sandbox: Salesfo
     with pytest.raises(QuotaExhausted, match="REQUEST_LIMIT_EXCEEDED"):
         connector.upsert("Referral__c", [referral("r-1")], key=KEY)
     assert sleeps == []
+
+
+def test_a_stalled_server_ends_in_a_timeout_not_a_hang(sandbox: SalesforceSandbox) -> None:  # noqa: F811
+    sleeps = Sleeps()
+    connector = make_connector(sandbox, sleeps, timeout_seconds=0.2, max_attempts=2)
+    connector.check()
+    sandbox.faults.configure(latency=0.5)
+    with pytest.raises(ServiceUnavailable, match="ReadTimeout"):
+        connector.upsert("Referral__c", [referral("r-1")], key=KEY)
+    assert len(sleeps) == 1
