@@ -9,6 +9,7 @@ user cannot see is missing from describe: :meth:`SchemaCache.require` reports it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -18,6 +19,7 @@ from mapping.schema import FieldSchema, ObjectSchema
 __all__ = ["SchemaCache", "field_schema"]
 
 Describe = Callable[[str], dict[str, Any]]
+_API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 
 
 def field_schema(raw: dict[str, Any]) -> FieldSchema:
@@ -53,6 +55,11 @@ class SchemaCache:
 
     def base(self, object_name: str) -> ObjectSchema:
         """The object's own fields (one describe call, then cached)."""
+        if not _API_NAME.fullmatch(object_name):
+            # Object names go into URL paths and SOQL: only API names get that far.
+            raise SchemaMismatch(
+                f"{object_name!r} is not a Salesforce object API name; fix the mapping's object"
+            )
         if object_name not in self._schemas:
             raw = self._describe(object_name)
             self._raw[object_name] = raw

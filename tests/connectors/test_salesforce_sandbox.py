@@ -221,3 +221,12 @@ def test_keys_with_quotes_are_archived_through_format_soql(sandbox: SalesforceSa
     results = connector.archive("Referral__c", keys, key=KEY)
     assert all(r.ok and r.id for r in results)
     assert [r[KEY] for r in sandbox.records("Referral__c")] == ["keep"]
+
+
+def test_an_object_name_that_is_not_an_api_name_never_reaches_the_api(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    connector = make_connector(sandbox)
+    with pytest.raises(SchemaMismatch, match="not a Salesforce object API name"):
+        connector.upsert("../limits", [referral("r-1")], key=KEY)
+    assert sandbox.stats.calls.keys() <= {"POST oauth2/token"}
