@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -255,9 +256,41 @@ def test_a_data_dir_keeps_records_definitions_and_pipelines_across_restarts(tmp_
             },
         )
     with HubSpotSandbox(data_dir=tmp_path) as second:
+        assert second.token == first.token  # printed settings keep working
         client = second.make_client()
         again = client.crm.companies.basic_api.get_by_id("001A", id_property="sf_id")
         assert again.id == company.id
         labels = [p.label for p in client.crm.pipelines.pipelines_api.get_all("deals").results]
         assert labels == ["Sales Pipeline", "Referrals"]
         assert client.crm.pipelines.pipelines_api.get_by_id("deals", pipeline.id).id == pipeline.id
+
+
+def test_parallel_batch_upserts_keep_unique_values_unique(hs_sandbox):
+    def worker(n: int) -> None:
+        batch = hs_sandbox.make_client().crm.companies.batch_api
+        for step in range(5):
+            ids = range(step * 20, step * 20 + 40)
+            batch.upsert(
+                {
+                    "inputs": [
+                        {
+                            "id": f"org-{i}",
+                            "idProperty": "refsync_id",
+                            "properties": {"name": f"w{n}"},
+                        }
+                        for i in ids
+                    ]
+                }
+            )
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(worker, range(4)))
+    keys = sorted(r["properties"]["refsync_id"] for r in hs_sandbox.records("companies"))
+    assert keys == sorted(f"org-{i}" for i in range(120))
+    assert hs_sandbox.stats.write_calls == 20
+
+
+def test_in_process_inserts_are_validated_like_api_writes(hs_sandbox):
+    with pytest.raises(ValueError, match="PROPERTY_DOESNT_EXIST"):
+        hs_sandbox.insert("contacts", [{"shoe_size": "44"}])
+    assert hs_sandbox.stats.total_calls == 0

@@ -93,6 +93,7 @@ class HubSpotSandbox:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         if self.data_dir is not None:
             self._load()
+            self.save()  # the token is on disk even if the process is killed later
         self._server = BackgroundServer(self.app, host=self._host, port=self._port)
         self._server.start()
         return self
@@ -231,7 +232,14 @@ class HubSpotSandbox:
 
     def dump(self) -> dict[str, Any]:
         """All data as JSON-ready dict (what the data dir holds)."""
+        auth = self._state.auth
         return {
+            # the printed connection settings must keep working after a restart
+            "auth": {
+                "private_token": auth.private_token,
+                "client_id": auth.oauth.client_id,
+                "client_secret": auth.oauth.client_secret,
+            },
             "schema": self._state.schema.journal,
             "records": self._state.store.dump(),
             "pipelines": self._state.extras["pipelines"].dump(),
@@ -254,6 +262,11 @@ class HubSpotSandbox:
         if not path.exists():
             return
         data = json.loads(path.read_text())
+        auth = data.get("auth") or {}
+        if auth:
+            self._state.auth.private_token = auth["private_token"]
+            self._state.auth.oauth.client_id = auth["client_id"]
+            self._state.auth.oauth.client_secret = auth["client_secret"]
         self._state.schema.replay(data.get("schema", []))
         self._state.store.load(data.get("records", {}), lambda n: resolve_table(self._state, n)[1])
         self._state.extras["pipelines"].load(data.get("pipelines", []))
