@@ -21,8 +21,6 @@ def hs_server() -> Iterator[HubSpotSandbox]:
 def hs_sandbox(hs_server: HubSpotSandbox) -> HubSpotSandbox:
     """The module's HubSpot sandbox with fresh data, no faults, zeroed counters and limits."""
     hs_server.reset()
-    hs_server.limits.ten_second_limit = 190
-    hs_server.limits.daily_limit = 1_000_000
     return hs_server
 
 

@@ -117,3 +117,15 @@ def test_the_daily_allowance_answers_429_daily(hs_sandbox):
     assert info.value.status == 429
     assert json.loads(info.value.body)["policyName"] == "DAILY"
     assert info.value.headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
+
+
+def test_an_enforced_search_limit_answers_429_secondly(hs_sandbox):
+    hs_sandbox.limits.search_per_second = 2
+    api = hs_sandbox.make_client().crm.contacts.search_api
+    body = {"filterGroups": [], "sorts": [], "properties": [], "limit": 10, "after": "0"}
+    api.do_search(body)
+    api.do_search(body)
+    with pytest.raises(ApiException) as info:
+        api.do_search(body)
+    assert info.value.status == 429
+    assert json.loads(info.value.body)["policyName"] == "SECONDLY"

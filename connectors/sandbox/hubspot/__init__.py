@@ -17,7 +17,11 @@ sandbox had to choose, and says so here:
   message is the sandbox's own.
 - Requested properties without a value are left out of ``properties`` (the spec types the
   values as non-null strings).
-- Search's own 5 requests/second limit is not enforced.
+- Search's own limit (about 5 requests/second per account, 429 with policy ``SECONDLY``) is
+  off unless ``sandbox.limits.search_per_second`` is set, so tests that page quickly are
+  not slowed down by default.
+- Unique values are compared case-insensitively for every unique property (HubSpot does so
+  for email and for search ``EQ``).
 """
 
 from __future__ import annotations

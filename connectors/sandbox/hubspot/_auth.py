@@ -149,10 +149,14 @@ class RateLimiter:
         self.daily_limit = daily_limit
         self._window: deque[float] = deque()
         self._daily_used = 0
+        # HubSpot allows about 5 searches per second per account; None: not enforced
+        self.search_per_second: int | None = None
+        self._searches: deque[float] = deque()
 
     def reset(self) -> None:
         with self._lock:
             self._window.clear()
+            self._searches.clear()
             self._daily_used = 0
 
     def admit(self, *, burst: bool = True) -> dict[str, str]:
@@ -170,6 +174,12 @@ class RateLimiter:
                 raise self._refuse(
                     "TEN_SECONDLY_ROLLING", f"publicapi:private-app-ten-secondly:{PORTAL_ID}"
                 )
+            if not burst and self.search_per_second is not None:
+                while self._searches and now - self._searches[0] >= 1.0:
+                    self._searches.popleft()
+                if len(self._searches) >= self.search_per_second:
+                    raise self._refuse("SECONDLY", f"publicapi:crm-search-secondly:{PORTAL_ID}")
+                self._searches.append(now)
             self._daily_used += 1
             if burst:
                 self._window.append(now)

@@ -93,7 +93,7 @@ def unauthorized(expired_ms_ago: int | None = None, expire_iso: str | None = Non
 
 def rate_limited(policy: str, group: str) -> HubSpotError:
     """429 with ``policyName`` (``TEN_SECONDLY_ROLLING`` or ``DAILY``)."""
-    word = "ten_secondly_rolling" if policy == "TEN_SECONDLY_ROLLING" else "daily"
+    word = policy.lower()
     body = {
         "status": "error",
         "message": f"You have reached your {word} limit.",

@@ -84,6 +84,7 @@ class HubSpotSandbox:
         self._reset_extras()
         self.app = HubSpotApp(self._state, ROUTES)
         self._host, self._port = host, port
+        self._initial_limits = (ten_second_limit, daily_limit)
         self._server: BackgroundServer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -215,8 +216,11 @@ class HubSpotSandbox:
 
     def reset(self) -> None:
         """A fresh start for the next test: :meth:`reset_data`, no faults, zeroed counters,
-        real time, OAuth expiry off, no exchange recorder. Port and tokens stay."""
+        the rate limits given at construction, real time, OAuth expiry off, no exchange
+        recorder. Port and tokens stay."""
         self.reset_data()
+        self.limits.ten_second_limit, self.limits.daily_limit = self._initial_limits
+        self.limits.search_per_second = None
         self.faults.clear()
         self.stats.reset()
         self._state.clock.set_now(datetime.now(UTC))
