@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 import jwt
 import requests
 import requests.adapters
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import soap_login, token_login
 

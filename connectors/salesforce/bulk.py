@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 
 from connectors.base import WriteResult
 from connectors.salesforce.calls import CallRunner
@@ -156,7 +156,7 @@ class BulkUpsert:
             "lineEnding": "LF",
             "columnDelimiter": "COMMA",
         }
-        job_id = self._call(where, "POST", "ingest/", json=spec).json()["id"]
+        job_id = str(self._call(where, "POST", "ingest/", json=spec).json()["id"])
         self.jobs.append(job_id)
         self._call(
             where,

@@ -13,7 +13,7 @@ retries with backoff, and one re-login on an expired session.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tenacity import (
     RetryCallState,
@@ -98,7 +98,7 @@ class CallRunner:
             sleep=self.sleep,
             reraise=True,
         )
-        return retrying(self._once, where, fn)
+        return cast(T, retrying(self._once, where, fn))
 
     def _once(self, where: str, fn: Callable[[], Any]) -> Any:
         self.quota.check()

@@ -32,7 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 
 from connectors.base import Bookmark, Clock, Connector, ReadPage, WriteResult, utc_now
 from connectors.salesforce.auth import apply_session, build_client, login, new_http_session

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from simple_salesforce import Salesforce, format_soql
+from simple_salesforce.api import Salesforce
+from simple_salesforce.format import format_soql
 
 from connectors.base import Bookmark, NativeRecord, ReadPage
 from connectors.salesforce.calls import CallRunner
@@ -101,6 +102,11 @@ class _Stamps:
         return value
 
 
+def _relation(dotted: str) -> tuple[str, str, str]:
+    rel, _, field = dotted.partition(".")
+    return dotted, rel, field
+
+
 def _flatten(row: dict[str, Any], relations: Sequence[tuple[str, str, str]]) -> None:
     """Replace nested parent objects by the mapped dotted keys (``Partner__r.Refsync_Id__c``)."""
     for dotted, rel, name in relations:
@@ -145,7 +151,7 @@ def read_pages(
 ) -> Iterator[ReadPage]:
     """Yield the window's records page by page (one query/queryMore call per page)."""
     soql = build_soql(object_name, select, window)
-    relations = [(f, *f.split(".", 1)) for f in select if "." in f]
+    relations = [_relation(f) for f in select if "." in f]
     cursor, stamps = _Cursor(window), _Stamps()
     fetch = _page_fetcher(client, runner, object_name, batch_size, timeout)
     body = fetch(f"{client.base_url}queryAll/", {"q": soql})

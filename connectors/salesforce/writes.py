@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
-from simple_salesforce import Salesforce, format_soql
+from simple_salesforce.api import Salesforce
+from simple_salesforce.format import format_soql
 
 from connectors.base import WriteResult
 from connectors.salesforce.calls import CallRunner
@@ -148,9 +150,8 @@ class _Upsert:
                 ],
             }
             where = f"upserting {len(chunk)} {self.object_name} records by {self.key}"
-            answer = self.runner.run(
-                where, lambda b=body: self.client.restful(self.path, method="PATCH", json=b)
-            )
+            send = partial(self.client.restful, self.path, method="PATCH", json=body)
+            answer = self.runner.run(where, send)
             for i, result in zip(chunk, answer or (), strict=True):
                 key = str(records[i][self.key])
                 if result.get("success"):
@@ -196,7 +197,7 @@ def _resolve_ids(
             list(chunk),
         )
         where = f"finding {object_name} records to archive by {key}"
-        for row in runner.run(where, lambda q=soql: client.query_all(q))["records"]:
+        for row in runner.run(where, partial(client.query_all, soql))["records"]:
             found.setdefault(str(row[key]), []).append(row["Id"])
     return found
 
@@ -211,9 +212,8 @@ def delete_by_keys(
     for chunk in _chunks(all_ids, 200):
         where = f"deleting {len(chunk)} {object_name} records"
         params = {"ids": ",".join(chunk), "allOrNone": "false"}
-        answer = runner.run(
-            where, lambda p=params: client.restful("composite/sobjects/", params=p, method="DELETE")
-        )
+        send = partial(client.restful, "composite/sobjects/", params=params, method="DELETE")
+        answer = runner.run(where, send)
         for record_id, result in zip(chunk, answer or (), strict=True):
             error = (result.get("errors") or [{}])[0]
             code = str(error.get("statusCode") or "")
