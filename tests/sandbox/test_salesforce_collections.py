@@ -178,3 +178,19 @@ def test_polymorphic_reference_uses_the_type_in_attributes(sf_sandbox, sf):
     )
     assert results[0]["success"] is True
     assert sf_sandbox.records("Task")[0]["WhatId"] == referral
+
+
+def test_concurrent_upserts_of_the_same_keys_never_duplicate_a_record(sf_sandbox):
+    from concurrent.futures import ThreadPoolExecutor
+
+    records = [_referral(Refsync_Id__c=f"r-{i}") for i in range(25)]
+
+    def push(_):
+        client = sf_sandbox.make_client()
+        return _upsert(client, records)
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(push, range(8)))
+    assert all(r["success"] for results in outcomes for r in results)
+    assert sum(r["created"] for results in outcomes for r in results) == 25
+    assert len(sf_sandbox.records("Referral__c")) == 25

@@ -21,6 +21,7 @@ from connectors.sandbox.salesforce import bulk, collections, replication, rest
 from connectors.sandbox.salesforce.app import Allowance, Org, SalesforceApp
 from connectors.sandbox.salesforce.auth import Credentials, Sessions
 from connectors.sandbox.salesforce.errors import RecordFailure
+from connectors.sandbox.salesforce.query import Cursors
 from connectors.sandbox.salesforce.schema import ObjectDef, default_schema
 from connectors.sandbox.salesforce.store import Store
 from connectors.sandbox.salesforce.values import to_id18, to_json
@@ -336,6 +337,7 @@ class SalesforceSandbox:
         """Drop every record (the integration user is re-created)."""
         self._org.store.reset()
         self._org.jobs.clear()
+        self._org.cursors = Cursors()
         self._seed()
 
     def dump(self, path: str | Path) -> None:
