@@ -294,3 +294,14 @@ def test_in_process_inserts_are_validated_like_api_writes(hs_sandbox):
     with pytest.raises(ValueError, match="PROPERTY_DOESNT_EXIST"):
         hs_sandbox.insert("contacts", [{"shoe_size": "44"}])
     assert hs_sandbox.stats.total_calls == 0
+
+
+def test_a_malformed_body_answers_400_validation_error_not_a_server_error(hs_sandbox):
+    v4 = hs_sandbox.make_client().crm.associations.v4
+    with pytest.raises(Exception) as info:
+        v4.batch_api.create("contacts", "companies", {"inputs": [{"from": {}, "to": {}}]})
+    assert info.value.status == 400
+    assert json.loads(info.value.body)["category"] == "VALIDATION_ERROR"
+    with pytest.raises(Exception) as info:
+        hs_sandbox.make_client().crm.contacts.batch_api.read({"nothing": []})
+    assert info.value.status == 400

@@ -160,6 +160,10 @@ class HubSpotApp:
             status, body = route.handler(call, **args)
         except HubSpotError as exc:
             return _json_response(exc.status, exc.body, {**headers, **exc.headers})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # a body missing a required field or with a wrong type: HubSpot answers 400
+            message = f"Invalid input JSON: {type(exc).__name__} {exc}"
+            return _json_response(400, error_body(message, "VALIDATION_ERROR"), headers)
         if route.kind == "write":
             self.state.stats.record_write(call.records_written)
             if self.state.faults.should_drop_after_write():
