@@ -29,6 +29,7 @@ from simple_salesforce.format import format_soql
 from connectors.base import Bookmark, NativeRecord, ReadPage
 from connectors.salesforce.calls import CallRunner
 from connectors.salesforce.errors import raise_for_response
+from mapping.errors import StateError
 
 __all__ = ["ReadWindow", "build_soql", "read_pages", "select_list"]
 
@@ -52,9 +53,17 @@ class ReadWindow:
         upper = until.astimezone(UTC).replace(microsecond=0)
         if not since or not since.get(CURSOR):
             return cls(None, frozenset(), None, upper)
-        at = datetime.fromisoformat(since[CURSOR])
-        lower = at - timedelta(seconds=lookback_seconds)
-        return cls(at, frozenset(since.get("ids") or ()), lower, upper)
+        try:
+            at = datetime.fromisoformat(since[CURSOR])
+            ids = frozenset(str(i) for i in since.get("ids") or ())
+        except (TypeError, ValueError) as exc:
+            raise StateError(
+                "the saved Salesforce bookmark is not in the expected form "
+                f"({{{CURSOR!r}: ISO time, 'ids': [...]}}); reset the job's bookmark to re-read"
+            ) from exc
+        if at.tzinfo is None:
+            raise StateError("the saved Salesforce bookmark has no time zone; reset it")
+        return cls(at, ids, at - timedelta(seconds=lookback_seconds), upper)
 
 
 def select_list(fields: Sequence[str]) -> list[str]:

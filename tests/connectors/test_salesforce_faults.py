@@ -18,7 +18,13 @@ from sf_support import (  # noqa: F401
 )
 
 from connectors.sandbox import SalesforceSandbox
-from mapping.errors import AuthenticationError, QuotaExhausted, RecordRejected, ServiceUnavailable
+from mapping.errors import (
+    AuthenticationError,
+    QuotaExhausted,
+    RecordRejected,
+    ServiceUnavailable,
+    StateError,
+)
 
 KEY = "Refsync_Id__c"
 FIELDS = [KEY, "Stage__c", "Reason__c"]
@@ -235,3 +241,19 @@ def test_a_stalled_server_ends_in_a_timeout_not_a_hang(sandbox: SalesforceSandbo
     with pytest.raises(ServiceUnavailable, match="ReadTimeout"):
         connector.upsert("Referral__c", [referral("r-1")], key=KEY)
     assert len(sleeps) == 1
+
+
+@pytest.mark.parametrize(
+    "bookmark",
+    [
+        {"SystemModstamp": "yesterday"},
+        {"SystemModstamp": "2024-05-01T10:00:00"},
+        {"SystemModstamp": 5},
+    ],
+)
+def test_a_malformed_bookmark_is_a_state_error_not_a_silent_full_read(
+    sandbox: SalesforceSandbox,  # noqa: F811
+    bookmark: dict[str, object],
+) -> None:
+    with pytest.raises(StateError, match="bookmark"):
+        list(make_connector(sandbox).read("Referral__c", since=bookmark, fields=FIELDS))
