@@ -12,6 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from connectors.sandbox.salesforce.picklists import (
+    CLINICIAN_ROLES,
+    OUTREACH_KINDS,
+    PARTNER_KINDS,
+    RELATIONSHIP_STATUSES,
+    STAGES,
+)
+
 __all__ = [
     "DEFAULT_SCHEMA",
     "STAGES",
@@ -161,45 +169,6 @@ def _custom_name() -> FieldDef:
     return _text("Name", 80, nillable=False, defaulted_on_create=True)
 
 
-_PARTNER_KINDS = (
-    "PCP Practice",
-    "Specialty Practice",
-    "Hospital",
-    "Health System",
-    "Community Organization",
-    "Employer",
-    "Payer",
-)
-_RELATIONSHIP = ("Prospect", "Contacted", "Engaged", "Active", "Dormant")
-_ROLES = (
-    "Physician",
-    "Nurse Practitioner",
-    "Physician Assistant",
-    "Care Coordinator",
-    "Case Manager",
-    "Community Health Worker",
-)
-_OUTREACH = (
-    "Visit",
-    "Call",
-    "Email",
-    "Seminar",
-    "Training",
-    "Lunch and Learn",
-    "Newsletter",
-    "Event",
-)
-STAGES = (
-    "Contacted",
-    "Referred",
-    "Intake Received",
-    "Accepted",
-    "Scheduled",
-    "Completed",
-    "Declined",
-    "Cancelled",
-    "No Show",
-)
 _WHAT = ("Account", "Opportunity", "Referral__c")
 
 
@@ -236,8 +205,8 @@ def _account() -> ObjectDef:
             ),
             _ext("Refsync_Id__c"),
             _text("NPI__c", 10),
-            _pick("Partner_Kind__c", _PARTNER_KINDS),
-            _pick("Relationship_Status__c", _RELATIONSHIP),
+            _pick("Partner_Kind__c", PARTNER_KINDS),
+            _pick("Relationship_Status__c", RELATIONSHIP_STATUSES),
             _text("Tier__c", 40),
             _text("Service_Lines__c", 255),
             _num("Referrals_Total__c"),
@@ -263,7 +232,7 @@ def _contact() -> ObjectDef:
             _ref("AccountId", ["Account"], "Account"),
             _ext("Refsync_Id__c"),
             _text("NPI__c", 10),
-            _pick("Clinician_Role__c", _ROLES),
+            _pick("Clinician_Role__c", CLINICIAN_ROLES),
             _text("Specialty__c", 80),
         ],
     )
@@ -307,7 +276,7 @@ def _activity_fields() -> list[FieldDef]:
         _ref("WhatId", _WHAT, "What"),
         _ref("WhoId", ["Contact"], "Who"),
         _ext("Refsync_Id__c"),
-        _pick("Outreach_Kind__c", _OUTREACH),
+        _pick("Outreach_Kind__c", OUTREACH_KINDS),
         _text("Campaign__c", 80),
     ]
 
