@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 _BASE = "/crm/v3/objects/<objectType>"
-PAGE_MAX = 100
+_PAGE_MAX = 100
 
 
 def resolve_table(state: SandboxState, object_type: str) -> tuple[str, Table]:
@@ -212,7 +212,7 @@ def _get_page(call: Call, objectType: str) -> tuple[int, Any]:
         after = int(call.request.args.get("after", 0) or 0)
     except ValueError:
         raise validation_error("limit and after must be integers") from None
-    limit = max(1, min(limit, PAGE_MAX))
+    limit = max(1, min(limit, _PAGE_MAX))
     wanted = call.args("properties")
     with call.state.store.lock:
         recs, next_after = table.page(after, limit, call.flag("archived"))
