@@ -22,6 +22,18 @@ sandbox had to choose, and says so here:
   not slowed down by default.
 - Unique values are compared case-insensitively for every unique property (HubSpot does so
   for email and for search ``EQ``).
+- Per-input errors of 207 answers carry their sub-category as ``context["subCategory"]``: the
+  spec types ``StandardError.subCategory`` as an object, so the string HubSpot's live API
+  puts there would fail the contract. 429 bodies carry ``category: RATE_LIMITS`` next to
+  ``errorType``/``policyName`` because the spec's ``Error`` requires a category.
+
+Use (see :class:`HubSpotSandbox`)::
+
+    with HubSpotSandbox() as hs:              # or HubSpotSandbox(data_dir=..., port=...)
+        client = hs.make_client()             # real hubspot.HubSpot(host=hs.base_url)
+        hs.insert("companies", [{"name": "Northside", "refsync_id": "org-1"}])
+        hs.faults.configure(fail_every=3, fail_status=429)
+        hs.records("companies"); hs.stats.snapshot(); hs.reset()
 """
 
 from __future__ import annotations
