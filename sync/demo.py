@@ -26,7 +26,15 @@ from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.engine import Engine, Runtime, open_program
 from sync.state import StateStore
 
-__all__ = ["DEMO_JOBS", "run_demo", "seed_crm", "write_exports"]
+__all__ = [
+    "DEMO_JOBS",
+    "point_at_sandboxes",
+    "provision_hubspot",
+    "run_demo",
+    "seed_crm",
+    "seed_meeting",
+    "write_exports",
+]
 
 DEMO_JOBS = ("partners-to-hubspot", "outreach-to-salesforce", "scheduling-to-crm")
 
@@ -109,70 +117,51 @@ def _pick_kind(kind: str) -> str:
     }.get(kind, "Other")
 
 
-def write_exports(root: Path, now: datetime) -> list[Path]:
-    """A sample Epic Cadence export and a FHIR bundle, with fake (canary-style) patients."""
-    epic = root / "exports" / "epic"
-    epic.mkdir(parents=True, exist_ok=True)
-    path = epic / "appointments_demo.csv"
-    header = [
-        "PAT_ENC_CSN_ID",
-        "PAT_MRN_ID",
-        "PAT_NAME",
-        "BIRTH_DATE",
-        "APPT_DTTM",
-        "APPT_MADE_DTTM",
-        "APPT_STATUS_C",
-        "APPT_STATUS_NAME",
-        "APPT_CANC_DTTM",
-        "CANCEL_REASON_NAME",
-        "CHECKIN_DTTM",
-        "CHECKOUT_DTTM",
-        "DEPARTMENT_NAME",
-        "PRC_NAME",
-        "REFERRAL_ID",
-        "REFERRING_PROV_NPI",
-    ]
+EPIC_HEADER = [
+    "PAT_ENC_CSN_ID", "PAT_MRN_ID", "PAT_NAME", "BIRTH_DATE", "APPT_DTTM", "APPT_MADE_DTTM",
+    "APPT_STATUS_C", "APPT_STATUS_NAME", "APPT_CANC_DTTM", "CANCEL_REASON_NAME", "CHECKIN_DTTM",
+    "CHECKOUT_DTTM", "DEPARTMENT_NAME", "PRC_NAME", "REFERRAL_ID", "REFERRING_PROV_NPI",
+]  # fmt: skip
+_STATUS_NAMES = {
+    "1": "Scheduled",
+    "2": "Completed",
+    "3": "Canceled",
+    "4": "No Show",
+    "6": "Arrived",
+}
+
+
+def write_epic_export(
+    path: Path, rows: int, now: datetime, *, first: int = 1040, statuses: str = "126234"
+) -> Path:
+    """An Epic Cadence-style appointments export of ``rows`` rows with fake patients."""
     fmt = "%m/%d/%Y %I:%M %p"
-    rows = []
-    for i in range(12):
-        appt = now - timedelta(days=10 - i)
-        made = appt - timedelta(days=7)
-        status = ["1", "2", "3", "4", "6", "2"][i % 6]
-        name = {
-            "1": "Scheduled",
-            "2": "Completed",
-            "3": "Canceled",
-            "4": "No Show",
-            "6": "Arrived",
-        }[status]
-        rows.append(
-            [
-                f"70{i:05d}",
-                f"{10000 + i:08d}",
-                f"DEMO,PATIENT {i}",
-                "01/01/1960",
-                appt.strftime(fmt),
-                made.strftime(fmt),
-                status,
-                name,
-                appt.strftime(fmt) if status == "3" else "",
-                "Patient request" if status == "3" else "",
-                appt.strftime(fmt) if status in "26" else "",
-                (appt + timedelta(hours=1)).strftime(fmt) if status == "2" else "",
-                "CARDIOLOGY CLINIC" if i % 2 else "ORTHO SPINE CENTER",
-                "NEW PATIENT VISIT",
-                f"REF-{1040 + i}",
-                _CLINICIANS[i % 3][2],
-            ]
-        )
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return [path]
+        writer.writerow(EPIC_HEADER)
+        for i in range(rows):
+            appt = now - timedelta(days=10, minutes=-i)
+            when = appt.strftime(fmt)
+            status = statuses[i % len(statuses)]
+            writer.writerow([
+                f"70{i:07d}", f"{10000 + i:08d}", f"DEMO,PATIENT {i}", "01/01/1960", when,
+                (appt - timedelta(days=7)).strftime(fmt), status, _STATUS_NAMES[status],
+                when if status == "3" else "", "Patient request" if status == "3" else "",
+                when if status in "26" else "",
+                (appt + timedelta(hours=1)).strftime(fmt) if status == "2" else "",
+                "CARDIOLOGY CLINIC" if i % 2 else "ORTHO SPINE CENTER", "NEW PATIENT VISIT",
+                f"REF-{first + i}", _CLINICIANS[i % 3][2],
+            ])  # fmt: skip
+    return path
 
 
-def _configure(program: Path, sf: Any, hs: Any, env: dict[str, str]) -> None:
+def write_exports(root: Path, now: datetime) -> list[Path]:
+    """A sample Epic Cadence export with fake patients, for the demo."""
+    return [write_epic_export(root / "exports" / "epic" / "appointments_demo.csv", 12, now)]
+
+
+def point_at_sandboxes(program: Path, sf: Any, hs: Any, env: dict[str, str]) -> None:
     """Point the template's connections at the sandboxes (secrets through ${VAR} only)."""
     yaml = YAML()
     path = program / "refsync.yaml"
@@ -227,8 +216,8 @@ def run_demo(say: Callable[[str], None], workdir: Path | None = None) -> dict[st
     os.environ.setdefault("REFSYNC_PATIENT_KEY", secrets.token_hex(32))
     figures: dict[str, Any] = {"program": str(program)}
     with SalesforceSandbox() as sf, HubSpotSandbox() as hs:
-        _configure(program, sf, hs, os.environ)  # type: ignore[arg-type]
-        _provision_hubspot(program)
+        point_at_sandboxes(program, sf, hs, os.environ)  # type: ignore[arg-type]
+        provision_hubspot(program)
         seeded = seed_crm(sf, hs)
         write_exports(program, datetime.now(UTC))
         # A read's window ends at the run's start, rounded down to the second and open, so
@@ -256,7 +245,7 @@ def run_demo(say: Callable[[str], None], workdir: Path | None = None) -> dict[st
     return figures
 
 
-def _provision_hubspot(program: Path) -> None:
+def provision_hubspot(program: Path) -> None:
     from connectors.hubspot.provision import apply_provision, plan_provision
 
     prog = open_program(program)

@@ -86,10 +86,22 @@ class RunReport:
         }
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["transitions"] = [t.describe() for t in self.transitions]
-        out["rejected"] = self.rejected
-        return out
+        return {
+            "job": self.job,
+            "dry_run": self.dry_run,
+            "run_id": self.run_id,
+            "status": self.status,
+            "message": self.message,
+            "read": dict(self.read),
+            "written": dict(self.written),
+            "transitions": [t.describe() for t in self.transitions],
+            "conflicts": list(self.conflicts),
+            "refused": list(self.refused),
+            "updates": list(self.updates),
+            "rejects": [asdict(r) for r in self.rejects],
+            "totals": dict(self.totals),
+            "rejected": self.rejected,
+        }
 
     def summary(self) -> str:
         writes = sum(

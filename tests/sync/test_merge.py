@@ -152,3 +152,18 @@ def test_changed_fields_compares_in_native_space_ignoring_empty_and_attributes()
     expected = {"Name": "A", "Phone": None, "Partner__r": {"Refsync_Id__c": "p1"}}
     assert changed_fields(read, expected, ["Name", "Phone", "Partner__r.Refsync_Id__c"]) == []
     assert changed_fields({**read, "Name": "B"}, expected, ["Name"]) == ["Name"]
+
+
+def test_a_report_serialises_to_json_with_every_list_and_count() -> None:
+    import json
+
+    from sync.engine.report import Reject, RunReport, Transition
+
+    report = RunReport(job="j")
+    report.add("transitions", Transition("REF-1", None, "scheduled", "epic"))
+    report.add("rejects", Reject("sf", "Referral__c", "ref_1", "stage", "X", "m"))
+    report.count_read("epic", "referral", "read", 3)
+    data = json.loads(json.dumps(report.to_json()))
+    assert data["transitions"] == ["REF-1: (new) -> scheduled (from epic)"]
+    assert data["read"] == {"epic/referral/read": 3}
+    assert data["rejected"] == 1 and data["rejects"][0]["field"] == "stage"
