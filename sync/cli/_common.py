@@ -3,10 +3,8 @@ codes, print with rich, redact logs."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +15,7 @@ from rich.console import Console
 
 from mapping.errors import ConfigurationError, RefsyncError, exit_code_for
 from sync.engine import Engine, Runtime, open_program
+from sync.logs import RedactingFilter, configure_logging, secrets_of
 from sync.state import StateStore
 
 __all__ = ["console", "engine_for", "fail", "handle_errors", "setup_logging"]
@@ -25,25 +24,17 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(
-            {
-                "time": self.formatTime(record),
-                "level": record.levelname,
-                "logger": record.name,
-                "message": record.getMessage(),
-            }
-        )
-
-
 def setup_logging(log_json: bool, verbose: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if log_json:
-        handler.setFormatter(_JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO if verbose or log_json else logging.WARNING)
+    """Logging through the redaction filter; secrets are added once the program is loaded."""
+    configure_logging(json_lines=log_json, verbose=verbose)
+
+
+def _register_secrets(program: Any) -> None:
+    for handler in logging.getLogger().handlers:
+        for flt in handler.filters:
+            if isinstance(flt, RedactingFilter):
+                for secret in secrets_of(program.settings.values()):
+                    flt.redactor.add_secret(secret)
 
 
 def fail(exc: BaseException) -> typer.Exit:
@@ -59,6 +50,7 @@ def fail(exc: BaseException) -> typer.Exit:
 def engine_for(config: Path, state: str | None, **kwargs: Any) -> Iterator[Engine]:
     """An engine for the program in ``config``; closes connectors and the store after."""
     program = open_program(config)
+    _register_secrets(program)
     url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
     store = StateStore.open(url)
     runtime = Runtime(program)
