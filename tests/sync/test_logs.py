@@ -10,7 +10,7 @@ from pydantic import BaseModel, SecretStr
 from sync.logs import configure_logging, secrets_of
 
 CANARY_SECRET = "CANARY-SECRET-7f3a9b2c1d"
-SESSION = "00D5g000004XyZ!AQ0AQFakeSessionTokenCanary1234567890"
+SESSION = "00D5g000004XyZA!AQ0AQFakeSessionTokenCanary1234567890"
 
 
 class _Settings(BaseModel):
