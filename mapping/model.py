@@ -200,6 +200,7 @@ class PatientPHI(_Base):
     phone: str | None = phi_field()
     diagnosis: str | None = phi_field()
     payer: str | None = phi_field()
+    key: str | None = phi_field()  # keyed hash of the MRN, for matching exports without a number
 
 
 class Referral(_Base):

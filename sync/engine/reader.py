@@ -20,6 +20,7 @@ from mapping.transforms import TransformContext
 from mapping.translate import native_fields, to_canonical, to_native
 from sync.engine.fingerprint import ledger_hash, mapping_fingerprint
 from sync.engine.ids import NATURAL_KEYS, canonical_id
+from sync.engine.matching import PatientMatcher
 from sync.engine.merge import Ownership, changed_fields, merge_record
 from sync.engine.report import Reject, RunReport, Transition
 from sync.state import StateStore
@@ -40,7 +41,9 @@ class SourceReader:
     run_id: int | None
     started: datetime
     writes_back: bool  # the source is also a destination of this job (two-way)
+    matcher: PatientMatcher  # events without a referral number, and what stays unmatched
     touched: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) changed this run
+    _connector: Any = None
 
     def read(
         self,
@@ -51,6 +54,7 @@ class SourceReader:
         heartbeat: Callable[[], None],
     ) -> dict[str, Any] | None:
         """Merge everything ``source`` changed since its bookmark; return the new bookmark."""
+        self._connector = connector
         since = self.store.get_bookmark(source, em.object)
         fields = native_fields(em, "in")
         last: dict[str, Any] | None = None
@@ -216,15 +220,15 @@ class SourceReader:
             elif entity != "referral":
                 ids[rec.id] = canonical_id(entity, source, rec.id)
             else:
-                ids[rec.id] = None
-                if not rec.deleted:
+                ids[rec.id], why = self.matcher.match(self._connector, rec.fields)
+                if ids[rec.id] is None and not rec.deleted:
                     self._reject(
                         source,
                         em.object,
                         [
                             RecordError(
-                                f"{em.object} {rec.id}: no {natural} to match a {entity} by; it is "
-                                "listed for review, fix the source row or map the field",
+                                f"{em.object} {rec.id} matches no {entity} ({why}); it is listed "
+                                "for review: add the referral number to the source row, or map it",
                                 key=rec.id,
                                 field=natural,
                                 code="UNMATCHED",

@@ -49,6 +49,7 @@ class RunReport:
     refused: list[str] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     updates: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)  # files written for people (worklists)
     totals: Counter[str] = field(default_factory=Counter)
     message: str = ""
 
@@ -98,6 +99,7 @@ class RunReport:
             "conflicts": list(self.conflicts),
             "refused": list(self.refused),
             "updates": list(self.updates),
+            "outputs": list(self.outputs),
             "rejects": [asdict(r) for r in self.rejects],
             "totals": dict(self.totals),
             "rejected": self.rejected,

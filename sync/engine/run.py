@@ -23,6 +23,8 @@ from mapping.errors import ConfigurationError, RefsyncError
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from sync.engine.derived import qualify, rollup_partners, store_definitions
+from sync.engine.matching import PatientMatcher
+from sync.engine.outputs import write_outputs
 from sync.engine.reader import SourceReader
 from sync.engine.report import RunReport
 from sync.engine.runtime import Runtime, ownership_of
@@ -112,6 +114,7 @@ class Engine:
             definitions_changed = bool(
                 store_definitions(self.store, self.program.definitions.values())
             )
+        self._matcher = PatientMatcher(self.store)
         bookmarks = self._read(job, report, unit, ctx, run_id, started, heartbeat)
         with unit():
             self._derive(job, started, definitions_changed)
@@ -127,6 +130,9 @@ class Engine:
             with unit():
                 for (conn, obj), bookmark in bookmarks.items():
                     self.store.set_bookmark(conn, obj, bookmark)
+            used = {n: self.runtime.connector(n) for n in (*job.sources, *job.destinations)}
+            for path in write_outputs(used, self.store, self._matcher, self._definitions()):
+                report.outputs.append(str(path))
         report.status = "finished with rejected records" if report.rejected else "ok"
 
     def _read(
@@ -152,6 +158,7 @@ class Engine:
                 run_id,
                 started,
                 writes_back=source in job.destinations,
+                matcher=self._matcher,
             )
             for entity, em in self._entities(source, job, reading=True):
                 self.progress(f"reading {entity} from {source}")
@@ -161,6 +168,9 @@ class Engine:
                     bookmarks[(source, em.object)] = bookmark
             self._touched |= reader.touched
         return bookmarks
+
+    def _definitions(self) -> list[Any]:
+        return list(self.program.definitions.values())
 
     def _derive(self, job: Any, started: datetime, definitions_changed: bool) -> None:
         if "referral" in job.entities:

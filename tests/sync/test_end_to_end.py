@@ -165,3 +165,24 @@ def test_a_live_lock_makes_a_second_run_fail_naming_the_holder(hub: Hub) -> None
         hub.run("scheduling-to-crm")
     assert "elsewhere" in str(caught.value)
     assert caught.value.exit_code == 4
+
+
+def test_a_row_without_a_referral_number_matches_by_patient_and_the_rest_is_listed_for_review(
+    hub: Hub,
+) -> None:
+    write_export(hub, "a.csv", [("1", "REF-9", "1", "03/05/2024 9:30 AM")])
+    hub.run("scheduling-to-crm")
+    # the same patient (MRN 00012345 in write_export), no referral number: completed visit
+    write_export(hub, "b.csv", [("2", "", "2", "03/05/2024 9:30 AM")])
+    other = write_export(hub, "c.csv", [("3", "", "2", "03/05/2024 9:30 AM")])
+    other.write_text(
+        other.read_text(encoding="utf-8").replace("00012345", "00099999"), encoding="utf-8"
+    )
+    report = hub.run("scheduling-to-crm")
+    assert sf_stages(hub.sf)["REF-9"] == "Completed"
+    assert [r.code for r in report.rejects] == ["UNMATCHED"]  # the other patient's row
+    review = (hub.root / "outputs" / "unmatched-appointments.csv").read_text(encoding="utf-8")
+    assert "c.csv" in review
+    assert "00099999" not in review and "CANARY" not in review
+    assert (hub.root / "outputs" / "scheduling-worklist.csv").exists()
+    assert (hub.root / "outputs" / "closure.csv").read_text(encoding="utf-8").count("REF-9") == 1

@@ -1,0 +1,68 @@
+"""Matching scheduling events that carry no referral number to a referral.
+
+A connector that can match (the scheduling connector's ``referral_index``) gets the
+candidate referrals the canonical store knows a patient key for; an event then matches by
+authorization number, or by patient key + service line + date window. What matches nothing
+(or several referrals equally) is listed for review, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sync.state import StateStore
+
+__all__ = ["PatientMatcher"]
+
+_REVIEW_LIMIT = 5000  # unmatched events kept in memory for the review file, per run
+
+
+@dataclass
+class PatientMatcher:
+    store: StateStore
+    unmatched: list[tuple[Mapping[str, Any], Any]] = field(default_factory=list)
+    _indexes: dict[int, Any] = field(default_factory=dict)
+
+    def match(self, connector: Any, fields: Mapping[str, Any]) -> tuple[str | None, str]:
+        """(referral id or None, reason when None) for one event's native fields."""
+        make_index = getattr(connector, "referral_index", None)
+        if make_index is None:
+            return None, "it has no referral number"
+        index = self._indexes.get(id(connector))
+        if index is None:
+            index = make_index(self._candidates())
+            self._indexes[id(connector)] = index
+        result = index.match(fields)
+        if result.matched:
+            return str(result.referral_id), ""
+        if len(self.unmatched) < _REVIEW_LIMIT:
+            self.unmatched.append((fields, result))
+        return None, str(result.reason or "no referral matches it")
+
+    def _candidates(self) -> list[Any]:
+        from connectors.scheduling.matching import ReferralCandidate
+
+        out = []
+        for rec in self.store.iter_records("referral"):
+            patient = rec.data.get("patient") or {}
+            key = patient.get("key")
+            if not key:
+                continue
+            out.append(ReferralCandidate(
+                referral_id=rec.id,
+                referral_number=rec.data.get("referral_number"),
+                patient_key=key,
+                service_line=rec.data.get("service_line"),
+                anchor_at=_anchor(rec.data),
+            ))  # fmt: skip
+        return out
+
+
+def _anchor(data: Mapping[str, Any]) -> datetime | None:
+    value = data.get("received_at") or next(
+        (e.get("entered_at") for e in data.get("stage_history") or []), None
+    )
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
