@@ -245,6 +245,21 @@ def test_a_data_dir_keeps_records_definitions_and_pipelines_across_restarts(tmp_
             },
         )
         company = client.crm.companies.basic_api.create({"properties": {"sf_id": "001A"}})
+        [contact] = first.insert("contacts", [{"email": "a@example.org"}])
+        client.crm.associations.v4.schema.definitions_api.create(
+            "contacts", "companies", {"label": "Referring clinician", "name": "referring"}
+        )
+        labelled = client.crm.associations.v4.schema.definitions_api.get_all(
+            "contacts", "companies"
+        )
+        [referring] = [t for t in labelled.results if t.label == "Referring clinician"]
+        client.crm.associations.v4.basic_api.create(
+            "contacts",
+            contact,
+            "companies",
+            company.id,
+            [{"associationCategory": "USER_DEFINED", "associationTypeId": referring.type_id}],
+        )
         pipeline = client.crm.pipelines.pipelines_api.create(
             "deals",
             {
@@ -263,6 +278,11 @@ def test_a_data_dir_keeps_records_definitions_and_pipelines_across_restarts(tmp_
         labels = [p.label for p in client.crm.pipelines.pipelines_api.get_all("deals").results]
         assert labels == ["Sales Pipeline", "Referrals"]
         assert client.crm.pipelines.pipelines_api.get_by_id("deals", pipeline.id).id == pipeline.id
+        [link] = client.crm.associations.v4.basic_api.get_page(
+            "companies", company.id, "contacts"
+        ).results
+        assert link.to_object_id == contact
+        assert "Referring clinician" in {t.label for t in link.association_types}
 
 
 def test_parallel_batch_upserts_keep_unique_values_unique(hs_sandbox):

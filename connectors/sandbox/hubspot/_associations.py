@@ -138,16 +138,27 @@ class AssociationBook:
                     return b
         raise validation_error(f"associationTypeId {type_id} is not valid for {name}")
 
-    def dump(self) -> list[list[Any]]:
+    def dump(self) -> dict[str, Any]:
+        """Types (API-made labels and custom-object pairs included) and links, JSON-ready."""
         with self._lock:
-            return [
-                [a, a_id, b, b_id, sorted(specs)]
-                for (a, a_id), targets in self._links.items()
-                for (b, b_id), specs in targets.items()
-            ]
+            return {
+                "types": [[a, b, *kind] for (a, b), kinds in self._types.items() for kind in kinds],
+                "reverse": [[a, b, tid, rid] for ((a, b), tid), rid in self._reverse.items()],
+                "next_user_type": self._next_user_type,
+                "links": [
+                    [a, a_id, b, b_id, sorted(specs)]
+                    for (a, a_id), targets in self._links.items()
+                    for (b, b_id), specs in targets.items()
+                ],
+            }
 
-    def load(self, rows: list[list[Any]]) -> None:
+    def load(self, data: dict[str, Any]) -> None:
         with self._lock:
+            self._types = {}
+            for a, b, category, type_id, label in data.get("types", []):
+                self._types.setdefault((a, b), []).append((category, type_id, label))
+            self._reverse = {((a, b), tid): rid for a, b, tid, rid in data.get("reverse", [])}
+            self._next_user_type = data.get("next_user_type", self._next_user_type)
             self._links.clear()
-            for a, a_id, b, b_id, specs in rows:
+            for a, a_id, b, b_id, specs in data.get("links", []):
                 self._links[(a, a_id)][(b, b_id)] = {(c, t) for c, t in specs}

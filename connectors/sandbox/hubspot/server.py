@@ -274,4 +274,4 @@ class HubSpotSandbox:
         self._state.schema.replay(data.get("schema", []))
         self._state.store.load(data.get("records", {}), lambda n: resolve_table(self._state, n)[1])
         self._state.extras["pipelines"].load(data.get("pipelines", []))
-        self._state.extras["associations"].load(data.get("associations", []))
+        self._state.extras["associations"].load(data.get("associations", {}))
