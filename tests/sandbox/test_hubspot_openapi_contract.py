@@ -337,6 +337,38 @@ def _auth_session(hs: HubSpotSandbox) -> None:
     )
     bad = hs.make_client(access_token="pat-na1-wrong")
     assert _error_status(lambda: bad.crm.contacts.basic_api.get_page()) == 401
+    oauth.expire_after_calls = 0
+    token = client.oauth.tokens_api.create(
+        grant_type="refresh_token",
+        client_id=oauth.client_id,
+        client_secret=oauth.client_secret,
+        refresh_token=refresh,
+    ).access_token
+    oauth.expire_after_calls = None
+    expired = hs.make_client(access_token=token)
+    assert _error_status(lambda: expired.crm.contacts.basic_api.get_page()) == 401
+    for status in (500, 503):
+        hs.faults.fail_next(1, status)
+        assert (
+            _error_status(
+                lambda: client.crm.companies.batch_api.read(
+                    {"inputs": [], "properties": [], "propertiesWithHistory": []}
+                )
+            )
+            == status
+        )
+    [cid] = hs.insert("contacts", [{"email": "locked@example.org"}])
+    hs.faults.lock_rows([cid])
+    assert (
+        _error_status(
+            lambda: client.crm.contacts.basic_api.update(cid, {"properties": {"firstname": "L"}})
+        )
+        == 409
+    )
+    client.crm.contacts.batch_api.update(
+        {"inputs": [{"id": cid, "properties": {"firstname": "L"}}]}
+    )
+    hs.faults.clear()
     hs.limits.ten_second_limit = 0
     assert _error_status(lambda: client.crm.contacts.basic_api.get_page()) == 429
     hs.limits.ten_second_limit = 190
@@ -401,4 +433,4 @@ def test_routes_exempted_for_a_missing_spec_really_have_none(hs_server, verdicts
 
 def test_the_session_exercised_success_and_error_statuses(exchanges):
     statuses = {e.status for e in exchanges}
-    assert {200, 201, 204, 207, 400, 401, 404, 409, 429} <= statuses
+    assert {200, 201, 204, 207, 400, 401, 404, 409, 429, 500, 503} <= statuses
