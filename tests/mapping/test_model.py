@@ -31,6 +31,7 @@ def test_the_referral_phi_block_and_every_field_inside_it_are_phi():
         "patient.phone",
         "patient.diagnosis",
         "patient.payer",
+        "patient.key",
     }
 
 
