@@ -175,7 +175,12 @@ class HubSpotSandbox:
         self._state.clock.set_now(when, frozen=frozen)
 
     def insert(self, object_type: str, rows: Iterable[dict[str, Any]]) -> list[str]:
-        """Create records directly (validated like the API; no calls counted); their ids."""
+        """Create records directly (validated like the API; no calls counted); their ids.
+
+        Each row reads the clock, so with a running clock every row gets a later millisecond
+        (and a large insert moves the sandbox clock ahead of real time by one ms per row);
+        freeze the clock (``set_now(..., frozen=True)``) for rows sharing one stamp.
+        """
         state = self._state
         name, table = resolve_table(state, object_type)
         ids: list[str] = []
