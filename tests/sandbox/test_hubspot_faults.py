@@ -26,6 +26,7 @@ def test_every_nth_call_fails_with_the_planned_status_and_a_hubspot_body(hs_sand
     assert body["status"] == "error" and body["correlationId"]
     if status == 429:
         assert body["policyName"] == "TEN_SECONDLY_ROLLING"
+        assert "X-HubSpot-RateLimit-Max" in info.value.headers
     else:
         assert isinstance(info.value, ServiceException)
     api.get_page()  # the third call is served again

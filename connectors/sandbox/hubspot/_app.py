@@ -187,7 +187,10 @@ class HubSpotApp:
         status = state.faults.failure_for(label)
         if status is not None:
             state.stats.record_fault(f"fail_{status}")
-            raise _injected(status)
+            error = _injected(status)
+            if status == 429:  # a real 429 carries the rate-limit headers too
+                error.headers.update(state.limiter.headers())
+            raise error
         if route.kind == "oauth":
             return {}
         if state.faults.session_expires_now():
