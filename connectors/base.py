@@ -172,5 +172,17 @@ class Connector(ABC):
         """Archive/delete the records whose ``key`` field has one of ``keys``."""
         raise NotImplementedError(f"{self.name} is read-only")
 
+    def backfill_keys(
+        self, object_name: str, pairs: Sequence[tuple[str, str]], *, key: str
+    ) -> list[WriteResult]:
+        """Write canonical ids into the ``key`` field of records created outside refsync.
+
+        ``pairs`` are ``(native id, canonical id)``. Without this, the first upsert of such a
+        record by its key would create a duplicate. One result per pair, in order (``key``
+        of each result is the canonical id). Optional: systems that cannot raise
+        NotImplementedError and the engine skips them.
+        """
+        raise NotImplementedError(f"{self.name} cannot write keys back")
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; optional."""

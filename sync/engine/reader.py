@@ -42,6 +42,7 @@ class SourceReader:
     started: datetime
     writes_back: bool  # the source is also a destination of this job (two-way)
     matcher: PatientMatcher  # events without a referral number, and what stays unmatched
+    dry_run: bool = False
     touched: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) changed this run
     _connector: Any = None
 
@@ -92,6 +93,18 @@ class SourceReader:
                 puts.append((cid, merged, False))
             if self.writes_back:
                 echoes.extend(self._echo(em, cid, rec, merged or (stored.data if stored else None)))
+        if not self.dry_run:
+            self._backfill(
+                source,
+                em,
+                [
+                    (rec.id, ids[rec.id])
+                    for rec in latest.values()
+                    if ids.get(rec.id)
+                    and _get(rec.fields, em.key) in (None, "")
+                    and not rec.deleted
+                ],
+            )
         if puts:
             changed = self.store.put_records(entity, puts).changed
             self.touched.update((entity, cid) for cid in changed)
@@ -176,6 +189,18 @@ class SourceReader:
                 self.report.add(
                     "updates", f"{entity} {cid}: {', '.join(result.changed_fields)} (from {source})"
                 )
+
+    def _backfill(self, source: str, em: EntityMapping, pairs: list[tuple[str, Any]]) -> None:
+        """Give records created outside refsync their canonical id, so no upsert duplicates them."""
+        if not pairs or not self._connector.writable:
+            return
+        try:
+            results = self._connector.backfill_keys(em.object, pairs, key=em.key)
+        except NotImplementedError:
+            return
+        failed = [r.error for r in results if r.error is not None]
+        self.report.count_read(source, em.entity, "keys written back", len(results) - len(failed))
+        self._reject(source, em.object, failed)
 
     def _expected(self, em: EntityMapping, current: dict[str, Any] | None) -> dict[str, Any]:
         if current is None:

@@ -159,6 +159,7 @@ class Engine:
                 started,
                 writes_back=source in job.destinations,
                 matcher=self._matcher,
+                dry_run=run_id is None,
             )
             for entity, em in self._entities(source, job, reading=True):
                 self.progress(f"reading {entity} from {source}")
