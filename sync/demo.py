@@ -24,6 +24,7 @@ from ruamel.yaml import YAML
 from config import write_program
 from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.engine import Engine, Runtime, open_program
+from sync.provisioning import provision_hubspot as provision_hubspot_account
 from sync.state import StateStore
 
 __all__ = [
@@ -246,15 +247,8 @@ def run_demo(say: Callable[[str], None], workdir: Path | None = None) -> dict[st
 
 
 def provision_hubspot(program: Path) -> None:
-    from connectors.hubspot.provision import apply_provision, plan_provision
-
-    prog = open_program(program)
-    runtime = Runtime(prog)
-    try:
-        connector = runtime.connector("hubspot")
-        apply_provision(connector, plan_provision(connector))  # type: ignore[arg-type]
-    finally:
-        runtime.close()
+    """The Referrals pipeline, properties and custom object the HubSpot mapping needs."""
+    provision_hubspot_account(program, apply=True)
 
 
 def _run_jobs(engine: Engine, sf: Any, hs: Any, say: Callable[[str], None]) -> list[dict[str, Any]]:
