@@ -144,6 +144,11 @@ class HubSpotConnector(Connector):
         )
         yield from reader.read(since, until_ms, bounded=until is not None)
 
+    def forget_schemas(self) -> None:
+        """Drop cached schemas and pipelines (after provisioning changed the account)."""
+        self._schemas.clear()
+        self.pipelines.all(reload=True)
+
     def require_fields(self, object_name: str, fields: Sequence[str]) -> None:
         """SchemaMismatch naming every field HubSpot does not have (search would ignore it)."""
         schema = self.describe(object_name)

@@ -106,8 +106,7 @@ def apply_provision(connector: HubSpotConnector, plan: Sequence[ProvisionAction]
         elif action.kind == "create_custom_object":
             transport.call("schemas", "create", action.body, what=what)
         done += 1
-    connector.pipelines.all(reload=True)
-    connector._schemas.clear()
+    connector.forget_schemas()
     return done
 
 

@@ -70,7 +70,7 @@ class BatchWriter:
             )
         except RecordRejected as err:
             return self._isolate(inputs, key, err)
-        return self._results(inputs, response.data or {})
+        return self._results(inputs, response.data or {}, key)
 
     def _isolate(
         self, inputs: list[Input], key: str, err: RecordRejected
@@ -92,17 +92,39 @@ class BatchWriter:
         return {**self._write(inputs[:middle], key), **self._write(inputs[middle:], key)}
 
     def _adopt(self, item: Input, key: str, existing_id: str) -> dict[int, WriteResult]:
-        properties = {**item.properties, key: item.key}
-        body = {"inputs": [{"id": existing_id, "properties": properties}]}
+        return self._adopt_many([(item, existing_id)], key)
+
+    def _adopt_many(self, pairs: list[tuple[Input, str]], key: str) -> dict[int, WriteResult]:
+        """Update records that hold another unique value (409 ``Existing ID``) by their id,
+        setting our key on them: the record is adopted, not duplicated."""
+        body = {
+            "inputs": [
+                {"id": existing, "properties": {**item.properties, key: item.key}}
+                for item, existing in pairs
+            ]
+        }
         try:
-            self._transport.call(
+            response = self._transport.call(
                 "objects_batch", "update", self._type, body, what=f"{self._type} batch update"
             )
         except RecordRejected as err:
-            return {item.index: _failed(item, err)}
-        return {item.index: WriteResult(key=item.key, id=existing_id, created=False)}
+            return {item.index: _failed(item, err) for item, _ in pairs}
+        updated = {str(r.get("id")) for r in (response.data or {}).get("results") or []}
+        refused = RecordRejected(
+            f"HubSpot {self._type}: another record holds a unique value of this one and "
+            "could not be updated; merge them in HubSpot",
+            code="CONFLICT",
+        )
+        return {
+            item.index: WriteResult(key=item.key, id=existing, created=False)
+            if existing in updated
+            else _failed(item, refused)
+            for item, existing in pairs
+        }
 
-    def _results(self, inputs: list[Input], data: Mapping[str, Any]) -> dict[int, WriteResult]:
+    def _results(
+        self, inputs: list[Input], data: Mapping[str, Any], key: str
+    ) -> dict[int, WriteResult]:
         by_trace = {str(i.index): i for i in inputs}
         by_key = {i.key: i for i in inputs}
         out: dict[int, WriteResult] = {}
@@ -115,11 +137,18 @@ class BatchWriter:
                 out[item.index] = WriteResult(
                     key=item.key, id=str(result["id"]), created=result.get("new")
                 )
+        by_index = {i.index: i for i in inputs}
+        adopt: list[tuple[Input, str]] = []
         for raw in data.get("errors") or []:
             body = _error_body(raw)
+            existing = _EXISTING_ID.search(body.message)
             for index in _named_inputs(inputs, body):
-                item = next(i for i in inputs if i.index == index)
-                out.setdefault(index, _failed(item, _rejected(body)))
+                if existing and body.category == "CONFLICT" and index not in out:
+                    adopt.append((by_index[index], existing.group(1)))
+                else:
+                    out.setdefault(index, _failed(by_index[index], _rejected(body)))
+        if adopt:
+            out.update(self._adopt_many(adopt, key))
         for item in inputs:
             if item.index not in out:
                 out[item.index] = _failed(

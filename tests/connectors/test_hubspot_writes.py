@@ -198,3 +198,22 @@ def test_archive_resolves_keys_and_archives_in_batches(hs: HubSpotSandbox) -> No
     assert [r.key for r in results] == keys and all(r.ok for r in results)
     assert connector.transport.calls["objects_batch.archive"] == 2
     assert len(_mine(hs, "companies", prefix)) == 30
+
+
+def test_a_contact_whose_email_another_record_holds_is_adopted_not_duplicated(
+    hs: HubSpotSandbox,  # noqa: F811
+) -> None:
+    connector, prefix = connector_for(hs), _prefix()
+    email = f"{prefix}jane@clinic.example"
+    [existing] = hs.insert("contacts", [{"email": email, "lastname": "Doe"}])
+    records = [
+        {"refsync_id": f"{prefix}c1", "email": email, "lastname": "Doe-Smith"},
+        {"refsync_id": f"{prefix}c2", "email": f"{prefix}other@clinic.example", "lastname": "X"},
+    ]
+    adopted, created = connector.upsert("contacts", records, key="refsync_id")
+    assert adopted.ok and adopted.id == existing and adopted.created is False
+    assert created.ok and created.created is True
+    holders = [r for r in hs.records("contacts") if r["properties"].get("email") == email]
+    assert len(holders) == 1
+    assert holders[0]["properties"]["refsync_id"] == f"{prefix}c1"
+    assert holders[0]["properties"]["lastname"] == "Doe-Smith"
