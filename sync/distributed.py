@@ -1,35 +1,77 @@
 """Distributed runs: the same jobs on Celery workers (Redis broker), state in PostgreSQL.
 
-``refsync worker`` starts a worker, ``refsync beat`` the scheduler that sends one task per
-job per cron tick. The job lock in the state database keeps one run per job across all
-workers; a task for a tick that another worker already ran is skipped, so a duplicated
-delivery (a redelivered message, two beats) never runs a job twice for one tick.
+``refsync beat`` (one per deployment) sends one ``refsync.run_job`` task per scheduled job
+per cron tick; ``refsync worker`` (as many as you like, on any machine) runs them. Two
+guarantees, from two places:
 
-Configuration comes from the environment: ``REFSYNC_PROGRAM`` (program directory),
-``REFSYNC_BROKER_URL`` (default ``redis://127.0.0.1:6379/0``), ``REFSYNC_STATE_URL``.
+- **One run per job at a time** -- the job lock in the state database (``Engine.run``
+  raises :class:`~mapping.errors.LockHeld`; the task then reports ``skipped``).
+- **One run per tick** -- beat stamps each task with its tick (the cron fire time, in the
+  program's timezone) and the task claims ``(state store, job, tick)`` in Redis with an
+  atomic ``SET NX`` before running. A second task for the same tick (two beats, a beat
+  restarted mid-send, a message sent twice) finds the claim and is skipped. The claim holds
+  the claiming task's id while it runs and ``done`` once the run ended (ok or failed), so
+  a redelivery of *that* message after its worker died mid-run (``acks_late``) runs the
+  tick again, and any copy after the end does not. A tick that found the job locked
+  releases its claim: it did not run, so a later copy may.
+
+Why Redis and not the runs table: reading the runs table and then starting a run is not
+atomic -- a duplicate that reads before another worker's short run starts and locks after
+it finished would run the tick twice. ``SET NX`` has no such window.
+
+Configuration comes from the environment of each process: ``REFSYNC_PROGRAM`` (program
+directory; ``refsync worker --config`` sets it), ``REFSYNC_STATE_URL`` (the shared
+PostgreSQL state), ``REFSYNC_BROKER_URL`` (default ``redis://127.0.0.1:6379/0``),
+``REFSYNC_RESULT_URL`` (default: the broker) and ``REFSYNC_QUEUE`` (default ``refsync``).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import redis
 from celery import Celery
+from celery.beat import BeatLazyFunc
 from celery.schedules import crontab
+from croniter import croniter
 
-from mapping.errors import LockHeld, RefsyncError
+from mapping.errors import ConfigurationError, LockHeld, RefsyncError, StateError
 
-__all__ = ["beat_schedule", "celery_app", "make_celery", "run_job_task"]
+__all__ = [
+    "TASK_NAME",
+    "beat_schedule",
+    "celery_app",
+    "configure_beat",
+    "current_tick",
+    "make_celery",
+    "run_job_task",
+]
+
+TASK_NAME = "refsync.run_job"
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+_CLAIM_SECONDS = 7 * 24 * 3600  # far longer than any redelivery; ticks never repeat anyway
+_DONE = "done"
+_BEAT_GRACE = timedelta(seconds=1)  # a beat firing a moment early still stamps its own tick
 
 
-def make_celery(broker: str | None = None) -> Celery:
-    broker = broker or os.environ.get("REFSYNC_BROKER_URL", "redis://127.0.0.1:6379/0")
+def make_celery(broker: str | None = None, queue: str | None = None) -> Celery:
+    """A Celery app for refsync: Redis broker and results, late acks, one task at a time."""
+    broker = broker or os.environ.get("REFSYNC_BROKER_URL", DEFAULT_BROKER)
     app = Celery("refsync", broker=broker, backend=os.environ.get("REFSYNC_RESULT_URL", broker))
     app.conf.update(
-        task_acks_late=True,  # a worker killed mid-run gets its task redelivered
-        worker_prefetch_multiplier=1,
+        # A task is acknowledged when it ends, so a worker that dies mid-run has its message
+        # redelivered; an exception also acks it, so a failing job never loops.
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,  # a busy worker does not hoard the next tick's task
+        task_default_queue=queue or os.environ.get("REFSYNC_QUEUE", "refsync"),
         task_serializer="json",
         accept_content=["json"],
         result_expires=3600,
@@ -41,69 +83,178 @@ def make_celery(broker: str | None = None) -> Celery:
 celery_app = make_celery()
 
 
-def _engine(program_dir: str):
+def _engine(program_dir: str) -> Any:
     from sync.cli._common import engine_for
 
-    return engine_for(Path(program_dir), os.environ.get("REFSYNC_STATE_URL"))
+    # state=None: engine_for takes REFSYNC_STATE_URL, then the program's state.url.
+    return engine_for(Path(program_dir), None)
 
 
-@celery_app.task(name="refsync.run_job", bind=True)
-def run_job_task(
-    self: Any, job: str, tick: str | None = None, program_dir: str | None = None
-) -> dict[str, Any]:
-    """Run ``job`` for cron ``tick`` (ISO time) unless a run for that tick already started."""
-    program = program_dir or os.environ.get("REFSYNC_PROGRAM", ".")
-    with _engine(program) as engine:
-        schedule = (
-            engine.program.config.jobs[job].schedule if job in engine.program.config.jobs else None
-        )
-        if tick is None and schedule:
-            tick = _current_tick(schedule, engine.program.config.timezone)
-        if tick is not None:
-            since = datetime.fromisoformat(tick)
-            if any(r.started_at >= since for r in engine.store.last_runs(job, limit=5)):
-                return {"job": job, "tick": tick, "status": "skipped: already ran for this tick"}
-        try:
-            report = engine.run(job)
-        except LockHeld as exc:
-            return {"job": job, "tick": tick, "status": "skipped: locked", "holder": exc.holder}
-        except RefsyncError as exc:
-            return {"job": job, "tick": tick, "status": "failed", "message": exc.message}
-        return {
-            "job": job,
-            "tick": tick,
-            "status": report.status,
-            "run_id": report.run_id,
-            "worker": self.request.hostname,
-        }
+@celery_app.task(name=TASK_NAME, bind=True)
+def run_job_task(self: Any, job: str, tick: str | None = None) -> dict[str, Any]:
+    """Run ``job`` of this worker's program once for cron ``tick`` (ISO time with offset).
+
+    The program is the worker's own ``--config`` (paths differ between machines, so beat
+    does not send one). Without ``tick`` (a task sent by hand) there is no per-tick claim,
+    only the job lock. Returns ``status`` (``ok``, ``finished with rejected records``,
+    ``failed``, ``skipped``), ``reason`` when skipped, ``run_id`` when it ran, and
+    ``worker`` (this worker's hostname). A :class:`RefsyncError` is a ``failed`` result,
+    not an exception, so the message is acknowledged and never retried in a loop.
+    """
+    result: dict[str, Any] = {"job": job, "tick": tick, "worker": self.request.hostname}
+    try:
+        with _engine(os.environ.get("REFSYNC_PROGRAM", ".")) as engine:
+            claim = None
+            if tick is not None:
+                claim = _TickClaim(self.app.conf.broker_url, engine.store.url, job, tick)
+                if not claim.take(self.request.id):
+                    return {**result, "status": "skipped", "reason": "tick already claimed"}
+            report = _run_claimed(engine, job, claim)
+    except LockHeld as exc:
+        return {**result, "status": "skipped", "reason": "locked", "holder": exc.holder}
+    except RefsyncError as exc:
+        return {**result, "status": "failed", "message": exc.message}
+    return {**result, "status": report.status, "run_id": report.run_id}
 
 
-def _current_tick(schedule: str, tz: str) -> str:
-    """The latest cron fire time at or before now: the tick a beat message belongs to."""
-    from zoneinfo import ZoneInfo
+def _run_claimed(engine: Any, job: str, claim: _TickClaim | None) -> Any:
+    """``engine.run(job)``, then settle the claim: released if locked, else done."""
+    try:
+        report = engine.run(job)
+    except LockHeld:
+        if claim is not None:
+            claim.release()  # this tick did not run; a later copy may run it
+        raise
+    except Exception:
+        if claim is not None:
+            claim.finish()  # failed is an outcome: a copy must not retry it in a loop
+        raise
+    if claim is not None:
+        claim.finish()
+    return report
 
-    from croniter import croniter
 
-    now = datetime.now(ZoneInfo(tz))
-    return croniter(schedule, now).get_prev(datetime).isoformat()
+class _TickClaim:
+    """``(state store, job, tick)`` claimed in Redis: absent, held by a task id, or done.
+
+    A claim held by a task id means that task is running the tick, or died doing so; only
+    a redelivery of that very message (same id) may take it again. ``done`` is final.
+    """
+
+    def __init__(self, redis_url: str, store_url: str, job: str, tick: str) -> None:
+        self.client = _redis(redis_url)
+        # The store's (redacted) URL scopes the claim: two programs with a job of the same
+        # name, or two PostgreSQL schemas, never share ticks. Hashed: no URL in Redis keys.
+        store = hashlib.sha256(store_url.encode()).hexdigest()[:16]
+        self.key = f"refsync:tick:{store}:{job}:{tick}"
+        self.fresh = False
+
+    def take(self, task_id: str) -> bool:
+        """True if ``task_id`` now holds the tick (newly claimed, or redelivered to it)."""
+        with _redis_errors():
+            self.fresh = bool(self.client.set(self.key, task_id, nx=True, ex=_CLAIM_SECONDS))
+            return self.fresh or self.client.get(self.key) == task_id.encode()
+
+    def finish(self) -> None:
+        """The tick ran (whatever its outcome): no copy of any task runs it again."""
+        with _redis_errors():
+            self.client.set(self.key, _DONE, xx=True, keepttl=True)
+
+    def release(self) -> None:
+        """The tick did not run (the job was locked): a later copy may run it.
+
+        Only a claim this task created is dropped; a redelivered copy that met the lock
+        is the original still running, whose claim must stay.
+        """
+        if self.fresh:
+            with _redis_errors():
+                self.client.delete(self.key)
 
 
-def beat_schedule(program_dir: str) -> dict[str, Any]:
-    """Celery beat entries for every scheduled job of the program."""
+@functools.cache
+def _redis(url: str) -> redis.Redis:
+    # One pool per process; redis-py resets a pool inherited across fork (prefork workers).
+    try:
+        return redis.Redis.from_url(url, socket_timeout=10)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"the broker URL is not a Redis URL ({exc}); set REFSYNC_BROKER_URL to "
+            "redis://HOST:6379/DB -- tick claims live in Redis"
+        ) from exc
+
+
+@contextmanager
+def _redis_errors() -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise StateError(
+            f"could not claim the tick in Redis ({type(exc).__name__}); check that Redis at "
+            "REFSYNC_BROKER_URL is up"
+        ) from exc
+
+
+def current_tick(schedule: str, tz: str, now: datetime | None = None) -> str:
+    """The latest fire time of cron ``schedule`` in ``tz`` at or before ``now`` (ISO text).
+
+    Beat calls this when it sends a task (see :func:`beat_schedule`), so every copy of one
+    tick's task carries the same value however late a worker picks it up.
+    """
+    local = (now or datetime.now(ZoneInfo(tz))).astimezone(ZoneInfo(tz))
+    # croniter's get_prev is strictly before its start; the grace makes "at" count.
+    return croniter(schedule, local + _BEAT_GRACE).get_prev(datetime).isoformat()
+
+
+def beat_schedule(program_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Celery beat entries: one ``refsync:JOB`` per job with a ``schedule``.
+
+    Each entry is a ``crontab`` of the job's five cron fields (read in the program
+    timezone once :func:`configure_beat` set it) and sends ``job`` and ``tick``; the tick
+    is a :class:`~celery.beat.BeatLazyFunc`, evaluated by beat at send time.
+    """
     from sync.engine import open_program
 
     program = open_program(program_dir)
+    tz = program.config.timezone
     entries: dict[str, Any] = {}
     for name, job in program.config.jobs.items():
-        if not job.schedule:
-            continue
-        minute, hour, dom, month, dow = job.schedule.split()
-        entries[f"refsync:{name}"] = {
-            "task": "refsync.run_job",
-            "schedule": crontab(
-                minute=minute, hour=hour, day_of_month=dom, month_of_year=month, day_of_week=dow
-            ),
-            "kwargs": {"job": name, "program_dir": str(Path(program_dir).resolve())},
-        }
-    celery_app.conf.timezone = program.config.timezone
+        if job.schedule:
+            entries[f"refsync:{name}"] = {
+                "task": TASK_NAME,
+                "schedule": _crontab(name, job.schedule),
+                "kwargs": {"job": name, "tick": BeatLazyFunc(current_tick, job.schedule, tz)},
+            }
     return entries
+
+
+def configure_beat(app: Celery, program_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Put the program's schedule and timezone on ``app`` (crontabs read ``app.timezone``)."""
+    from sync.engine import open_program
+
+    entries = beat_schedule(program_dir)
+    app.conf.timezone = open_program(program_dir).config.timezone
+    app.conf.beat_schedule = entries
+    return entries
+
+
+def _crontab(job: str, schedule: str) -> crontab:
+    fields = schedule.split()
+    fix = "write five fields: minute hour day-of-month month day-of-week"
+    if len(fields) != 5:
+        raise ConfigurationError(f"job {job!r}: schedule {schedule!r}: Celery beat needs {fix}")
+    minute, hour, dom, month, dow = fields
+    if dom != "*" and dow != "*":
+        # cron runs when either matches, Celery's crontab only when both do.
+        raise ConfigurationError(
+            f"job {job!r}: schedule {schedule!r} restricts both day-of-month and day-of-week, "
+            "which cron and Celery beat read differently; use '*' in one of them (or two jobs)"
+        )
+    dow = ",".join("0" if part == "7" else part for part in dow.split(","))  # cron: 7 = Sunday
+    try:
+        return crontab(
+            minute=minute, hour=hour, day_of_month=dom, month_of_year=month, day_of_week=dow
+        )
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"job {job!r}: Celery beat cannot read schedule {schedule!r} ({exc}); {fix}"
+        ) from exc

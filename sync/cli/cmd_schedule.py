@@ -51,25 +51,48 @@ def schedule(
 @app.command()
 def worker(
     config: Path = _CONFIG,
-    concurrency: int = typer.Option(1, help="Processes"),
-    hostname: str | None = typer.Option(None, help="Worker name"),
+    concurrency: int = typer.Option(1, help="Jobs this worker runs at once (processes)"),
+    hostname: str | None = typer.Option(None, help="Worker name (default: celery@HOST)"),
 ) -> None:
     """A Celery worker that runs jobs (broker: REFSYNC_BROKER_URL, state: REFSYNC_STATE_URL)."""
-    os.environ["REFSYNC_PROGRAM"] = str(config.resolve())
+    _check_program(config)
+    os.environ["REFSYNC_PROGRAM"] = str(config.resolve())  # read by the pool's processes
     from sync.distributed import celery_app
 
     argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=prefork"]
+    # Workers coordinate through the state database and the tick claims, not through each
+    # other: no mingle (startup sync of revoked tasks) and no gossip (event chatter).
+    argv += ["--without-mingle", "--without-gossip"]
     if hostname:
         argv.append(f"--hostname={hostname}")
     celery_app.worker_main(argv)
 
 
 @app.command()
-def beat(config: Path = _CONFIG) -> None:
-    """Celery beat: sends one task per job per cron tick."""
+def beat(
+    config: Path = _CONFIG,
+    schedule_file: Path | None = typer.Option(
+        None, "--schedule-file", help="Where beat keeps its last send times (DIR/.refsync-beat)"
+    ),
+) -> None:
+    """Celery beat: sends one task per scheduled job per cron tick. Run exactly one."""
     os.environ["REFSYNC_PROGRAM"] = str(config.resolve())
-    from sync.distributed import beat_schedule, celery_app
+    from sync.distributed import celery_app, configure_beat
 
     with handle_errors():
-        celery_app.conf.beat_schedule = beat_schedule(str(config))
-    celery_app.start(["beat", "--loglevel=INFO"])
+        entries = configure_beat(celery_app, config)
+    console.print(f"beat: {len(entries)} scheduled jobs in {celery_app.conf.timezone}")
+    path = schedule_file or config / ".refsync-beat"
+    celery_app.start(["beat", "--loglevel=INFO", f"--schedule={path}"])
+
+
+def _check_program(config: Path) -> None:
+    """Fail fast (exit 2/4) on a broken program or state store, before Celery starts."""
+    with handle_errors(), engine_for(config, None) as engine:
+        url = engine.store.url
+    console.print(f"worker: program {config.resolve()}, state {url}")
+    if url.startswith("sqlite"):
+        console.print(
+            "[yellow]warning:[/] the state is a SQLite file on this machine; workers on other "
+            "machines do not share it (set REFSYNC_STATE_URL to PostgreSQL)"
+        )
