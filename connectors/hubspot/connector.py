@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from connectors.base import Bookmark, Clock, Connector, ReadPage, WriteResult, utc_now
-from connectors.hubspot.associations import ASSOCIATION_PREFIX, AssociationStore
+from connectors.hubspot.associations import ASSOCIATION_PREFIX, ENGAGEMENT_TYPES, AssociationStore
 from connectors.hubspot.describe import describe_object
 from connectors.hubspot.ids import REFSYNC_ID, IdResolver
 from connectors.hubspot.pipelines import PipelineCatalog
@@ -259,6 +259,19 @@ class HubSpotConnector(Connector):
         for hubspot_id, error in failures.items():
             index = owner[hubspot_id]
             results[index] = _reject(results[index].key, error.message, error.field, error.code)
+
+    def backfill_keys(
+        self, object_name: str, pairs: Sequence[tuple[str, str]], *, key: str
+    ) -> list[WriteResult]:
+        """Write canonical ids onto records created outside refsync, by HubSpot id."""
+        from connectors.hubspot.keys import write_engagement_keys, write_keys
+
+        if object_name == "engagements":
+            return write_engagement_keys(self.transport, ENGAGEMENT_TYPES, pairs, key=key,
+                                         batch_size=self.settings.batch_size)  # fmt: skip
+
+        return write_keys(self.transport, object_name, pairs, key=key,
+                          batch_size=self.settings.batch_size)  # fmt: skip
 
     def archive(self, object_name: str, keys: Sequence[str], *, key: str) -> list[WriteResult]:
         if object_name == "engagements":

@@ -40,6 +40,7 @@ from connectors.salesforce.bulk import BulkUpsert
 from connectors.salesforce.calls import CallRunner, Sleep
 from connectors.salesforce.describe import SchemaCache
 from connectors.salesforce.errors import LOCK_CODE
+from connectors.salesforce.keys import write_keys
 from connectors.salesforce.quota import QuotaGuard
 from connectors.salesforce.reads import CURSOR, ReadWindow, read_pages, select_list
 from connectors.salesforce.settings import SalesforceSettings
@@ -145,6 +146,16 @@ class SalesforceConnector(Connector):
         if len(records) >= self.settings.bulk_threshold:
             return self._bulk_upsert(object_name, records, key, lookups)
         return self._collections_upsert(object_name, records, key, lookups)
+
+    def backfill_keys(
+        self, object_name: str, pairs: Sequence[tuple[str, str]], *, key: str
+    ) -> list[WriteResult]:
+        """Write canonical ids onto records created outside refsync, by Salesforce Id."""
+        if not pairs:
+            return []
+        self._require_writable(object_name, key, [])
+        return write_keys(self.client, self.runner, object_name, pairs, key=key,
+                          batch_size=self.settings.write_batch_size)  # fmt: skip
 
     def archive(self, object_name: str, keys: Sequence[str], *, key: str) -> list[WriteResult]:
         """Delete (to the Recycle Bin) the records whose ``key`` is one of ``keys``."""

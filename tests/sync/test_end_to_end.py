@@ -186,3 +186,37 @@ def test_a_row_without_a_referral_number_matches_by_patient_and_the_rest_is_list
     assert "00099999" not in review and "CANARY" not in review
     assert (hub.root / "outputs" / "scheduling-worklist.csv").exists()
     assert (hub.root / "outputs" / "closure.csv").read_text(encoding="utf-8").count("REF-9") == 1
+
+
+def test_an_outreach_meeting_logged_in_hubspot_reaches_salesforce_as_a_task_for_the_same_account(
+    hub: Hub,
+) -> None:
+    from sync.demo import seed_crm, seed_meeting
+
+    hub.edit_config(
+        lambda d: d["jobs"].__setitem__(
+            "outreach-to-salesforce",
+            {"sources": ["hubspot"], "destinations": ["salesforce"], "entities": ["outreach"]},
+        )
+    )
+    seed_crm(hub.sf, hub.hs)
+    time.sleep(1.1)
+    assert hub.run("partners-to-hubspot").status == "ok"
+    # refsync wrote its ids back onto the accounts it read (no duplicate on a later upsert)
+    accounts = hub.sf.records("Account")
+    assert len(accounts) == 3 and all(a.get("Refsync_Id__c") for a in accounts)
+    seed_meeting(hub.hs, "Lakeside Family Practice")
+    time.sleep(1.1)
+    report = hub.run("outreach-to-salesforce")
+    assert report.status == "ok", report.rejects
+    lakeside = next(a for a in accounts if a["Name"] == "Lakeside Family Practice")
+    tasks = hub.sf.records("Task")
+    assert [(t["Subject"], t["WhatId"]) for t in tasks] == [
+        ("Lunch and learn: cardiology referrals", lakeside["Id"])
+    ]
+    time.sleep(1.1)
+    again = hub.run("partners-to-hubspot")
+    # only Lakeside's rollup moved (its last outreach); the meeting is the same record
+    assert again.written["hubspot/partner/updated"] == 1
+    assert len(hub.sf.records("Account")) == 3 and len(hub.hs.records("companies")) == 3
+    assert len(hub.hs.records("meetings")) == 1
