@@ -10,8 +10,8 @@ from connectors.sandbox.salesforce import SalesforceSandbox
 
 
 def test_salesforce_accounts_get_their_canonical_id_by_salesforce_id(
-    sandbox: SalesforceSandbox,
-) -> None:  # noqa: F811
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
     ids = sandbox.insert("Account", [{"Name": "A"}, {"Name": "B"}])
     connector = make_connector(sandbox)
     calls = sandbox.stats.write_calls
@@ -28,8 +28,8 @@ def test_salesforce_accounts_get_their_canonical_id_by_salesforce_id(
 
 
 def test_hubspot_companies_and_meetings_get_their_canonical_id_by_hubspot_id(
-    hs: HubSpotSandbox,
-) -> None:  # noqa: F811
+    hs: HubSpotSandbox,  # noqa: F811
+) -> None:
     company = hs.insert("companies", [{"name": "Outside refsync"}])[0]
     meeting = hs.insert(
         "meetings", [{"hs_timestamp": "2026-11-20T15:00:00Z", "hs_meeting_title": "Visit"}]
