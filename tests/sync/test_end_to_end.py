@@ -220,3 +220,24 @@ def test_an_outreach_meeting_logged_in_hubspot_reaches_salesforce_as_a_task_for_
     assert again.written["hubspot/partner/updated"] == 1
     assert len(hub.sf.records("Account")) == 3 and len(hub.hs.records("companies")) == 3
     assert len(hub.hs.records("meetings")) == 1
+
+
+def test_a_record_deleted_in_the_source_is_archived_in_a_mirror_destination_only(hub: Hub) -> None:
+    from sync.demo import seed_crm
+
+    hub.edit_config(lambda d: d["jobs"]["partners-to-hubspot"].__setitem__("mode", "mirror"))
+    seed_crm(hub.sf, hub.hs)
+    time.sleep(1.1)
+    hub.run("partners-to-hubspot")
+    assert len(hub.hs.records("companies")) == 3
+    doomed = next(a for a in hub.sf.records("Account") if a["Name"].startswith("Northside"))
+    hub.sf.make_client().Account.delete(doomed["Id"])
+    time.sleep(1.1)
+    report = hub.run("partners-to-hubspot")
+    assert report.read["salesforce/partner/deleted"] == 1
+    assert report.written["hubspot/partner/archived"] == 1
+    names = sorted(c["properties"]["name"] for c in hub.hs.records("companies"))
+    assert names == ["Lakeside Family Practice", "Riverbend Cardiology Associates"]
+    assert [c["properties"]["name"] for c in hub.hs.records("companies", archived=True)] == [
+        "Northside Community Health Center"
+    ]
