@@ -166,7 +166,7 @@ class AssociationStore:
                 "associations_batch", "archive", from_type, to_type, body, what=f"{what} archive"
             )
         for start in range(0, len(create), _WRITE_CHUNK):
-            body = {"inputs": create[start : start + _WRITE_CHUNK]}
+            body = {"inputs": create[start : start + _WRITE_CHUNK]}  # type: ignore[dict-item]
             self._transport.call(
                 "associations_batch",
                 "create_default",

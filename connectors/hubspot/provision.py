@@ -147,9 +147,7 @@ def _plan_property(
     if not missing:
         return []
     options = list(current.get("options") or ()) + [
-        o
-        for o in spec.create_body()["options"]
-        if o["value"] in missing  # type: ignore[union-attr]
+        o for o in spec.option_bodies() if o["value"] in missing
     ]
     return [
         ProvisionAction(

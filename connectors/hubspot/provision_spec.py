@@ -55,6 +55,12 @@ class PropertySpec:
     unique: bool = False
     group: str = GROUP
 
+    def option_bodies(self) -> list[dict[str, object]]:
+        return [
+            {"label": v.replace("_", " ").capitalize(), "value": v, "displayOrder": i}
+            for i, v in enumerate(self.options)
+        ]
+
     def create_body(self) -> dict[str, object]:
         body: dict[str, object] = {
             "name": self.name,
@@ -65,10 +71,7 @@ class PropertySpec:
             "hasUniqueValue": self.unique,
         }
         if self.options:
-            body["options"] = [
-                {"label": v.replace("_", " ").capitalize(), "value": v, "displayOrder": i}
-                for i, v in enumerate(self.options)
-            ]
+            body["options"] = self.option_bodies()
         return body
 
 

@@ -70,7 +70,7 @@ class ObjectReader:
         start = int(since.get("start", until_ms))
         limit = start if bounded else None
         after = since.get("full_after") or None
-        chunk: list[dict] = []
+        chunk: list[dict[str, Any]] = []
         while True:
             data = self._list_page(after, archived=False)
             results = data.get("results", [])
@@ -84,7 +84,7 @@ class ObjectReader:
                 yield ReadPage(self._native(chunk), {"full_after": after, "start": start})
                 chunk = []
 
-    def _list_page(self, after: str | None, *, archived: bool) -> dict:
+    def _list_page(self, after: str | None, *, archived: bool) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "limit": self._settings.list_page_size,
             "properties": self._properties,
@@ -109,7 +109,7 @@ class ObjectReader:
             page_size=self._settings.search_page_size,
             cap=self._settings.search_cap,
         )
-        chunk: list[dict] = []
+        chunk: list[dict[str, Any]] = []
         cursor = start
         for records, cursor in walker.walk(start, until_ms):
             chunk += records
@@ -146,7 +146,7 @@ class ObjectReader:
 
     # -- shaping ---------------------------------------------------------------------------
 
-    def _native(self, records: list[dict]) -> list[NativeRecord]:
+    def _native(self, records: list[dict[str, Any]]) -> list[NativeRecord]:
         links: dict[str, dict[str, Any]] = {}
         if self._links and records:
             ids = [str(r["id"]) for r in records]
@@ -170,7 +170,7 @@ class ObjectReader:
         if "dealstage" in fields:
             fields["dealstage"] = stage
 
-    def _stamp(self, record: dict) -> int:
+    def _stamp(self, record: dict[str, Any]) -> int:
         props = record.get("properties") or {}
         return parse_ms(props.get(self._modified)) or parse_ms(record.get("updatedAt")) or 0
 

@@ -21,7 +21,7 @@ Every yielded page carries the cursor that is safe to commit after it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +30,8 @@ from connectors.hubspot.ratelimit import SEARCH
 from connectors.hubspot.transport import Transport
 
 __all__ = ["Cursor", "SearchWalker", "modified_property", "parse_ms"]
+
+Json = dict[str, Any]
 
 _OBJECT_ID = "hs_object_id"
 
@@ -99,7 +101,7 @@ class SearchWalker:
         self._cap = cap
         self.queries = 0
 
-    def walk(self, start: Cursor, until_ms: int) -> Iterator[tuple[list[dict], Cursor]]:
+    def walk(self, start: Cursor, until_ms: int) -> Iterator[tuple[list[Json], Cursor]]:
         cursor, seen_ts, seen = start, None, set[int]()
         while True:
             outcome = yield from self._time_pass(cursor, until_ms, seen_ts, seen)
@@ -113,7 +115,9 @@ class SearchWalker:
 
     def _time_pass(
         self, cursor: Cursor, until_ms: int, skip_ts: int | None, skip: set[int]
-    ) -> Iterator[tuple[list[dict], Cursor]]:
+    ) -> Generator[
+        tuple[list[Json], Cursor], None, tuple[str, Cursor, int | None, set[int]] | None
+    ]:
         """One query sorted by modified date; returns how to go on, or None when done."""
         groups = self._window(cursor, until_ms)
         run, completed, after, fetched = _Run(), cursor, None, 0
@@ -121,7 +125,7 @@ class SearchWalker:
             data = self._search(groups, self._modified, after)
             results = data.get("results") or []
             fetched += len(results)
-            page = []
+            page: list[Json] = []
             for record in results:
                 ts, rid = self._stamp(record), int(record["id"])
                 completed = run.see(ts, rid, completed)
@@ -152,7 +156,7 @@ class SearchWalker:
 
     def _keyset(
         self, ts: int, cursor: Cursor, skip: set[int]
-    ) -> Iterator[tuple[list[dict], Cursor]]:
+    ) -> Generator[tuple[list[Json], Cursor], None, Cursor]:
         last = cursor.id
         while True:
             filters = [self._filter(self._modified, "EQ", ts)]
@@ -174,7 +178,7 @@ class SearchWalker:
                 if fetched + self._page > self._cap:
                     break
 
-    def _window(self, cursor: Cursor, until_ms: int) -> list[list[dict]]:
+    def _window(self, cursor: Cursor, until_ms: int) -> list[list[Json]]:
         upper = self._filter(self._modified, "LTE", until_ms)
         if cursor.id is None:
             return [[self._filter(self._modified, "GTE", cursor.ts), upper]]
@@ -186,7 +190,7 @@ class SearchWalker:
             [self._filter(self._modified, "GT", cursor.ts), upper],
         ]
 
-    def _search(self, groups: list[list[dict]], sort: str, after: str | None) -> dict:
+    def _search(self, groups: list[list[Json]], sort: str, after: str | None) -> Json:
         body: dict[str, Any] = {
             "filterGroups": [{"filters": g} for g in groups],
             "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
@@ -206,7 +210,7 @@ class SearchWalker:
         )
         return response.data or {}
 
-    def _stamp(self, record: dict) -> int:
+    def _stamp(self, record: Json) -> int:
         props = record.get("properties") or {}
         ms = parse_ms(props.get(self._modified)) or parse_ms(record.get("updatedAt"))
         return ms or 0

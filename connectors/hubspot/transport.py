@@ -112,7 +112,13 @@ class Transport:
         return retrying(self._attempt, api, method, args, kwargs, what, bucket)
 
     def _attempt(
-        self, api: str, method: str, args: tuple, kwargs: dict, what: str, bucket: str
+        self,
+        api: str,
+        method: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        what: str,
+        bucket: str,
     ) -> Response:
         token = self.tokens.current()
         self.limiter.acquire(bucket)
@@ -170,6 +176,6 @@ def _wait_for(state: RetryCallState) -> float:
     if isinstance(exc, RateLimited | SessionExpired):
         return 0.0
     retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:
+    if isinstance(retry_after, int | float):
         return float(retry_after)
-    return min(8.0, 0.25 * 2 ** (state.attempt_number - 1))
+    return float(min(8.0, 0.25 * 2 ** (state.attempt_number - 1)))
