@@ -32,7 +32,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -90,7 +90,7 @@ def _engine(program_dir: str) -> Any:
     return engine_for(Path(program_dir), None)
 
 
-@celery_app.task(name=TASK_NAME, bind=True)
+@celery_app.task(name=TASK_NAME, bind=True)  # type: ignore[untyped-decorator]
 def run_job_task(self: Any, job: str, tick: str | None = None) -> dict[str, Any]:
     """Run ``job`` of this worker's program once for cron ``tick`` (ISO time with offset).
 
@@ -146,7 +146,7 @@ class _TickClaim:
         # The store's (redacted) URL scopes the claim: two programs with a job of the same
         # name, or two PostgreSQL schemas, never share ticks. Hashed: no URL in Redis keys.
         store = hashlib.sha256(store_url.encode()).hexdigest()[:16]
-        self.key = f"refsync:tick:{store}:{job}:{tick}"
+        self.key = f"refsync:tick:{store}:{job}:{_utc(tick)}"
         self.fresh = False
 
     def take(self, task_id: str) -> bool:
@@ -169,6 +169,20 @@ class _TickClaim:
         if self.fresh:
             with _redis_errors():
                 self.client.delete(self.key)
+
+
+def _utc(tick: str) -> str:
+    """The tick as UTC text: one instant is one key whatever offset a beat wrote it with."""
+    try:
+        when = datetime.fromisoformat(tick)
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise ConfigurationError(
+            f"task tick {tick!r} is not an ISO-8601 time with an offset; send tasks with "
+            "`refsync beat`, or leave the tick out"
+        )
+    return when.astimezone(UTC).isoformat()
 
 
 @functools.cache
@@ -202,7 +216,8 @@ def current_tick(schedule: str, tz: str, now: datetime | None = None) -> str:
     """
     local = (now or datetime.now(ZoneInfo(tz))).astimezone(ZoneInfo(tz))
     # croniter's get_prev is strictly before its start; the grace makes "at" count.
-    return croniter(schedule, local + _BEAT_GRACE).get_prev(datetime).isoformat()
+    fire: datetime = croniter(schedule, local + _BEAT_GRACE).get_prev(datetime)
+    return fire.isoformat()
 
 
 def beat_schedule(program_dir: str | os.PathLike[str]) -> dict[str, Any]:

@@ -26,8 +26,6 @@ from sync.state import StateStore
 from tests.sync.conftest import Hub
 from tests.sync.distributed_workers import running_workers
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres]
-
 JOB = "scheduling-to-crm"
 ROWS = 6
 TICKS = ["2026-11-27T10:00:00-06:00", "2026-11-27T10:15:00-06:00", "2026-11-27T10:30:00-06:00"]
@@ -65,6 +63,8 @@ def send(app: Celery, tick: str, task_id: str | None = None) -> AsyncResult:
     return app.send_task(TASK_NAME, kwargs={"job": JOB, "tick": tick}, task_id=task_id)
 
 
+@pytest.mark.redis
+@pytest.mark.postgres
 def test_two_workers_run_each_tick_once_however_often_it_is_delivered(
     hub: Hub, app: Celery, workers: list[str], pg_url: str
 ) -> None:
@@ -89,6 +89,8 @@ def test_two_workers_run_each_tick_once_however_often_it_is_delivered(
     assert writes_after_tick[1:] == [writes_after_tick[0]] * (len(TICKS) - 1)
 
 
+@pytest.mark.redis
+@pytest.mark.postgres
 def test_a_tick_that_finds_the_job_locked_is_skipped_and_a_later_copy_runs_it(
     app: Celery, workers: list[str], pg_url: str
 ) -> None:
@@ -108,6 +110,8 @@ def test_a_tick_that_finds_the_job_locked_is_skipped_and_a_later_copy_runs_it(
     assert sorted(statuses) == ["locked", "ok", "ok"]
 
 
+@pytest.mark.redis
+@pytest.mark.postgres
 def test_a_job_that_fails_is_a_failed_result_and_its_tick_is_not_retried(
     hub: Hub, app: Celery, workers: list[str]
 ) -> None:
@@ -117,6 +121,10 @@ def test_a_job_that_fails_is_a_failed_result_and_its_tick_is_not_retried(
     assert failed["status"] == "failed"
     assert "no job named 'no-such-job'" in failed["message"]
     assert (again["status"], again["reason"]) == ("skipped", "tick already claimed")
+    garbled = {"job": JOB, "tick": "2026-11-27T10:00:00"}  # no offset: which instant?
+    refused = app.send_task(TASK_NAME, kwargs=garbled).get(timeout=RESULT_SECONDS)
+    assert refused["status"] == "failed"
+    assert "not an ISO-8601 time with an offset" in refused["message"]
 
 
 def test_beat_has_one_entry_per_scheduled_job_with_its_crontab(hub: Hub) -> None:
