@@ -96,7 +96,35 @@ class BatchWriter:
 
     def _adopt_many(self, pairs: list[tuple[Input, str]], key: str) -> dict[int, WriteResult]:
         """Update records that hold another unique value (409 ``Existing ID``) by their id,
-        setting our key on them: the record is adopted, not duplicated."""
+        setting our key on them: the record is adopted, not duplicated. A record that
+        already carries another key belongs to another canonical record: never taken over."""
+        owners = self._keys_of([existing for _, existing in pairs], key)
+        taken = RecordRejected(
+            f"HubSpot {self._type}: a unique value of this record (e.g. an email) is held by "
+            "another synced record; fix the duplicate at the source",
+            code="DUPLICATE_VALUE",
+        )
+        results = {
+            item.index: _failed(item, taken)
+            for item, existing in pairs
+            if owners.get(existing) not in (None, "", item.key)
+        }
+        pairs = [(item, existing) for item, existing in pairs if item.index not in results]
+        if pairs:
+            results.update(self._update_by_id(pairs, key))
+        return results
+
+    def _keys_of(self, ids: list[str], key: str) -> dict[str, str | None]:
+        body = {"inputs": [{"id": i} for i in dict.fromkeys(ids)], "properties": [key]}
+        response = self._transport.call(
+            "objects_batch", "read", self._type, body, what=f"{self._type} batch read"
+        )
+        return {
+            str(r["id"]): (r.get("properties") or {}).get(key)
+            for r in (response.data or {}).get("results") or []
+        }
+
+    def _update_by_id(self, pairs: list[tuple[Input, str]], key: str) -> dict[int, WriteResult]:
         body = {
             "inputs": [
                 {"id": existing, "properties": {**item.properties, key: item.key}}

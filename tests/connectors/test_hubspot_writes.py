@@ -217,3 +217,24 @@ def test_a_contact_whose_email_another_record_holds_is_adopted_not_duplicated(
     assert len(holders) == 1
     assert holders[0]["properties"]["refsync_id"] == f"{prefix}c1"
     assert holders[0]["properties"]["lastname"] == "Doe-Smith"
+
+
+def test_a_unique_value_held_by_another_synced_record_is_rejected_not_taken_over(
+    hs: HubSpotSandbox,  # noqa: F811
+) -> None:
+    connector, prefix = connector_for(hs), _prefix()
+    records = [
+        {"refsync_id": f"{prefix}{i:03d}", "lastname": "L", "email": f"{prefix}{i}@x.example"}
+        for i in range(100)
+    ]
+    records[70]["email"] = records[10]["email"]  # two canonical clinicians, one email
+    results = connector.upsert("contacts", records, key="refsync_id")
+    failed = [r for r in results if not r.ok]
+    assert [f.key for f in failed] == [records[70]["refsync_id"]]
+    assert failed[0].error is not None and failed[0].error.code == "DUPLICATE_VALUE"
+    mine = {
+        r["properties"]["refsync_id"]
+        for r in hs.records("contacts")
+        if str(r["properties"].get("refsync_id", "")).startswith(prefix)
+    }
+    assert len(mine) == 99 and records[10]["refsync_id"] in mine
