@@ -67,8 +67,9 @@ def make_celery(broker: str | None = None, queue: str | None = None) -> Celery:
     broker = broker or os.environ.get("REFSYNC_BROKER_URL", DEFAULT_BROKER)
     app = Celery("refsync", broker=broker, backend=os.environ.get("REFSYNC_RESULT_URL", broker))
     app.conf.update(
-        # A task is acknowledged when it ends, so a worker that dies mid-run has its message
-        # redelivered; an exception also acks it, so a failing job never loops.
+        # A task is acknowledged when it ends, so the message of a worker (or machine) that
+        # died mid-run is redelivered (Redis: after its visibility timeout, 1 h); an
+        # exception also acks it, so a failing job never loops.
         task_acks_late=True,
         worker_prefetch_multiplier=1,  # a busy worker does not hoard the next tick's task
         task_default_queue=queue or os.environ.get("REFSYNC_QUEUE", "refsync"),
