@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sync.cli._app import app
@@ -86,16 +89,37 @@ def run(
 ) -> None:
     """Run JOB once through the hub. Exit 1 if records were rejected."""
     setup_logging(log_json)
-    with handle_errors(), engine_for(config, state, progress=_progress(json_out)) as engine:
+    with (
+        handle_errors(),
+        _progress(quiet=json_out or log_json) as progress,
+        engine_for(config, state, progress=progress) as engine,
+    ):
         report = engine.run(job)
     _print_report(report, json_out)
     raise typer.Exit(report.exit_code())
 
 
-def _progress(quiet: bool):
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[str, int], None] | None]:
+    """Rich progress per phase (records so far) when attached to a terminal."""
     if quiet or not console.is_terminal:
-        return None
-    return lambda msg: console.log(msg)
+        yield None
+        return
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,.0f} records"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(phase: str, records: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bars.add_task(phase, total=None)
+            bars.advance(tasks[phase], records)
+
+        yield advance
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 import signal
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def schedule(
     with handle_errors(), engine_for(config, state) as engine:
         program = engine.program
         schedules = {n: j.schedule for n, j in program.config.jobs.items() if j.schedule}
-        last = {n: None for n in schedules}
+        last: dict[str, datetime | None] = {n: None for n in schedules}
         for run in engine.store.last_runs(None, limit=200):
             if run.job in last and last[run.job] is None:
                 last[run.job] = run.started_at

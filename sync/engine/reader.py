@@ -52,7 +52,7 @@ class SourceReader:
         entity: str,
         em: EntityMapping,
         connector: Any,
-        heartbeat: Callable[[], None],
+        heartbeat: Callable[[int], None],
     ) -> dict[str, Any] | None:
         """Merge everything ``source`` changed since its bookmark; return the new bookmark."""
         self._connector = connector
@@ -64,7 +64,7 @@ class SourceReader:
                 self._merge_page(source, entity, em, page.records)
                 self._reject(source, em.object, page.rejects)
             last = page.bookmark
-            heartbeat()
+            heartbeat(len(page.records))
         return last
 
     def _merge_page(

@@ -47,14 +47,14 @@ class Engine:
         *,
         clock: Callable[[], datetime] = utc_now,
         lock_ttl_seconds: int = 600,
-        progress: Callable[[str], None] | None = None,
+        progress: Callable[[str, int], None] | None = None,
     ) -> None:
         self.runtime = runtime
         self.program: Program = runtime.program
         self.store = store
         self.clock = clock
         self.lock_ttl = lock_ttl_seconds
-        self.progress = progress or (lambda _msg: None)
+        self.progress = progress or (lambda _phase, _n: None)
         self.host = socket.gethostname()
         self.pid = os.getpid()
 
@@ -162,9 +162,12 @@ class Engine:
                 dry_run=run_id is None,
             )
             for entity, em in self._entities(source, job, reading=True):
-                self.progress(f"reading {entity} from {source}")
+                phase = f"read {entity} from {source}"
+                self.progress(phase, 0)
                 connector = self.runtime.connector(source)
-                bookmark = reader.read(source, entity, em, connector, heartbeat)
+                bookmark = reader.read(
+                    source, entity, em, connector, self._ticker(phase, heartbeat)
+                )
                 if bookmark is not None:
                     bookmarks[(source, em.object)] = bookmark
             self._touched |= reader.touched
@@ -203,8 +206,10 @@ class Engine:
                 mirror=job.mode == "mirror",
             )
             for entity, em in self._entities(dest, job, reading=False):
-                self.progress(f"writing {entity} to {dest}")
-                writer.write(dest, entity, em, self.runtime.connector(dest), heartbeat)
+                phase = f"write {entity} to {dest}"
+                self.progress(phase, 0)
+                tick = self._ticker(phase, heartbeat)
+                writer.write(dest, entity, em, self.runtime.connector(dest), tick)
 
     def _entities(
         self, conn: str, job: Any, *, reading: bool
@@ -219,6 +224,15 @@ class Engine:
             wanted = (lambda f: f.reads) if reading else (lambda f: f.writes)
             if any(wanted(f) for f in em.fields) or em.stage is not None:
                 yield entity, em
+
+    def _ticker(self, phase: str, heartbeat: Callable[[], None]) -> Callable[[int], None]:
+        """Called after each page or batch: keep the lock alive and report progress."""
+
+        def tick(records: int) -> None:
+            heartbeat()
+            self.progress(phase, records)
+
+        return tick
 
     def _heartbeat(self, job: str, run_id: int | None) -> Callable[[], None]:
         if run_id is None:

@@ -25,7 +25,7 @@ from sync.state._types import RecordErrorRow, StoredRecord
 __all__ = ["DestinationWriter"]
 
 _PAGE = 2000
-_FLUSH = 50_000  # records handed to one connector.upsert call (it batches per its API)
+_FLUSH = 10_000  # records per connector.upsert call: a progress checkpoint, and Bulk-sized for SF
 
 
 @dataclass
@@ -55,7 +55,7 @@ class DestinationWriter:
         entity: str,
         em: EntityMapping,
         connector: Any,
-        heartbeat: Callable[[], None],
+        heartbeat: Callable[[int], None],
     ) -> None:
         pending = _Pending()
         archive: list[str] = []
@@ -68,10 +68,13 @@ class DestinationWriter:
                     continue
                 self._diff(dest, entity, em, rec, ledger.get(rec.id), pending)
             if len(pending) >= _FLUSH:
+                done = len(pending)
                 self._flush(dest, entity, em, connector, pending)
                 pending = _Pending()
-                heartbeat()
+                heartbeat(done)
+        done = len(pending)
         self._flush(dest, entity, em, connector, pending)
+        heartbeat(done)
         if archive:
             self._archive(dest, entity, em, connector, archive)
 

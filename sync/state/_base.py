@@ -93,6 +93,19 @@ class StoreBase:
         with self._transaction(operation) as conn:
             yield conn
 
+    def _in(self, column: sa.ColumnElement[Any], values: list[Any]) -> sa.ColumnElement[bool]:
+        """``column IN (values)``; on PostgreSQL ``column = ANY(:array)`` instead.
+
+        PostgreSQL plans a long list of cast parameters badly (it filters every row of the
+        entity against it, seconds per query at 100k rows); one array parameter uses the
+        index whatever the table statistics say.
+        """
+        if self.dialect == "postgresql":
+            return column == sa.any_(
+                sa.bindparam(None, values, type_=postgresql.ARRAY(column.type), expanding=False)
+            )
+        return column.in_(values)
+
     def _upsert(
         self,
         conn: Connection,

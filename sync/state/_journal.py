@@ -157,7 +157,7 @@ class JournalMixin(StoreBase):
                         record_errors.c.job == job,
                         record_errors.c.system == system,
                         record_errors.c.object == object,
-                        record_errors.c.key.in_(batch),
+                        self._in(record_errors.c.key, batch),
                         record_errors.c.resolved.is_(False),
                     )
                     .values(resolved=True)

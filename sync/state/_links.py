@@ -40,7 +40,7 @@ class LinksMixin(StoreBase):
                     crosswalk.delete().where(
                         crosswalk.c.entity == entity,
                         crosswalk.c.system == system,
-                        crosswalk.c.canonical_id.in_(batch),
+                        self._in(crosswalk.c.canonical_id, batch),
                     )
                 )
             now = self._now()
@@ -66,7 +66,7 @@ class LinksMixin(StoreBase):
                     crosswalk.delete().where(
                         crosswalk.c.entity == entity,
                         crosswalk.c.system == system,
-                        crosswalk.c.canonical_id.in_(batch),
+                        self._in(crosswalk.c.canonical_id, batch),
                     )
                 )
 
@@ -100,7 +100,7 @@ class LinksMixin(StoreBase):
         found: dict[str, str] = {}
         for batch in chunks(dict.fromkeys(ids)):
             query = sa.select(source, target).where(
-                crosswalk.c.entity == entity, crosswalk.c.system == system, source.in_(batch)
+                crosswalk.c.entity == entity, crosswalk.c.system == system, self._in(source, batch)
             )
             found.update({row[0]: row[1] for row in conn.execute(query)})
         return found
@@ -131,7 +131,7 @@ class LinksMixin(StoreBase):
                 query = sa.select(write_ledger.c.canonical_id, write_ledger.c.content_hash).where(
                     write_ledger.c.destination == destination,
                     write_ledger.c.entity == entity,
-                    write_ledger.c.canonical_id.in_(batch),
+                    self._in(write_ledger.c.canonical_id, batch),
                 )
                 found.update({row[0]: row[1] for row in conn.execute(query)})
         return found
@@ -169,7 +169,7 @@ class LinksMixin(StoreBase):
                     write_ledger.delete().where(
                         write_ledger.c.destination == destination,
                         write_ledger.c.entity == entity,
-                        write_ledger.c.canonical_id.in_(batch),
+                        self._in(write_ledger.c.canonical_id, batch),
                     )
                 )
 

@@ -62,7 +62,7 @@ class RecordsMixin(StoreBase):
         with self._tx(f"read {entity} records", read_only=True) as conn:
             for batch in chunks(dict.fromkeys(ids)):
                 query = sa.select(records).where(
-                    records.c.entity == entity, records.c.id.in_(batch)
+                    records.c.entity == entity, self._in(records.c.id, batch)
                 )
                 for row in conn.execute(query):
                     found[row.id] = _to_row(entity, row)
@@ -135,7 +135,7 @@ class RecordsMixin(StoreBase):
                 query = sa.select(record_keys.c.value, record_keys.c.record_id).where(
                     record_keys.c.entity == entity,
                     record_keys.c.key_name == key_name,
-                    record_keys.c.value.in_(batch),
+                    self._in(record_keys.c.value, batch),
                 )
                 found.update({row.value: row.record_id for row in conn.execute(query)})
         return found
@@ -147,7 +147,9 @@ class RecordsMixin(StoreBase):
     ) -> dict[str, StoredRecord]:
         found: dict[str, StoredRecord] = {}
         for batch in chunks(ids):
-            query = sa.select(records).where(records.c.entity == entity, records.c.id.in_(batch))
+            query = sa.select(records).where(
+                records.c.entity == entity, self._in(records.c.id, batch)
+            )
             found.update({row.id: _to_row(entity, row) for row in conn.execute(query)})
         return found
 
@@ -221,7 +223,7 @@ class RecordsMixin(StoreBase):
         for batch in chunks(moved):
             conn.execute(
                 record_keys.delete().where(
-                    record_keys.c.entity == entity, record_keys.c.record_id.in_(batch)
+                    record_keys.c.entity == entity, self._in(record_keys.c.record_id, batch)
                 )
             )
         self._refuse_taken_keys(conn, entity, new_rows)
@@ -243,7 +245,7 @@ class RecordsMixin(StoreBase):
                 query = sa.select(record_keys.c.value, record_keys.c.record_id).where(
                     record_keys.c.entity == entity,
                     record_keys.c.key_name == key_name,
-                    record_keys.c.value.in_(batch),
+                    self._in(record_keys.c.value, batch),
                 )
                 for hit in conn.execute(query):
                     mine = claimed[(key_name, hit.value)]
