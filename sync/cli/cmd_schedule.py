@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
 import signal
+from datetime import datetime
 from pathlib import Path
 
 import typer
