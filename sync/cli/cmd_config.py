@@ -8,7 +8,6 @@ live schema (``describe``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import typer
@@ -17,43 +16,20 @@ from rich.console import Console
 from rich.text import Text
 
 from config import SCHEMA_FILES, Program, json_schema, load_program, locate, write_program
-from connectors.registry import connector_class, connector_types
+from connectors.registry import connector_class
 from mapping.errors import ConfigurationError, RefsyncError
 from mapping.schema import ObjectSchema
 from mapping.schema_check import schema_problems
 from sync.cli._app import app
+from sync.engine.runtime import RegistrySettings
 
 __all__ = ["init", "schema", "validate"]
 
 _console = Console(highlight=False, soft_wrap=True)
 
 
-class _RegistrySettings(Mapping[str, type[BaseModel]]):
-    """Settings model per connection type, looked up in the connector registry on demand.
-
-    A type that is unknown or whose connector cannot be imported raises ``KeyError`` with a
-    message the loader reports at the connection's ``type:``.
-    """
-
-    def __getitem__(self, type_name: str) -> type[BaseModel]:
-        try:
-            return connector_class(type_name).settings_model
-        except KeyError as exc:
-            raise KeyError(str(exc.args[0])) from None
-        except Exception as exc:  # a connector that fails to import is a problem to report
-            raise KeyError(
-                f"the {type_name!r} connector cannot be loaded ({type(exc).__name__}: {exc})"
-            ) from None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(connector_types())
-
-    def __len__(self) -> int:
-        return len(connector_types())
-
-
 def _loadable_settings_models() -> dict[str, type[BaseModel]]:
-    registry = _RegistrySettings()
+    registry = RegistrySettings()
     models = {}
     for type_name in registry:
         try:
@@ -98,7 +74,7 @@ def validate(
 ) -> None:
     """Validate the program directory; print every problem as file:line:col: message."""
     try:
-        program = load_program(config, settings_models=_RegistrySettings())
+        program = load_program(config, settings_models=RegistrySettings())
     except ConfigurationError as exc:
         _report(exc.problems, exc.message)
         raise typer.Exit(exc.exit_code) from None

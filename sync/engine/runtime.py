@@ -8,7 +8,7 @@ connection's settings are validated, with every problem reported, before any API
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,49 +17,50 @@ from pydantic import BaseModel
 
 from config.loader import Program, load_program
 from connectors.base import Connector
-from connectors.registry import connector_class
-from mapping.errors import ConfigurationError
+from connectors.registry import connector_class, connector_types
 from sync.engine.merge import Ownership
 
-__all__ = ["ConnectorFactory", "Runtime", "open_program", "ownership_of"]
+__all__ = [
+    "ConnectorFactory",
+    "RegistrySettings",
+    "Runtime",
+    "open_program",
+    "ownership_of",
+]
 
 ConnectorFactory = Callable[[str, Program], Connector]
 """Builds the connector of one connection (tests inject sandbox-backed ones)."""
+
+
+class RegistrySettings(Mapping[str, type[BaseModel]]):
+    """Settings model per connection type, looked up in the connector registry on demand.
+
+    A type that is unknown or whose connector cannot be imported raises ``KeyError`` with a
+    message the loader reports at the connection's ``type:``.
+    """
+
+    def __getitem__(self, type_name: str) -> type[BaseModel]:
+        try:
+            return connector_class(type_name).settings_model
+        except KeyError as exc:
+            raise KeyError(str(exc.args[0])) from None
+        except Exception as exc:  # a connector that fails to import is a problem to report
+            raise KeyError(
+                f"the {type_name!r} connector cannot be loaded ({type(exc).__name__}: {exc})"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(connector_types())
+
+    def __len__(self) -> int:
+        return len(connector_types())
 
 
 def open_program(
     directory: str | os.PathLike[str], *, env: Mapping[str, str] | None = None
 ) -> Program:
     """Load and validate ``directory`` with each connection type's settings model."""
-    root = Path(directory)
-    models: dict[str, type[BaseModel]] = {}
-    problems: list[str] = []
-    for type_name in _connection_types(root):
-        try:
-            models[type_name] = connector_class(type_name).settings_model
-        except (KeyError, ImportError) as exc:
-            problems.append(f"{root / 'refsync.yaml'}: connection type {type_name!r}: {exc}")
-    if problems:
-        raise ConfigurationError("the program directory has problems", problems=problems)
-    return load_program(root, settings_models=models, env=env)
-
-
-def _connection_types(root: Path) -> set[str]:
-    from ruamel.yaml import YAML
-
-    path = root / "refsync.yaml"
-    if not path.is_file():
-        return set()
-    try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
-    except Exception:
-        return set()
-    conns = data.get("connections") if isinstance(data, dict) else None
-    if not isinstance(conns, dict):
-        return set()
-    return {
-        c["type"] for c in conns.values() if isinstance(c, dict) and isinstance(c.get("type"), str)
-    }
+    return load_program(Path(directory), settings_models=RegistrySettings(), env=env)
 
 
 def default_factory(name: str, program: Program) -> Connector:
