@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,8 @@ from sync.state import StateStore
 
 __all__ = ["console", "engine_for", "fail", "handle_errors", "setup_logging"]
 
-console = Console(highlight=False, soft_wrap=True)
+# Piped output (CI logs, scripts) gets wide lines rather than tables folded to 80 columns.
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
@@ -128,68 +129,69 @@ def status(
     state: str | None = _STATE,
     job: str | None = typer.Option(None, help="Only this job"),
     limit: int = typer.Option(10, help="Runs to show"),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """The last runs per job with counts and durations."""
     with handle_errors(), engine_for(config, state) as engine:
         runs = engine.store.last_runs(job, limit=limit)
+    rows = [_run_row(r) for r in runs]
+    if json_out:
+        console.print_json(json.dumps(rows))
+        return
     table = Table(title="Last runs")
-    for col in ("run", "job", "status", "started", "duration", "read", "written", "rejected"):
+    for col in rows[0] if rows else ("run", "job", "status"):
         table.add_column(col)
-    for r in runs:
-        took = f"{(r.finished_at - r.started_at).total_seconds():.1f}s" if r.finished_at else "-"
-        read = sum(v for k, v in r.counts.get("read", {}).items() if k.endswith("/read"))
-        written = sum(
-            v
-            for k, v in r.counts.get("written", {}).items()
-            if k.endswith(("/created", "/updated", "/archived"))
-        )
-        table.add_row(
-            str(r.id),
-            r.job,
-            r.status,
-            r.started_at.isoformat(timespec="seconds"),
-            took,
-            str(read),
-            str(written),
-            str(r.counts.get("rejected", 0)),
-        )
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
     console.print(table)
+
+
+def _run_row(r: Any) -> dict[str, Any]:
+    took = (r.finished_at - r.started_at).total_seconds() if r.finished_at else None
+    counts = r.counts
+    return {
+        "run": r.id,
+        "job": r.job,
+        "status": r.status,
+        "started": r.started_at.isoformat(timespec="seconds"),
+        "seconds": None if took is None else round(took, 1),
+        "read": sum(v for k, v in counts.get("read", {}).items() if k.endswith("/read")),
+        "written": sum(
+            v
+            for k, v in counts.get("written", {}).items()
+            if k.endswith(("/created", "/updated", "/archived"))
+        ),
+        "rejected": counts.get("rejected", 0),
+    }
 
 
 @app.command()
 def errors(
-    job: str | None = typer.Argument(None), config: Path = _CONFIG, state: str | None = _STATE
+    job: str | None = typer.Argument(None),
+    config: Path = _CONFIG,
+    state: str | None = _STATE,
+    json_out: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Rejected records: system, object, key, field, code, message, first/last seen, attempts."""
     with handle_errors(), engine_for(config, state) as engine:
-        rows = engine.store.open_errors(job)
+        found = engine.store.open_errors(job)
+    rows = [
+        {
+            "job": e.job, "system": e.system, "object": e.object, "key": e.key,
+            "field": e.field, "code": e.code, "message": e.message,
+            "first_seen": e.first_seen.isoformat(timespec="seconds"),
+            "last_seen": e.last_seen.isoformat(timespec="seconds"), "attempts": e.attempts,
+        }
+        for e in found
+    ]  # fmt: skip
+    if json_out:
+        console.print_json(json.dumps(rows))
+        return
     table = Table(title=f"Open record errors ({len(rows)})")
-    for col in (
-        "job",
-        "system",
-        "object",
-        "key",
-        "field",
-        "code",
-        "message",
-        "first seen",
-        "last seen",
-        "attempts",
-    ):
+    for col in rows[0] if rows else ("job", "system", "object", "key", "code"):
         table.add_column(col)
-    for e in rows:
-        table.add_row(
-            e.job,
-            e.system,
-            e.object,
-            e.key,
-            e.field,
-            e.code,
-            e.message,
-            e.first_seen.isoformat(timespec="seconds"),
-            e.last_seen.isoformat(timespec="seconds"),
-            str(e.attempts),
-        )
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
     console.print(table)
 
 
