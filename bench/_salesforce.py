@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 from rich.console import Console
@@ -132,6 +133,16 @@ def _child(fn: Callable[..., Any], args: tuple[Any, ...], queue: Any) -> None:
         queue.put(("error", repr(exc)))
 
 
+def _answer(queue: Any, process: Any) -> tuple[Any, ...]:
+    """The child's answer; an error if it died without one (never wait forever)."""
+    while True:
+        try:
+            return tuple(queue.get(timeout=1.0))
+        except Empty:
+            if not process.is_alive():
+                return ("error", f"child exited with code {process.exitcode} and no answer")
+
+
 def measure(
     sb: SalesforceSandbox, label: str, fn: Callable[..., Any], *args: Any, note: str = ""
 ) -> Result:
@@ -142,7 +153,7 @@ def measure(
     before = dict(sb.stats.calls)
     process = ctx.Process(target=_child, args=(fn, args, queue))
     process.start()
-    answer = queue.get()
+    answer = _answer(queue, process)
     process.join()
     if answer[0] != "ok":
         raise RuntimeError(f"{label} failed in the child process: {answer[1]}")
