@@ -1,4 +1,5 @@
-"""Picklist values of the preloaded Salesforce schema (docs/contracts.md)."""
+"""Picklist values of the default Salesforce schema (docs/contracts.md): what `refsync
+provision salesforce` creates and the sandbox preloads."""
 
 from __future__ import annotations
 

@@ -27,6 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from connectors.salesforce.picklists import (
+    CLINICIAN_ROLES,
+    OUTREACH_KINDS,
+    PARTNER_KINDS,
+    RELATIONSHIP_STATUSES,
+    STAGES,
+)
+
 __all__ = [
     "CUSTOM_FIELDS",
     "CUSTOM_OBJECTS",
@@ -79,46 +87,6 @@ def _many(obj: str, kind: str, *names: str) -> list[CustomField]:
     return [CustomField(obj, n, kind) for n in names]
 
 
-STAGES = (
-    "Contacted",
-    "Referred",
-    "Intake Received",
-    "Accepted",
-    "Scheduled",
-    "Completed",
-    "Declined",
-    "Cancelled",
-    "No Show",
-)
-_PARTNER_KINDS = (
-    "PCP Practice",
-    "Specialty Practice",
-    "Hospital",
-    "Health System",
-    "Community Organization",
-    "Employer",
-    "Payer",
-)
-_RELATIONSHIP = ("Prospect", "Contacted", "Engaged", "Active", "Dormant")
-_ROLES = (
-    "Physician",
-    "Nurse Practitioner",
-    "Physician Assistant",
-    "Care Coordinator",
-    "Case Manager",
-    "Community Health Worker",
-)
-_OUTREACH = (
-    "Visit",
-    "Call",
-    "Email",
-    "Seminar",
-    "Training",
-    "Lunch and Learn",
-    "Newsletter",
-    "Event",
-)
-
 CUSTOM_OBJECTS: dict[str, str] = {
     "Referral__c": "Referral",
     "Referral_Definition__c": "Referral Definition",
@@ -128,8 +96,8 @@ CUSTOM_OBJECTS: dict[str, str] = {
 CUSTOM_FIELDS: tuple[CustomField, ...] = (
     _ext("Account"),
     _text("Account", "NPI__c", 10),
-    _pick("Account", "Partner_Kind__c", _PARTNER_KINDS),
-    _pick("Account", "Relationship_Status__c", _RELATIONSHIP),
+    _pick("Account", "Partner_Kind__c", PARTNER_KINDS),
+    _pick("Account", "Relationship_Status__c", RELATIONSHIP_STATUSES),
     _text("Account", "Tier__c", 40),
     _text("Account", "Service_Lines__c", 255),
     *_many(
@@ -138,7 +106,7 @@ CUSTOM_FIELDS: tuple[CustomField, ...] = (
     *_many("Account", "DateTime", "Last_Referral_At__c", "Last_Outreach_At__c"),
     _ext("Contact"),
     _text("Contact", "NPI__c", 10),
-    _pick("Contact", "Clinician_Role__c", _ROLES),
+    _pick("Contact", "Clinician_Role__c", CLINICIAN_ROLES),
     _text("Contact", "Specialty__c", 80),
     _ext("Referral__c"),
     _ext("Referral__c", "Referral_Number__c", 40),
@@ -168,7 +136,7 @@ CUSTOM_FIELDS: tuple[CustomField, ...] = (
     _text("Referral__c", "Cancel_Reason__c", 255),
     _text("Referral__c", "Patient_Ref__c", 64),
     _ext("Activity"),
-    _pick("Activity", "Outreach_Kind__c", _OUTREACH),
+    _pick("Activity", "Outreach_Kind__c", OUTREACH_KINDS),
     _text("Activity", "Campaign__c", 80),
     _text("Activity", "Service_Line__c", 80),
     _ext("Referral_Definition__c"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from connectors.sandbox.salesforce.picklists import (
+from connectors.salesforce.picklists import (
     CLINICIAN_ROLES,
     OUTREACH_KINDS,
     PARTNER_KINDS,
