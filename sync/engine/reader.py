@@ -18,7 +18,6 @@ from mapping.errors import RecordError, TransformError
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from mapping.translate import native_fields, to_canonical, to_native
-from sync.engine.fingerprint import ledger_hash, mapping_fingerprint
 from sync.engine.ids import NATURAL_KEYS, canonical_id
 from sync.engine.matching import PatientMatcher
 from sync.engine.merge import Ownership, changed_fields, merge_record
@@ -40,7 +39,6 @@ class SourceReader:
     unit: Callable[[], AbstractContextManager[Any]]
     run_id: int | None
     started: datetime
-    writes_back: bool  # the source is also a destination of this job (two-way)
     matcher: PatientMatcher  # events without a referral number, and what stays unmatched
     dry_run: bool = False
     touched: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) changed this run
@@ -76,7 +74,6 @@ class SourceReader:
         current = self.store.get_records(entity, {cid for cid in ids.values() if cid})
         puts: list[tuple[str, dict[str, Any], bool]] = []
         links: list[tuple[str, str]] = []
-        echoes: list[tuple[str, str, str | None]] = []
         for native_id, rec in latest.items():
             cid = ids.get(native_id)
             if cid is None:
@@ -91,8 +88,6 @@ class SourceReader:
             merged = self._merge_one(source, entity, em, cid, rec, stored.data if stored else None)
             if merged is not None:
                 puts.append((cid, merged, False))
-            if self.writes_back:
-                echoes.extend(self._echo(em, cid, rec, merged or (stored.data if stored else None)))
         if not self.dry_run:
             self._backfill(
                 source,
@@ -110,8 +105,6 @@ class SourceReader:
             self.touched.update((entity, cid) for cid in changed)
         if links:
             self.store.link_many(entity, source, links)
-        if echoes:
-            self.store.record_writes(source, entity, echoes, self.run_id)
 
     def _merge_one(
         self,
@@ -209,20 +202,6 @@ class SourceReader:
             return to_native(em, current, self.ctx)
         except TransformError:
             return {}
-
-    def _echo(
-        self, em: EntityMapping, cid: str, rec: NativeRecord, data: dict[str, Any] | None
-    ) -> list[tuple[str, str, str | None]]:
-        """Our own write read back: remember it as written so it is not sent again."""
-        if data is None:
-            return []
-        expected = self._expected(em, data)
-        written = [n for n in native_fields(em, "out") if n != em.key and _has(rec.fields, n)]
-        if not expected or changed_fields(rec.fields, expected, written):
-            return []
-        if len(written) < len(native_fields(em, "out")) - 1:
-            return []  # the read did not include every written field: cannot prove equality
-        return [(cid, ledger_hash(mapping_fingerprint(em, self.ctx), data), rec.id)]
 
     def _resolve_ids(
         self, source: str, entity: str, em: EntityMapping, records: list[NativeRecord]

@@ -157,7 +157,6 @@ class Engine:
                 unit,
                 run_id,
                 started,
-                writes_back=source in job.destinations,
                 matcher=self._matcher,
                 dry_run=run_id is None,
             )
