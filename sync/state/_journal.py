@@ -52,13 +52,16 @@ class JournalMixin(StoreBase):
         with self._tx(f"save the bookmark of {connection}/{object}") as conn:
             self._upsert(conn, bookmarks, [row], keys=("connection", "object"))
 
-    def clear_bookmark(self, connection: str, object: str) -> None:
-        """Forget the bookmark: the next read of ``connection``/``object`` is a full read."""
-        query = bookmarks.delete().where(
+    def clear_bookmark(self, connection: str, object: str) -> bool:
+        """Forget the bookmark: the next read of ``connection``/``object`` is a full read.
+
+        Returns whether there was one.
+        """
+        statement = bookmarks.delete().where(
             bookmarks.c.connection == connection, bookmarks.c.object == object
         )
         with self._tx(f"clear the bookmark of {connection}/{object}") as conn:
-            conn.execute(query)
+            return conn.execute(statement).rowcount == 1
 
     # -- runs --------------------------------------------------------------------------
 

@@ -18,6 +18,15 @@ def test_a_bookmark_round_trips_and_is_overwritten(store):
     assert store.get_bookmark("epic", "tasks") is None
 
 
+def test_a_cleared_bookmark_makes_the_next_read_start_over(store):
+    store.set_bookmark("epic", "appointments", {"since": "2026-03-01T12:00:00+00:00"})
+    store.set_bookmark("epic", "tasks", {"since": "2026-03-01T12:00:00+00:00"})
+    assert store.clear_bookmark("epic", "appointments") is True
+    assert store.clear_bookmark("epic", "appointments") is False
+    assert store.get_bookmark("epic", "appointments") is None
+    assert store.get_bookmark("epic", "tasks") is not None
+
+
 def test_a_bookmark_that_is_not_plain_json_is_refused_with_the_fix(store, clock):
     with pytest.raises(StateError, match="ISO-8601"):
         store.set_bookmark("salesforce", "Account", {"since": clock.now})

@@ -187,3 +187,44 @@ def _race(open_store, *, contenders: int) -> int:
     assert len(won) == 1, won
     assert len(refused) == contenders - 1
     return won[0]
+
+
+def _contend_in_a_process(url: str, run_id: int, barrier, results) -> None:
+    from sync.state import StateStore
+
+    store = StateStore.open(url)
+    barrier.wait(timeout=60)
+    try:
+        store.acquire_lock(
+            JOB, run_id=run_id, ttl_seconds=300, host=f"proc-{run_id}", pid=os.getpid()
+        )
+        results.put(("won", run_id))
+    except LockHeld:
+        results.put(("refused", run_id))
+    except Exception as exc:
+        results.put(("crashed", repr(exc)))
+    finally:
+        store.close()
+
+
+def test_two_processes_racing_for_a_stale_lock_exactly_one_wins(store, state_url, clock):
+    import multiprocessing
+    from datetime import UTC, datetime
+
+    # Taken in 2000: to the children, which use the real clock, long expired.
+    clock.now = datetime(2000, 1, 1, tzinfo=UTC)
+    store.acquire_lock(JOB, run_id=99, ttl_seconds=10, host="gone", pid=1)
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    procs = [
+        ctx.Process(target=_contend_in_a_process, args=(state_url, run_id, barrier, results))
+        for run_id in (1, 2)
+    ]
+    for p in procs:
+        p.start()
+    outcomes = sorted(results.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    assert [o[0] for o in outcomes] == ["refused", "won"], outcomes
+    winner = next(run_id for kind, run_id in outcomes if kind == "won")
+    assert store.lock_holder(JOB).run_id == winner

@@ -169,3 +169,28 @@ def test_record_data_that_is_not_json_is_a_state_error(store):
 
     with pytest.raises(StateError, match="not JSON serializable"):
         store.put_records("partner", [("p1", {"at": datetime.now(UTC)}, False)])
+
+
+def test_one_store_can_be_used_from_several_threads_at_once(store):
+    import threading
+
+    failures = []
+
+    def _work(t: int) -> None:
+        try:
+            for batch in range(5):
+                rows = [(f"t{t}-{batch}-{n}", {"n": n}, False) for n in range(50)]
+                store.put_records("partner", rows)
+                with store.session():
+                    store.set_bookmark("c", f"o{t}", {"batch": batch})
+        except Exception as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=_work, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert sum(1 for _ in store.iter_records("partner")) == 4 * 5 * 50
+    assert store.get_bookmark("c", "o3") == {"batch": 4}
