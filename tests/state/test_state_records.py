@@ -194,3 +194,23 @@ def test_one_store_can_be_used_from_several_threads_at_once(store):
     assert failures == []
     assert sum(1 for _ in store.iter_records("partner")) == 4 * 5 * 50
     assert store.get_bookmark("c", "o3") == {"batch": 4}
+
+
+def test_an_update_racing_another_writer_is_refused_not_lost(store, open_store, clock):
+    # Force the interleaving: we read version 1, another process stores version 2, then we
+    # try to store our version 2 on top of the version 1 we read.
+    store.put_records("partner", [("p1", {"name": "v1"}, False)])
+    open_store().put_records("partner", [("p1", {"name": "theirs"}, False)])
+    ours = {
+        "id": "p1",
+        "data": {"name": "ours"},
+        "tombstone": False,
+        "version": 2,
+        "updated_at": clock.now,
+    }
+    with (
+        pytest.raises(StateError, match="changed by another process"),
+        store._transaction("t") as conn,
+    ):
+        store._apply_updates(conn, "partner", [ours])
+    assert store.get_record("partner", "p1").data == {"name": "theirs"}
