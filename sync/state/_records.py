@@ -25,7 +25,7 @@ _PAGE = 1000
 RecordInput = StoredRecord | tuple[str, dict[str, Any], bool]
 
 
-def _to_row(entity: str, row: sa.Row[Any]) -> StoredRecord:
+def _to_row(row: sa.Row[Any]) -> StoredRecord:
     return StoredRecord(
         id=row.id,
         data=row.data,
@@ -65,7 +65,7 @@ class RecordsMixin(StoreBase):
                     records.c.entity == entity, self._in(records.c.id, batch)
                 )
                 for row in conn.execute(query):
-                    found[row.id] = _to_row(entity, row)
+                    found[row.id] = _to_row(row)
         return found
 
     def iter_records(
@@ -81,7 +81,7 @@ class RecordsMixin(StoreBase):
                 query = query.where(records.c.id > last)
             query = query.order_by(records.c.id).limit(_PAGE)
             with self._tx(f"read {entity} records", read_only=True) as conn:
-                page = [_to_row(entity, row) for row in conn.execute(query)]
+                page = [_to_row(row) for row in conn.execute(query)]
             yield from page
             if len(page) < _PAGE:
                 return
@@ -150,7 +150,7 @@ class RecordsMixin(StoreBase):
             query = sa.select(records).where(
                 records.c.entity == entity, self._in(records.c.id, batch)
             )
-            found.update({row.id: _to_row(entity, row) for row in conn.execute(query)})
+            found.update({row.id: _to_row(row) for row in conn.execute(query)})
         return found
 
     def _apply_updates(self, conn: Connection, entity: str, updates: list[dict[str, Any]]) -> None:
