@@ -112,8 +112,10 @@ def test_new_sqlite_file_is_private_to_its_owner(tmp_path, clock):
         store.put_records("partner", [("p1", {"name": "x"}, False)])
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         # SQLite gives its WAL and shared-memory files the database file's mode.
-        for side in path.parent.glob("state.db-*"):
-            assert stat.S_IMODE(side.stat().st_mode) == 0o600, side.name
+        sides = sorted(p.name for p in path.parent.glob("state.db-*"))
+        assert sides == ["state.db-shm", "state.db-wal"]
+        for name in sides:
+            assert stat.S_IMODE((path.parent / name).stat().st_mode) == 0o600, name
     finally:
         store.close()
 
