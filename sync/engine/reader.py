@@ -22,8 +22,7 @@ from sync.engine.ids import NATURAL_KEYS, canonical_id
 from sync.engine.matching import PatientMatcher
 from sync.engine.merge import Ownership, changed_fields, merge_record
 from sync.engine.report import Reject, RunReport, Transition
-from sync.state import StateStore
-from sync.state._types import ConflictRow, RecordErrorRow
+from sync.state import ConflictRow, RecordErrorRow, StateStore
 
 __all__ = ["SourceReader"]
 

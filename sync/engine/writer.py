@@ -19,8 +19,7 @@ from mapping.transforms import TransformContext
 from mapping.translate import to_native
 from sync.engine.fingerprint import ledger_hash, mapping_fingerprint
 from sync.engine.report import Reject, RunReport
-from sync.state import StateStore
-from sync.state._types import RecordErrorRow, StoredRecord
+from sync.state import RecordErrorRow, StateStore, StoredRecord
 
 __all__ = ["DestinationWriter"]
 
