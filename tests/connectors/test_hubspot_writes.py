@@ -238,3 +238,24 @@ def test_a_unique_value_held_by_another_synced_record_is_rejected_not_taken_over
         if str(r["properties"].get("refsync_id", "")).startswith(prefix)
     }
     assert len(mine) == 99 and records[10]["refsync_id"] in mine
+
+
+def test_a_batch_refused_whole_for_one_input_is_split_until_the_other_99_land(
+    hs: HubSpotSandbox,  # noqa: F811
+) -> None:
+    from connectors.hubspot.writes import BatchWriter, Input
+
+    connector, prefix = connector_for(hs), _prefix()
+    # Without objectWriteTraceIds HubSpot fails the whole batch (400) for one bad input.
+    writer = BatchWriter(connector.transport, "companies", trace_ids=False)
+    inputs = [
+        Input(i, f"{prefix}{i:03d}", {"name": "C", "refsync_partner_kind": "hospital"})
+        for i in range(100)
+    ]
+    inputs[57] = Input(57, f"{prefix}057", {"name": "C", "refsync_partner_kind": "bogus"})
+    results = writer.upsert(inputs, "refsync_id")
+    assert [i for i, r in sorted(results.items()) if not r.ok] == [57]
+    assert results[57].error is not None and results[57].error.key == f"{prefix}057"
+    assert len(_mine(hs, "companies", prefix)) == 99
+    # 1 refused call, then halves down to the bad input: at most 2*log2(100) more calls
+    assert connector.transport.calls["objects_batch.upsert"] <= 1 + 14
