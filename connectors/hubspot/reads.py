@@ -11,6 +11,11 @@
   associated type), since changing a link does not change a record's modified date.
 
 Records come back as plain JSON (the client's raw-response path), never as model objects.
+
+Bookmarks (JSON): ``{"ts": ms, "id": hs_object_id | None, "archived_ts": ms}`` for
+incremental reads (see :class:`~connectors.hubspot.search.Cursor`), ``{"full_after":
+cursor, "start": ms}`` while a full read is under way. The virtual ``engagements`` object
+keeps one such bookmark per engagement type.
 """
 
 from __future__ import annotations
