@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _salesforce import (
+    Result,
     connector,
     measure,
     print_table,
@@ -111,6 +112,28 @@ def _load(sb: SalesforceSandbox, records: int) -> None:
         sb.advance(1)
 
 
+def _change(sb: SalesforceSandbox, values: dict[str, Any], records: int, changes: int) -> None:
+    """A minute later, ``changes`` records spread over the data set change."""
+    sb.advance(60)
+    step = max(records // changes, 1)
+    changed = [referral(i, Reason__c="arrhythmia") for i in range(0, records, step)][:changes]
+    connector(values).upsert("Referral__c", changed, key="Refsync_Id__c")
+    sb.advance(1)
+
+
+def _runs(sb: SalesforceSandbox, records: int, changes: int) -> list[Result]:
+    values = sandbox_settings(sb)
+    results = [
+        measure(sb, "raw sf.query_all_iter loop", raw_loop, values, note="no mapping"),
+        measure(sb, "refsync read (native)", refsync_read, values, False, None),
+        measure(sb, "refsync read -> canonical", refsync_read, values, True, None),
+    ]
+    _change(sb, values, records, changes)
+    label = f"incremental after {changes:,} changes -> canonical"
+    results.append(measure(sb, label, refsync_read, values, True, results[-1].payload))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=100_000)
@@ -118,30 +141,7 @@ def main() -> None:
     args = parser.parse_args()
     with SalesforceSandbox(daily_limit=10_000_000) as sb:
         _load(sb, args.records)
-        values = sandbox_settings(sb)
-        results = [
-            measure(sb, "raw sf.query_all_iter loop", raw_loop, values, note="no mapping"),
-            measure(sb, "refsync read (native)", refsync_read, values, False, None),
-        ]
-        full = measure(sb, "refsync read -> canonical", refsync_read, values, True, None)
-        results.append(full)
-        sb.advance(60)
-        changed = [
-            referral(i, Reason__c="arrhythmia")
-            for i in range(0, args.records, args.records // args.changes)
-        ][: args.changes]
-        connector(values).upsert("Referral__c", changed, key="Refsync_Id__c")
-        sb.advance(1)
-        results.append(
-            measure(
-                sb,
-                f"incremental after {args.changes:,} changes -> canonical",
-                refsync_read,
-                values,
-                True,
-                full.payload,
-            )
-        )
+        results = _runs(sb, args.records, args.changes)
     print_table(
         f"Salesforce read: {args.records:,} Referral__c records, {len(_fields())} mapped fields",
         results,
