@@ -164,6 +164,12 @@ class SalesforceConnector(Connector):
         self.schemas.require(object_name, [key])
         return delete_by_keys(self.client, self.runner, object_name, keys, key=key)
 
+    def close(self) -> None:
+        """Close the HTTP session's pooled connections (the client is rebuilt on next use)."""
+        if self._client is not None:
+            self._client.session.close()
+            self._client = None
+
     # -- helpers --------------------------------------------------------------------------
 
     def _describe_raw(self, object_name: str) -> dict[str, Any]:

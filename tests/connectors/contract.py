@@ -254,6 +254,10 @@ class ConnectorContract:
         live = {r.id for page in pages for r in page.records if not r.deleted}
         assert not live & {w.id for w in written[:2]}
 
+    def test_nothing_to_write_makes_no_results(self, contract: ContractHarness) -> None:
+        assert contract.write([]) == []
+        assert contract.connector.archive(contract.object_name, [], key=contract.key_field) == []
+
     def test_archiving_an_unknown_key_is_not_an_error(self, contract: ContractHarness) -> None:
         results = contract.connector.archive(
             contract.object_name, contract.keys(1, "gone"), key=contract.key_field

@@ -230,3 +230,13 @@ def test_an_object_name_that_is_not_an_api_name_never_reaches_the_api(
     with pytest.raises(SchemaMismatch, match="not a Salesforce object API name"):
         connector.upsert("../limits", [referral("r-1")], key=KEY)
     assert sandbox.stats.calls.keys() <= {"POST oauth2/token"}
+
+
+def test_close_releases_the_session_and_the_connector_can_be_used_again(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    connector = make_connector(sandbox)
+    connector.check()
+    connector.close()
+    connector.check()
+    assert sandbox.stats.calls["POST oauth2/token"] == 2
