@@ -240,3 +240,16 @@ def test_close_releases_the_session_and_the_connector_can_be_used_again(
     connector.close()
     connector.check()
     assert sandbox.stats.calls["POST oauth2/token"] == 2
+
+
+def test_backfilled_keys_land_on_records_created_outside_refsync_in_one_call_per_200(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    ids = sandbox.insert("Account", [{"Name": f"Practice {i}"} for i in range(250)])
+    pairs = [(record_id, f"p-{i}") for i, record_id in enumerate(ids)]
+    pairs.append(("001000000000000AAA", "p-gone"))
+    results = make_connector(sandbox).backfill_keys("Account", pairs, key=KEY)
+    assert [r.key for r in results] == [canonical for _, canonical in pairs]
+    assert all(r.ok for r in results[:250]) and not results[250].ok
+    assert sandbox.stats.calls["PATCH composite/sobjects"] == 2
+    assert {a[KEY] for a in sandbox.records("Account")} == {f"p-{i}" for i in range(250)}
