@@ -123,12 +123,11 @@ class SchemaCache:
             return name in base.fields
         rel, _, target_field = name.partition(".")
         lookup = self.relationships(object_name).get(rel)
-        if lookup is None:
+        if lookup is None or not _API_NAME.fullmatch(target_field):
             return False
-        for target in lookup.reference_to:
-            try:
-                if target_field in self.base(target).fields:
-                    return True
-            except (SchemaMismatch, ConnectorError):
-                continue
-        return False
+        cached = [self._schemas[t] for t in lookup.reference_to if t in self._schemas]
+        if not cached:
+            # Not worth a describe call per parent object on every run: Salesforce itself
+            # rejects an unknown far-side field (INVALID_FIELD -> SchemaMismatch).
+            return True
+        return any(target_field in schema.fields for schema in cached)
