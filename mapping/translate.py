@@ -100,11 +100,12 @@ def to_canonical(
     result = InboundRecord()
     if key is not None:
         result.values["id"] = key
+    entity = em.entity  # once per record: a pydantic private attribute is slow to read
     for fm in em.fields:
         if not fm.reads or not _has_native(native, fm.native):
             continue
         try:
-            result.values[fm.canonical] = _read_field(em, fm, native, ctx, key)
+            result.values[fm.canonical] = _read_field(em, entity, fm, native, ctx, key)
         except RecordError as exc:
             result.errors.append(exc)
     if em.stage is not None and _has_native(native, em.stage.native):
@@ -150,6 +151,7 @@ def _json_default(value: Any) -> Any:
 
 def _read_field(
     em: EntityMapping,
+    entity: str,
     fm: FieldMapping,
     native: Mapping[str, Any],
     ctx: TransformContext,
@@ -161,10 +163,10 @@ def _read_field(
     except TransformError as exc:
         raise _with_context(exc, fm, key) from exc
     try:
-        return _adapter(em.entity, fm.canonical).validate_python(value)
+        return _adapter(entity, fm.canonical).validate_python(value)
     except ValidationError as exc:
         if value is None:
-            info = resolve_path(em.entity, fm.canonical)
+            info = resolve_path(entity, fm.canonical)
             if not info.is_required():
                 # An empty native field means "the canonical default" (an empty list, the
                 # default role), not an invalid record.

@@ -157,8 +157,11 @@ def _run(step: TransformStep, value: Any, ctx: TransformContext, *, outbound: bo
     if value is None and not transform.handles_none:
         return None
     fn = transform.outbound if outbound else transform.inbound
+    # Read the private attribute straight from pydantic's storage: the generic
+    # ``__getattr__`` path costs more than most transforms on this per-value hot path.
+    compiled = step.__pydantic_private__["_compiled"]  # type: ignore[index]
     try:
-        return fn(value, step._compiled, ctx)
+        return fn(value, compiled, ctx)
     except Invalid as exc:
         raise _fail(step, ctx, outbound, exc.problem) from None
     except (ValueError, TypeError, ArithmeticError):
