@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 from config import write_program
@@ -138,7 +139,7 @@ def in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     started = time.perf_counter()
     process = ctx.Process(target=_child, args=(fn, args, queue))
     process.start()
-    status, answer = queue.get()
+    status, answer = _answer(process, queue)
     process.join()
     if status != "ok":
         raise RuntimeError(f"{getattr(fn, '__name__', fn)} failed in the child: {answer}")
@@ -146,11 +147,24 @@ def in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     return answer
 
 
+def _answer(process: Any, queue: Any) -> tuple[str, Any]:
+    """The child's answer; an error if it died without one (killed, or failed at start)."""
+    while True:
+        try:
+            return queue.get(timeout=1.0)
+        except Empty:
+            if not process.is_alive():
+                try:
+                    return queue.get(timeout=1.0)  # it may have answered just before exiting
+                except Empty:
+                    return "error", f"the child process exited with code {process.exitcode}"
+
+
 # -- one engine run, timed from outside ------------------------------------------------------
 
 
 class _Phases:
-    """Wall time per named phase; ``mark`` receives the engine's progress messages."""
+    """Wall time per named phase; ``mark`` is the engine's progress callback (phase, records)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
@@ -165,9 +179,9 @@ class _Phases:
             self._close_dest()
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
-    def mark(self, message: str) -> None:
-        if message.startswith("writing ") and " to " in message:
-            dest = message.rsplit(" to ", 1)[1]
+    def mark(self, phase: str, _records: int) -> None:
+        if phase.startswith("write ") and " to " in phase:
+            dest = phase.rsplit(" to ", 1)[1]
             if self._dest is None or self._dest[0] != dest:
                 self._close_dest()
                 self._dest = (dest, time.perf_counter())

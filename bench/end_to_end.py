@@ -265,7 +265,7 @@ def _phase_rows(run: dict[str, Any]) -> dict[str, float]:
             rows[f"    of which {dest} connector.upsert"] = run["upsert_seconds"].get(dest, 0.0)
             if dest == "hubspot":
                 rows["      of which rate-limiter wait"] = run["limiter_seconds"].get(dest, 0.0)
-    rows["other (lock, definitions, bookmarks, run record)"] = run["seconds"] - sum(
+    rows["other (lock, definitions, bookmarks, outputs, run record)"] = run["seconds"] - sum(
         phases.get(name, 0.0) for name in top
     )
     return rows

@@ -1,0 +1,135 @@
+"""Crash consistency at full size: SIGKILL a 20,000-referral run at 20 points, then re-run.
+
+Run: ``python bench/crash_consistency.py [--n 20000] [--points 20]``
+
+The issue's fault test (issue 7) with the harness of ``tests/sync/crash.py``: a baseline
+``refsync run scheduling-to-crm`` (a real ``python -m sync run`` subprocess against both CRM
+sandboxes in this process) tells how many write calls and seconds a whole run takes; the
+kill points are spread across it, half by write-call count (the run is killed as soon as
+the sandboxes have seen that many write calls) and half by time (read, merge, derive and
+write phases alike). Each scenario starts from empty systems and state, kills the first
+run with SIGKILL at its point, runs again to completion, and checks:
+
+- the re-run exits 0; Salesforce and HubSpot each hold exactly N referrals;
+- no referral number appears twice in either CRM, none is missing;
+- the export's bookmark is committed; the job's lock is free.
+
+Prints one line per scenario as it finishes, then a table and a summary line. Exits
+non-zero if any invariant fails in any scenario (or the baseline run fails).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _engine import JOB, Systems, systems
+from rich.console import Console
+from rich.table import Table
+
+from tests.sync.crash import Scenario, Trigger, run_cli, run_scenario
+
+_EXPORT = "big.csv"
+_CONSOLE = Console(width=160)
+
+
+def _baseline(s: Systems) -> tuple[int, float]:
+    """One whole run from empty systems: (write calls, seconds)."""
+    s.fresh()
+    started = time.monotonic()
+    code, _ = run_cli(s.root, s.env, JOB, None, s.sf, s.hs)
+    seconds = time.monotonic() - started
+    if code != 0:
+        raise SystemExit(f"the baseline run failed with exit code {code}")
+    return int(s.sf.stats.write_calls + s.hs.stats.write_calls), seconds
+
+
+def _triggers(writes: int, seconds: float, points: int) -> list[Trigger]:
+    """Half the points by write-call count, half by time, each spread over the whole run."""
+    by_writes = points // 2
+    step = max(1, writes // by_writes)
+    triggers: list[Trigger] = [("writes", k) for k in range(1, writes, step)][:by_writes]
+    rest = points - len(triggers)
+    triggers += [("seconds", round(seconds * (i + 1) / (rest + 2), 2)) for i in range(rest)]
+    return triggers
+
+
+def _problems(r: Scenario, n: int) -> list[str]:
+    checks = {
+        f"re-run exit {r.final_exit}": r.final_exit == 0,
+        f"Salesforce holds {r.salesforce}": r.salesforce == n,
+        f"HubSpot holds {r.hubspot}": r.hubspot == n,
+        f"{r.duplicates} duplicates": r.duplicates == 0,
+        f"{r.missing} missing": r.missing == 0,
+        "bookmark not committed": r.bookmark_ok,
+        "lock still held": r.lock_free,
+    }
+    return [what for what, ok in checks.items() if not ok]
+
+
+def _describe(trigger: Trigger) -> str:
+    kind, value = trigger
+    return f"after {value:g} write calls" if kind == "writes" else f"at {value:.2f} s"
+
+
+def _print_table(results: list[Scenario], n: int) -> None:
+    table = Table(title=f"SIGKILL then re-run, {n:,} referrals (job {JOB})")
+    for col in (
+        "#", "kill point", "killed?", "final exit", "Salesforce", "HubSpot", "duplicates",
+        "missing", "bookmark ok", "lock free", "seconds", "problems",
+    ):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("kill point", "problems") else "right")
+    for i, r in enumerate(results, 1):
+        table.add_row(
+            str(i), _describe(r.trigger), "yes" if r.killed else "no (finished first)",
+            str(r.final_exit), f"{r.salesforce:,}", f"{r.hubspot:,}", str(r.duplicates),
+            str(r.missing), "yes" if r.bookmark_ok else "NO", "yes" if r.lock_free else "NO",
+            f"{r.seconds:.1f}", "; ".join(_problems(r, n)) or "-",
+        )  # fmt: skip
+    _CONSOLE.print(table)
+
+
+def _run_all(s: Systems, triggers: list[Trigger], n: int) -> list[Scenario]:
+    expected = {f"REF-{1040 + i}" for i in range(n)}
+    results = []
+    for i, trigger in enumerate(triggers, 1):
+        r = run_scenario(s.root, s.env, JOB, trigger, s.sf, s.hs, expected, _EXPORT)
+        results.append(r)
+        verdict = "; ".join(_problems(r, n)) or "ok"
+        print(
+            f"[{i}/{len(triggers)}] {_describe(trigger)}: killed={r.killed} "
+            f"exit={r.final_exit} sf={r.salesforce} hs={r.hubspot} {r.seconds:.1f}s -> {verdict}",
+            flush=True,
+        )
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--points", type=int, default=20)
+    args = parser.parse_args()
+    started = time.monotonic()
+    with systems() as s:
+        s.write_export(_EXPORT, args.n)
+        writes, seconds = _baseline(s)
+        print(f"baseline: {args.n:,} referrals, {writes} write calls, {seconds:.1f} s", flush=True)
+        results = _run_all(s, _triggers(writes, seconds, args.points), args.n)
+    _print_table(results, args.n)
+    failed = [r for r in results if _problems(r, args.n)]
+    killed = sum(r.killed for r in results)
+    _CONSOLE.print(
+        f"{len(results)} scenarios, {killed} killed mid-run, {len(failed)} with a broken "
+        f"invariant; baseline {writes} write calls in {seconds:.1f} s; "
+        f"total {time.monotonic() - started:.0f} s"
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
