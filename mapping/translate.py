@@ -102,10 +102,13 @@ def to_canonical(
         result.values["id"] = key
     entity = em.entity  # once per record: a pydantic private attribute is slow to read
     for fm in em.fields:
-        if not fm.reads or not _has_native(native, fm.native):
+        if not fm.reads:
+            continue
+        raw = _lookup(native, fm.native)
+        if raw is _ABSENT:
             continue
         try:
-            result.values[fm.canonical] = _read_field(em, entity, fm, native, ctx, key)
+            result.values[fm.canonical] = _read_field(em, entity, fm, raw, ctx, key)
         except RecordError as exc:
             result.errors.append(exc)
     if em.stage is not None and _has_native(native, em.stage.native):
@@ -153,15 +156,16 @@ def _read_field(
     em: EntityMapping,
     entity: str,
     fm: FieldMapping,
-    native: Mapping[str, Any],
+    value: Any,
     ctx: TransformContext,
     key: str | None,
 ) -> Any:
-    fctx = TransformContext(ctx.timezone, fm.canonical, key, ctx.resolve_ref)
-    try:
-        value = transforms.to_canonical(fm.transforms, _native_value(native, fm.native), fctx)
-    except TransformError as exc:
-        raise _with_context(exc, fm, key) from exc
+    if fm.transforms:
+        fctx = TransformContext(ctx.timezone, fm.canonical, key, ctx.resolve_ref)
+        try:
+            value = transforms.to_canonical(fm.transforms, value, fctx)
+        except TransformError as exc:
+            raise _with_context(exc, fm, key) from exc
     try:
         return _adapter(entity, fm.canonical).validate_python(value)
     except ValidationError as exc:
@@ -255,6 +259,23 @@ def _put(native: dict[str, Any], path: str, value: Any) -> None:
     for part in parents:
         target = target.setdefault(part, {})
     target[last] = value
+
+
+_ABSENT: Any = object()
+
+
+def _lookup(native: Mapping[str, Any], path: str) -> Any:
+    """The native value at ``path`` in one pass; ``_ABSENT`` when the record lacks it."""
+    if path in native:
+        return native[path]
+    current: Any = native
+    for part in _native_parts(path):
+        if current is None:
+            return None  # an empty relation ("Partner__r": null) reads as None
+        if not isinstance(current, Mapping) or part not in current:
+            return _ABSENT
+        current = current[part]
+    return current
 
 
 def _has_native(native: Mapping[str, Any], path: str) -> bool:
