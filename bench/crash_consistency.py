@@ -14,7 +14,9 @@ run with SIGKILL at its point, runs again to completion, and checks:
 - no referral number appears twice in either CRM, none is missing;
 - the export's bookmark is committed; the job's lock is free.
 
-Prints one line per scenario as it finishes, then a table and a summary line. Exits
+Prints one line per scenario as it finishes, then a table (with the records the killed run
+and its re-run wrote beyond what one clean run writes: the work a crash costs) and a
+summary line. Exits
 non-zero if any invariant fails in any scenario (or the baseline run fails).
 """
 
@@ -35,18 +37,22 @@ from rich.table import Table
 from tests.sync.crash import Scenario, Trigger, run_cli, run_scenario
 
 _EXPORT = "big.csv"
-_CONSOLE = Console(width=160)
+_CONSOLE = Console(width=180)
 
 
-def _baseline(s: Systems) -> tuple[int, float]:
-    """One whole run from empty systems: (write calls, seconds)."""
+def _written(s: Systems) -> int:
+    return int(s.sf.stats.records_written + s.hs.stats.records_written)
+
+
+def _baseline(s: Systems) -> tuple[int, int, float]:
+    """One whole run from empty systems: (write calls, records written, seconds)."""
     s.fresh()
     started = time.monotonic()
     code, _ = run_cli(s.root, s.env, JOB, None, s.sf, s.hs)
     seconds = time.monotonic() - started
     if code != 0:
         raise SystemExit(f"the baseline run failed with exit code {code}")
-    return int(s.sf.stats.write_calls + s.hs.stats.write_calls), seconds
+    return int(s.sf.stats.write_calls + s.hs.stats.write_calls), _written(s), seconds
 
 
 def _triggers(writes: int, seconds: float, points: int) -> list[Trigger]:
@@ -77,36 +83,41 @@ def _describe(trigger: Trigger) -> str:
     return f"after {value:g} write calls" if kind == "writes" else f"at {value:.2f} s"
 
 
-def _print_table(results: list[Scenario], n: int) -> None:
+def _print_table(results: list[Scenario], resent: list[int], n: int) -> None:
     table = Table(title=f"SIGKILL then re-run, {n:,} referrals (job {JOB})")
     for col in (
         "#", "kill point", "killed?", "final exit", "Salesforce", "HubSpot", "duplicates",
-        "missing", "bookmark ok", "lock free", "seconds", "problems",
+        "missing", "bookmark ok", "lock free", "records re-sent", "seconds", "problems",
     ):  # fmt: skip
         table.add_column(col, justify="left" if col in ("kill point", "problems") else "right")
-    for i, r in enumerate(results, 1):
+    for i, (r, again) in enumerate(zip(results, resent, strict=True), 1):
         table.add_row(
             str(i), _describe(r.trigger), "yes" if r.killed else "no (finished first)",
             str(r.final_exit), f"{r.salesforce:,}", f"{r.hubspot:,}", str(r.duplicates),
             str(r.missing), "yes" if r.bookmark_ok else "NO", "yes" if r.lock_free else "NO",
-            f"{r.seconds:.1f}", "; ".join(_problems(r, n)) or "-",
+            f"{again:,}", f"{r.seconds:.1f}", "; ".join(_problems(r, n)) or "-",
         )  # fmt: skip
     _CONSOLE.print(table)
 
 
-def _run_all(s: Systems, triggers: list[Trigger], n: int) -> list[Scenario]:
+def _run_all(
+    s: Systems, triggers: list[Trigger], n: int, baseline_records: int
+) -> tuple[list[Scenario], list[int]]:
+    """Every scenario; also the records each killed run + re-run wrote beyond one clean run."""
     expected = {f"REF-{1040 + i}" for i in range(n)}
-    results = []
+    results, resent = [], []
     for i, trigger in enumerate(triggers, 1):
         r = run_scenario(s.root, s.env, JOB, trigger, s.sf, s.hs, expected, _EXPORT)
         results.append(r)
+        resent.append(_written(s) - baseline_records)
         verdict = "; ".join(_problems(r, n)) or "ok"
         print(
             f"[{i}/{len(triggers)}] {_describe(trigger)}: killed={r.killed} "
-            f"exit={r.final_exit} sf={r.salesforce} hs={r.hubspot} {r.seconds:.1f}s -> {verdict}",
+            f"exit={r.final_exit} sf={r.salesforce} hs={r.hubspot} re-sent={resent[-1]} "
+            f"{r.seconds:.1f}s -> {verdict}",
             flush=True,
         )
-    return results
+    return results, resent
 
 
 def main() -> int:
@@ -117,10 +128,11 @@ def main() -> int:
     started = time.monotonic()
     with systems() as s:
         s.write_export(_EXPORT, args.n)
-        writes, seconds = _baseline(s)
+        writes, records, seconds = _baseline(s)
         print(f"baseline: {args.n:,} referrals, {writes} write calls, {seconds:.1f} s", flush=True)
-        results = _run_all(s, _triggers(writes, seconds, args.points), args.n)
-    _print_table(results, args.n)
+        triggers = _triggers(writes, seconds, args.points)
+        results, resent = _run_all(s, triggers, args.n, records)
+    _print_table(results, resent, args.n)
     failed = [r for r in results if _problems(r, args.n)]
     killed = sum(r.killed for r in results)
     _CONSOLE.print(
