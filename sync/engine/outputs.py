@@ -9,6 +9,7 @@ outcome never went back to the referrer.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,25 +20,46 @@ from sync.state import StateStore
 __all__ = ["write_outputs"]
 
 
+_FILES = ("scheduling-worklist.csv", "closure.csv", "unmatched-appointments.csv")
+
+
 def write_outputs(
     connectors: dict[str, Any],
     store: StateStore,
     matcher: PatientMatcher,
     definitions: list[QualifiedReferralDefinition],
+    *,
+    changed: bool,
+    today: date,
 ) -> list[Path]:
     """Write worklist, closure and review files for every connection that can and has a
-    directory configured; return the paths written."""
+    directory configured; return the paths written.
+
+    The lists hold ages in days, so they are rewritten when the run changed a referral, left
+    an appointment unmatched, or the files were written on an earlier day; otherwise the
+    files on disk still hold and the run skips the work.
+    """
     written: list[Path] = []
     for connector in connectors.values():
-        settings = getattr(connector, "settings", None)
-        if getattr(settings, "output_dir", None) is None or not hasattr(
-            connector, "write_worklist"
-        ):
+        out = getattr(getattr(connector, "settings", None), "output_dir", None)
+        if out is None or not hasattr(connector, "write_worklist"):
+            continue
+        if not changed and not matcher.unmatched and _current(Path(out), today):
             continue
         written.append(connector.write_worklist(_referrals(store), definitions))
         written.append(connector.write_closure(_referrals(store), definitions))
         written.append(connector.write_review(matcher.unmatched))
     return written
+
+
+def _current(directory: Path, today: date) -> bool:
+    try:
+        return all(
+            datetime.fromtimestamp((directory / name).stat().st_mtime).date() >= today
+            for name in _FILES
+        )
+    except OSError:
+        return False
 
 
 def _referrals(store: StateStore) -> Iterator[Referral]:

@@ -131,7 +131,15 @@ class Engine:
                 for (conn, obj), bookmark in bookmarks.items():
                     self.store.set_bookmark(conn, obj, bookmark)
             used = {n: self.runtime.connector(n) for n in (*job.sources, *job.destinations)}
-            for path in write_outputs(used, self.store, self._matcher, self._definitions()):
+            changed = any(entity == "referral" for entity, _ in self._touched)
+            for path in write_outputs(
+                used,
+                self.store,
+                self._matcher,
+                self._definitions(),
+                changed=changed,
+                today=started.date(),
+            ):
                 report.outputs.append(str(path))
         report.status = "finished with rejected records" if report.rejected else "ok"
 
