@@ -82,9 +82,16 @@ class RateLimiter:
             if (calls, seconds) != (budget.calls, budget.seconds):
                 self._budgets[BURST] = WindowBudget(calls, seconds)
             if remaining is not None and remaining <= 1:
-                # HubSpot counts calls we do not see (other apps, other processes): pause
-                # new calls until the window has rolled over once.
-                self._blocked_until = max(self._blocked_until, self._clock() + seconds)
+                # HubSpot counts calls we do not see (other apps, other processes): pause new
+                # calls until a slot frees. The window's oldest call is no newer than our own
+                # oldest, so a slot is free once ours has rolled out (or a whole window, when
+                # we have made none).
+                now = self._clock()
+                ours = self._calls[BURST]
+                while ours and ours[0] <= now - seconds:
+                    ours.popleft()
+                until = ours[0] + seconds if ours else now + seconds
+                self._blocked_until = max(self._blocked_until, until)
 
     def backoff(self, seconds: float) -> None:
         """After a 429: hold every bucket's new calls for ``seconds``."""

@@ -77,3 +77,27 @@ def test_a_429_backoff_holds_every_bucket() -> None:
     limiter.backoff(3.0)
     limiter.acquire(SEARCH)
     assert sum(sleep.waits) == 3.0
+
+
+def test_an_exhausted_window_waits_only_until_our_oldest_call_rolls_out() -> None:
+    limiter, sleep = _limiter(budget=100)
+    limiter.acquire(BURST)  # at t=0
+    sleep(4.0)
+    limiter.acquire(BURST)  # at t=4: HubSpot then says nothing is left (others share it)
+    limiter.observe(
+        {
+            "X-HubSpot-RateLimit-Remaining": "0",
+            "X-HubSpot-RateLimit-Max": "100",
+            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+        }
+    )
+    before = sleep.now
+    limiter.acquire(BURST)
+    assert sleep.now - before == 6.0  # t=10, when the call of t=0 leaves; not t=14
+
+
+def test_an_exhausted_window_with_none_of_our_calls_waits_a_whole_window() -> None:
+    limiter, sleep = _limiter(budget=100)
+    limiter.observe({"X-HubSpot-RateLimit-Remaining": "1"})
+    limiter.acquire(BURST)
+    assert sum(sleep.waits) == 10.0
