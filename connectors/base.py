@@ -139,6 +139,16 @@ class Connector(ABC):
             self._client = self.build_client()
         return self._client
 
+    @property
+    def write_chunk_size(self) -> int:
+        """How many records the engine hands to one ``upsert`` call.
+
+        Each call is the engine's checkpoint (the write ledger is recorded after it), so a
+        crash re-sends at most one chunk. Override when the system prefers larger calls
+        (Salesforce switches to Bulk API 2.0 above its threshold).
+        """
+        return self.max_batch_size * 10
+
     def build_client(self) -> Any:
         """Build the vendor client from ``self.settings``. The one place that does so."""
         return None

@@ -147,6 +147,11 @@ class SalesforceConnector(Connector):
             return self._bulk_upsert(object_name, records, key, lookups)
         return self._collections_upsert(object_name, records, key, lookups)
 
+    @property
+    def write_chunk_size(self) -> int:
+        """Bulk-sized: a chunk at the threshold goes through one Bulk API 2.0 job."""
+        return max(self.settings.bulk_threshold, self.settings.write_batch_size * 10)
+
     def backfill_keys(
         self, object_name: str, pairs: Sequence[tuple[str, str]], *, key: str
     ) -> list[WriteResult]:

@@ -24,7 +24,6 @@ from sync.state import RecordErrorRow, StateStore, StoredRecord
 __all__ = ["DestinationWriter"]
 
 _PAGE = 2000
-_FLUSH = 10_000  # records per connector.upsert call: a progress checkpoint, and Bulk-sized for SF
 
 
 @dataclass
@@ -58,6 +57,7 @@ class DestinationWriter:
     ) -> None:
         pending = _Pending()
         archive: list[str] = []
+        chunk = connector.write_chunk_size
         for page in self._pages(entity):
             ledger = self.store.ledger_hashes(dest, entity, [r.id for r in page])
             for rec in page:
@@ -66,16 +66,26 @@ class DestinationWriter:
                         archive.append(rec.id)
                     continue
                 self._diff(dest, entity, em, rec, ledger.get(rec.id), pending)
-            if len(pending) >= _FLUSH:
-                done = len(pending)
-                self._flush(dest, entity, em, connector, pending)
-                pending = _Pending()
-                heartbeat(done)
+                if len(pending) >= chunk:
+                    pending = self._checkpoint(dest, entity, em, connector, pending, heartbeat)
+        self._checkpoint(dest, entity, em, connector, pending, heartbeat)
+        if archive:
+            self._archive(dest, entity, em, connector, archive)
+
+    def _checkpoint(
+        self,
+        dest: str,
+        entity: str,
+        em: EntityMapping,
+        connector: Any,
+        pending: _Pending,
+        heartbeat: Callable[[int], None],
+    ) -> _Pending:
+        """Write ``pending`` and record it in the ledger: a crash re-sends at most one chunk."""
         done = len(pending)
         self._flush(dest, entity, em, connector, pending)
         heartbeat(done)
-        if archive:
-            self._archive(dest, entity, em, connector, archive)
+        return _Pending()
 
     def _pages(self, entity: str) -> Iterator[list[StoredRecord]]:
         page: list[StoredRecord] = []
