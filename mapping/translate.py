@@ -100,15 +100,12 @@ def to_canonical(
     result = InboundRecord()
     if key is not None:
         result.values["id"] = key
-    entity = em.entity  # once per record: a pydantic private attribute is slow to read
-    for fm in em.fields:
-        if not fm.reads:
-            continue
-        raw = _lookup(native, fm.native)
+    for reader in _inbound_plan(em):
+        raw = native[reader.native] if reader.native in native else _lookup(native, reader.native)
         if raw is _ABSENT:
             continue
         try:
-            result.values[fm.canonical] = _read_field(em, entity, fm, raw, ctx, key)
+            result.values[reader.fm.canonical] = reader.read(em, raw, ctx, key)
         except RecordError as exc:
             result.errors.append(exc)
     if em.stage is not None and _has_native(native, em.stage.native):
@@ -117,6 +114,55 @@ def to_canonical(
         except RecordError as exc:
             result.errors.append(exc)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldReader:
+    """One inbound field with everything per-record work needs bound once per mapping."""
+
+    fm: FieldMapping
+    entity: str
+    native: str
+    chain: tuple[transforms.CompiledStep, ...]
+    validate: Any
+
+    def read(self, em: EntityMapping, value: Any, ctx: TransformContext, key: str | None) -> Any:
+        if self.chain:
+            fctx = TransformContext(ctx.timezone, self.fm.canonical, key, ctx.resolve_ref)
+            try:
+                value = transforms.run_chain(self.chain, value, fctx)
+            except TransformError as exc:
+                raise _with_context(exc, self.fm, key) from exc
+        try:
+            return self.validate(value)
+        except ValidationError as exc:
+            return _invalid_or_default(em, self.entity, self.fm, value, exc, key)
+
+
+_PLANS: dict[int, tuple[EntityMapping, tuple[_FieldReader, ...]]] = {}
+
+
+def _inbound_plan(em: EntityMapping) -> tuple[_FieldReader, ...]:
+    """The readers of ``em``'s inbound fields, built once per mapping object."""
+    hit = _PLANS.get(id(em))
+    if hit is not None and hit[0] is em:  # the entry keeps ``em`` alive, so ids stay unique
+        return hit[1]
+    entity = em.entity
+    plan = tuple(
+        _FieldReader(
+            fm,
+            entity,
+            fm.native,
+            transforms.compile_chain(fm.transforms, outbound=False),
+            _adapter(entity, fm.canonical).validate_python,
+        )
+        for fm in em.fields
+        if fm.reads
+    )
+    if len(_PLANS) > 512:
+        _PLANS.clear()
+    _PLANS[id(em)] = (em, plan)
+    return plan
 
 
 def native_fields(em: EntityMapping, direction: Direction) -> list[str]:
@@ -152,37 +198,28 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot hash a value of type {type(value).__name__}")
 
 
-def _read_field(
+def _invalid_or_default(
     em: EntityMapping,
     entity: str,
     fm: FieldMapping,
     value: Any,
-    ctx: TransformContext,
+    exc: ValidationError,
     key: str | None,
 ) -> Any:
-    if fm.transforms:
-        fctx = TransformContext(ctx.timezone, fm.canonical, key, ctx.resolve_ref)
-        try:
-            value = transforms.to_canonical(fm.transforms, value, fctx)
-        except TransformError as exc:
-            raise _with_context(exc, fm, key) from exc
-    try:
-        return _adapter(entity, fm.canonical).validate_python(value)
-    except ValidationError as exc:
-        if value is None:
-            info = resolve_path(entity, fm.canonical)
-            if not info.is_required():
-                # An empty native field means "the canonical default" (an empty list, the
-                # default role), not an invalid record.
-                return info.get_default(call_default_factory=True)
-        reason = "; ".join(str(e["msg"]) for e in exc.errors(include_input=False))
-        raise ValidationFailed(
-            f"{em.object}.{fm.native} -> {em.entity}.{fm.canonical}: {reason}; "
-            "fix the value in the source or add a transform",
-            key=key,
-            field=fm.canonical,
-            code="INVALID_VALUE",
-        ) from None
+    if value is None:
+        info = resolve_path(entity, fm.canonical)
+        if not info.is_required():
+            # An empty native field means "the canonical default" (an empty list, the
+            # default role), not an invalid record.
+            return info.get_default(call_default_factory=True)
+    reason = "; ".join(str(e["msg"]) for e in exc.errors(include_input=False))
+    raise ValidationFailed(
+        f"{em.object}.{fm.native} -> {entity}.{fm.canonical}: {reason}; "
+        "fix the value in the source or add a transform",
+        key=key,
+        field=fm.canonical,
+        code="INVALID_VALUE",
+    ) from None
 
 
 def _read_stage(em: EntityMapping, value: Any, key: str | None) -> Stage | None:
