@@ -154,7 +154,7 @@ def _inbound_plan(em: EntityMapping) -> tuple[_FieldReader, ...]:
             entity,
             fm.native,
             transforms.compile_chain(fm.transforms, outbound=False),
-            _adapter(entity, fm.canonical).validate_python,
+            _fast_validate(_adapter(entity, fm.canonical)),
         )
         for fm in em.fields
         if fm.reads
@@ -337,3 +337,9 @@ def _native_value(native: Mapping[str, Any], path: str) -> Any:
             return None
         current = current.get(part)
     return current
+
+
+def _fast_validate(adapter: TypeAdapter[Any]) -> Any:
+    """The core validator's ``validate_python`` (TypeAdapter's wrapper adds per-call cost)."""
+    validator = getattr(adapter, "validator", None)
+    return getattr(validator, "validate_python", adapter.validate_python)
