@@ -316,27 +316,12 @@ def _lookup(native: Mapping[str, Any], path: str) -> Any:
 
 
 def _has_native(native: Mapping[str, Any], path: str) -> bool:
-    if path in native:
-        return True
-    current: Any = native
-    for part in _native_parts(path):
-        if current is None:
-            return True  # an empty relation ("Partner__r": null) reads as None
-        if not isinstance(current, Mapping) or part not in current:
-            return False
-        current = current[part]
-    return True
+    return _lookup(native, path) is not _ABSENT
 
 
 def _native_value(native: Mapping[str, Any], path: str) -> Any:
-    if path in native:
-        return native[path]
-    current: Any = native
-    for part in _native_parts(path):
-        if not isinstance(current, Mapping):
-            return None
-        current = current.get(part)
-    return current
+    value = _lookup(native, path)
+    return None if value is _ABSENT else value
 
 
 def _fast_validate(adapter: TypeAdapter[Any]) -> Any:
