@@ -6,6 +6,7 @@ Nothing here holds a field value: keys, field names, codes and counts only (no P
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -52,21 +53,25 @@ class RunReport:
     outputs: list[str] = field(default_factory=list)  # files written for people (worklists)
     totals: Counter[str] = field(default_factory=Counter)
     message: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count_read(self, source: str, entity: str, what: str, n: int = 1) -> None:
         if n:
-            self.read[f"{source}/{entity}/{what}"] += n
+            with self._lock:
+                self.read[f"{source}/{entity}/{what}"] += n
 
     def count_written(self, dest: str, entity: str, what: str, n: int = 1) -> None:
         if n:
-            self.written[f"{dest}/{entity}/{what}"] += n
+            with self._lock:  # destinations are written from threads of their own
+                self.written[f"{dest}/{entity}/{what}"] += n
 
     def add(self, kind: str, item: Any) -> None:
         """Append to one of the listed kinds, keeping the exact total in ``totals``."""
-        self.totals[kind] += 1
-        items = getattr(self, kind)
-        if len(items) < _LIST_LIMIT:
-            items.append(item)
+        with self._lock:
+            self.totals[kind] += 1
+            items = getattr(self, kind)
+            if len(items) < _LIST_LIMIT:
+                items.append(item)
 
     @property
     def rejected(self) -> int:

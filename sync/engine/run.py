@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
@@ -202,21 +203,42 @@ class Engine:
         run_id: int | None,
         heartbeat: Callable[[], None],
     ) -> None:
-        for dest in job.destinations:
-            writer = DestinationWriter(
-                self.store,
-                report,
-                ctx,
-                unit,
-                run_id,
-                dry_run=run_id is None,
-                mirror=job.mode == "mirror",
-            )
-            for entity, em in self._entities(dest, job, reading=False):
-                phase = f"write {entity} to {dest}"
-                self.progress(phase, 0)
-                tick = self._ticker(phase, heartbeat)
-                writer.write(dest, entity, em, self.runtime.connector(dest), tick)
+        dests = list(job.destinations)
+        if run_id is None or len(dests) < 2:  # a plan is one transaction: one thread
+            for dest in dests:
+                self._write_destination(dest, job, report, unit, ctx, run_id, heartbeat)
+            return
+        # One thread per destination, each with its own connector and state connection, so
+        # one system's rate limit (HubSpot's 10-second window) does not hold up the others.
+        connectors = [self.runtime.connector(dest) for dest in dests]  # built here, not racing
+        with ThreadPoolExecutor(max_workers=len(dests), thread_name_prefix="write") as pool:
+            futures = [
+                pool.submit(self._write_destination, d, job, report, unit, ctx, run_id, heartbeat)
+                for d, _ in zip(dests, connectors, strict=True)
+            ]
+        failures = [f.exception() for f in futures if f.exception() is not None]
+        if failures:
+            raise failures[0]  # type: ignore[misc]
+
+    def _write_destination(
+        self,
+        dest: str,
+        job: Any,
+        report: RunReport,
+        unit: Callable[[], Any],
+        ctx: TransformContext,
+        run_id: int | None,
+        heartbeat: Callable[[], None],
+    ) -> None:
+        writer = DestinationWriter(
+            self.store, report, ctx, unit, run_id, dry_run=run_id is None,
+            mirror=job.mode == "mirror",
+        )  # fmt: skip
+        for entity, em in self._entities(dest, job, reading=False):
+            phase = f"write {entity} to {dest}"
+            self.progress(phase, 0)
+            tick = self._ticker(phase, heartbeat)
+            writer.write(dest, entity, em, self.runtime.connector(dest), tick)
 
     def _entities(
         self, conn: str, job: Any, *, reading: bool
