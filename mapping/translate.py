@@ -32,7 +32,15 @@ from mapping.model import Stage
 from mapping.spec import Direction, EntityMapping, FieldMapping, resolve_path
 from mapping.transforms import TransformContext
 
-__all__ = ["InboundRecord", "content_hash", "native_fields", "to_canonical", "to_native"]
+__all__ = [
+    "InboundRecord",
+    "content_hash",
+    "has_native",
+    "native_fields",
+    "native_value",
+    "to_canonical",
+    "to_native",
+]
 
 _FLAT_PREFIXES = ("associations.",)
 """Native paths that are flat keys, not nested relations."""
@@ -95,7 +103,7 @@ def to_canonical(
     Native fields absent from ``native`` are left out of ``values`` (a partial read does
     not clear canonical data); present-but-null fields are read as None.
     """
-    key_value = _native_value(native, em.key)
+    key_value = native_value(native, em.key)
     key = None if key_value in (None, "") else str(key_value)
     result = InboundRecord()
     if key is not None:
@@ -108,9 +116,9 @@ def to_canonical(
             result.values[reader.fm.canonical] = reader.read(em, raw, ctx, key)
         except RecordError as exc:
             result.errors.append(exc)
-    if em.stage is not None and _has_native(native, em.stage.native):
+    if em.stage is not None and has_native(native, em.stage.native):
         try:
-            result.stage = _read_stage(em, _native_value(native, em.stage.native), key)
+            result.stage = _read_stage(em, native_value(native, em.stage.native), key)
         except RecordError as exc:
             result.errors.append(exc)
     return result
@@ -315,11 +323,13 @@ def _lookup(native: Mapping[str, Any], path: str) -> Any:
     return current
 
 
-def _has_native(native: Mapping[str, Any], path: str) -> bool:
+def has_native(native: Mapping[str, Any], path: str) -> bool:
+    """True when ``native`` holds ``path`` (dotted relation, flat ``associations.*`` key)."""
     return _lookup(native, path) is not _ABSENT
 
 
-def _native_value(native: Mapping[str, Any], path: str) -> Any:
+def native_value(native: Mapping[str, Any], path: str) -> Any:
+    """The value at native ``path`` (None when absent), read the way translation reads it."""
     value = _lookup(native, path)
     return None if value is _ABSENT else value
 

@@ -27,6 +27,7 @@ from pydantic_core import to_jsonable_python
 from mapping.errors import RecordError, StageTransitionRefused, ValidationFailed
 from mapping.model import Referral, Stage, StageEvent, entity_model
 from mapping.stages import StageRules, apply_stage
+from mapping.translate import native_value
 
 __all__ = ["Conflict", "MergeResult", "Ownership", "changed_fields", "merge_record"]
 
@@ -71,7 +72,7 @@ def changed_fields(
     read: Mapping[str, Any], expected: Mapping[str, Any], names: list[str]
 ) -> list[str]:
     """The native ``names`` whose value in ``read`` differs from ``expected``."""
-    return [n for n in names if _norm(_get(read, n)) != _norm(_get(expected, n))]
+    return [n for n in names if _norm(native_value(read, n)) != _norm(native_value(expected, n))]
 
 
 def merge_record(

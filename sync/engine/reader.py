@@ -17,7 +17,7 @@ from connectors.base import NativeRecord
 from mapping.errors import RecordError, TransformError
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
-from mapping.translate import native_fields, to_canonical, to_native
+from mapping.translate import has_native, native_fields, native_value, to_canonical, to_native
 from sync.engine.ids import NATURAL_KEYS, canonical_id
 from sync.engine.matching import PatientMatcher
 from sync.engine.merge import Ownership, changed_fields, merge_record
@@ -95,7 +95,7 @@ class SourceReader:
                     (rec.id, ids[rec.id])
                     for rec in latest.values()
                     if ids.get(rec.id)
-                    and _get(rec.fields, em.key) in (None, "")
+                    and native_value(rec.fields, em.key) in (None, "")
                     and not rec.deleted
                 ],
             )
@@ -122,7 +122,7 @@ class SourceReader:
             self.report.count_read(source, entity, "unchanged")
             return None
         inbound = to_canonical(
-            em, {k: _get(native, k) for k in changed if _has(native, k)}, self.ctx
+            em, {k: native_value(native, k) for k in changed if has_native(native, k)}, self.ctx
         )
         for err in inbound.errors:
             self._reject(source, em.object, [_keyed(err, rec.id)])
@@ -213,7 +213,7 @@ class SourceReader:
         for rec in records:
             if rec.id in ids:
                 continue
-            key = _get(rec.fields, em.key)
+            key = native_value(rec.fields, em.key)
             if key not in (None, ""):
                 ids[rec.id] = str(key)
                 continue
@@ -245,8 +245,10 @@ class SourceReader:
 
     def _natural_value(self, em: EntityMapping, natural: str, rec: NativeRecord) -> str | None:
         for fm in em.fields:
-            if fm.canonical == natural and fm.reads and _has(rec.fields, fm.native):
-                inbound = to_canonical(em, {fm.native: _get(rec.fields, fm.native)}, self.ctx)
+            if fm.canonical == natural and fm.reads and has_native(rec.fields, fm.native):
+                inbound = to_canonical(
+                    em, {fm.native: native_value(rec.fields, fm.native)}, self.ctx
+                )
                 value = inbound.values.get(natural)
                 return None if value in (None, "") else str(value)
         return None
@@ -266,27 +268,3 @@ def _keyed(err: RecordError, key: str) -> RecordError:
     if not err.key:
         err.key = key
     return err
-
-
-def _get(data: Any, path: str) -> Any:
-    if path in data:
-        return data[path]
-    node = data
-    for part in path.split("."):
-        if not hasattr(node, "get"):
-            return None
-        node = node.get(part)
-    return node
-
-
-def _has(data: Any, path: str) -> bool:
-    if path in data:
-        return True
-    node = data
-    for part in path.split("."):
-        if node is None:
-            return True  # an empty relation ("Partner__r": null) reads as None
-        if not hasattr(node, "get") or part not in node:
-            return False
-        node = node[part]
-    return True

@@ -190,7 +190,7 @@ class Engine:
                 ids = [r.id for r in self.store.iter_records("referral")]
             else:
                 ids = [cid for entity, cid in self._touched if entity == "referral"]
-            qualify(self.store, ids, list(self.program.definitions.values()), started)
+            qualify(self.store, ids, self._definitions(), started)
         if "partner" in job.entities:
             rollup_partners(self.store)
 

@@ -167,3 +167,11 @@ def test_a_report_serialises_to_json_with_every_list_and_count() -> None:
     assert data["transitions"] == ["REF-1: (new) -> scheduled (from epic)"]
     assert data["read"] == {"epic/referral/read": 3}
     assert data["rejected"] == 1 and data["rejects"][0]["field"] == "stage"
+
+
+def test_changed_fields_sees_a_changed_hubspot_association_flat_key() -> None:
+    read = {"associations.companies": "par_2", "name": "A"}
+    expected = {"associations.companies": "par_1", "name": "A"}
+    assert changed_fields(read, expected, ["associations.companies", "name"]) == [
+        "associations.companies"
+    ]
