@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from connectors.base import Bookmark, Clock, Connector, NativeRecord, ReadPage, utc_now
-from connectors.scheduling.csvsource import Malformed, NoHeaderFound, detect_layout, iter_rows
+from connectors.scheduling.csvsource import (
+    MAX_CELL_BYTES,
+    Malformed,
+    NoHeaderFound,
+    detect_layout,
+    iter_rows,
+)
 from connectors.scheduling.fhirmap import BadResource, FhirMapper, FileContext
 from connectors.scheduling.fhirsource import iter_resources, referral_numbers
 from connectors.scheduling.files import (
@@ -311,12 +317,7 @@ class SchedulingConnector(Connector):
             self.stats.rows += 1
             try:
                 if isinstance(values, Malformed):
-                    raise BadRow(
-                        f"lines {values.first_line}-{values.last_line} are not one CSV row: "
-                        "an unbalanced quote joined them; fix the quote and re-export",
-                        field="row",
-                        code="MALFORMED_ROW",
-                    )
+                    raise _malformed(values)
                 converted = converter.convert(values, line, ctx)
             except BadRow as bad:
                 self._reject(RowRejected(bad.reason, source_file=export.name, source_line=line,
@@ -384,4 +385,21 @@ def _no_header(source_file: str, status_aliases: Sequence[str]) -> RowRejected:
         f"{expected} and an appointment date); check settings.preset/columns/delimiter",
         source_file=source_file,
         code="NO_HEADER",
+    )
+
+
+def _malformed(values: Malformed) -> BadRow:
+    span = f"lines {values.first_line}-{values.last_line}"
+    if values.oversized:
+        limit = MAX_CELL_BYTES // (1024 * 1024)
+        return BadRow(
+            f"{span}: a cell is larger than {limit} MB; trim that column in the export "
+            "(or leave it out of the report) and re-export",
+            field="row",
+            code="CELL_TOO_LARGE",
+        )
+    return BadRow(
+        f"{span} are not one CSV row: an unbalanced quote joined them; fix the quote and re-export",
+        field="row",
+        code="MALFORMED_ROW",
     )

@@ -21,6 +21,7 @@ from connectors.scheduling.presets import Preset, normalise_header
 
 __all__ = [
     "HEADER_SEARCH_ROWS",
+    "MAX_CELL_BYTES",
     "MAX_ROW_LINES",
     "CsvLayout",
     "Malformed",
@@ -32,6 +33,9 @@ __all__ = [
 HEADER_SEARCH_ROWS = 50
 MAX_ROW_LINES = 20
 """A row spanning more physical lines than this is an unbalanced quote, not a comment."""
+MAX_CELL_BYTES = 64 * 1024 * 1024
+"""The largest cell read (the csv module's own default, 128 KiB, is below what real exports
+carry in note columns); a larger one is rejected as oversized, never as a quote problem."""
 _DELIMITERS = (",", "\t", ";", "|")
 _FOOTER = re.compile(
     r"(?i)^\s*((grand\s+)?totals?\b|\d+\s+(records?|rows?|appointments?)\b|"
@@ -45,6 +49,7 @@ class Malformed:
 
     first_line: int
     last_line: int
+    oversized: bool = False  # a cell over MAX_CELL_BYTES, not an unbalanced quote
 
 
 class NoHeaderFound(Exception):
@@ -85,14 +90,26 @@ def _find_layout(rows: Iterator[list[str]], preset: Preset, delimiter: str) -> C
     return None
 
 
+def _raise_field_limit() -> None:
+    if csv.field_size_limit() < MAX_CELL_BYTES:
+        csv.field_size_limit(MAX_CELL_BYTES)
+
+
 def detect_layout(
     path: Path, encoding: str, preset: Preset, delimiter: str | None = None
 ) -> CsvLayout:
-    """Find the delimiter and the header row from the head of the file."""
+    """Find the delimiter and the header row from the head of the file.
+
+    A candidate delimiter under which the head does not parse (a stray quote, a cell over
+    :data:`MAX_CELL_BYTES`) is not the file's delimiter; the next one is tried.
+    """
+    _raise_field_limit()
     for candidate in (delimiter,) if delimiter else _DELIMITERS:
         lines = iter_lines(path, encoding)
         try:
             layout = _find_layout(csv.reader(lines, delimiter=candidate), preset, candidate)
+        except csv.Error:
+            layout = None
         finally:
             lines.close()  # type: ignore[attr-defined]
         if layout is not None:
@@ -122,6 +139,7 @@ def iter_rows(
     lines (an unbalanced quote that swallowed the rows after it), comes as
     ``(start line, Malformed(...))``; parsing resumes after it.
     """
+    _raise_field_limit()
     lines = iter_lines(path, encoding)
     reader = csv.reader(lines, delimiter=layout.delimiter)
     in_data = False
@@ -133,8 +151,9 @@ def iter_rows(
                 cells = next(reader)
             except StopIteration:
                 return
-            except csv.Error:
-                yield start, Malformed(start, reader.line_num)
+            except csv.Error as exc:
+                oversized = "field larger than field limit" in str(exc)
+                yield start, Malformed(start, reader.line_num, oversized)
                 continue
             if not in_data:
                 in_data = tuple(normalise_header(c) for c in cells) == layout.header_key
