@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -49,12 +50,32 @@ def check_jobs(
                 "use two jobs",
             )
         if job.schedule is not None and not croniter.is_valid(job.schedule):
-            problems.add(
-                file,
-                (*at, "schedule"),
-                f"job {name!r}: {job.schedule!r} is not a valid cron expression "
-                "(five fields: minute hour day-of-month month day-of-week)",
-            )
+            problems.add(file, (*at, "schedule"), _cron_message(name, job.schedule))
+
+
+_CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day-of-month", 1, 31),
+    ("month", 1, 12),
+    ("day-of-week", 0, 7),
+)
+
+
+def _cron_message(job: str, expr: str) -> str:
+    """Name the cron field that is wrong, and its range, where one number is out of range."""
+    head = f"job {job!r}: {expr!r} is not a valid cron expression"
+    fields = expr.split()
+    if len(fields) != len(_CRON_FIELDS):
+        return (
+            f"{head}: it has {len(fields)} fields; cron needs five: "
+            "minute hour day-of-month month day-of-week"
+        )
+    for text, (label, low, high) in zip(fields, _CRON_FIELDS, strict=True):
+        for number in re.findall(r"\d+", text.split("/")[0]):
+            if not low <= int(number) <= high:
+                return f"{head}: {label} {number} is out of range; {label} is {low}-{high}"
+    return f"{head} (five fields: minute hour day-of-month month day-of-week)"
 
 
 def _check_entities(

@@ -98,7 +98,10 @@ def _yaml_message(exc: MarkedYAMLError) -> str:
         key = re.search(r'duplicate key "(.*?)" with value', str(exc.problem))
         name = f" {key.group(1)!r}" if key else ""
         return f"duplicate key{name}: it is already defined above in the same mapping; keep one"
-    return f"invalid YAML: {exc.problem or exc.context}"
+    problem = str(exc.problem or exc.context)
+    if "\\t" in problem or "tab" in problem.lower():
+        return "a tab character indents this line: YAML allows only spaces; indent with spaces"
+    return f"invalid YAML: {problem}"
 
 
 def locate(path: Path, loc: Loc, display: str | None = None) -> str:
