@@ -20,6 +20,7 @@ from mapping.translate import to_native
 from sync.engine.fingerprint import ledger_hash, mapping_fingerprint
 from sync.engine.report import Reject, RunReport
 from sync.state import RecordErrorRow, StateStore, StoredRecord
+from sync.state._records import NaturalKeyTaken
 
 __all__ = ["DestinationWriter"]
 
@@ -58,17 +59,31 @@ class DestinationWriter:
         pending = _Pending()
         archive: list[str] = []
         chunk = connector.write_chunk_size
+        failing = self.store.open_error_keys(self.report.job, dest, em.object)
+        settled: list[str] = []  # failed before, and the destination now holds them as they are
         for page in self._pages(entity):
             ledger = self.store.ledger_hashes(dest, entity, [r.id for r in page])
+            taken = {
+                rid: (name, value) for rid, name, value in self.store.key_collisions(entity, page)
+            }
             for rec in page:
                 if rec.tombstone:
                     if self.mirror and rec.id in ledger:
                         archive.append(rec.id)
                     continue
-                self._diff(dest, entity, em, rec, ledger.get(rec.id), pending)
+                if rec.id in taken:  # its referral number / NPI belongs to another record
+                    name, value = taken[rec.id]
+                    err = NaturalKeyTaken(entity, name, value, key=rec.id, job=self.report.job)
+                    self._reject(dest, em.object, [(rec.id, err)])
+                    continue
+                wrote = self._diff(dest, entity, em, rec, ledger.get(rec.id), pending)
+                if not wrote and rec.id in failing and rec.id not in taken:
+                    settled.append(rec.id)
                 if len(pending) >= chunk:
                     pending = self._checkpoint(dest, entity, em, connector, pending, heartbeat)
         self._checkpoint(dest, entity, em, connector, pending, heartbeat)
+        if settled and not self.dry_run:
+            self.store.resolve_errors(self.report.job, dest, em.object, settled)
         if archive:
             self._archive(dest, entity, em, connector, archive)
 
@@ -105,20 +120,22 @@ class DestinationWriter:
         rec: StoredRecord,
         last_hash: str | None,
         pending: _Pending,
-    ) -> None:
+    ) -> bool:
+        """Queue ``rec`` if the destination lacks this version; False when it holds it."""
         digest = ledger_hash(mapping_fingerprint(em, self.ctx), rec.data)
         if digest == last_hash:
             self.report.count_written(dest, entity, "unchanged")
-            return
+            return False
         try:
             native = to_native(em, rec.data, self.ctx)
         except RecordError as exc:
             self._reject(dest, em.object, [(rec.id, exc)])
-            return
+            return True
         pending.ids.append(rec.id)
         pending.natives.append(native)
         pending.hashes.append(digest)
         pending.new.append(last_hash is None)
+        return True
 
     def _flush(
         self, dest: str, entity: str, em: EntityMapping, connector: Any, pending: _Pending

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -166,13 +167,50 @@ class JournalMixin(StoreBase):
                     .values(resolved=True)
                 )
 
-    def open_errors(self, job: str | None = None) -> list[RecordErrorInfo]:
-        """Unresolved failures, most recently seen first."""
-        query = (
-            sa.select(record_errors)
-            .where(record_errors.c.resolved.is_(False))
-            .order_by(record_errors.c.last_seen.desc(), record_errors.c.id)
+    def open_error_keys(self, job: str, system: str, object: str) -> set[str]:
+        """The keys with an open failure for ``job`` on ``system``/``object``."""
+        query = sa.select(record_errors.c.key).where(
+            record_errors.c.job == job,
+            record_errors.c.system == system,
+            record_errors.c.object == object,
+            record_errors.c.resolved.is_(False),
         )
+        with self._tx(f"read open errors of {job}", read_only=True) as conn:
+            return {row.key for row in conn.execute(query)}
+
+    def resolve_errors_not_seen_since(
+        self, job: str, systems: Iterable[str], since: datetime
+    ) -> int:
+        """Resolve the open failures of ``job`` on ``systems`` not seen again since ``since``.
+
+        After a run that re-read its sources from the start (``refsync retry``), a source-side
+        failure the run did not hit again is fixed. Returns how many were resolved.
+        """
+        names = list(dict.fromkeys(systems))
+        if not names:
+            return 0
+        statement = (
+            record_errors.update()
+            .where(
+                record_errors.c.job == job,
+                self._in(record_errors.c.system, names),
+                record_errors.c.resolved.is_(False),
+                record_errors.c.last_seen < since,
+            )
+            .values(resolved=True)
+        )
+        with self._tx(f"resolve errors of {job}") as conn:
+            return int(conn.execute(statement).rowcount or 0)
+
+    def open_errors(
+        self, job: str | None = None, *, include_resolved: bool = False
+    ) -> list[RecordErrorInfo]:
+        """Unresolved failures (every failure with ``include_resolved``), most recent first."""
+        query = sa.select(record_errors).order_by(
+            record_errors.c.last_seen.desc(), record_errors.c.id
+        )
+        if not include_resolved:
+            query = query.where(record_errors.c.resolved.is_(False))
         if job is not None:
             query = query.where(record_errors.c.job == job)
         with self._tx("read record errors", read_only=True) as conn:

@@ -8,12 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mapping.errors import StateError
+from mapping.errors import StateError, ValidationFailed
 from sync.state._base import StoreBase, chunks
 from sync.state._schema import record_keys, records
 from sync.state._types import PutResult, StoredRecord
 
-__all__ = ["DEFAULT_NATURAL_KEYS", "RecordsMixin"]
+__all__ = ["DEFAULT_NATURAL_KEYS", "NaturalKeyTaken", "RecordsMixin"]
 
 # Top-level canonical fields indexed per entity; each value belongs to one live record.
 DEFAULT_NATURAL_KEYS: dict[str, tuple[str, ...]] = {
@@ -91,8 +91,11 @@ class RecordsMixin(StoreBase):
         """Bulk upsert: new ids are inserted at version 1, changed ones get version + 1.
 
         A record whose data and tombstone flag are unchanged is left alone (no new version).
-        Natural keys (``natural_keys`` given to ``open``) are re-indexed for changed records;
-        a key value already held by another live record raises :class:`StateError`.
+        Natural keys (``natural_keys`` given to ``open``) are re-indexed for changed records.
+        A record claiming a key value another live record holds is stored but claims nothing
+        (the holder keeps the value, the record keeps its old key rows): one bad source row
+        never fails a run. ``key_collisions`` finds such records; the writer rejects them,
+        as a per-record error, until the source is corrected.
         """
         incoming = _dedupe(items)
         if not incoming:
@@ -202,10 +205,15 @@ class RecordsMixin(StoreBase):
         entity: str,
         existing: dict[str, StoredRecord],
         changed: list[dict[str, Any]],
-    ) -> None:
-        """Replace the key rows of records whose key values changed."""
+    ) -> set[str]:
+        """Replace the key rows of records whose key values changed.
+
+        A record claiming a key value another live record holds keeps its old key rows and
+        claims nothing (the holder keeps the value); its id is returned. The store never
+        raises for it: the writer rejects such a record (see :meth:`key_collisions`).
+        """
         if not self._natural_keys.get(entity):
-            return
+            return set()
         moved: list[str] = []
         new_rows: list[dict[str, Any]] = []
         for row in changed:
@@ -214,29 +222,33 @@ class RecordsMixin(StoreBase):
             old = self._keys_of(entity, old_record.data, old_record.tombstone) if old_record else {}
             if new == old:
                 continue
-            if old:
+            if old_record is not None:
                 moved.append(row["id"])
             new_rows += [
                 {"entity": entity, "key_name": k, "value": v, "record_id": row["id"]}
                 for k, v in new.items()
             ]
+        kept: list[dict[str, Any]] = []
         for batch in chunks(moved):
-            conn.execute(
-                record_keys.delete().where(
-                    record_keys.c.entity == entity, self._in(record_keys.c.record_id, batch)
-                )
-            )
-        self._refuse_taken_keys(conn, entity, new_rows)
+            where = (record_keys.c.entity == entity, self._in(record_keys.c.record_id, batch))
+            kept += [dict(r._mapping) for r in conn.execute(sa.select(record_keys).where(*where))]
+            conn.execute(record_keys.delete().where(*where))
+        refused = self._taken_keys(conn, entity, new_rows)
+        new_rows = [r for r in new_rows if r["record_id"] not in refused]
+        new_rows += [r for r in kept if r["record_id"] in refused]  # the refused keep theirs
         if new_rows:
             conn.execute(record_keys.insert(), new_rows)
+        return refused
 
-    def _refuse_taken_keys(self, conn: Connection, entity: str, rows: list[dict[str, Any]]) -> None:
+    def _taken_keys(self, conn: Connection, entity: str, rows: list[dict[str, Any]]) -> set[str]:
+        """Ids in ``rows`` claiming a key value already held (in the store or earlier in rows)."""
+        refused: set[str] = set()
         claimed: dict[tuple[str, str], str] = {}
         for row in rows:
             slot = (row["key_name"], row["value"])
             other = claimed.setdefault(slot, row["record_id"])
             if other != row["record_id"]:
-                _raise_key_taken(entity, slot[0], row["record_id"], other)
+                refused.add(row["record_id"])
         by_name: dict[str, list[str]] = {}
         for key_name, value in claimed:
             by_name.setdefault(key_name, []).append(value)
@@ -250,11 +262,51 @@ class RecordsMixin(StoreBase):
                 for hit in conn.execute(query):
                     mine = claimed[(key_name, hit.value)]
                     if hit.record_id != mine:
-                        _raise_key_taken(entity, key_name, mine, hit.record_id)
+                        refused.add(mine)
+        return refused
+
+    def key_collisions(
+        self, entity: str, records_: Iterable[StoredRecord]
+    ) -> list[tuple[str, str, str]]:
+        """(record id, key name, value) for each live record whose natural key value is held
+        by another live record (the one the key index points to)."""
+        wanted: dict[str, dict[str, str]] = {}
+        for rec in records_:
+            keys = self._keys_of(entity, rec.data, rec.tombstone)
+            if keys:
+                wanted[rec.id] = keys
+        if not wanted:
+            return []
+        names = {n for keys in wanted.values() for n in keys}
+        holders: dict[tuple[str, str], str] = {}
+        for name in names:
+            values = [keys[name] for keys in wanted.values() if name in keys]
+            holders.update(
+                ((name, v), cid) for v, cid in self.find_ids_by_key(entity, name, values).items()
+            )
+        out: list[tuple[str, str, str]] = []
+        for record_id, keys in wanted.items():
+            for name, value in keys.items():
+                holder = holders.get((name, value))
+                if holder is not None and holder != record_id:
+                    out.append((record_id, name, value))
+                    break
+        return out
 
 
-def _raise_key_taken(entity: str, key_name: str, record_id: str, holder: str) -> None:
-    raise StateError(
-        f"{entity} {record_id!r} has the same {key_name} as {entity} {holder!r}; "
-        f"a {key_name} belongs to one {entity}: merge the two or correct the source record"
-    )
+class NaturalKeyTaken(ValidationFailed):
+    """A record carries a natural key value (a referral number, an NPI) that belongs to
+    another record. A per-record error: the message names the value, never an internal id."""
+
+    def __init__(
+        self, entity: str, key_name: str, value: str, *, key: str, job: str = "JOB"
+    ) -> None:
+        label = key_name.replace("_", " ")
+        super().__init__(
+            f"{label} {value} already belongs to another {entity}, so this {entity} was not "
+            f"written: correct the {label} in the source row (or merge the two {entity}s "
+            f"there), then run `refsync retry {job}`",
+            key=key,
+            field=key_name,
+            code="DUPLICATE_" + key_name.upper(),
+        )
