@@ -18,6 +18,7 @@ Hierarchy (markers in brackets)::
     +-- ConnectorError                     exit 3 unless marked
     |   +-- AuthenticationError            credentials wrong or expired beyond refresh
     |   +-- PermissionDenied               the integration user may not do this
+    |   +-- TlsVerificationFailed          the server's certificate is not trusted (ca_file)
     |   +-- SchemaMismatch                 a mapped field/object is missing or has the wrong type
     |   +-- QuotaExhausted                 daily allowance reached: stop, state saved
     |   +-- RateLimited [RetryableError]   short-window limit: wait retry_after and retry
@@ -57,6 +58,7 @@ __all__ = [
     "StageTransitionRefused",
     "StateError",
     "SyncError",
+    "TlsVerificationFailed",
     "TransformError",
     "ValidationFailed",
     "exit_code_for",
@@ -155,6 +157,11 @@ class AuthenticationError(ConnectorError):
 
 class PermissionDenied(ConnectorError):
     """The integration user lacks a permission, scope or field-level access."""
+
+
+class TlsVerificationFailed(ConnectorError):
+    """The server's TLS certificate did not verify. Fatal, never retried: point the
+    connection's ``ca_file`` at the CA that signed it (verification is never switched off)."""
 
 
 class SchemaMismatch(ConnectorError):

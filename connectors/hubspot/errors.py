@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ from mapping.errors import (
     SchemaMismatch,
     ServiceUnavailable,
     SessionExpired,
+    TlsVerificationFailed,
 )
 
 __all__ = [
@@ -131,6 +133,12 @@ def translate(exc: BaseException, *, what: str, can_refresh: bool = False) -> Co
 
     Use as ``raise translate(exc, what="deals upsert") from exc``.
     """
+    if _is_tls_failure(exc):
+        # Not retried: a certificate does not get trusted by waiting.
+        return TlsVerificationFailed(
+            f"HubSpot {what}: TLS verification of the HubSpot host failed; check `host` and "
+            "that this machine's CA bundle (SSL_CERT_FILE) trusts it (verification stays on)"
+        )
     if isinstance(exc, _TRANSPORT_ERRORS):
         return ServiceUnavailable(
             f"HubSpot {what}: connection failed ({type(exc).__name__}); will retry"
@@ -140,6 +148,13 @@ def translate(exc: BaseException, *, what: str, can_refresh: bool = False) -> Co
     status = int(getattr(exc, "status", 0) or 0)
     body = parse_error_body(status, getattr(exc, "body", None), getattr(exc, "headers", None))
     return error_for(body, what=what, can_refresh=can_refresh)
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    if isinstance(exc, urllib3.exceptions.SSLError | ssl.SSLError):
+        return True
+    reason = getattr(exc, "reason", None)  # MaxRetryError wraps the SSLError
+    return isinstance(reason, urllib3.exceptions.SSLError | ssl.SSLError)
 
 
 def error_for(body: ErrorBody, *, what: str, can_refresh: bool = False) -> ConnectorError:

@@ -28,7 +28,12 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import soap_login, token_login
 
 from connectors.salesforce.settings import SalesforceSettings
-from mapping.errors import AuthenticationError, ConfigurationError, ServiceUnavailable
+from mapping.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ServiceUnavailable,
+    TlsVerificationFailed,
+)
 
 __all__ = ["Session", "apply_session", "build_client", "login", "new_http_session"]
 
@@ -105,6 +110,13 @@ def login(settings: SalesforceSettings, http: requests.Session) -> Session:
         raise AuthenticationError(
             f"Salesforce refused the {settings.auth!r} login for this connection "
             f"({exc.code}); check the connection's credentials and connected app"
+        ) from exc
+    except requests.exceptions.SSLError as exc:
+        # Not retried: a certificate does not get trusted by waiting.
+        raise TlsVerificationFailed(
+            f"TLS verification of the Salesforce login endpoint {settings.resolved_login_url} "
+            "failed; set ca_file in this connection's settings to the server's CA bundle "
+            "(a path relative to the program directory works; verification stays on)"
         ) from exc
     except requests.RequestException as exc:
         raise ServiceUnavailable(

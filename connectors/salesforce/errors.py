@@ -41,6 +41,7 @@ from mapping.errors import (
     SchemaMismatch,
     ServiceUnavailable,
     SessionExpired,
+    TlsVerificationFailed,
 )
 
 __all__ = ["LOCK_CODE", "raise_for_response", "record_error", "translate"]
@@ -103,7 +104,7 @@ def translate(exc: BaseException, where: str, *, retry_after: float | None = Non
     if isinstance(exc, SalesforceOperationError):
         return ConnectorError(f"Salesforce Bulk API failed during {where}; see the job in Setup")
     if isinstance(exc, requests.exceptions.SSLError):
-        return ConnectorError(
+        return TlsVerificationFailed(
             f"TLS verification failed during {where}; set ca_file to the server's CA bundle "
             "(verification stays on)"
         )

@@ -20,9 +20,11 @@ from mapping.errors import (
     QuotaExhausted,
     RateLimited,
     RecordRejected,
+    RetryableError,
     SchemaMismatch,
     ServiceUnavailable,
     SessionExpired,
+    TlsVerificationFailed,
 )
 
 
@@ -105,6 +107,15 @@ def test_dropped_connections_and_timeouts_are_service_unavailable() -> None:
         urllib3.exceptions.NewConnectionError(None, "refused"),
     ):
         assert isinstance(translate(exc, what="companies list"), ServiceUnavailable)
+
+
+def test_tls_failures_are_fatal_not_retried_whether_bare_or_wrapped() -> None:
+    bare = urllib3.exceptions.SSLError("certificate verify failed")
+    wrapped = urllib3.exceptions.MaxRetryError(None, "/crm", reason=bare)
+    for exc in (bare, wrapped):
+        error = translate(exc, what="companies list")
+        assert isinstance(error, TlsVerificationFailed)
+        assert not isinstance(error, RetryableError)
 
 
 def test_messages_name_the_property_and_code_but_never_the_value() -> None:

@@ -31,6 +31,7 @@ from mapping.errors import (
     RefsyncError,
     SchemaMismatch,
     ServiceUnavailable,
+    TlsVerificationFailed,
 )
 
 INSTANCE = "https://acme.my.salesforce.com"
@@ -285,6 +286,20 @@ def test_tls_failures_are_fatal_and_name_ca_file() -> None:
     with pytest.raises(ConnectorError, match="ca_file") as info:
         _token_connector().check()
     assert not isinstance(info.value, ServiceUnavailable)
+
+
+@responses.activate
+def test_a_tls_failure_at_login_is_not_retried_and_names_ca_file(key_file: Path) -> None:
+    responses.post(TOKEN_URL, body=requests.exceptions.SSLError("certificate verify failed"))
+    sleeps = Sleeps()
+    settings = SalesforceSettings(
+        auth="jwt", client_id="ck", username="u", private_key_file=str(key_file)
+    )
+    with pytest.raises(TlsVerificationFailed, match="ca_file") as info:
+        SalesforceConnector(settings, sleep=sleeps).check()
+    assert not isinstance(info.value, ServiceUnavailable)
+    assert len(responses.calls) == 1
+    assert sleeps == []  # no backoff: the failure is reported at once
 
 
 # -- session expiry ------------------------------------------------------------------------
