@@ -17,6 +17,7 @@ _COMMAND_MODULES = [
     "sync.cli.cmd_sandbox",
     "sync.cli.cmd_provision",
     "sync.cli.cmd_jobs",
+    "sync.cli.cmd_history",
     "sync.cli.cmd_schedule",
     "sync.cli.cmd_demo",
 ]
