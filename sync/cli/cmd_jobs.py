@@ -171,23 +171,31 @@ def errors(
     config: Path = _CONFIG,
     state: str | None = _STATE,
     json_out: bool = typer.Option(False, "--json", help="Print JSON"),
+    show_all: bool = typer.Option(
+        False, "--all", help="Also show resolved errors (the history), with a status column"
+    ),
 ) -> None:
-    """Rejected records: system, object, key, field, code, message, first/last seen, attempts."""
+    """Open rejected records: system, object, key, field, code, message, first/last seen,
+    attempts. An error is resolved once a later run (or `refsync retry`) syncs the record;
+    `--all` lists resolved ones too.
+    """
     with handle_errors(), engine_for(config, state) as engine:
-        found = engine.store.open_errors(job)
+        found = engine.store.open_errors(job, include_resolved=show_all)
     rows = [
         {
             "job": e.job, "system": e.system, "object": e.object, "key": e.key,
             "field": e.field, "code": e.code, "message": e.message,
             "first_seen": e.first_seen.isoformat(timespec="seconds"),
             "last_seen": e.last_seen.isoformat(timespec="seconds"), "attempts": e.attempts,
+            **({"status": "resolved" if e.resolved else "open"} if show_all else {}),
         }
         for e in found
     ]  # fmt: skip
     if json_out:
         console.print_json(json.dumps(rows))
         return
-    table = Table(title=f"Open record errors ({len(rows)})")
+    title = "Record errors, open and resolved" if show_all else "Open record errors"
+    table = Table(title=f"{title} ({len(rows)})")
     for col in rows[0] if rows else ("job", "system", "object", "key", "code"):
         table.add_column(col)
     for row in rows:
@@ -199,7 +207,8 @@ def errors(
 def retry(job: str, config: Path = _CONFIG, state: str | None = _STATE) -> None:
     """Re-read JOB's sources from the start and retry every rejected record.
 
-    Safe: the write ledger skips whatever destinations already hold.
+    Safe: the write ledger skips whatever destinations already hold. Every open error of
+    JOB that the retry did not hit again is marked resolved (`refsync errors --all` keeps it).
     """
     with handle_errors(), engine_for(config, state) as engine:
         program_job = engine.program.config.jobs.get(job)
@@ -212,5 +221,13 @@ def retry(job: str, config: Path = _CONFIG, state: str | None = _STATE) -> None:
             for em in spec.entities.values() if spec else ():
                 engine.store.clear_bookmark(source, em.object)
         report = engine.run(job)
+        # Every source was re-read and every unsynced record re-tried: a failure this run did
+        # not hit again is fixed (its last_seen is older than the run's start).
+        runs = engine.store.last_runs(job, limit=20)
+        started = next((r.started_at for r in runs if r.id == report.run_id), None)
+        if started is not None:
+            engine.store.resolve_errors_not_seen_since(
+                job, [*program_job.sources, *program_job.destinations], started
+            )
     _print_report(report, False)
     raise typer.Exit(report.exit_code())
