@@ -94,24 +94,21 @@ def history(
             )
             raise typer.Exit(2)
         found = store.list_conflicts(entity="referral", canonical_id=record.id, limit=1000)
-    data = record.data
-    result = {
-        "referral_number": referral_number,
-        "stage": data.get("stage"),
-        "events": _events(data, tz),
-        "conflicts": [_conflict_row(c, referral_number, tz) for c in found],
-    }
+    stage = str(record.data.get("stage") or "")
+    events = _events(record.data, tz)
+    rows = [_conflict_row(c, referral_number, tz) for c in found]
     if json_out:
-        console.print_json(json.dumps(result))
+        payload = {"referral_number": referral_number, "stage": stage}
+        console.print_json(json.dumps({**payload, "events": events, "conflicts": rows}))
         return
-    console.print(f"{referral_number}: stage [bold]{result['stage']}[/]")
-    table = Table(title=f"Stage history ({len(result['events'])} events, event-time order)")
+    console.print(f"{referral_number}: stage [bold]{stage}[/]")
+    table = Table(title=f"Stage history ({len(events)} events, event-time order)")
     for column in ("entered_at", "stage", "system"):
         table.add_column(column)
-    for event in result["events"]:
+    for event in events:
         table.add_row(event["entered_at"], event["stage"], event["system"])
     console.print(table)
-    _print_conflicts(result["conflicts"], f"Conflicts on {referral_number}")
+    _print_conflicts(rows, f"Conflicts on {referral_number}")
 
 
 def _conflict_row(c: object, number: str, tz: ZoneInfo) -> dict[str, object]:
