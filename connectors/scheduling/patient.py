@@ -76,8 +76,11 @@ class PatientKeyer:
         if not value.strip():
             raise SecretError(
                 f"environment variable {env_var} is not set: it holds the patient-key secret "
-                "(HMAC key for MRN matching); set it in the environment or the OS keyring, "
-                "never in the program directory"
+                "(HMAC key for MRN matching). Generate one with "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'` and export it in "
+                "the environment that runs refsync (a secrets manager or the service's "
+                "environment, not refsync.yaml); keep the same key for every run, or patients "
+                "no longer match earlier runs"
             )
         try:
             return cls(value.strip().encode("utf-8"), namespace=namespace)
