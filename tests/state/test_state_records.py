@@ -105,25 +105,31 @@ def test_a_changed_natural_key_moves_and_a_tombstone_frees_it(store):
     assert store.find_ids_by_key("referral", "referral_number", ["R-NEW"]) == {"R-NEW": "ref-9"}
 
 
-def test_two_live_records_with_one_natural_key_are_refused_and_nothing_is_stored(store):
+def test_a_record_claiming_another_records_natural_key_is_stored_but_claims_nothing(store):
+    # One bad source row never fails a run: the holder keeps the key, the claimant is stored
+    # and found by key_collisions (the writer rejects it per record until it is corrected).
     store.put_records("clinician", [("c-1", {"npi": "1234567893", "last_name": "A"}, False)])
-    with pytest.raises(StateError, match=r"clinician 'c-2' has the same npi as clinician 'c-1'"):
-        store.put_records(
-            "clinician",
-            [
-                ("c-3", {"npi": "1245319599", "last_name": "C"}, False),
-                ("c-2", {"npi": "1234567893", "last_name": "B"}, False),
-            ],
-        )
-    assert store.get_records("clinician", ["c-2", "c-3"]) == {}
+    store.put_records(
+        "clinician",
+        [
+            ("c-3", {"npi": "1245319599", "last_name": "C"}, False),
+            ("c-2", {"npi": "1234567893", "last_name": "B"}, False),
+        ],
+    )
+    assert store.find_ids_by_key("clinician", "npi", ["1234567893"]) == {"1234567893": "c-1"}
+    assert set(store.get_records("clinician", ["c-2", "c-3"])) == {"c-2", "c-3"}
+    stored = store.get_records("clinician", ["c-1", "c-2", "c-3"]).values()
+    assert store.key_collisions("clinician", stored) == [("c-2", "npi", "1234567893")]
 
 
-def test_one_batch_claiming_a_natural_key_twice_is_refused(store):
-    with pytest.raises(StateError, match="same npi"):
-        store.put_records(
-            "clinician",
-            [("c-1", {"npi": "1234567893"}, False), ("c-2", {"npi": "1234567893"}, False)],
-        )
+def test_one_batch_claiming_a_natural_key_twice_gives_it_to_the_first_claimant(store):
+    store.put_records(
+        "clinician",
+        [("c-1", {"npi": "1234567893"}, False), ("c-2", {"npi": "1234567893"}, False)],
+    )
+    assert store.find_ids_by_key("clinician", "npi", ["1234567893"]) == {"1234567893": "c-1"}
+    stored = store.get_records("clinician", ["c-1", "c-2"]).values()
+    assert store.key_collisions("clinician", stored) == [("c-2", "npi", "1234567893")]
 
 
 def test_a_session_commits_everything_at_the_end(store):
