@@ -173,7 +173,10 @@ _ATHENA = Preset(
         "checkin_at": ("APPOINTMENTCHECKINDATETIME", "APPTCHECKINTIME"),
         "checkout_at": ("APPOINTMENTCHECKOUTDATETIME", "APPTCHECKOUTTIME"),
         "cancel_reason": ("APPOINTMENTCANCELREASON", "APPTCANCELREASON", "Cancel Reason"),
-        "referral_number": ("REFERRALNUMBER", "Referral Number", "Referral #"),
+        # athenaOne's referral is an authorization record: REFERRALAUTHID is the id of the
+        # referral the appointment was booked against, so it matches referrals by default
+        # (after an explicit referral-number column) and is kept as the authorization too.
+        "referral_number": ("REFERRALNUMBER", "Referral Number", "Referral #", "REFERRALAUTHID"),
         "authorization_number": ("REFERRALAUTHID", "AUTHORIZATIONNUMBER", "Auth #"),
         "referring_npi": ("REFERRINGPROVIDERNPI", "Referring Provider NPI"),
         "department": ("DEPARTMENTNAME", "DEPARTMENT", "DEPARTMENTID"),

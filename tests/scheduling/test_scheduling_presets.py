@@ -140,3 +140,11 @@ def test_service_line_comes_from_the_department_map_or_the_default():
     rows = result.by_appointment()
     assert rows["7001001"]["service_line"] == "cardiology"
     assert rows["7001003"]["service_line"] == "general"
+
+
+def test_athenahealth_referralauthid_is_the_referral_number_the_rows_match_on():
+    result = read_all(FIXTURES / "athenahealth_appointments.csv", preset="athenahealth")
+    by_appointment = result.by_appointment()
+    assert by_appointment["880101"]["referral_number"] == "AUTH-55101"
+    assert by_appointment["880101"]["authorization_number"] == "AUTH-55101"
+    assert by_appointment["880102"]["referral_number"] == "AUTH-55102"
