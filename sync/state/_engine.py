@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -107,19 +108,47 @@ def _normalise(url: str) -> URL:
 
 
 def _create_sqlite_file(database: str) -> None:
-    """Create the SQLite file with mode 0600 before SQLite does (it would use 0644)."""
+    """Create the SQLite file with mode 0600 before SQLite does (it would use 0644).
+
+    An existing file is left alone and never opened here: closing any descriptor on a file
+    drops every POSIX (fcntl) lock this process holds on it, including those of another
+    SQLite connection to the same database (another store, another job in
+    ``refsync schedule``), which then fails with "disk I/O error".
+    """
     path = Path(database)
     if not path.parent.is_dir():
         raise StateError(
             f"state directory {path.parent} does not exist; create it or set state.url"
         )
+    if path.exists():
+        return
+    # The descriptor is opened and closed on a private temporary name (mkstemp: mode 0600),
+    # then the finished file is linked into place: no descriptor is ever closed on `path`
+    # itself, even when another thread's connection opens the new database at that moment.
     try:
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
     except OSError as error:
         raise StateError(
             f"cannot create state file {path}: {error.strerror}; check the directory's permissions"
         ) from error
     os.close(fd)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another opener created it first; it is theirs to set up
+    except OSError:
+        # No hard links on this filesystem: create it in place, only if still absent.
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise StateError(
+                f"cannot create state file {path}: {error.strerror}; "
+                "check the directory's permissions"
+            ) from error
+    finally:
+        os.unlink(temporary)
 
 
 def _sqlite_engine(url: URL) -> Engine:
