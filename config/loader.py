@@ -81,7 +81,9 @@ def load_program(
     ``context={"root": Path}`` to resolve relative paths. ``env`` replaces ``os.environ``
     (``DIR/.env`` still fills the gaps). Raises ConfigurationError listing every problem.
     """
-    root = Path(directory)
+    # Absolute once, here: every relative path setting is joined to it exactly once below, and
+    # nothing downstream joins again (a relative --config used to give DIR/DIR/exports).
+    root = Path(directory).expanduser().resolve()
     problems = Problems()
     file = load_yaml(root / CONFIG_FILE, str(root / CONFIG_FILE), problems)
     data = plain(file.doc) if isinstance(file.doc, Mapping) else {}
@@ -200,13 +202,15 @@ def _settings(
 
 
 _PATH_SUFFIXES = ("_file", "_dir", "_path")
+_PATH_KEYS = ("path",)
 
 
 def _resolve_paths(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    """Relative ``path`` / ``*_file`` / ``*_dir`` / ``*_path`` settings are relative to DIR."""
+    """Relative ``path`` / ``*_file`` / ``*_dir`` / ``*_path`` settings are
+    relative to DIR (``root``, already absolute): the result is absolute."""
     out = dict(settings)
     for key, value in settings.items():
-        is_path = key == "path" or key.endswith(_PATH_SUFFIXES)
+        is_path = key in _PATH_KEYS or key.endswith(_PATH_SUFFIXES)
         if is_path and isinstance(value, str) and value.strip():
             candidate = Path(value).expanduser()
             out[key] = str(candidate if candidate.is_absolute() else root / candidate)

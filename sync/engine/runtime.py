@@ -77,13 +77,18 @@ def default_factory(name: str, program: Program) -> Connector:
 
 
 def _rooted(settings: BaseModel, root: Path) -> BaseModel:
+    """Relative path settings joined to the program directory, made absolute.
+
+    ``load_program`` already did this for settings it loaded (they are absolute, so this is
+    a no-op for them); it only matters for a Program built by hand. Never joins twice.
+    """
+    base = Path(root).expanduser().resolve()
     updates: dict[str, Any] = {}
     for name in ("path", "output_dir", "output", "private_key_file", "ca_file"):
         value = getattr(settings, name, None)
         if isinstance(value, str | Path) and str(value) and not Path(value).is_absolute():
-            updates[name] = (
-                type(value)(root / value) if isinstance(value, Path) else str(root / value)
-            )
+            joined = base / Path(value).expanduser()
+            updates[name] = joined if isinstance(value, Path) else str(joined)
     return settings.model_copy(update=updates) if updates else settings
 
 
