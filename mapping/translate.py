@@ -272,7 +272,9 @@ def _with_context(exc: TransformError, fm: FieldMapping, key: str | None) -> Tra
 def _adapter(entity: str, path: str) -> TypeAdapter[Any]:
     info = resolve_path(entity, path)
     # Constraints (min_length, NPI check, ...) live in the field's metadata, not its type.
-    annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    annotation: Any = (
+        Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    )
     return TypeAdapter(annotation)
 
 
