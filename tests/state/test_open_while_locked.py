@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from sync.state import StateStore
-from sync.state import _engine
+from sync.state import StateStore, _engine
 
 
 def _clock() -> datetime:
