@@ -27,7 +27,7 @@ def test_opening_a_second_store_while_a_connection_is_held_leaves_the_first_work
         with first.session():
             first.put_records("partner", [("p1", {"name": "one"}, False)])
         # A connection of the first store holds its locks on the file (a read transaction).
-        with first.engine.connect().execution_options(refsync_read_only=True) as held:
+        with first.engine.connect().execution_options(refsync_read_only=True) as held:  # noqa: SIM117
             with held.begin():
                 held.execute(sa.text("SELECT count(*) FROM records")).scalar_one()
                 second = StateStore.open(url, clock=_clock)
