@@ -51,6 +51,7 @@ __all__ = [
     "Bookmark",
     "Clock",
     "Connector",
+    "EventMeta",
     "FieldSchema",
     "NativeRecord",
     "ObjectSchema",
@@ -81,6 +82,26 @@ class NativeRecord:
     fields: Mapping[str, Any]
     deleted: bool = False
     modified_at: datetime | None = None
+    event: EventMeta | None = None  # set by connectors whose records are events
+
+
+@dataclass(frozen=True, slots=True)
+class EventMeta:
+    """Where a record that *is* an event (a row of a scheduling export, a FHIR resource
+    version) stands in time: the engine keeps it in the referral's event log and folds the
+    log in ``at`` order. Snapshot systems (CRMs) leave it unset; their stage changes are
+    stamped with ``modified_at``.
+
+    ``at`` is when the status became true, from the column the connector declares as the
+    event clock (never the time the file was read, unless the export is a declared
+    snapshot). ``source`` is a position (``file:line``, ``Bundle entry[3]``), never a value.
+    """
+
+    at: datetime
+    appointment_id: str | None = None
+    parent_appointment_id: str | None = None
+    status: str | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ __all__ = [
     "QualificationStatus",
     "QualifiedReferralDefinition",
     "Referral",
+    "ReferralEvent",
     "RelationshipStatus",
     "ServiceTargets",
     "Stage",
@@ -178,9 +179,34 @@ class Clinician(_Base):
 
 
 class StageEvent(_Base):
+    """A stage the referral entered: when it became true and which system said so."""
+
     stage: Stage
     entered_at: AwareDatetime
     system: str
+
+
+class ReferralEvent(_Base):
+    """One thing a system said about a referral's stage: an entry of its event log.
+
+    The log keeps every event as it arrived (applied, refused, superseded or in conflict);
+    the referral's stage, :attr:`Referral.stage_history` and the stage-derived fields are a
+    pure fold of it (:func:`mapping.history.fold_events`). ``id`` is deterministic per source
+    record, so reading the same export again adds nothing.
+    """
+
+    id: str = Field(min_length=1)
+    system: str
+    stage: Stage
+    at: AwareDatetime  # when the status became true (the event time)
+    status: str | None = None  # the system's own status value, as read
+    appointment_id: str | None = None
+    parent_appointment_id: str | None = None  # the appointment this one replaces
+    appointment_at: AwareDatetime | None = None
+    completed_at: AwareDatetime | None = None
+    cancel_reason: str | None = None
+    source: str | None = None  # file:line or resource pointer, never a value
+    received_at: AwareDatetime | None = None  # when the hub first read it
 
 
 class QualificationResult(_Base):
@@ -211,6 +237,7 @@ class Referral(_Base):
     clinician_id: str | None = None
     stage: Stage = Stage.REFERRED
     stage_history: list[StageEvent] = Field(default_factory=list)
+    events: list[ReferralEvent] = Field(default_factory=list)  # the log stage is folded from
     received_at: AwareDatetime | None = None
     urgency: Urgency = Urgency.ROUTINE
     reason: str | None = None

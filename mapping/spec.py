@@ -114,12 +114,28 @@ class FieldMapping(_Spec):
 
 
 class StageMap(_Spec):
-    """Canonical stage <-> native value; ``inbound`` adds extra native values (many-to-one)."""
+    """Canonical stage <-> native value; ``inbound`` adds extra native values (many-to-one).
+
+    Ownership is per stage: ``owns`` lists the stages this connection owns (a scheduling
+    system the appointment outcomes, a CRM the intake stages); ``owned: true`` owns every
+    stage. Each stage has at most one owner across the program.
+    """
 
     native: str = Field(min_length=1)
-    owned: bool = False
+    owned: bool = Field(default=False, description="Own every stage (prefer owns: [...])")
+    owns: list[Stage] = Field(
+        default_factory=list,
+        description="The stages this connection owns, e.g. [scheduled, completed, cancelled]",
+    )
     map: dict[Stage, str | None] = Field(default_factory=dict)
     inbound: dict[str, Stage] = Field(default_factory=dict)
+
+    @property
+    def owned_stages(self) -> tuple[Stage, ...]:
+        """The stages this connection owns, in stage order."""
+        if self.owns:
+            return tuple(s for s in Stage if s in self.owns)
+        return tuple(Stage) if self.owned else ()
 
     def native_value(self, stage: Stage) -> str | None:
         """The native value for ``stage``, or None when it has no target."""

@@ -73,19 +73,31 @@ def check_ownership(specs: Mapping[str, MappingSpec]) -> list[tuple[str, SpecPro
     (and later) claimant, naming the first.
     """
     owners: dict[tuple[str, str], str] = {}
-    problems: list[tuple[str, SpecProblem]] = []
+    clashes: dict[tuple[str, str, Loc, str], list[str]] = {}
     for connection, spec in specs.items():
         for entity, em in spec.entities.items():
             for path, loc in _owned_paths(em):
                 first = owners.setdefault((entity, path), connection)
                 if first != connection:
-                    message = (
-                        f"{entity}.{path} is already owned by connection {first!r}; "
-                        "a canonical field has at most one owner: set owned: false here "
-                        "or there"
-                    )
-                    problems.append((connection, SpecProblem(("entities", entity, *loc), message)))
-    return problems
+                    clashes.setdefault((connection, entity, loc, first), []).append(path)
+    return [
+        (connection, SpecProblem(("entities", entity, *loc), _second_owner(entity, paths, first)))
+        for (connection, entity, loc, first), paths in clashes.items()
+    ]
+
+
+def _second_owner(entity: str, paths: list[str], first: str) -> str:
+    if paths[0].startswith("stage:"):
+        stages = ", ".join(p.removeprefix("stage:") for p in paths)
+        return (
+            f"{entity} stage {stages} already owned by connection {first!r}; a stage has at "
+            "most one owner: list it under owns: in one mapping only"
+        )
+    path = paths[0]
+    return (
+        f"{entity}.{path} is already owned by connection {first!r}; a canonical field has at "
+        "most one owner: set owned: false here or there"
+    )
 
 
 def _owned_paths(em: EntityMapping) -> Iterable[tuple[str, Loc]]:
@@ -94,8 +106,10 @@ def _owned_paths(em: EntityMapping) -> Iterable[tuple[str, Loc]]:
         if fm.owned and fm.canonical not in seen:
             seen.add(fm.canonical)
             yield fm.canonical, ("fields", i, "owned")
-    if em.stage is not None and em.stage.owned:
-        yield "stage", ("stage", "owned")
+    if em.stage is not None:
+        key = "owns" if em.stage.owns else "owned"
+        for stage in em.stage.owned_stages:
+            yield f"stage:{stage.value}", ("stage", key)
 
 
 def _check_field(

@@ -87,12 +87,23 @@ class Move(StrEnum):
 
 @dataclass(frozen=True)
 class StageRules:
-    """Who owns the stage of a referral and which backward moves that owner may make."""
+    """Who owns which stage of a referral and which backward moves an owner may make.
+
+    ``owners`` maps a stage to the one system that owns it (the CRM the intake stages, the
+    scheduling system the appointment outcomes); ``owner`` owns every stage not listed
+    there. A stage nobody owns may be entered by any system moving forward; backward moves
+    into it are refused.
+    """
 
     owner: str | None = None
     allowed_backward: frozenset[tuple[Stage, Stage]] = field(
         default_factory=lambda: DEFAULT_ALLOWED_BACKWARD
     )
+    owners: Mapping[Stage, str] = field(default_factory=dict)
+
+    def owner_of(self, stage: Stage) -> str | None:
+        """The system that owns ``stage``, or None."""
+        return self.owners.get(stage, self.owner)
 
 
 @dataclass(frozen=True)
@@ -134,11 +145,14 @@ def _unreachable_reason(current: Stage, proposed: Stage, system: str) -> str:
 
 def _backward(current: Stage, proposed: Stage, system: str, rules: StageRules) -> StageDecision:
     move = f"{system} proposed moving the referral back from {current.value} to {proposed.value}"
-    if rules.owner is None:
-        reason = f"{move}, but no system owns the stage, so backward moves are refused"
+    owner = rules.owner_of(proposed)
+    if owner is None:
+        reason = f"{move}, but no system owns {proposed.value}, so backward moves are refused"
         return StageDecision(False, reason, True, Move.BACKWARD)
-    if system != rules.owner:
-        reason = f"{move}, but only the stage owner ({rules.owner}) may move a referral back"
+    if system != owner:
+        reason = (
+            f"{move}, but only the owner of {proposed.value} ({owner}) may move a referral back"
+        )
         return StageDecision(False, reason, True, Move.BACKWARD)
     if (current, proposed) not in rules.allowed_backward:
         allowed = ", ".join(sorted(f"{a.value}->{b.value}" for a, b in rules.allowed_backward))

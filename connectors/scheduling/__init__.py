@@ -61,10 +61,11 @@ Files modified after ``until`` (the run's start) wait for the next run; entries 
 that left the directory are dropped. Mappings use ``key: refsync_id``, a field exports never
 carry, so the engine matches referrals by their natural key (``referral_number``).
 
-Stage folding and matching (pure)
----------------------------------
-:func:`~connectors.scheduling.events.effective_stage` folds one referral's events
-(older never overrides newer; cancel/no-show after scheduling, reschedule after no-show);
+Events and matching (pure)
+--------------------------
+Every stage-event record carries :class:`connectors.base.EventMeta` (its event clock,
+appointment, parent appointment and file:line); the engine keeps it in the referral's event
+log and folds the log with :func:`mapping.history.fold_events`.
 :class:`~connectors.scheduling.matching.ReferralIndex` matches events to candidate referrals
 (referral number, authorization number, then patient key + service line + date window);
 unmatched events go to :func:`~connectors.scheduling.writers.write_review_csv`.
@@ -78,7 +79,6 @@ snapshots written by explicit functions in :mod:`connectors.scheduling.writers` 
 """
 
 from connectors.scheduling.connector import ReadStats, SchedulingConnector
-from connectors.scheduling.events import StageEvidence, effective_stage, evidence_from_fields
 from connectors.scheduling.matching import (
     MatchResult,
     ReferralCandidate,
@@ -103,9 +103,6 @@ __all__ = [
     "RowRejected",
     "SchedulingConnector",
     "SchedulingSettings",
-    "StageEvidence",
-    "effective_stage",
-    "evidence_from_fields",
     "match_event",
     "normalise_mrn",
     "write_closure_csv",

@@ -9,7 +9,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from connectors.base import Bookmark, Clock, Connector, NativeRecord, ReadPage, utc_now
+from connectors.base import (
+    Bookmark,
+    Clock,
+    Connector,
+    EventMeta,
+    NativeRecord,
+    ReadPage,
+    utc_now,
+)
 from connectors.scheduling.csvsource import (
     MAX_CELL_BYTES,
     Malformed,
@@ -330,7 +338,7 @@ class SchedulingConnector(Connector):
                 continue
             self.stats.records += 1
             record_id, fields = converted
-            yield NativeRecord(record_id, fields, modified_at=fields["event_at"])
+            yield _event_record(record_id, fields)
 
     def _fhir_records(
         self, object_name: str, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer
@@ -358,7 +366,24 @@ class SchedulingConnector(Connector):
                 continue
             self.stats.records += 1
             _, record_id, fields = out
-            yield NativeRecord(record_id, fields, modified_at=fields.get("event_at"))
+            yield _event_record(record_id, fields)
+
+
+def _event_record(record_id: str, fields: dict[str, Any]) -> NativeRecord:
+    """A native record; a stage event also says where it stands in time (its event clock)."""
+    at = fields.get("event_at")
+    if at is None or "stage" not in fields:
+        return NativeRecord(record_id, fields, modified_at=at)
+    where = fields.get("source_pointer") or fields.get("source_line")
+    source = fields.get("source_file")
+    meta = EventMeta(
+        at=at,
+        appointment_id=fields.get("appointment_id"),
+        parent_appointment_id=fields.get("parent_appointment_id"),
+        status=fields.get("status_raw"),
+        source=f"{source}:{where}" if where else source,
+    )
+    return NativeRecord(record_id, fields, modified_at=at, event=meta)
 
 
 _OBJECT_OF_TYPE = {

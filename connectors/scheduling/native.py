@@ -25,6 +25,7 @@ _STAGE_EVENT: dict[str, str] = {
     "fhir_ref": "string",
     "service_request_ref": "string",
     "appointment_id": "string",
+    "parent_appointment_id": "string",
     "referral_number": "string",
     "authorization_number": "string",
     "patient_key": "string",  # v1:<hmac-sha256>; for matching only, never a destination

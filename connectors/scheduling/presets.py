@@ -32,6 +32,7 @@ S = Stage
 
 CSV_FIELDS = (
     "appointment_id",
+    "parent_appointment_id",
     "referral_number",
     "authorization_number",
     "mrn",
@@ -45,6 +46,7 @@ CSV_FIELDS = (
     "cancelled_at",
     "checkin_at",
     "checkout_at",
+    "status_changed_at",
     "cancel_reason",
     "referring_npi",
     "department",
@@ -140,6 +142,7 @@ _EPIC = Preset(
         "cancelled_at": ("APPT_CANC_DTTM", "APPT_CANC_DATE", "Cancel Date"),
         "checkin_at": ("CHECKIN_DTTM", "Check In Time"),
         "checkout_at": ("CHECKOUT_DTTM", "Check Out Time"),
+        "status_changed_at": ("APPT_STATUS_CHANGE_DTTM", "Status Changed", "Status Change Time"),
         "cancel_reason": ("CANCEL_REASON_NAME", "Cancel Reason"),
         "referral_number": ("REFERRAL_ID", "RFL_ID", "Referral ID", "Referral #"),
         "authorization_number": ("AUTH_NUM", "AUTHORIZATION_NUM", "Auth #"),
@@ -162,6 +165,7 @@ _ATHENA = Preset(
     name="athenahealth",
     columns={
         "appointment_id": ("APPOINTMENTID", "Appt ID"),
+        "parent_appointment_id": ("PARENTAPPOINTMENTID", "Parent Appt ID"),
         "mrn": ("MRN", "ENTERPRISEID", "PATIENTID", "Patient ID"),
         "patient_name": ("PATIENTNAME", "Patient Name"),
         "birth_date": ("PATIENTDOB", "DOB"),
@@ -172,6 +176,7 @@ _ATHENA = Preset(
         "cancelled_at": ("APPOINTMENTCANCELLEDDATETIME", "APPTCANCELLEDDATETIME"),
         "checkin_at": ("APPOINTMENTCHECKINDATETIME", "APPTCHECKINTIME"),
         "checkout_at": ("APPOINTMENTCHECKOUTDATETIME", "APPTCHECKOUTTIME"),
+        "status_changed_at": ("APPOINTMENTSTATUSCHANGEDDATETIME", "LASTMODIFIED"),
         "cancel_reason": ("APPOINTMENTCANCELREASON", "APPTCANCELREASON", "Cancel Reason"),
         # athenaOne's referral is an authorization record: REFERRALAUTHID is the id of the
         # referral the appointment was booked against, so it matches referrals by default
@@ -240,6 +245,8 @@ _GENERIC = Preset(
         "cancelled_at": ("Cancel Date", "Cancelled Date", "Canceled Date"),
         "checkin_at": ("Check In Time", "Checked In"),
         "checkout_at": ("Check Out Time", "Checked Out"),
+        "status_changed_at": ("Status Changed", "Status Date", "Last Status Change"),
+        "parent_appointment_id": ("Parent Appointment ID", "Rescheduled From"),
         "cancel_reason": ("Cancel Reason", "Cancellation Reason"),
         "referral_number": ("Referral #", "Referral ID", "Referral Number"),
         "authorization_number": ("Auth #", "Authorization Number", "Prior Auth"),

@@ -1,8 +1,18 @@
 """One CSV row -> one stage-event native record (or a skip, or a reject).
 
-The event time of a row is the time its status became true, from the most specific column
-the export has (see :data:`EVENT_TIME_COLUMNS`), else the file's modification time: a
-snapshot export says "as of when the file was written, the status was X".
+**The event clock.** The event time of a row is when its status became true: the first
+column of :data:`EVENT_TIME_COLUMNS` (or the connection's ``event_time_columns``) that the
+row has, per stage. Every stage falls back to the appointment's date and time (for an
+outcome that is when it happened; for a booking without a made-at column the engine's fold
+orders it before its own appointment's outcome). The file's modification time is used only
+when the connection declares ``snapshot: true`` ("as of when the file was written, the status
+was X"), and for a cancellation that carries no time at all.
+
+Which columns each vendor's export has (see ``presets.py``): Epic Cadence ``APPT_MADE_DTTM``,
+``APPT_CANC_DTTM``, ``CHECKIN_DTTM``/``CHECKOUT_DTTM``; athenahealth
+``APPOINTMENTSCHEDULEDDATETIME``, ``APPOINTMENTCANCELLEDDATETIME``, check-in/out times
+(no-shows are cancellations with a no-show reason); NextGen ``Created Date``, ``Cancel Date``,
+``Checkin Time``/``Checkout Time``.
 """
 
 from __future__ import annotations
@@ -24,14 +34,15 @@ from mapping.npi import is_valid_npi
 __all__ = ["EVENT_TIME_COLUMNS", "BadRow", "RowConverter", "clean_identifier"]
 
 EVENT_TIME_COLUMNS: dict[Stage, tuple[str, ...]] = {
-    Stage.SCHEDULED: ("made_at", "checkin_at"),
-    Stage.COMPLETED: ("checkout_at", "checkin_at", "appointment_at"),
-    Stage.CANCELLED: ("cancelled_at",),
-    Stage.NO_SHOW: ("cancelled_at", "appointment_at"),
+    Stage.SCHEDULED: ("made_at", "status_changed_at", "appointment_at"),
+    Stage.COMPLETED: ("checkout_at", "status_changed_at", "checkin_at", "appointment_at"),
+    Stage.CANCELLED: ("cancelled_at", "status_changed_at", "appointment_at"),
+    Stage.NO_SHOW: ("status_changed_at", "cancelled_at", "appointment_at"),
 }
+"""The default event clock per stage: the first column present wins."""
 _EXCEL_FLOAT = re.compile(r"\d+\.0+")
 _EXCEL_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
-_TIME_COLUMNS = ("made_at", "cancelled_at", "checkin_at", "checkout_at")
+_TIME_COLUMNS = ("made_at", "cancelled_at", "checkin_at", "checkout_at", "status_changed_at")
 _LOST = (Stage.CANCELLED, Stage.NO_SHOW)
 
 
@@ -87,8 +98,7 @@ class RowConverter:
         appointment_at = self._appointment_at(values, stage)
         times = {c: self._time(values, c) for c in _TIME_COLUMNS}
         times["appointment_at"] = appointment_at
-        found = [t for c in EVENT_TIME_COLUMNS[stage] if (t := times.get(c)) is not None]
-        event_at = found[0] if found else ctx.as_of
+        event_at = self._event_at(stage, times, ctx.as_of)
         fields = self._identity(values)
         fields.update(
             source=f"csv:{self._preset.name}",
@@ -105,6 +115,15 @@ class RowConverter:
         fields.update(self._place(values))
         appt = fields["appointment_id"] or f"{ctx.source_file}#{line}"
         return event_record_id("csv", appt, stage.value, event_at), fields
+
+    def _event_at(
+        self, stage: Stage, times: Mapping[str, datetime | None], as_of: datetime
+    ) -> datetime:
+        columns = self._settings.event_time_columns.get(stage) or EVENT_TIME_COLUMNS[stage]
+        if self._settings.snapshot:  # a snapshot's own time beats the appointment fallback
+            columns = [c for c in columns if c != "appointment_at"]
+        found = next((t for c in columns if (t := times.get(c)) is not None), None)
+        return found if found is not None else as_of
 
     def _column(self, field: str) -> str:
         return self._headers.get(field, field)
@@ -167,6 +186,7 @@ class RowConverter:
     def _identity(self, values: Mapping[str, str]) -> dict[str, Any]:
         out: dict[str, Any] = {
             "appointment_id": clean_identifier(values.get("appointment_id")),
+            "parent_appointment_id": clean_identifier(values.get("parent_appointment_id")),
             "referral_number": clean_identifier(values.get("referral_number")),
             "authorization_number": clean_identifier(values.get("authorization_number")),
             "patient_key": None,

@@ -17,11 +17,14 @@ from pydantic import (
 
 from mapping.model import Stage
 
-__all__ = ["DEFAULT_PATIENT_KEY_ENV", "PresetName", "SchedulingSettings"]
+__all__ = ["DEFAULT_PATIENT_KEY_ENV", "EventTimeColumn", "PresetName", "SchedulingSettings"]
 
 DEFAULT_PATIENT_KEY_ENV = "REFSYNC_PATIENT_KEY"
 
 PresetName = Literal["epic_cadence", "athenahealth", "nextgen", "generic", "custom"]
+EventTimeColumn = Literal[
+    "made_at", "status_changed_at", "checkin_at", "checkout_at", "cancelled_at", "appointment_at"
+]
 
 
 class SchedulingSettings(BaseModel):
@@ -62,6 +65,16 @@ class SchedulingSettings(BaseModel):
     default_service_line: str | None = None
     output_dir: Path | None = None
     phi_passthrough: bool = False
+    snapshot: bool = Field(
+        default=False,
+        description="the export is a snapshot (status as of when the file was written): rows "
+        "without a time of their own take the file's modification time",
+    )
+    event_time_columns: dict[Stage, list[EventTimeColumn]] = Field(
+        default_factory=dict,
+        description="per stage, the columns that say when the status became true, first "
+        "found wins (default: the preset's event clock)",
+    )
     page_size: int = Field(default=1000, ge=1, le=100_000)
 
     @model_validator(mode="before")

@@ -8,15 +8,18 @@ The rules, in order:
    second), are therefore never mistaken for edits.
 2. **Field ownership.** A field owned by another connection is not changed; the attempt is a
    :class:`Conflict`. Unowned fields may be changed by any source.
-3. **Stages** go through the stage machine with the stage owner's rules; a stage event older
-   than the referral's latest stage event is stale and ignored (replays change nothing).
+3. **Stages** are never merged as values: each stage report is a
+   :class:`~mapping.model.ReferralEvent` appended to the referral's event log (an event id
+   already there is a replay and adds nothing), and the stage, its history and the
+   stage-derived fields are the fold of the whole log (:func:`mapping.history.fold_events`,
+   owners per stage). The outcome of every new event is returned for the run report.
 4. The result is validated against the canonical model; an invalid record is a record error.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,12 +27,23 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 
-from mapping.errors import RecordError, StageTransitionRefused, ValidationFailed
-from mapping.model import Referral, Stage, StageEvent, entity_model
-from mapping.stages import StageRules, apply_stage
+from mapping.errors import RecordError, ValidationFailed
+from mapping.history import Outcome, fold_events
+from mapping.model import Referral, ReferralEvent, Stage, entity_model
+from mapping.stages import StageRules
 from mapping.translate import native_value
 
-__all__ = ["Conflict", "MergeResult", "Ownership", "changed_fields", "merge_record"]
+__all__ = [
+    "STAGE_DERIVED",
+    "Conflict",
+    "MergeResult",
+    "Ownership",
+    "changed_fields",
+    "merge_record",
+]
+
+STAGE_DERIVED = ("appointment_at", "completed_at", "cancel_reason")
+"""Referral fields that come from the event log's fold, never from a value merge."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +51,11 @@ class Ownership:
     """Which connection owns each canonical field (``entity -> path -> connection``)."""
 
     fields: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    stage: Mapping[str, str] = field(default_factory=dict)
+    stage: Mapping[str, Mapping[Stage, str]] = field(default_factory=dict)  # entity -> owners
+
+    def stage_rules(self, entity: str = "referral") -> StageRules:
+        """The stage machine's rules with this program's owners per stage."""
+        return StageRules(owners=dict(self.stage.get(entity, {})))
 
     def owner(self, entity: str, path: str) -> str | None:
         owners = self.fields.get(entity, {})
@@ -66,6 +84,8 @@ class MergeResult:
     transition: tuple[str | None, str] | None = None
     conflicts: list[Conflict] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
+    outcomes: list[tuple[ReferralEvent, Outcome]] = field(default_factory=list)  # new events
+    newest: datetime | None = None  # the newest event time in the log before these
 
 
 def changed_fields(
@@ -83,14 +103,13 @@ def merge_record(
     *,
     system: str,
     ownership: Ownership,
-    stage: Stage | None = None,
-    event_at: datetime,
+    events: Sequence[ReferralEvent] = (),
 ) -> MergeResult:
-    """Merge canonical ``values`` (dotted path -> value) proposed by ``system``."""
+    """Merge canonical ``values`` (dotted path -> value) and stage ``events`` from ``system``."""
     result = MergeResult(created=current is None)
     data: dict[str, Any] = copy.deepcopy(dict(current)) if current else {"id": record_id}
     for path, value in values.items():
-        if path == "id":
+        if path == "id" or (events and path in STAGE_DERIVED):
             continue
         owner = ownership.owner(entity, path)
         if owner is not None and owner != system and current is not None:
@@ -104,42 +123,57 @@ def merge_record(
     except ValidationError as exc:
         result.errors.append(_invalid(entity, record_id, exc))
         return result
-    if stage is not None and isinstance(model, Referral):
-        model = _merge_stage(model, stage, system, ownership, event_at, result, current is None)
+    if events and isinstance(model, Referral):
+        model = _fold_into(model, events, ownership, result, created=current is None)
     if current is None or result.changed_fields or result.transition is not None:
         result.data = model.model_dump(mode="json")
     return result
 
 
-def _merge_stage(
+def _fold_into(
     referral: Referral,
-    stage: Stage,
-    system: str,
+    events: Sequence[ReferralEvent],
     ownership: Ownership,
-    at: datetime,
     result: MergeResult,
+    *,
     created: bool,
 ) -> Referral:
+    """Append the new ``events`` to the log and re-fold it; note what changed."""
+    log = referral.events or _log_from_history(referral)
+    known = {e.id for e in log}
+    newest = max((e.at for e in log), default=None)
+    fresh = [e for e in dict((e.id, e) for e in events).values() if e.id not in known]
+    if not fresh:
+        return referral
+    result.newest = newest
+    folded = fold_events([*log, *fresh], ownership.stage_rules())
+    result.outcomes = [(e, folded.outcomes[e.id]) for e in fresh]
+    update: dict[str, Any] = {"events": [*log, *fresh], "stage_history": folded.history}
+    if folded.stage is not None:
+        update["stage"] = folded.stage
+    update.update(folded.derived)
     before = None if created else referral.stage
-    if created:
-        event = StageEvent(stage=stage, entered_at=at, system=system)
-        result.transition = (None, stage.value)
-        return referral.model_copy(update={"stage": stage, "stage_history": [event]})
-    last = referral.stage_history[-1].entered_at if referral.stage_history else None
-    if stage == referral.stage or (last is not None and at < last):
-        return referral  # a replayed or stale event never overrides a newer one
-    owner = ownership.stage.get("referral")
-    rules = StageRules(owner=owner)
-    try:
-        moved = apply_stage(referral, stage, system=system, at=at, rules=rules)
-    except StageTransitionRefused as exc:
-        result.errors.append(exc)
-        return referral
-    if owner is not None and owner != system:
-        result.conflicts.append(Conflict("referral", referral.id, "stage", system, owner))
-        return referral
-    result.transition = (before.value if before else None, stage.value)
+    moved = Referral.model_validate({**referral.model_dump(), **update})
+    result.changed_fields.append("events")
+    for path in ("stage_history", *STAGE_DERIVED):
+        if getattr(moved, path) != getattr(referral, path) and path not in result.changed_fields:
+            result.changed_fields.append(path)
+    if created or moved.stage != before:
+        result.transition = (before.value if before else None, moved.stage.value)
     return moved
+
+
+def _log_from_history(referral: Referral) -> list[ReferralEvent]:
+    """A log for a referral stored before logs were kept: its stage history as events."""
+    return [
+        ReferralEvent(
+            id=f"history:{e.system}:{e.stage.value}:{e.entered_at.isoformat()}",
+            system=e.system,
+            stage=e.stage,
+            at=e.entered_at,
+        )
+        for e in referral.stage_history
+    ]
 
 
 def _invalid(entity: str, record_id: str, exc: ValidationError) -> ValidationFailed:

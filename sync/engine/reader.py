@@ -7,7 +7,7 @@ once every destination acknowledged its writes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,12 +15,14 @@ from typing import Any
 
 from connectors.base import NativeRecord
 from mapping.errors import RecordError, TransformError
+from mapping.history import Decision
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from mapping.translate import has_native, native_fields, native_value, to_canonical, to_native
+from sync.engine.events import event_for, outcome_message
 from sync.engine.ids import NATURAL_KEYS, canonical_id
 from sync.engine.matching import PatientMatcher
-from sync.engine.merge import Ownership, changed_fields, merge_record
+from sync.engine.merge import Conflict, MergeResult, Ownership, changed_fields, merge_record
 from sync.engine.report import Reject, RunReport, Transition
 from sync.state import ConflictRow, RecordErrorRow, StateStore
 
@@ -70,37 +72,32 @@ class SourceReader:
         latest = {r.id: r for r in records}  # a page boundary may repeat a record
         self.report.count_read(source, entity, "read", len(latest))
         ids = self._resolve_ids(source, entity, em, list(latest.values()))
-        current = self.store.get_records(entity, {cid for cid in ids.values() if cid})
-        puts: list[tuple[str, dict[str, Any], bool]] = []
+        stored = self.store.get_records(entity, {cid for cid in ids.values() if cid})
+        # Records are merged one after another against the state the previous ones left,
+        # so several rows of one referral in a page all reach its event log.
+        working = {cid: row.data for cid, row in stored.items()}
+        puts: dict[str, tuple[dict[str, Any], bool]] = {}
         links: list[tuple[str, str]] = []
         for native_id, rec in latest.items():
             cid = ids.get(native_id)
             if cid is None:
                 continue
             links.append((cid, native_id))
-            stored = current.get(cid)
             if rec.deleted:
-                if stored is not None and not stored.tombstone:
-                    puts.append((cid, stored.data, True))
+                row = stored.get(cid)
+                if row is not None and not row.tombstone and cid not in puts:
+                    puts[cid] = (row.data, True)
                     self.report.count_read(source, entity, "deleted")
                 continue
-            merged = self._merge_one(source, entity, em, cid, rec, stored.data if stored else None)
+            merged = self._merge_one(source, entity, em, cid, rec, working.get(cid))
             if merged is not None:
-                puts.append((cid, merged, False))
+                working[cid] = merged
+                puts[cid] = (merged, False)
         if not self.dry_run:
-            self._backfill(
-                source,
-                em,
-                [
-                    (rec.id, ids[rec.id])
-                    for rec in latest.values()
-                    if ids.get(rec.id)
-                    and native_value(rec.fields, em.key) in (None, "")
-                    and not rec.deleted
-                ],
-            )
+            self._backfill(source, em, _unkeyed(em, latest.values(), ids))
         if puts:
-            changed = self.store.put_records(entity, puts).changed
+            items = [(cid, data, tomb) for cid, (data, tomb) in puts.items()]
+            changed = self.store.put_records(entity, items).changed
             self.touched.update((entity, cid) for cid in changed)
         if links:
             self.store.link_many(entity, source, links)
@@ -115,17 +112,25 @@ class SourceReader:
         current: dict[str, Any] | None,
     ) -> dict[str, Any] | None:
         native = dict(rec.fields)
-        expected = self._expected(em, current)
         names = [n for n in native_fields(em, "in") if n != em.key]
-        changed = changed_fields(native, expected, names) if current else names
-        if not changed:
+        if rec.event is None and current:  # a snapshot: only what differs from our own echo
+            names = changed_fields(native, self._expected(em, current), names)
+        if not names:
             self.report.count_read(source, entity, "unchanged")
             return None
         inbound = to_canonical(
-            em, {k: native_value(native, k) for k in changed if has_native(native, k)}, self.ctx
+            em, {k: native_value(native, k) for k in names if has_native(native, k)}, self.ctx
         )
         for err in inbound.errors:
             self._reject(source, em.object, [_keyed(err, rec.id)])
+        events = []
+        if inbound.stage is not None and entity == "referral":
+            try:
+                events.append(
+                    event_for(source, rec, inbound.stage, inbound.values, received_at=self.started)
+                )
+            except RecordError as err:
+                self._reject(source, em.object, [err])
         result = merge_record(
             entity,
             cid,
@@ -133,8 +138,7 @@ class SourceReader:
             inbound.values,
             system=source,
             ownership=self.ownership,
-            stage=inbound.stage,
-            event_at=rec.modified_at or self.started,
+            events=events,
         )
         self._note(source, entity, em, cid, current, result)
         return result.data
@@ -146,41 +150,72 @@ class SourceReader:
         em: EntityMapping,
         cid: str,
         current: dict[str, Any] | None,
-        result: Any,
+        result: MergeResult,
     ) -> None:
         for err in result.errors:
-            kind = "refused" if err.code == "STAGE_TRANSITION_REFUSED" else "rejects"
-            if kind == "refused":
-                self.report.add("refused", err.message)
             self._reject(source, em.object, [err])
+        label = str((result.data or current or {}).get("referral_number") or cid)
+        self._note_events(source, entity, cid, label, result)
         for c in result.conflicts:
             self.report.add(
                 "conflicts",
                 f"{c.entity} {c.canonical_id}: {c.field} is owned by "
                 f"{c.owner}; the change from {c.proposing_system} was not applied",
             )
-            self.store.record_conflicts(
-                [
-                    ConflictRow(
-                        entity=c.entity,
-                        canonical_id=c.canonical_id,
-                        field=c.field,
-                        proposing_system=c.proposing_system,
-                        owner=c.owner,
-                        run_id=self.run_id,
-                    )
-                ]
-            )
+        self._record_conflicts(result.conflicts)
         if result.transition is not None and result.data is not None:
-            label = result.data.get("referral_number") or cid
-            self.report.add("transitions", Transition(label, *result.transition, source))
+            self.report.add_transition(Transition(label, *result.transition, source))
         if result.data is not None:
             what = "created" if current is None else "updated"
             self.report.count_read(source, entity, what)
-            if current is not None and result.changed_fields:
+            shown = [f for f in result.changed_fields if f not in _LOG_FIELDS]
+            if current is not None and shown:
+                self.report.add("updates", f"{entity} {cid}: {', '.join(shown)} (from {source})")
+
+    def _note_events(
+        self, source: str, entity: str, cid: str, label: str, result: MergeResult
+    ) -> None:
+        """Count every new event by what the fold decided; list the ones not applied."""
+        rows: list[ConflictRow] = []
+        for event, outcome in result.outcomes:
+            self.report.count_read(source, entity, f"events {outcome.decision.value}")
+            if result.newest is not None and event.at < result.newest:
                 self.report.add(
-                    "updates", f"{entity} {cid}: {', '.join(result.changed_fields)} (from {source})"
+                    "stale",
+                    f"{label}: {event.stage.value} from {source} arrived "
+                    f"after newer events and was placed in time order"
+                    f"{f' ({event.source})' if event.source else ''}",
                 )
+            kind = _REPORTED.get(outcome.decision)
+            if kind is None:
+                continue
+            message = outcome_message(label, event, outcome)
+            self.report.add(kind, message)
+            if kind != "superseded":
+                owner = outcome.owner or "stage machine"
+                rows.append(
+                    ConflictRow(
+                        "referral", cid, "stage", source, owner, summary=message, run_id=self.run_id
+                    )
+                )
+        if rows:
+            self.store.record_conflicts(rows)
+
+    def _record_conflicts(self, conflicts: Sequence[Conflict]) -> None:
+        if conflicts:
+            self.store.record_conflicts(
+                [
+                    ConflictRow(
+                        c.entity,
+                        c.canonical_id,
+                        c.field,
+                        c.proposing_system,
+                        c.owner,
+                        run_id=self.run_id,
+                    )
+                    for c in conflicts
+                ]
+            )
 
     def _backfill(self, source: str, em: EntityMapping, pairs: list[tuple[str, Any]]) -> None:
         """Give records created outside refsync their canonical id, so no upsert duplicates them."""
@@ -262,6 +297,25 @@ class SourceReader:
                 "rejects", Reject(row.system, row.object, row.key, row.field, row.code, row.message)
             )
         self.store.record_errors(self.report.job, rows)
+
+
+_REPORTED = {
+    Decision.REFUSED: "refused",
+    Decision.CONFLICT: "conflicts",
+    Decision.SUPERSEDED: "superseded",
+}
+_LOG_FIELDS = ("events", "stage_history")  # every new event changes these: not worth listing
+
+
+def _unkeyed(
+    em: EntityMapping, records: Iterable[NativeRecord], ids: Mapping[str, str | None]
+) -> list[tuple[str, Any]]:
+    """(native id, canonical id) of live records that do not carry our key yet."""
+    return [
+        (rec.id, ids[rec.id])
+        for rec in records
+        if ids.get(rec.id) and native_value(rec.fields, em.key) in (None, "") and not rec.deleted
+    ]
 
 
 def _keyed(err: RecordError, key: str) -> RecordError:

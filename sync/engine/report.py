@@ -48,12 +48,15 @@ class RunReport:
     transitions: list[Transition] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)  # events about replaced appointments
+    stale: list[str] = field(default_factory=list)  # events that arrived after newer ones
     rejects: list[Reject] = field(default_factory=list)
     updates: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)  # files written for people (worklists)
     totals: Counter[str] = field(default_factory=Counter)
     message: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _moved: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def count_read(self, source: str, entity: str, what: str, n: int = 1) -> None:
         if n:
@@ -73,6 +76,20 @@ class RunReport:
             if len(items) < _LIST_LIMIT:
                 items.append(item)
 
+    def add_transition(self, move: Transition) -> None:
+        """One stage move per referral and run: a later move of the same referral extends it
+        (``(new) -> scheduled`` then ``scheduled -> completed`` is ``(new) -> completed``)."""
+        with self._lock:
+            at = self._moved.get(move.key)
+            if at is not None:
+                first = self.transitions[at]
+                self.transitions[at] = Transition(move.key, first.before, move.after, move.system)
+                return
+            self.totals["transitions"] += 1
+            if len(self.transitions) < _LIST_LIMIT:
+                self._moved[move.key] = len(self.transitions)
+                self.transitions.append(move)
+
     @property
     def rejected(self) -> int:
         return self.totals["rejects"]
@@ -88,6 +105,8 @@ class RunReport:
             "transitions": self.totals["transitions"],
             "conflicts": self.totals["conflicts"],
             "refused": self.totals["refused"],
+            "superseded": self.totals["superseded"],
+            "stale": self.totals["stale"],
             "rejected": self.rejected,
         }
 
@@ -103,6 +122,8 @@ class RunReport:
             "transitions": [t.describe() for t in self.transitions],
             "conflicts": list(self.conflicts),
             "refused": list(self.refused),
+            "superseded": list(self.superseded),
+            "stale": list(self.stale),
             "updates": list(self.updates),
             "outputs": list(self.outputs),
             "rejects": [asdict(r) for r in self.rejects],
@@ -121,6 +142,6 @@ class RunReport:
         return (
             f"{self.job}: {self.status}; read {reads}, {verb} {writes}, "
             f"{self.totals['transitions']} stage moves, {self.totals['conflicts']} conflicts, "
-            f"{self.rejected} rejected"
+            f"{self.totals['refused']} refused, {self.rejected} rejected"
             + (f" (run {self.run_id})" if self.run_id is not None else "")
         )

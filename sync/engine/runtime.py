@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from config.loader import Program, load_program
 from connectors.base import Connector
 from connectors.registry import connector_class, connector_types
+from mapping.model import Stage
 from sync.engine.merge import Ownership
 
 __all__ = [
@@ -93,16 +94,17 @@ def _rooted(settings: BaseModel, root: Path) -> BaseModel:
 
 
 def ownership_of(program: Program) -> Ownership:
-    """Who owns which canonical field, from the ``owned:`` flags of every mapping."""
+    """Who owns which canonical field and stage, from the ``owned:``/``owns:`` of every mapping."""
     fields: dict[str, dict[str, str]] = {}
-    stage: dict[str, str] = {}
+    stage: dict[str, dict[Stage, str]] = {}
     for conn, spec in program.mappings.items():
         for entity, em in spec.entities.items():
             for fm in em.fields:
                 if fm.owned:
                     fields.setdefault(entity, {})[fm.canonical] = conn
-            if em.stage is not None and em.stage.owned:
-                stage[entity] = conn
+            if em.stage is not None:
+                for owned in em.stage.owned_stages:
+                    stage.setdefault(entity, {})[owned] = conn
     return Ownership(fields=fields, stage=stage)
 
 

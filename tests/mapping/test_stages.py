@@ -85,7 +85,7 @@ def test_a_referral_without_a_stage_accepts_any_first_stage(proposed, system):
 def test_without_an_owner_every_backward_move_is_refused(current, proposed):
     decision = decide(current, proposed, system="epic", rules=StageRules())
     assert not decision.accepted
-    assert "no system owns the stage" in decision.reason
+    assert f"no system owns {proposed.value}" in decision.reason
 
 
 def test_owner_may_make_a_backward_move_a_custom_rule_allows():
@@ -93,6 +93,14 @@ def test_owner_may_make_a_backward_move_a_custom_rule_allows():
     assert decide(S.ACCEPTED, S.REFERRED, system="salesforce", rules=rules).accepted
     refused = decide(S.NO_SHOW, S.SCHEDULED, system="salesforce", rules=rules)
     assert not refused.accepted and "accepted->referred" in refused.reason
+
+
+def test_each_stage_has_its_own_owner_and_only_that_owner_moves_back_into_it():
+    rules = StageRules(owners={S.ACCEPTED: "salesforce", S.SCHEDULED: "epic"})
+    assert decide(S.ACCEPTED, S.REFERRED, system="salesforce", rules=rules).accepted is False
+    assert decide(S.NO_SHOW, S.SCHEDULED, system="epic", rules=rules).accepted
+    refused = decide(S.NO_SHOW, S.SCHEDULED, system="salesforce", rules=rules)
+    assert not refused.accepted and "owner of scheduled (epic)" in refused.reason
 
 
 def test_reasons_are_sentences_naming_both_stages_and_the_systems():
@@ -104,7 +112,7 @@ def test_reasons_are_sentences_naming_both_stages_and_the_systems():
     refused = decide(S.SCHEDULED, S.REFERRED, system="hubspot", rules=OWNER)
     assert refused.reason == (
         "hubspot proposed moving the referral back from scheduled to referred, "
-        "but only the stage owner (epic) may move a referral back"
+        "but only the owner of referred (epic) may move a referral back"
     )
     unreachable = decide(S.CONTACTED, S.NO_SHOW, system="epic", rules=OWNER)
     assert "no_show can only be reached from scheduled" in unreachable.reason

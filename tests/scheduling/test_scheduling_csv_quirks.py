@@ -158,12 +158,35 @@ def test_semicolon_and_pipe_delimiters_are_detected():
     assert len(tab.records) == 4
 
 
-def test_rows_without_an_event_time_column_fall_back_to_the_file_time(tmp_path):
-    path = _write(tmp_path, "x.csv", f"{EPIC_HEADER}\n1,1,2024-03-05 09:00,1,R-1,\n".encode())
-    stamp = datetime(2024, 3, 4, 6, 0, tzinfo=CHI).timestamp()
+def _stamped(tmp_path, rows: str):
     import os
 
+    path = _write(tmp_path, "x.csv", f"{EPIC_HEADER}\n{rows}".encode())
+    stamp = datetime(2024, 3, 4, 6, 0, tzinfo=CHI).timestamp()
     os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_a_booking_row_without_a_made_at_column_takes_its_appointment_time_not_the_file_time(
+    tmp_path,
+):
+    path = _stamped(tmp_path, "1,1,2024-03-05 09:00,1,R-1,\n")
     record = read_all(path, preset="epic_cadence").records[0]
+    assert record.fields["event_at"] == datetime(2024, 3, 5, 9, 0, tzinfo=CHI)
+    assert record.event is not None and record.event.at == record.fields["event_at"]
+    assert record.event.source == "x.csv:2" and record.event.appointment_id == "1"
+
+
+def test_a_declared_snapshot_export_stamps_rows_without_a_time_with_the_file_time(tmp_path):
+    path = _stamped(tmp_path, "1,1,2024-03-05 09:00,1,R-1,\n")
+    record = read_all(path, preset="epic_cadence", snapshot=True).records[0]
     assert record.fields["event_at"] == datetime(2024, 3, 4, 6, 0, tzinfo=CHI)
     assert record.modified_at == record.fields["event_at"]
+
+
+def test_a_connection_can_declare_which_column_is_the_event_clock(tmp_path):
+    path = _stamped(tmp_path, "1,1,2024-03-05 09:00,1,R-1,\n")
+    record = read_all(
+        path, preset="epic_cadence", event_time_columns={"scheduled": ["made_at"]}
+    ).records[0]
+    assert record.fields["event_at"] == datetime(2024, 3, 4, 6, 0, tzinfo=CHI)  # none: file

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from mapping.model import Stage
+from mapping.history import Decision
+from mapping.model import ReferralEvent, Stage
 from sync.engine.merge import Ownership, changed_fields, merge_record
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-OWNERSHIP = Ownership(fields={"referral": {"service_line": "epic"}}, stage={"referral": "epic"})
+SCHEDULING = {s: "epic" for s in (Stage.SCHEDULED, Stage.COMPLETED, Stage.CANCELLED, Stage.NO_SHOW)}
+OWNERSHIP = Ownership(fields={"referral": {"service_line": "epic"}}, stage={"referral": SCHEDULING})
 
 
 def _referral(stage: str = "accepted") -> dict:
@@ -17,115 +19,100 @@ def _referral(stage: str = "accepted") -> dict:
         "referral_number": "REF-1",
         "stage": stage,
         "service_line": "cardiology",
-        "stage_history": [{"stage": stage, "entered_at": T0.isoformat(), "system": "epic"}],
+        "stage_history": [{"stage": stage, "entered_at": T0.isoformat(), "system": "salesforce"}],
     }
 
 
-def test_a_new_record_is_created_with_its_first_stage() -> None:
-    result = merge_record(
+def _event(stage: Stage, at: datetime, system: str = "epic", **kw) -> ReferralEvent:
+    return ReferralEvent(
+        id=f"{system}:{stage.value}:{at.isoformat()}", system=system, stage=stage, at=at, **kw
+    )
+
+
+def _merge(current, events, values=None, system="epic"):
+    return merge_record(
         "referral",
         "ref_1",
-        None,
-        {"referral_number": "REF-1"},
-        system="epic",
+        current,
+        values or {},
+        system=system,
         ownership=OWNERSHIP,
-        stage=Stage.SCHEDULED,
-        event_at=T0,
+        events=events,
     )
+
+
+def test_a_new_record_is_created_with_its_first_stage() -> None:
+    result = _merge(None, [_event(Stage.SCHEDULED, T0)], {"referral_number": "REF-1"})
     assert result.created and result.data is not None
     assert result.data["stage"] == "scheduled"
     assert result.transition == (None, "scheduled")
+    assert [e["id"] for e in result.data["events"]] == ["epic:scheduled:" + T0.isoformat()]
 
 
 def test_a_change_by_a_non_owner_is_a_conflict_and_not_applied() -> None:
-    result = merge_record(
-        "referral",
-        "ref_1",
-        _referral(),
-        {"service_line": "ortho"},
-        system="salesforce",
-        ownership=OWNERSHIP,
-        event_at=T0,
-    )
+    result = _merge(_referral(), [], {"service_line": "ortho"}, system="salesforce")
     assert result.data is None
     assert [(c.field, c.owner) for c in result.conflicts] == [("service_line", "epic")]
 
 
-def test_a_stage_move_by_a_non_owner_is_a_conflict_and_not_applied() -> None:
-    result = merge_record(
-        "referral",
-        "ref_1",
-        _referral(),
-        {},
-        system="salesforce",
-        ownership=OWNERSHIP,
-        stage=Stage.COMPLETED,
-        event_at=T0 + timedelta(days=1),
+def test_a_stage_owned_by_another_system_is_a_conflict_kept_in_the_log() -> None:
+    result = _merge(
+        _referral(), [_event(Stage.COMPLETED, T0 + timedelta(days=1), "hubspot")], system="hubspot"
     )
-    assert result.data is None
-    assert [c.field for c in result.conflicts] == ["stage"]
+    assert result.data is not None and result.data["stage"] == "accepted"
+    ((event, outcome),) = result.outcomes
+    assert outcome.decision is Decision.CONFLICT and outcome.owner == "epic"
+    assert len(result.data["events"]) == 2  # the converted history plus the conflict
+
+
+def test_an_intake_move_by_the_crm_applies_because_the_scheduler_does_not_own_it() -> None:
+    result = _merge(
+        _referral("referred"),
+        [_event(Stage.ACCEPTED, T0 + timedelta(hours=2), "salesforce")],
+        system="salesforce",
+    )
+    assert result.data is not None and result.data["stage"] == "accepted"
+    assert result.transition == ("referred", "accepted")
 
 
 def test_the_owner_moves_the_stage_forward_and_history_records_it() -> None:
     at = T0 + timedelta(days=1)
-    result = merge_record(
-        "referral",
-        "ref_1",
-        _referral(),
-        {},
-        system="epic",
-        ownership=OWNERSHIP,
-        stage=Stage.SCHEDULED,
-        event_at=at,
+    result = _merge(
+        _referral(), [_event(Stage.SCHEDULED, at, appointment_at=at + timedelta(days=3))]
     )
     assert result.data is not None
     assert result.data["stage"] == "scheduled"
     assert result.data["stage_history"][-1]["system"] == "epic"
+    assert result.data["appointment_at"] == (at + timedelta(days=3)).isoformat().replace(
+        "+00:00", "Z"
+    )
     assert result.transition == ("accepted", "scheduled")
 
 
-def test_an_older_event_never_overrides_a_newer_stage() -> None:
-    result = merge_record(
-        "referral",
-        "ref_1",
-        _referral("scheduled"),
-        {},
-        system="epic",
-        ownership=OWNERSHIP,
-        stage=Stage.CANCELLED,
-        event_at=T0 - timedelta(days=1),
+def test_an_older_event_arriving_late_is_placed_in_time_order() -> None:
+    now = _merge(_referral(), [_event(Stage.SCHEDULED, T0 + timedelta(days=2))]).data
+    late = _merge(now, [_event(Stage.CANCELLED, T0 + timedelta(days=1))])
+    assert late.data is not None and late.data["stage"] == "scheduled"
+    assert late.newest == T0 + timedelta(days=2)
+    stages = [e["stage"] for e in late.data["stage_history"]]
+    assert stages == ["accepted", "cancelled", "scheduled"]
+
+
+def test_replaying_the_same_events_changes_nothing() -> None:
+    first = _merge(_referral(), [_event(Stage.SCHEDULED, T0 + timedelta(days=1))]).data
+    again = _merge(
+        first, [_event(Stage.SCHEDULED, T0 + timedelta(days=1))], {"service_line": "cardiology"}
     )
-    assert result.data is None and not result.errors
+    assert again.data is None and not again.changed_fields and not again.outcomes
 
 
-def test_replaying_the_same_values_changes_nothing() -> None:
-    current = _referral()
-    result = merge_record(
-        "referral",
-        "ref_1",
-        current,
-        {"service_line": "cardiology"},
-        system="epic",
-        ownership=OWNERSHIP,
-        stage=Stage.ACCEPTED,
-        event_at=T0,
-    )
-    assert result.data is None and not result.changed_fields
-
-
-def test_an_impossible_move_is_refused_with_a_record_error() -> None:
-    result = merge_record(
-        "referral",
-        "ref_1",
-        _referral("referred"),
-        {},
-        system="epic",
-        ownership=OWNERSHIP,
-        stage=Stage.NO_SHOW,
-        event_at=T0 + timedelta(days=1),
-    )
-    assert result.data is None
-    assert result.errors and result.errors[0].code == "STAGE_TRANSITION_REFUSED"
+def test_an_impossible_move_is_refused_and_visible_not_a_record_error() -> None:
+    result = _merge(_referral("referred"), [_event(Stage.NO_SHOW, T0 + timedelta(days=1))])
+    assert not result.errors
+    assert result.data is not None and result.data["stage"] == "referred"
+    ((_, outcome),) = result.outcomes
+    assert outcome.decision is Decision.REFUSED
+    assert "no_show can only be reached from scheduled" in outcome.reason
 
 
 def test_an_invalid_record_is_a_record_error_naming_the_field_not_the_value() -> None:
@@ -136,7 +123,6 @@ def test_an_invalid_record_is_a_record_error_naming_the_field_not_the_value() ->
         {"last_name": "Okafor", "npi": "1234567898"},
         system="salesforce",
         ownership=Ownership(),
-        event_at=T0,
     )
     assert result.data is None
     assert result.errors[0].field == "npi"
