@@ -14,7 +14,8 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -208,8 +209,28 @@ def point_at_sandboxes(program: Path, sf: Any, hs: Any, env: dict[str, str]) -> 
         fh.writelines(f"{k}={v}\n" for k, v in secrets_.items())
 
 
+@contextmanager
+def _demo_environment() -> Iterator[None]:
+    """The sandbox tokens live in the environment only while the demo runs.
+
+    They must not outlive it: the environment beats a program's ``.env``, so a token left
+    behind would override the credentials of whatever program this process runs next.
+    """
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def run_demo(say: Callable[[str], None], workdir: Path | None = None) -> dict[str, Any]:
     """Run the whole demo; return its figures (also printed through ``say``)."""
+    with _demo_environment():
+        return _run_demo(say, workdir)
+
+
+def _run_demo(say: Callable[[str], None], workdir: Path | None) -> dict[str, Any]:
     root = Path(workdir or tempfile.mkdtemp(prefix="refsync-demo-"))
     program = root / "program"
     write_program(program)

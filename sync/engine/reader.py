@@ -113,7 +113,9 @@ class SourceReader:
     ) -> dict[str, Any] | None:
         native = dict(rec.fields)
         names = [n for n in native_fields(em, "in") if n != em.key]
-        if rec.event is None and current:  # a snapshot: only what differs from our own echo
+        if rec.event is not None:  # an event: a blank cell says nothing, it clears nothing
+            names = [n for n in names if native_value(native, n) not in (None, "")]
+        elif current:  # a snapshot: only what differs from our own echo
             names = changed_fields(native, self._expected(em, current), names)
         if not names:
             self.report.count_read(source, entity, "unchanged")

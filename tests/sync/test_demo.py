@@ -28,3 +28,14 @@ def test_the_demo_syncs_everything_and_its_second_run_writes_nothing(tmp_path: P
     assert (program / "refsync.yaml").exists() and (program / "state.db").exists()
     # no patient identifier of the demo export reached the state's error table or the report
     assert "DEMO,PATIENT" not in out
+
+
+def test_the_demo_leaves_no_sandbox_token_in_the_environment(tmp_path: Path) -> None:
+    # the environment beats a program's .env: a leftover token would override the next
+    # program's credentials in this process (it did: online validation then failed auth)
+    import os
+
+    before = dict(os.environ)
+    result = CliRunner().invoke(app, ["demo", "--workdir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert dict(os.environ) == before

@@ -118,7 +118,8 @@ def test_an_admin_stage_edit_in_salesforce_owned_by_scheduling_is_a_conflict(hub
     time.sleep(1.1)
     report = hub.run("salesforce-to-hub")
     assert report.totals["conflicts"] == 1
-    assert "stage is owned by epic" in report.conflicts[0]
+    assert report.conflicts[0].startswith("REF-7: completed from salesforce conflict")
+    assert "epic owns that stage" in report.conflicts[0]
     assert deal_stages(hub.hs)["REF-7"] == "Scheduled"
     store = StateStore.open(hub.state_url)
     conflicts = store.list_conflicts()
