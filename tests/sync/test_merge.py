@@ -60,7 +60,7 @@ def test_a_stage_owned_by_another_system_is_a_conflict_kept_in_the_log() -> None
         _referral(), [_event(Stage.COMPLETED, T0 + timedelta(days=1), "hubspot")], system="hubspot"
     )
     assert result.data is not None and result.data["stage"] == "accepted"
-    ((event, outcome),) = result.outcomes
+    ((_, outcome),) = result.outcomes
     assert outcome.decision is Decision.CONFLICT and outcome.owner == "epic"
     assert len(result.data["events"]) == 2  # the converted history plus the conflict
 
