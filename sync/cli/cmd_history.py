@@ -1,7 +1,9 @@
 """``refsync history REF-NUMBER`` and ``refsync conflicts``: where a referral stands and why.
 
-``history`` prints what each system said about one referral and when (its stage history, in
-event-time order), the stage the hub settled on, and the conflicts recorded against it.
+``history`` prints what each system said about one referral and when (its event log, in the
+fold's event-time order, with what the stage machine decided about each event: applied, same,
+rescheduled, superseded, conflict or refused, and why), the stage the hub settled on, and the
+conflicts recorded against it.
 ``conflicts`` lists recorded conflicts with the referral number they belong to. Both read the
 state store only: no connector is opened, no API is called. Neither prints PHI: stage events
 and conflicts carry stages, systems, times, field names and redacted summaries only.
@@ -22,9 +24,13 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
+from mapping.history import event_order, fold_events
+from mapping.model import Referral
+from mapping.stages import StageRules
 from sync.cli._app import app
 from sync.cli._common import console, err_console, handle_errors
 from sync.engine import open_program
+from sync.engine.runtime import ownership_of
 from sync.state import StateStore
 
 __all__ = ["conflicts", "history"]
@@ -37,12 +43,14 @@ _JSON = typer.Option(False, "--json", help="Print JSON instead of a table")
 
 
 @contextmanager
-def _store_for(config: Path, state: str | None) -> Iterator[tuple[StateStore, ZoneInfo]]:
+def _store_for(
+    config: Path, state: str | None
+) -> Iterator[tuple[StateStore, ZoneInfo, StageRules]]:
     program = open_program(config)
     url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
     store = StateStore.open(url)
     try:
-        yield store, ZoneInfo(program.config.timezone)
+        yield store, ZoneInfo(program.config.timezone), ownership_of(program).stage_rules()
     finally:
         store.close()
 
@@ -58,17 +66,30 @@ def _when(value: object, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).isoformat(timespec="seconds")
 
 
-def _events(data: Mapping[str, object], tz: ZoneInfo) -> list[dict[str, str]]:
-    raw = data.get("stage_history") or []
-    events = [e for e in raw if isinstance(e, Mapping)] if isinstance(raw, Sequence) else []
-    ordered = sorted(events, key=lambda e: str(e.get("entered_at") or ""))
+def _events(data: Mapping[str, object], tz: ZoneInfo, rules: StageRules) -> list[dict[str, str]]:
+    """Every event of the referral's log in fold order, with what the fold decided and why.
+
+    Positions (file:line) and statuses are shown, never a field value from the record.
+    """
+    referral = Referral.model_validate(data)
+    if not referral.events:  # stored before event logs were kept: the settled moves only
+        return [
+            {"entered_at": _when(e.entered_at, tz), "stage": e.stage.value, "system": e.system,
+             "decision": "applied", "status": "", "source": "", "reason": ""}
+            for e in sorted(referral.stage_history, key=lambda e: e.entered_at)
+        ]  # fmt: skip
+    folded = fold_events(referral.events, rules)
     return [
         {
-            "stage": str(e.get("stage") or ""),
-            "entered_at": _when(e.get("entered_at"), tz),
-            "system": str(e.get("system") or ""),
+            "entered_at": _when(e.at, tz),
+            "stage": e.stage.value,
+            "system": e.system,
+            "decision": folded.outcomes[e.id].decision.value,
+            "status": e.status or "",
+            "source": e.source or "",
+            "reason": folded.outcomes[e.id].reason,
         }
-        for e in ordered
+        for e in sorted(referral.events, key=event_order)
     ]
 
 
@@ -83,7 +104,7 @@ def history(
 
     Example: ``refsync history REF-1041 --config myprogram``
     """
-    with handle_errors(), _store_for(config, state) as (store, tz):
+    with handle_errors(), _store_for(config, state) as (store, tz, rules):
         ids = store.find_ids_by_key("referral", "referral_number", [referral_number])
         cid = ids.get(referral_number)
         record = store.get_record("referral", cid) if cid else None
@@ -95,18 +116,19 @@ def history(
             raise typer.Exit(2)
         found = store.list_conflicts(entity="referral", canonical_id=record.id, limit=1000)
     stage = str(record.data.get("stage") or "")
-    events = _events(record.data, tz)
+    events = _events(record.data, tz, rules)
     rows = [_conflict_row(c, referral_number, tz) for c in found]
     if json_out:
         payload = {"referral_number": referral_number, "stage": stage}
         console.print_json(json.dumps({**payload, "events": events, "conflicts": rows}))
         return
     console.print(f"{referral_number}: stage [bold]{stage}[/]")
-    table = Table(title=f"Stage history ({len(events)} events, event-time order)")
-    for column in ("entered_at", "stage", "system"):
-        table.add_column(column)
+    table = Table(title=f"Event log ({len(events)} events, event-time order)")
+    columns = ("entered_at", "stage", "system", "status", "decision", "source")
+    for column in columns:
+        table.add_column("event time" if column == "entered_at" else column)
     for event in events:
-        table.add_row(event["entered_at"], event["stage"], event["system"])
+        table.add_row(*(event[c] for c in columns))
     console.print(table)
     _print_conflicts(rows, f"Conflicts on {referral_number}")
 
@@ -146,7 +168,7 @@ def conflicts(
 
     Example: ``refsync conflicts scheduling-to-crm --config myprogram --json``
     """
-    with handle_errors(), _store_for(config, state) as (store, tz):
+    with handle_errors(), _store_for(config, state) as (store, tz, _rules):
         found = store.list_conflicts(limit=limit)
         if job is not None:
             runs = {r.id for r in store.last_runs(job, limit=100_000)}

@@ -49,6 +49,9 @@ def test_history_json_lists_events_in_event_time_order_in_the_program_timezone(p
     assert times == sorted(times) and times
     assert data["events"][-1] == {**data["events"][-1], "stage": "completed", "system": "epic"}
     assert not any(t.endswith("+00:00") for t in times)  # the demo program runs in Chicago
+    assert {e["decision"] for e in data["events"]} <= {"applied", "same", "rescheduled"}
+    epic = [e for e in data["events"] if e["system"] == "epic"]
+    assert epic and all(e["source"].rsplit(":", 1)[1].isdigit() for e in epic)  # file:line
 
 
 def test_history_of_an_unknown_referral_number_exits_2_and_says_what_to_do(program):
