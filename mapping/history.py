@@ -28,6 +28,10 @@ split over any files or pages, read once or ten times, give the same state.
   machine, so a non-owner's move is a conflict, never a rejected record);
 - ``refused``: the stage machine refused the move (:func:`mapping.stages.decide`).
 
+**Implied bookings.** An outcome of a new appointment after a lost one (a snapshot export's
+only row for a rebooked visit) implies its booking: ``<event id>#booking`` is decided just
+before it (:func:`_implied_booking`).
+
 **Derived fields.** ``appointment_at``, ``completed_at`` and ``cancel_reason`` come from the
 applied events only: a refused or superseded event changes nothing. :attr:`Folded.derived`
 holds just the fields the log decided, so a referral whose log says nothing about them
@@ -121,16 +125,47 @@ def fold_events(events: Iterable[ReferralEvent], rules: StageRules) -> Folded:
         unique.setdefault(event.id, event)
     state = Folded()
     for event in sorted(unique.values(), key=event_order):
-        before = state.stage
-        decision, reason, owner = _decide(state, event, rules)
-        if decision is Decision.APPLIED:
-            _apply(state, event)
-        elif decision is Decision.RESCHEDULED:
-            _reschedule(state, event)
-        elif decision is Decision.SAME:
-            _refresh(state, event)
-        state.outcomes[event.id] = Outcome(decision, before, state.stage, reason, owner)
+        booking = _implied_booking(state, event)
+        if booking is not None:
+            _step(state, booking, rules)
+        _step(state, event, rules)
     return state
+
+
+def _step(state: Folded, event: ReferralEvent, rules: StageRules) -> None:
+    before = state.stage
+    decision, reason, owner = _decide(state, event, rules)
+    if decision is Decision.APPLIED:
+        _apply(state, event)
+    elif decision is Decision.RESCHEDULED:
+        _reschedule(state, event)
+    elif decision is Decision.SAME:
+        _refresh(state, event)
+    state.outcomes[event.id] = Outcome(decision, before, state.stage, reason, owner)
+
+
+def _implied_booking(state: Folded, event: ReferralEvent) -> ReferralEvent | None:
+    """The booking an outcome of a *new* appointment implies after a lost one.
+
+    Snapshot exports (athenahealth) list each appointment once, with its current status: a
+    referral whose first appointment was cancelled and whose second was then seen shows a
+    cancellation and a completion, never the second booking. The outcome of an appointment
+    other than the one that was lost is evidence of a rebooking, applied (through the stage
+    machine, as ``cancelled -> scheduled``) just before the outcome.
+    """
+    if (
+        state.stage not in _LOST_APPOINTMENT
+        or event.stage not in (*_LOST_APPOINTMENT, Stage.COMPLETED)
+        or event.appointment_id is None
+        or event.appointment_id == state.appointment_id
+        or event.appointment_id in state.replaced
+    ):
+        return None
+    when = min(event.at, event.appointment_at or event.at)
+    return event.model_copy(
+        update={"id": f"{event.id}#booking", "stage": Stage.SCHEDULED, "at": when,
+                "completed_at": None, "cancel_reason": None}
+    )  # fmt: skip
 
 
 def _decide(

@@ -221,3 +221,14 @@ def test_a_thousand_random_orders_of_a_real_chain_agree():
         assert [h.stage for h in folded.history] == [
             S.SCHEDULED, S.CANCELLED, S.SCHEDULED, S.NO_SHOW, S.SCHEDULED, S.COMPLETED,
         ]  # fmt: skip
+
+
+def test_an_outcome_of_a_new_appointment_after_a_lost_one_implies_its_booking():
+    # athena lists each appointment once: the rebooked visit shows only "3 - Checked Out"
+    cancelled = ev(S.CANCELLED, 24, "A", appt_at=48)
+    seen = ev(S.COMPLETED, 200, "B", appt_at=199)
+    folded = fold_events([seen, cancelled], RULES)
+    assert [h.stage for h in folded.history] == [S.CANCELLED, S.SCHEDULED, S.COMPLETED]
+    assert folded.outcomes[f"{seen.id}#booking"].decision is Decision.APPLIED
+    assert folded.outcomes[seen.id].decision is Decision.APPLIED
+    assert folded.history[1].entered_at == T0 + timedelta(hours=199)

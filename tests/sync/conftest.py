@@ -79,12 +79,21 @@ def hub(
     hs_server: HubSpotSandbox,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Hub:
+    return make_hub(tmp_path / "program", sf_server, hs_server, monkeypatch)
+
+
+def make_hub(
+    root: Path,
+    sf_server: SalesforceSandbox,
+    hs_server: HubSpotSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Hub:
+    """A fresh program and state store on emptied sandboxes."""
     sf_server.reset_data()
     sf_server.faults.clear()
     sf_server.stats.reset()
     sf_server.new_session()
     hs_server.reset()
-    root = tmp_path / "program"
     write_program(root)
     env: dict[str, str] = {}
     point_at_sandboxes(root, sf_server, hs_server, env)

@@ -83,7 +83,9 @@ def _claim_another_number_back(hub: Hub) -> None:
         store.close()
 
 
-def test_the_store_keeps_a_taken_key_with_its_holder_and_reports_the_claimant(tmp_path: Path) -> None:
+def test_the_store_keeps_a_taken_key_with_its_holder_and_reports_the_claimant(
+    tmp_path: Path,
+) -> None:
     store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
     try:
         store.put_records("clinician", [("c-1", {"npi": "1234567893", "last_name": "A"}, False)])
