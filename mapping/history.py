@@ -32,8 +32,9 @@ split over any files or pages, read once or ten times, give the same state.
 only row for a rebooked visit) implies its booking: ``<event id>#booking`` is decided just
 before it (:func:`_implied_booking`).
 
-**Derived fields.** ``appointment_at``, ``completed_at`` and ``cancel_reason`` come from the
-applied events only: a refused or superseded event changes nothing. :attr:`Folded.derived`
+**Derived fields.** ``appointment_at``, ``completed_at``, ``cancel_reason`` and the stage
+timings (``referred_at``, ``accepted_at``, ``scheduled_at``: first entry; ``stage_entered_at``;
+``lost_at``) come from the applied events only: a refused or superseded event changes nothing. :attr:`Folded.derived`
 holds just the fields the log decided, so a referral whose log says nothing about them
 keeps what its other sources gave it.
 """
@@ -129,7 +130,27 @@ def fold_events(events: Iterable[ReferralEvent], rules: StageRules) -> Folded:
         if booking is not None:
             _step(state, booking, rules)
         _step(state, event, rules)
+    _stage_timings(state)
     return state
+
+
+def _stage_timings(state: Folded) -> None:
+    """When each stage was first entered, the current one entered, and the loss (if lost)."""
+    if not state.history:
+        return
+    firsts: dict[Stage, datetime] = {}
+    for moved in state.history:
+        firsts.setdefault(moved.stage, moved.entered_at)
+    for stage, name in _TIMED.items():
+        state.derived[name] = firsts.get(stage)
+    last = state.history[-1]
+    state.derived["stage_entered_at"] = last.entered_at
+    lost = last.stage in (*_LOST_APPOINTMENT, Stage.DECLINED)
+    state.derived["lost_at"] = last.entered_at if lost else None
+
+
+_TIMED = {Stage.REFERRED: "referred_at", Stage.ACCEPTED: "accepted_at",
+          Stage.SCHEDULED: "scheduled_at"}  # fmt: skip
 
 
 def _step(state: Folded, event: ReferralEvent, rules: StageRules) -> None:

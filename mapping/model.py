@@ -248,6 +248,14 @@ class Referral(_Base):
     appointment_at: AwareDatetime | None = None
     completed_at: AwareDatetime | None = None
     loop_closed_at: AwareDatetime | None = None
+    # Stage timings, folded from the event log: when the referral first entered each stage
+    # (time to accept, time to schedule), when it entered its current stage, and when it
+    # was lost (declined, cancelled, no-show) if it is.
+    referred_at: AwareDatetime | None = None
+    accepted_at: AwareDatetime | None = None
+    scheduled_at: AwareDatetime | None = None
+    stage_entered_at: AwareDatetime | None = None
+    lost_at: AwareDatetime | None = None
     patient_ref: str | None = None  # random surrogate key, never derived from PHI
     patient: PatientPHI | None = phi_field()
 

@@ -130,6 +130,10 @@ PROPERTIES: dict[str, list[PropertySpec]] = {
             for n in (
                 "received_at",
                 "stage_entered_at",
+                "referred_at",
+                "accepted_at",
+                "scheduled_at",
+                "lost_at",
                 "appointment_at",
                 "completed_at",
                 "loop_closed_at",

@@ -42,7 +42,16 @@ __all__ = [
     "merge_record",
 ]
 
-STAGE_DERIVED = ("appointment_at", "completed_at", "cancel_reason")
+STAGE_DERIVED = (
+    "appointment_at",
+    "completed_at",
+    "cancel_reason",
+    "referred_at",
+    "accepted_at",
+    "scheduled_at",
+    "stage_entered_at",
+    "lost_at",
+)
 """Referral fields that come from the event log's fold, never from a value merge."""
 
 

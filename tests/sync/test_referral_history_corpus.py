@@ -11,7 +11,7 @@ nothing and writes nothing.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -64,6 +64,8 @@ def test_epic_exports_with_several_rows_per_appointment_end_right_in_state_and_b
     assert report.exit_code() == 0, report.to_json()
     _assert_everywhere(hub, {s.number: s.expected for s in corpus})
 
+    _assert_stage_timings_reach_both_crms(hub, corpus[3])  # cancelled, rebooked, seen
+
     # the same rows again, in another file and order: nothing changes, nothing is written
     before = _state(hub)
     hub.sf.stats.reset()
@@ -104,6 +106,31 @@ def test_a_completed_referral_moved_back_to_scheduled_is_refused_visible_and_nam
     )
     decisions = [e["decision"] for e in json.loads(history.output)["events"]]
     assert decisions[-1] == "refused" and decisions.count("applied") == 2
+
+
+def _assert_stage_timings_reach_both_crms(hub: Hub, story) -> None:
+    """First booking, the current stage's entry (the completion), no loss: as written."""
+    first, last = story.appts[0], story.appts[-1]
+    done = last.at + timedelta(minutes=40)
+    sf = next(r for r in hub.sf.records("Referral__c") if r["Referral_Number__c"] == story.number)
+    assert _parse(sf["Scheduled_At__c"]) == first.made
+    assert _parse(sf["Stage_Entered_At__c"]) == done and sf["Lost_At__c"] is None
+    deal = next(
+        d for d in hub.hs.records("deals")
+        if d["properties"]["refsync_referral_number"] == story.number
+    )  # fmt: skip
+    props = deal["properties"]
+    assert _ms(props["refsync_scheduled_at"]) == first.made
+    assert _ms(props["refsync_stage_entered_at"]) == done
+
+
+def _parse(value: str):
+    return datetime.fromisoformat(value.replace("+0000", "+00:00"))
+
+
+def _ms(value: str):
+    """HubSpot returns datetime properties as ISO strings (they are written as epoch ms)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _us(when) -> str:

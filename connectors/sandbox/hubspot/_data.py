@@ -219,7 +219,10 @@ def _contacts() -> list[_Prop]:
 
 def _deals() -> list[_Prop]:
     r = "refsync"
-    dated = ("received_at", "stage_entered_at", "appointment_at", "completed_at", "loop_closed_at")
+    dated = (
+        "received_at", "stage_entered_at", "referred_at", "accepted_at", "scheduled_at",
+        "lost_at", "appointment_at", "completed_at", "loop_closed_at",
+    )  # fmt: skip
     texts = (
         "referral_number",
         "service_line",
