@@ -35,8 +35,8 @@ before it (:func:`_implied_booking`).
 **Derived fields.** ``appointment_at``, ``completed_at``, ``cancel_reason`` and the stage
 timings (``referred_at``, ``accepted_at``, ``scheduled_at``: first entry; ``stage_entered_at``;
 ``lost_at``) come from the applied events only: a refused or superseded event changes
-nothing. :attr:`Folded.derived` holds just the fields the log decided, so a referral whose log says nothing about them
-keeps what its other sources gave it.
+nothing. :attr:`Folded.derived` holds just the fields the log decided, so a referral whose
+log says nothing about them keeps what its other sources gave it.
 """
 
 from __future__ import annotations
