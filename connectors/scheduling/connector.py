@@ -95,6 +95,7 @@ class SchedulingConnector(Connector):
         self._environ = environ
         self._keyer: PatientKeyer | None = None
         self._pending_rejects: list[RowRejected] = []
+        self._numbers: dict[str, str] = {}  # ServiceRequest ref -> referral number, per read
         self.stats = ReadStats()
         self._preset = resolve_preset(
             settings.preset, settings.columns, settings.status_map, settings.no_show_reasons
@@ -137,6 +138,7 @@ class SchedulingConnector(Connector):
         live = {f.name for f in files}
         done = {name: entry for name, entry in previous.items() if name in live}
         emitted: dict[str, Any] = {"files": previous}
+        self._numbers = self._referral_numbers(object_name, files)
         for export in files:
             print_ = self._fingerprint(export)
             if print_ is None or not self._due(export, print_, done, until):
@@ -148,6 +150,20 @@ class SchedulingConnector(Connector):
                 yield page
         if emitted != {"files": done} or self._pending_rejects:
             yield ReadPage([], {"files": dict(done)}, self._take_rejects())
+
+    def _referral_numbers(self, object_name: str, files: Sequence[ExportFile]) -> dict[str, str]:
+        """``ServiceRequest/<id>`` -> referral number over every FHIR file of the folder.
+
+        A bulk export writes one NDJSON file per resource type, and a later export may hold
+        the Appointments of a ServiceRequest read in an earlier one: references resolve
+        across every file still in the folder, not only within one file.
+        """
+        if self.settings.format != "fhir" or object_name != "stage_event":
+            return {}
+        numbers: dict[str, str] = {}
+        for export in files:
+            numbers.update(referral_numbers(export.path))
+        return numbers
 
     # -- rejects ---------------------------------------------------------------------------
 
@@ -343,7 +359,7 @@ class SchedulingConnector(Connector):
     def _fhir_records(
         self, object_name: str, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer
     ) -> Iterator[NativeRecord | None]:
-        numbers = referral_numbers(export.path) if object_name == "stage_event" else {}
+        numbers = self._numbers if object_name == "stage_event" else {}
         ctx = FileContext(export.name, print_.modified_at, numbers)
         mapper = FhirMapper(self.settings, keyer)
         for item in iter_resources(export.path):
