@@ -9,15 +9,18 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from mapping.errors import ConfigurationError, RefsyncError, exit_code_for
-from sync.engine import Engine, Runtime, open_program
-from sync.logs import RedactingFilter, configure_logging, secrets_of
-from sync.state import StateStore
+
+if TYPE_CHECKING:
+    from sync.engine import Engine
+
+# The engine, the state store (SQLAlchemy, Alembic) and the connectors are imported inside
+# the functions that use them, so `refsync --help` and typos answer at once.
 
 __all__ = ["console", "engine_for", "fail", "handle_errors", "setup_logging"]
 
@@ -28,10 +31,14 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def setup_logging(log_json: bool, verbose: bool = False) -> None:
     """Logging through the redaction filter; secrets are added once the program is loaded."""
+    from sync.logs import configure_logging
+
     configure_logging(json_lines=log_json, verbose=verbose)
 
 
 def _register_secrets(program: Any) -> None:
+    from sync.logs import RedactingFilter, secrets_of
+
     for handler in logging.getLogger().handlers:
         for flt in handler.filters:
             if isinstance(flt, RedactingFilter):
@@ -51,6 +58,9 @@ def fail(exc: BaseException) -> typer.Exit:
 @contextmanager
 def engine_for(config: Path, state: str | None, **kwargs: Any) -> Iterator[Engine]:
     """An engine for the program in ``config``; closes connectors and the store after."""
+    from sync.engine import Engine, Runtime, open_program
+    from sync.state import StateStore
+
     program = open_program(config)
     _register_secrets(program)
     url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
