@@ -47,7 +47,7 @@ def _report(problems: list[str], title: str) -> None:
     _console.print(Text(title, style="bold red"))
 
 
-@app.command()
+@app.command(epilog="Example:  refsync init myprogram && refsync validate --config myprogram")
 def init(
     directory: Path = typer.Argument(..., help="New program directory to create"),
 ) -> None:
@@ -131,7 +131,7 @@ def _safe_url(url: str) -> str:
     return url
 
 
-@app.command()
+@app.command(epilog="Example:  refsync schema --out .schema")
 def schema(
     out: Path | None = typer.Option(
         None, "--out", help="Directory to write the schemas to (default: print them)"

@@ -17,15 +17,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.table import Table
 
 from sync.cli._app import app
 from sync.cli._common import console, err_console, handle_errors
-from sync.engine import open_program
-from sync.state import StateStore
+
+if TYPE_CHECKING:
+    from sync.state import StateStore
 
 __all__ = ["conflicts", "history"]
 
@@ -38,6 +39,9 @@ _JSON = typer.Option(False, "--json", help="Print JSON instead of a table")
 
 @contextmanager
 def _store_for(config: Path, state: str | None) -> Iterator[tuple[StateStore, ZoneInfo]]:
+    from sync.engine import open_program
+    from sync.state import StateStore
+
     program = open_program(config)
     url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
     store = StateStore.open(url)
@@ -101,6 +105,8 @@ def history(
         payload = {"referral_number": referral_number, "stage": stage}
         console.print_json(json.dumps({**payload, "events": events, "conflicts": rows}))
         return
+    from rich.table import Table
+
     console.print(f"{referral_number}: stage [bold]{stage}[/]")
     table = Table(title=f"Stage history ({len(events)} events, event-time order)")
     for column in ("entered_at", "stage", "system"):
@@ -125,6 +131,8 @@ def _conflict_row(c: object, number: str, tz: ZoneInfo) -> dict[str, object]:
 
 
 def _print_conflicts(rows: Sequence[Mapping[str, object]], title: str) -> None:
+    from rich.table import Table
+
     table = Table(title=f"{title} ({len(rows)})")
     columns = ("recorded_at", "referral_number", "field", "proposing_system", "owner", "summary")
     for column in columns:

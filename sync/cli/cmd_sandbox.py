@@ -83,7 +83,10 @@ def _wait_for_stop() -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-@app.command()
+@app.command(
+    epilog="Example:  refsync sandbox --data sandbox-data >> myprogram/.env  "
+    "(then, in another terminal, refsync validate --config myprogram --online)"
+)
 def sandbox(
     salesforce_port: int = typer.Option(0, help="Port of the Salesforce sandbox (0: any free)"),
     hubspot_port: int = typer.Option(0, help="Port of the HubSpot sandbox (0: any free)"),

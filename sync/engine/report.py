@@ -52,6 +52,7 @@ class RunReport:
     updates: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)  # files written for people (worklists)
     totals: Counter[str] = field(default_factory=Counter)
+    by_stage: Counter[str] = field(default_factory=Counter)  # stage moved to -> n (exact)
     message: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -69,6 +70,8 @@ class RunReport:
         """Append to one of the listed kinds, keeping the exact total in ``totals``."""
         with self._lock:
             self.totals[kind] += 1
+            if isinstance(item, Transition):
+                self.by_stage[item.after] += 1
             items = getattr(self, kind)
             if len(items) < _LIST_LIMIT:
                 items.append(item)
@@ -107,6 +110,7 @@ class RunReport:
             "outputs": list(self.outputs),
             "rejects": [asdict(r) for r in self.rejects],
             "totals": dict(self.totals),
+            "by_stage": dict(self.by_stage),
             "rejected": self.rejected,
         }
 
