@@ -107,7 +107,8 @@ def _print_report(report: RunReport, as_json: bool) -> None:
     if report.by_stage:
         stages = ", ".join(f"{stage} {n:,}" for stage, n in sorted(report.by_stage.items()))
         moves = "would move" if report.dry_run else "moved"
-        console.print(f"By stage: {moves} {sum(report.by_stage.values()):,} referrals to {stages}")
+        n = sum(report.by_stage.values())
+        console.print(f"By stage: {moves} {n:,} referral{'s' if n != 1 else ''} to {stages}")
     console.print(report.summary())
 
 
