@@ -89,7 +89,12 @@ def _print_report(report: RunReport, as_json: bool) -> None:
     console.print(table)
     for title, kind, items in (
         ("Stage moves", "transitions", [t.describe() for t in report.transitions]),
-        ("Updates", "updates", report.updates),
+        # A plan shows what each destination would see change, in its own field names.
+        *(
+            [("Updates", "changes", report.changes)]
+            if report.changes
+            else [("Updates", "updates", report.updates)]
+        ),
         ("Conflicts", "conflicts", report.conflicts),
         ("Refused stage moves", "refused", report.refused),
         (

@@ -50,6 +50,8 @@ class RunReport:
     refused: list[str] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     updates: list[str] = field(default_factory=list)
+    # plan only: what each destination would see change, `REF-1041 Stage__c: A -> B (to x)`
+    changes: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)  # files written for people (worklists)
     totals: Counter[str] = field(default_factory=Counter)
     by_stage: Counter[str] = field(default_factory=Counter)  # stage moved to -> n (exact)
@@ -107,6 +109,7 @@ class RunReport:
             "conflicts": list(self.conflicts),
             "refused": list(self.refused),
             "updates": list(self.updates),
+            "changes": list(self.changes),
             "outputs": list(self.outputs),
             "rejects": [asdict(r) for r in self.rejects],
             "totals": dict(self.totals),

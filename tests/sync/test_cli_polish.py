@@ -81,3 +81,20 @@ def test_jobs_lists_each_job_with_its_flow_schedule_and_next_run(hub: Hub) -> No
     line = next(x for x in out.splitlines() if "scheduling-to-crm" in x)
     assert "epic -> salesforce, hubspot" in line and "*/15 * * * *" in line
     assert line.rstrip(" │").endswith(("-06:00", "-05:00"))
+
+
+def test_a_plan_shows_updates_in_each_destinations_field_names_with_old_and_new_values(
+    hub: Hub,
+) -> None:
+    write_export(hub, "a.csv", [("1", "REF-1041", "1", "03/05/2024 9:30 AM")])
+    assert _cli(hub, "run", "scheduling-to-crm")[0] == 0
+    write_export(hub, "b.csv", [("1", "REF-1041", "2", "03/05/2024 9:30 AM")])
+    code, out = _cli(hub, "plan", "scheduling-to-crm")
+    assert code == 0, out
+    (line,) = [x for x in out.splitlines() if "(to salesforce)" in x]
+    assert line.strip().startswith("REF-1041 ")
+    assert "Stage__c: Scheduled -> Completed" in line
+    assert "(to hubspot)" in out
+    assert "CANARY" not in out and "00012345" not in out  # PHI never shown
+    code, out = _cli(hub, "plan", "scheduling-to-crm", "--json")
+    assert any("Stage__c: Scheduled -> Completed" in c for c in json.loads(out)["changes"])
