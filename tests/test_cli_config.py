@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -18,6 +19,14 @@ runner = CliRunner()
 
 def invoke(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment wins over .env: variables another test (the demo) left must not."""
+    for name in list(os.environ):
+        if name.startswith(("REFSYNC_", "SF_", "HUBSPOT_")):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture
@@ -58,7 +67,10 @@ def test_a_program_with_its_key_file_validates_offline_and_warns_of_the_empty_ex
     assert "warning: connection 'epic'" in result.output
 
 
-def test_init_writes_a_patient_key_into_env_and_validate_reports_it_when_removed(program):
+def test_init_writes_a_patient_key_into_env_and_validate_reports_it_when_removed(
+    program, monkeypatch
+):
+    monkeypatch.delenv("REFSYNC_PATIENT_KEY", raising=False)  # the environment wins over .env
     keys = [x for x in (program / ".env").read_text().splitlines() if x.startswith("REFSYNC_P")]
     assert len(keys) == 1 and len(keys[0].split("=", 1)[1]) == 64
     (program / "sf.key").write_text("x\n")

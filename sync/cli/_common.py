@@ -17,12 +17,14 @@ from rich.console import Console
 from mapping.errors import ConfigurationError, RefsyncError, exit_code_for
 
 if TYPE_CHECKING:
+    from config import Program
     from sync.engine import Engine
+    from sync.state import StateStore
 
 # The engine, the state store (SQLAlchemy, Alembic) and the connectors are imported inside
 # the functions that use them, so `refsync --help` and typos answer at once.
 
-__all__ = ["console", "engine_for", "fail", "handle_errors", "setup_logging"]
+__all__ = ["console", "engine_for", "fail", "handle_errors", "setup_logging", "store_for"]
 
 # Piped output (CI logs, scripts) gets wide lines rather than tables folded to 80 columns.
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
@@ -70,6 +72,24 @@ def engine_for(config: Path, state: str | None, **kwargs: Any) -> Iterator[Engin
         yield Engine(runtime, store, **kwargs)
     finally:
         runtime.close()
+        store.close()
+
+
+@contextmanager
+def store_for(config: Path, state: str | None) -> Iterator[tuple[StateStore, Program]]:
+    """The program and its state store, for commands that only read the state (status,
+    errors, history). Connection settings are resolved but not checked against their
+    connectors, so no vendor client is imported and a broken setting does not hide the runs.
+    """
+    from config import load_program
+    from sync.state import StateStore
+
+    program = load_program(config)
+    url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
+    store = StateStore.open(url)
+    try:
+        yield store, program
+    finally:
         store.close()
 
 

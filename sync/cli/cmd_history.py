@@ -39,10 +39,10 @@ _JSON = typer.Option(False, "--json", help="Print JSON instead of a table")
 
 @contextmanager
 def _store_for(config: Path, state: str | None) -> Iterator[tuple[StateStore, ZoneInfo]]:
-    from sync.engine import open_program
+    from config import load_program
     from sync.state import StateStore
 
-    program = open_program(config)
+    program = load_program(config)  # settings unchecked: the state is all these commands read
     url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
     store = StateStore.open(url)
     try:

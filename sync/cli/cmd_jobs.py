@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo
 import typer
 
 from sync.cli._app import app
-from sync.cli._common import console, engine_for, err_console, handle_errors, setup_logging
+from sync.cli._common import (
+    console,
+    engine_for,
+    err_console,
+    handle_errors,
+    setup_logging,
+    store_for,
+)
 
 if TYPE_CHECKING:
     from config import Program
@@ -146,10 +153,10 @@ def jobs(config: Path = _CONFIG) -> None:
     """List the program's jobs: sources -> destinations, entities, schedule and next run."""
     from rich.table import Table
 
-    from sync.engine import open_program
+    from config import load_program
 
     with handle_errors():
-        program = open_program(config)
+        program = load_program(config)
     upcoming = _next_runs(program, datetime.now(UTC))
     table = Table(title=f"Jobs of {program.root} (times in {program.config.timezone})")
     for col in ("job", "sources -> destinations", "entities", "schedule", "next run"):
@@ -252,9 +259,8 @@ def status(
     """
     from rich.table import Table
 
-    with handle_errors(), engine_for(config, state) as engine:
-        runs = engine.store.last_runs(job, limit=limit)
-        program = engine.program
+    with handle_errors(), store_for(config, state) as (store, program):
+        runs = store.last_runs(job, limit=limit)
     tz = ZoneInfo(program.config.timezone)
     upcoming = _next_runs(program, datetime.now(UTC))
     rows = [{**_run_row(r, tz), "next_run": upcoming.get(r.job, "")} for r in runs]
@@ -313,9 +319,9 @@ def errors(
     """
     from rich.table import Table
 
-    with handle_errors(), engine_for(config, state) as engine:
-        found = engine.store.open_errors(job, include_resolved=show_all)
-        tz = ZoneInfo(engine.program.config.timezone)
+    with handle_errors(), store_for(config, state) as (store, program):
+        found = store.open_errors(job, include_resolved=show_all)
+    tz = ZoneInfo(program.config.timezone)
     rows = [
         {
             "job": e.job, "system": e.system, "object": e.object, "key": e.key,
