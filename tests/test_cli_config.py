@@ -250,3 +250,17 @@ def test_online_validation_reports_a_rejected_credential_with_the_connection(onl
     assert result.exit_code == 2
     assert "connection 'hubspot'" in result.output
     assert "pat-na1-not-a-real-token" not in result.output
+
+
+def test_online_validation_of_a_missing_salesforce_object_names_the_provision_command(
+    online_program,
+):
+    assert invoke("provision", "hubspot", "-c", str(online_program), "--apply").exit_code == 0
+    path = online_program / "mappings" / "salesforce.yaml"
+    text = path.read_text()
+    assert "object: Referral__c" in text
+    path.write_text(text.replace("object: Referral__c", "object: Patient_Referral__c", 1))
+    result = invoke("validate", "-c", str(online_program), "--online")
+    assert result.exit_code == 2
+    assert "Patient_Referral__c" in result.output
+    assert "fix: refsync provision salesforce --out sfdx, then sf project deploy" in result.output
