@@ -167,7 +167,7 @@ def online_findings(
 ) -> list[Finding]:
     """Authentication, mapped objects and fields, and HubSpot provisioning, per connection."""
     runtime = runtime_factory(program)
-    found: list[Finding] = []
+    found: list[Finding] = _state_store(program)
     try:
         for name in program.mappings:
             if program.config.connections[name].type == "scheduling":
@@ -185,6 +185,22 @@ def online_findings(
     finally:
         runtime.close()
     return found
+
+
+def _state_store(program: Program) -> list[Finding]:
+    """A database state store answers (a SQLite file is made on first use: not touched)."""
+    url = os.environ.get("REFSYNC_STATE_URL") or program.state_url
+    if url.startswith("sqlite"):
+        return []
+    from sync.state import StateStore
+
+    try:
+        StateStore.open(url).close()
+    except RefsyncError as exc:
+        where = locate(program.root / "refsync.yaml", ("state", "url"))
+        fix = "start the database or fix state.url in refsync.yaml (or REFSYNC_STATE_URL)"
+        return [Finding(where, f"state store: {exc.message}", fix)]
+    return []
 
 
 def _auth_fix(name: str) -> str:

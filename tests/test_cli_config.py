@@ -264,3 +264,15 @@ def test_online_validation_of_a_missing_salesforce_object_names_the_provision_co
     assert result.exit_code == 2
     assert "Patient_Referral__c" in result.output
     assert "fix: refsync provision salesforce --out sfdx, then sf project deploy" in result.output
+
+
+def test_online_validation_reports_an_unreachable_state_database_with_its_fix(
+    online_program, monkeypatch
+):
+    assert invoke("provision", "hubspot", "-c", str(online_program), "--apply").exit_code == 0
+    unreachable = "postgresql+psycopg://refsync:pw@127.0.0.1:1/state?connect_timeout=2"
+    monkeypatch.setenv("REFSYNC_STATE_URL", unreachable)
+    result = invoke("validate", "-c", str(online_program), "--online")
+    assert result.exit_code == 2
+    assert "state store:" in result.output and "fix: start the database" in result.output
+    assert ":pw@" not in result.output
