@@ -63,8 +63,11 @@ def init(
         _console.print(Text(f"wrote {path}"))
     _console.print(
         Text(
-            f"Next: put your credentials in {directory / '.env'}, then run "
-            f"`refsync validate --config {directory}` (add --online to check the live systems)."
+            f"Next: put your systems' settings in {directory / '.env'} (or append what "
+            f"`refsync sandbox` prints, to try the local sandboxes), put a scheduling export in "
+            f"{directory / 'exports' / 'epic'}, then run `refsync validate --config {directory}` "
+            "(add --online to check the live systems; it names the command that fixes each "
+            "problem, such as `refsync provision hubspot --apply`)."
         )
     )
 
