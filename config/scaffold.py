@@ -11,6 +11,7 @@ definition file, so editors can complete and check them as admins type.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -33,7 +34,14 @@ SCHEMA_FILES = ("refsync.schema.json", "mapping.schema.json", "definition.schema
 _PLACEHOLDERS = {
     "SF_LOGIN_URL": "https://login.salesforce.com",
     "HUBSPOT_HOST": "https://api.hubapi.com",
+    "SF_CA_FILE": "",
 }
+_PATIENT_KEY = """
+# Secret key of the MRN hash that matches scheduling rows to referrals (HMAC-SHA256), made
+# by `refsync init`. Keep it with the state store: another key no longer matches patients
+# of earlier runs. Never put it in refsync.yaml.
+REFSYNC_PATIENT_KEY={key}
+"""
 _GITIGNORE = ".env\nstate.db\nstate.db-*\n.refsync-beat*\noutputs/\n"
 _ENV_HEADER = """\
 # Secrets and per-machine values for this program. Never commit this file.
@@ -84,6 +92,7 @@ def _env_file(config_text: str) -> str:
     lines = [_ENV_HEADER]
     for name in names:
         lines.append(f"{name}={_PLACEHOLDERS.get(name, f'replace-with-your-{_slug(name)}')}\n")
+    lines.append(_PATIENT_KEY.format(key=secrets.token_hex(32)))
     return "".join(lines)
 
 

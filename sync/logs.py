@@ -42,14 +42,20 @@ class RedactingFilter(logging.Filter):
 
 
 class _JsonFormatter(logging.Formatter):
+    """One JSON object per line; a record's ``extra={"refsync": {...}}`` fields (events such
+    as ``run_started``/``run_finished``: job, run id, status, counts) are merged in."""
+
     def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "refsync", None)
         return json.dumps(
             {
                 "time": self.formatTime(record),
                 "level": record.levelname,
                 "logger": record.name,
                 "message": record.getMessage(),
-            }
+                **(fields if isinstance(fields, dict) else {}),
+            },
+            default=str,
         )
 
 

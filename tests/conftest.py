@@ -12,6 +12,13 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests check behaviour, not speed: on a loaded 2-core machine an example may take
+# far longer than Hypothesis' default 200 ms deadline (imports, I/O, other engineers' tests),
+# and generating data may trip the too_slow health check. Neither says anything about refsync.
+settings.register_profile("refsync", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("refsync")
 
 PG_BASE_URL = os.environ.get("REFSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("REFSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -20,6 +21,14 @@ def invoke(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
+@pytest.fixture(autouse=True)
+def _no_inherited_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment wins over .env: variables another test (the demo) left must not."""
+    for name in list(os.environ):
+        if name.startswith(("REFSYNC_", "SF_", "HUBSPOT_")):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def program(tmp_path: Path) -> Path:
     root = tmp_path / "prog"
@@ -31,11 +40,55 @@ def program(tmp_path: Path) -> Path:
     return root
 
 
-def test_init_then_validate_exits_zero_with_a_summary(program):
+def _set_env(program: Path, **values: str) -> None:
+    """Replace (or add) lines of the program's .env, keeping the others (the patient key)."""
+    env = program / ".env"
+    kept = [x for x in env.read_text().splitlines() if x.split("=", 1)[0] not in values]
+    env.write_text("\n".join([*kept, *(f"{k}={v}" for k, v in values.items())]) + "\n")
+
+
+def test_init_then_validate_names_the_placeholder_key_file_and_the_empty_export_folder(program):
+    result = invoke("validate", "--config", str(program))
+    assert result.exit_code == 2, result.output
+    assert "private_key_file" in result.output and "does not exist" in result.output
+    assert "warning: connection 'epic': the export folder" in result.output
+    assert "read 0 records" in result.output
+    assert "1 problem in" in result.output
+
+
+def test_a_program_with_its_key_file_validates_offline_and_warns_of_the_empty_export(program):
+    key = program / "sf.key"
+    key.write_text("not checked offline\n")
+    _set_env(program, SF_PRIVATE_KEY_FILE=str(key))
     result = invoke("validate", "--config", str(program))
     assert result.exit_code == 0, result.output
     assert "valid (offline" in result.output
     assert "3 connections" in result.output and "2 definitions" in result.output
+    assert "warning: connection 'epic'" in result.output
+
+
+def test_init_writes_a_patient_key_into_env_and_validate_reports_it_when_removed(
+    program, monkeypatch
+):
+    monkeypatch.delenv("REFSYNC_PATIENT_KEY", raising=False)  # the environment wins over .env
+    keys = [x for x in (program / ".env").read_text().splitlines() if x.startswith("REFSYNC_P")]
+    assert len(keys) == 1 and len(keys[0].split("=", 1)[1]) == 64
+    (program / "sf.key").write_text("x\n")
+    _set_env(program, SF_PRIVATE_KEY_FILE=str(program / "sf.key"), REFSYNC_PATIENT_KEY="")
+    result = invoke("validate", "--config", str(program))
+    assert result.exit_code == 2
+    assert "REFSYNC_PATIENT_KEY: it is not set" in result.output
+    assert f"fix: add REFSYNC_PATIENT_KEY=<secret> to {program / '.env'}" in result.output
+
+
+def test_a_missing_export_folder_is_a_problem_naming_the_folder_to_create(program):
+    (program / "sf.key").write_text("x\n")
+    _set_env(program, SF_PRIVATE_KEY_FILE=str(program / "sf.key"))
+    (program / "exports" / "epic").rmdir()
+    result = invoke("validate", "--config", str(program))
+    assert result.exit_code == 2
+    assert f"the export folder {program / 'exports' / 'epic'} does not exist" in result.output
+    assert f"fix: mkdir -p {program / 'exports' / 'epic'}" in result.output
 
 
 def test_init_reports_what_it_wrote_and_what_to_do_next(tmp_path):
@@ -139,16 +192,15 @@ def sandboxes():
 def online_program(program: Path, sandboxes) -> Path:
     """The initialised program with .env pointing at the sandboxes (and trusting their CA)."""
     sf, hs = sandboxes
-    (program / ".env").write_text(
-        f"SF_LOGIN_URL={sf.instance_url}\nSF_CLIENT_ID={sf.client_id}\n"
-        f"SF_USERNAME={sf.username}\nSF_PRIVATE_KEY_FILE={sf.private_key_file}\n"
-        f"SF_CA_FILE={sf.ca_file}\nHUBSPOT_ACCESS_TOKEN={hs.token}\nHUBSPOT_HOST={hs.base_url}\n"
-    )
+    hs.reset()  # not provisioned
+    _set_env(
+        program,
+        SF_LOGIN_URL=sf.instance_url, SF_CLIENT_ID=sf.client_id, SF_USERNAME=sf.username,
+        SF_PRIVATE_KEY_FILE=sf.private_key_file, SF_CA_FILE=sf.ca_file,
+        HUBSPOT_ACCESS_TOKEN=hs.token, HUBSPOT_HOST=hs.base_url,
+    )  # fmt: skip
     config = program / "refsync.yaml"
-    line = "      private_key_file: ${SF_PRIVATE_KEY_FILE}"
     text = config.read_text()
-    assert line in text
-    text = text.replace(line, f"{line}\n      ca_file: ${{SF_CA_FILE}}")
     # Short request timeouts: a sandbox keep-alive race (werkzeug drains the socket after a
     # response and may swallow the next request) then costs a retry, not a hang.
     for anchor in ("      auth: jwt", "      auth: private_app"):
@@ -157,10 +209,24 @@ def online_program(program: Path, sandboxes) -> Path:
     return program
 
 
-def test_the_initialised_program_matches_the_live_sandbox_schemas(online_program):
+def test_the_initialised_program_matches_the_live_sandbox_schemas_once_provisioned(
+    online_program,
+):
+    provisioned = invoke("provision", "hubspot", "--config", str(online_program), "--apply")
+    assert provisioned.exit_code == 0, provisioned.output
     result = invoke("validate", "-c", str(online_program), "--online")
     assert result.exit_code == 0, result.output
     assert "valid (against the live systems)" in result.output
+
+
+def test_online_validation_of_an_unprovisioned_hubspot_names_the_provision_command(
+    online_program,
+):
+    result = invoke("validate", "-c", str(online_program), "--online")
+    assert result.exit_code == 2
+    assert "create pipeline Referrals" in result.output
+    assert f"fix: refsync provision hubspot --config {online_program} --apply" in result.output
+    assert "connection 'salesforce'" not in result.output  # the Salesforce side is complete
 
 
 def test_online_validation_names_a_field_missing_from_the_live_schema_at_its_line(online_program):
@@ -184,3 +250,29 @@ def test_online_validation_reports_a_rejected_credential_with_the_connection(onl
     assert result.exit_code == 2
     assert "connection 'hubspot'" in result.output
     assert "pat-na1-not-a-real-token" not in result.output
+
+
+def test_online_validation_of_a_missing_salesforce_object_names_the_provision_command(
+    online_program,
+):
+    assert invoke("provision", "hubspot", "-c", str(online_program), "--apply").exit_code == 0
+    path = online_program / "mappings" / "salesforce.yaml"
+    text = path.read_text()
+    assert "object: Referral__c" in text
+    path.write_text(text.replace("object: Referral__c", "object: Patient_Referral__c", 1))
+    result = invoke("validate", "-c", str(online_program), "--online")
+    assert result.exit_code == 2
+    assert "Patient_Referral__c" in result.output
+    assert "fix: refsync provision salesforce --out sfdx, then sf project deploy" in result.output
+
+
+def test_online_validation_reports_an_unreachable_state_database_with_its_fix(
+    online_program, monkeypatch
+):
+    assert invoke("provision", "hubspot", "-c", str(online_program), "--apply").exit_code == 0
+    unreachable = "postgresql+psycopg://refsync:pw@127.0.0.1:1/state?connect_timeout=2"
+    monkeypatch.setenv("REFSYNC_STATE_URL", unreachable)
+    result = invoke("validate", "-c", str(online_program), "--online")
+    assert result.exit_code == 2
+    assert "state store:" in result.output and "fix: start the database" in result.output
+    assert ":pw@" not in result.output

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 import typer
 
 app = typer.Typer(
     name="refsync",
     help="Keep a referral program in sync across Salesforce, HubSpot and scheduling exports.",
+    epilog="Start:  refsync init myprogram, then refsync validate --config myprogram --online. "
+    "Every command takes --help with an example; `refsync jobs` lists a program's jobs.",
     no_args_is_help=True,
     # typer's --install-completion / --show-completion for bash, zsh, fish and PowerShell
     add_completion=True,
@@ -17,6 +17,8 @@ app = typer.Typer(
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("refsync")
     except PackageNotFoundError:  # running from a source tree that was never installed

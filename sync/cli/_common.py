@@ -9,17 +9,22 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from mapping.errors import ConfigurationError, RefsyncError, exit_code_for
-from sync.engine import Engine, Runtime, open_program
-from sync.logs import RedactingFilter, configure_logging, secrets_of
-from sync.state import StateStore
 
-__all__ = ["console", "engine_for", "fail", "handle_errors", "setup_logging"]
+if TYPE_CHECKING:
+    from config import Program
+    from sync.engine import Engine
+    from sync.state import StateStore
+
+# The engine, the state store (SQLAlchemy, Alembic) and the connectors are imported inside
+# the functions that use them, so `refsync --help` and typos answer at once.
+
+__all__ = ["console", "engine_for", "fail", "handle_errors", "setup_logging", "store_for"]
 
 # Piped output (CI logs, scripts) gets wide lines rather than tables folded to 80 columns.
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
@@ -28,10 +33,14 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def setup_logging(log_json: bool, verbose: bool = False) -> None:
     """Logging through the redaction filter; secrets are added once the program is loaded."""
+    from sync.logs import configure_logging
+
     configure_logging(json_lines=log_json, verbose=verbose)
 
 
 def _register_secrets(program: Any) -> None:
+    from sync.logs import RedactingFilter, secrets_of
+
     for handler in logging.getLogger().handlers:
         for flt in handler.filters:
             if isinstance(flt, RedactingFilter):
@@ -51,6 +60,9 @@ def fail(exc: BaseException) -> typer.Exit:
 @contextmanager
 def engine_for(config: Path, state: str | None, **kwargs: Any) -> Iterator[Engine]:
     """An engine for the program in ``config``; closes connectors and the store after."""
+    from sync.engine import Engine, Runtime, open_program
+    from sync.state import StateStore
+
     program = open_program(config)
     _register_secrets(program)
     url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
@@ -60,6 +72,24 @@ def engine_for(config: Path, state: str | None, **kwargs: Any) -> Iterator[Engin
         yield Engine(runtime, store, **kwargs)
     finally:
         runtime.close()
+        store.close()
+
+
+@contextmanager
+def store_for(config: Path, state: str | None) -> Iterator[tuple[StateStore, Program]]:
+    """The program and its state store, for commands that only read the state (status,
+    errors, history). Connection settings are resolved but not checked against their
+    connectors, so no vendor client is imported and a broken setting does not hide the runs.
+    """
+    from config import load_program
+    from sync.state import StateStore
+
+    program = load_program(config)
+    url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
+    store = StateStore.open(url)
+    try:
+        yield store, program
+    finally:
         store.close()
 
 

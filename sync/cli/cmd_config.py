@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.text import Text
 
-from config import SCHEMA_FILES, Program, json_schema, load_program, locate, write_program
-from connectors.registry import connector_class
-from mapping.errors import ConfigurationError, RefsyncError
-from mapping.schema import ObjectSchema
-from mapping.schema_check import schema_problems
+from mapping.errors import ConfigurationError
 from sync.cli._app import app
-from sync.engine.runtime import RegistrySettings
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from config import Program
 
 __all__ = ["init", "schema", "validate"]
 
@@ -29,6 +29,8 @@ _console = Console(highlight=False, soft_wrap=True)
 
 
 def _loadable_settings_models() -> dict[str, type[BaseModel]]:
+    from sync.engine.runtime import RegistrySettings
+
     registry = RegistrySettings()
     models = {}
     for type_name in registry:
@@ -45,11 +47,13 @@ def _report(problems: list[str], title: str) -> None:
     _console.print(Text(title, style="bold red"))
 
 
-@app.command()
+@app.command(epilog="Example:  refsync init myprogram && refsync validate --config myprogram")
 def init(
     directory: Path = typer.Argument(..., help="New program directory to create"),
 ) -> None:
     """Write a working program directory: refsync.yaml, mappings, definitions, .env."""
+    from config import write_program
+
     try:
         written = write_program(directory)
     except ConfigurationError as exc:
@@ -59,29 +63,54 @@ def init(
         _console.print(Text(f"wrote {path}"))
     _console.print(
         Text(
-            f"Next: put your credentials in {directory / '.env'}, then run "
-            f"`refsync validate --config {directory}` (add --online to check the live systems)."
+            f"Next: put your systems' settings in {directory / '.env'} (or append what "
+            f"`refsync sandbox` prints, to try the local sandboxes), put a scheduling export in "
+            f"{directory / 'exports' / 'epic'}, then run `refsync validate --config {directory}` "
+            "(add --online to check the live systems; it names the command that fixes each "
+            "problem, such as `refsync provision hubspot --apply`)."
         )
     )
 
 
-@app.command()
+@app.command(
+    epilog="Examples:  refsync validate --config myprogram  |  "
+    "refsync validate --config myprogram --online"
+)
 def validate(
     config: Path = typer.Option(Path("."), "--config", "-c", help="Program directory"),
     online: bool = typer.Option(
-        False, "--online", help="Also compare the mappings with each live system's schema"
+        False,
+        "--online",
+        help="Also connect: authentication, every mapped object and field, HubSpot pipeline "
+        "and properties",
     ),
 ) -> None:
-    """Validate the program directory; print every problem as file:line:col: message."""
+    """Check the program directory the way plan and run will use it, and say how to fix it.
+
+    Prints every problem as file:line:col: message, then the command or edit that fixes it.
+    Offline it checks the YAML, the export folders (missing: error; empty: warning), the
+    patient key, output folders and key files; --online also asks each live system.
+    Exit 2 on any problem; warnings alone exit 0.
+    """
+    from config import load_program
+    from sync.engine.runtime import RegistrySettings
+    from sync.readiness import local_findings, online_findings
+
     try:
         program = load_program(config, settings_models=RegistrySettings())
     except ConfigurationError as exc:
         _report(exc.problems, exc.message)
         raise typer.Exit(exc.exit_code) from None
-    problems = _online_problems(program) if online else []
+    findings = local_findings(program)
+    if online:
+        findings += online_findings(program)
+    problems = [f for f in findings if not f.warning]
+    for finding in (*problems, *(f for f in findings if f.warning)):
+        _console.print(Text(str(finding), style="yellow" if finding.warning else ""))
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
-        _report(problems, f"{len(problems)} online {noun} in {config}")
+        title = f"{len(problems)} {noun} in {config}; plan and run would stop on them"
+        _console.print(Text(title, style="bold red"))
         raise typer.Exit(2)
     _console.print(Text(_summary(program, online=online), style="green"))
 
@@ -105,53 +134,15 @@ def _safe_url(url: str) -> str:
     return url
 
 
-def _online_problems(program: Program) -> list[str]:
-    problems: list[str] = []
-    for name in program.mappings:
-        connection = program.config.connections[name]
-        try:
-            connector = connector_class(connection.type)(program.settings[name])  # type: ignore[arg-type]
-        except Exception as exc:  # registry or settings failures: report, carry on
-            problems.append(f"connection {name!r}: cannot build the connector: {exc}")
-            continue
-        try:
-            problems += _check_connection(program, name, connector)
-        finally:
-            connector.close()
-    return problems
-
-
-def _check_connection(program: Program, name: str, connector: object) -> list[str]:
-    spec = program.mappings[name]
-    path = program.mapping_file(name)
-    direction = program.role(name) or "both"
-    schemas: dict[str, ObjectSchema] = {}
-    problems: list[str] = []
-    for entity, em in spec.entities.items():
-        if em.object in schemas:
-            continue
-        try:
-            schemas[em.object] = connector.describe(em.object)  # type: ignore[attr-defined]
-        except RefsyncError as exc:
-            where = locate(path, ("entities", entity, "object"))
-            problems.append(f"{where}: connection {name!r}: {exc.message}")
-    for entity, em in spec.entities.items():
-        schema = schemas.get(em.object)
-        if schema is None:
-            continue
-        for p in schema_problems(em, schema, direction=direction, related=schemas):
-            where = locate(path, ("entities", entity, *p.loc))
-            problems.append(f"{where}: connection {name!r}, {entity}: {p.message}")
-    return problems
-
-
-@app.command()
+@app.command(epilog="Example:  refsync schema --out .schema")
 def schema(
     out: Path | None = typer.Option(
         None, "--out", help="Directory to write the schemas to (default: print them)"
     ),
 ) -> None:
     """Write the JSON Schemas of refsync.yaml, mapping files and definitions for editors."""
+    from config import SCHEMA_FILES, json_schema
+
     schemas = json_schema(settings_models=_loadable_settings_models())
     if out is None:
         typer.echo(json.dumps(schemas, indent=2))

@@ -12,7 +12,7 @@ from sync.cli._common import console, handle_errors
 __all__ = ["demo"]
 
 
-@app.command()
+@app.command(epilog="Example:  refsync demo --workdir /tmp/refsync-demo")
 def demo(
     workdir: Path | None = typer.Option(
         None, help="Where to write the demo program (default: a temp dir)"

@@ -19,19 +19,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.table import Table
 
-from mapping.history import event_order, fold_events
-from mapping.model import Referral
-from mapping.stages import StageRules
 from sync.cli._app import app
 from sync.cli._common import console, err_console, handle_errors
-from sync.engine import open_program
-from sync.engine.runtime import ownership_of
-from sync.state import StateStore
+
+if TYPE_CHECKING:
+    from mapping.stages import StageRules
+    from sync.state import StateStore
 
 __all__ = ["conflicts", "history"]
 
@@ -46,7 +44,11 @@ _JSON = typer.Option(False, "--json", help="Print JSON instead of a table")
 def _store_for(
     config: Path, state: str | None
 ) -> Iterator[tuple[StateStore, ZoneInfo, StageRules]]:
-    program = open_program(config)
+    from config import load_program
+    from sync.engine.runtime import ownership_of
+    from sync.state import StateStore
+
+    program = load_program(config)  # settings unchecked: the state is all these commands read
     url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
     store = StateStore.open(url)
     try:
@@ -71,6 +73,9 @@ def _events(data: Mapping[str, object], tz: ZoneInfo, rules: StageRules) -> list
 
     Positions (file:line) and statuses are shown, never a field value from the record.
     """
+    from mapping.history import event_order, fold_events
+    from mapping.model import Referral
+
     referral = Referral.model_validate(data)
     if not referral.events:  # stored before event logs were kept: the settled moves only
         return [
@@ -122,6 +127,8 @@ def history(
         payload = {"referral_number": referral_number, "stage": stage}
         console.print_json(json.dumps({**payload, "events": events, "conflicts": rows}))
         return
+    from rich.table import Table
+
     console.print(f"{referral_number}: stage [bold]{stage}[/]")
     table = Table(title=f"Event log ({len(events)} events, event-time order)")
     columns = ("entered_at", "stage", "system", "status", "decision", "source")
@@ -147,6 +154,8 @@ def _conflict_row(c: object, number: str, tz: ZoneInfo) -> dict[str, object]:
 
 
 def _print_conflicts(rows: Sequence[Mapping[str, object]], title: str) -> None:
+    from rich.table import Table
+
     table = Table(title=f"{title} ({len(rows)})")
     columns = ("recorded_at", "referral_number", "field", "proposing_system", "owner", "summary")
     for column in columns:

@@ -13,7 +13,6 @@ import typer
 
 from sync.cli._app import app
 from sync.cli._common import console, handle_errors
-from sync.provisioning import provision_hubspot as provision_hubspot_account
 
 __all__ = ["provision_hubspot", "provision_salesforce"]
 
@@ -23,7 +22,11 @@ provision = typer.Typer(
 app.add_typer(provision, name="provision")
 
 
-@provision.command("salesforce")
+@provision.command(
+    "salesforce",
+    epilog="Example:  refsync provision salesforce --out sfdx && "
+    "sf project deploy start --source-dir sfdx",
+)
 def provision_salesforce(
     out: Path = typer.Option(..., "--out", help="Directory for the Salesforce DX source"),
 ) -> None:
@@ -36,13 +39,19 @@ def provision_salesforce(
     console.print(f"deploy them with: sf project deploy start --source-dir {out}")
 
 
-@provision.command("hubspot")
+@provision.command(
+    "hubspot",
+    epilog="Examples:  refsync provision hubspot --config myprogram  |  "
+    "refsync provision hubspot --config myprogram --apply",
+)
 def provision_hubspot(
     config: Path = typer.Option(Path("."), "--config", "-c", help="Program directory"),
     connection: str = typer.Option("hubspot", help="The HubSpot connection in refsync.yaml"),
     apply: bool = typer.Option(False, "--apply", help="Make the changes (default: print the plan)"),
 ) -> None:
     """Print (and with --apply, make) the properties, pipeline and custom object refsync needs."""
+    from sync.provisioning import provision_hubspot as provision_hubspot_account
+
     with handle_errors():
         done = provision_hubspot_account(
             config, connection=connection, apply=apply, say=console.print

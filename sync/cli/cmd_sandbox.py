@@ -83,7 +83,10 @@ def _wait_for_stop() -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-@app.command()
+@app.command(
+    epilog="Example:  refsync sandbox --data sandbox-data >> myprogram/.env  "
+    "(then, in another terminal, refsync validate --config myprogram --online)"
+)
 def sandbox(
     salesforce_port: int = typer.Option(0, help="Port of the Salesforce sandbox (0: any free)"),
     hubspot_port: int = typer.Option(0, help="Port of the HubSpot sandbox (0: any free)"),
@@ -92,6 +95,9 @@ def sandbox(
     ),
 ) -> None:
     """Run local Salesforce and HubSpot sandboxes and print their settings as exports."""
+    # Absolute, so the printed CA and key paths work from any directory (and in a program's
+    # .env, whose relative paths are read from the program directory).
+    data = data.expanduser().resolve() if data is not None else None
     with run_sandboxes(salesforce_port, hubspot_port, data) as (sf, hs):
         for line in export_lines(sf, hs):
             typer.echo(line)

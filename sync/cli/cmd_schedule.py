@@ -9,10 +9,8 @@ from pathlib import Path
 
 import typer
 
-from connectors.base import utc_now
 from sync.cli._app import app
 from sync.cli._common import console, engine_for, handle_errors, setup_logging
-from sync.scheduler import Scheduler
 
 __all__ = ["beat", "schedule", "worker"]
 
@@ -20,17 +18,30 @@ _CONFIG = typer.Option(Path("."), "--config", "-c", help="Program directory")
 _STATE = typer.Option(None, "--state", help="State store URL")
 
 
-@app.command()
+@app.command(
+    epilog="Examples:  refsync schedule --config myprogram  |  "
+    "refsync schedule -c myprogram --log-json 2>>refsync.log"
+)
 def schedule(
     config: Path = _CONFIG,
     state: str | None = _STATE,
-    log_json: bool = typer.Option(False, "--log-json"),
+    log_json: bool = typer.Option(
+        False, "--log-json", help="JSON log lines on stderr, with run_started/run_finished events"
+    ),
 ) -> None:
-    """Run every job on its cron schedule in this process until SIGTERM or Ctrl-C."""
+    """Run every job on its cron schedule in this process until SIGTERM or Ctrl-C.
+
+    Cron is read in the program's timezone; a job missed while stopped runs once on start.
+    `refsync jobs` lists the jobs and their next run.
+    """
+    from connectors.base import utc_now
+    from sync.scheduler import Scheduler, next_fire
+
     setup_logging(log_json, verbose=True)
     with handle_errors(), engine_for(config, state) as engine:
         program = engine.program
         schedules = {n: j.schedule for n, j in program.config.jobs.items() if j.schedule}
+        zone = program.config.timezone
         last: dict[str, datetime | None] = {n: None for n in schedules}
         for run in engine.store.last_runs(None, limit=200):
             if run.job in last and last[run.job] is None:
@@ -39,17 +50,24 @@ def schedule(
         def run_job(job: str) -> None:
             with engine_for(config, state) as job_engine:
                 report = job_engine.run(job)
-            console.print(report.summary())
+            upcoming = next_fire(schedules[job], utc_now(), zone).isoformat(timespec="seconds")
+            console.print(f"{report.summary()}; next run {upcoming}")
 
         sched = Scheduler(schedules, run_job, program.config.timezone, utc_now, last=last)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sched.stop.set())
-    console.print(f"scheduling {len(schedules)} jobs: {', '.join(sorted(schedules)) or 'none'}")
+    console.print(f"scheduling {len(schedules)} jobs (times in {zone}):")
+    for name in sorted(schedules):
+        first = "now (never run)" if last[name] is None else ""
+        upcoming = first or next_fire(schedules[name], last[name] or utc_now(), zone).isoformat(
+            timespec="seconds"
+        )
+        console.print(f"  {name} ({schedules[name]}): next run {upcoming}")
     sched.serve()
     console.print("stopped; running jobs finished")
 
 
-@app.command()
+@app.command(epilog="Example:  refsync worker --config myprogram --hostname w1@%h")
 def worker(
     config: Path = _CONFIG,
     concurrency: int = typer.Option(1, help="Jobs this worker runs at once (processes)"),
@@ -69,7 +87,7 @@ def worker(
     celery_app.worker_main(argv)
 
 
-@app.command()
+@app.command(epilog="Example:  refsync beat --config myprogram")
 def beat(
     config: Path = _CONFIG,
     schedule_file: Path | None = typer.Option(

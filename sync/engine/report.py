@@ -52,8 +52,11 @@ class RunReport:
     stale: list[str] = field(default_factory=list)  # events that arrived after newer ones
     rejects: list[Reject] = field(default_factory=list)
     updates: list[str] = field(default_factory=list)
+    # plan only: what each destination would see change, `REF-1041 Stage__c: A -> B (to x)`
+    changes: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)  # files written for people (worklists)
     totals: Counter[str] = field(default_factory=Counter)
+    by_stage: Counter[str] = field(default_factory=Counter)  # stage moved to -> n (exact)
     message: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _moved: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
@@ -72,6 +75,8 @@ class RunReport:
         """Append to one of the listed kinds, keeping the exact total in ``totals``."""
         with self._lock:
             self.totals[kind] += 1
+            if isinstance(item, Transition):
+                self.by_stage[item.after] += 1
             items = getattr(self, kind)
             if len(items) < _LIST_LIMIT:
                 items.append(item)
@@ -125,9 +130,11 @@ class RunReport:
             "superseded": list(self.superseded),
             "stale": list(self.stale),
             "updates": list(self.updates),
+            "changes": list(self.changes),
             "outputs": list(self.outputs),
             "rejects": [asdict(r) for r in self.rejects],
             "totals": dict(self.totals),
+            "by_stage": dict(self.by_stage),
             "rejected": self.rejected,
         }
 

@@ -10,6 +10,7 @@ upserts by external id, and the write ledger).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -33,6 +34,8 @@ from sync.engine.writer import DestinationWriter
 from sync.state import StateStore
 
 __all__ = ["ENTITY_ORDER", "Engine"]
+
+log = logging.getLogger(__name__)
 
 ENTITY_ORDER = ("definition", "partner", "clinician", "referral", "outreach")
 """Write order: what others refer to goes first (lookups resolve through external ids)."""
@@ -80,6 +83,13 @@ class Engine:
         except RefsyncError as exc:
             self.store.finish_run(run_id, "locked", {"message": exc.message})
             raise
+        event = {"job": job, "run_id": run_id, "host": self.host, "pid": self.pid}
+        log.info(
+            "run %s of %s started",
+            run_id,
+            job,
+            extra={"refsync": {"event": "run_started", **event}},
+        )
         try:
             self._execute(job, report, run_id=run_id)
         except RefsyncError as exc:
@@ -93,6 +103,7 @@ class Engine:
                 run_id, report.status, {**report.counts(), "message": report.message}
             )
             self.store.release_lock(job, run_id)
+            _log_finished(report, event)
         return report
 
     def _job(self, name: str) -> Any:
@@ -271,3 +282,21 @@ class Engine:
             self.store.heartbeat(job, run_id)
 
         return beat
+
+
+_WRITES = ("/created", "/updated", "/archived")
+
+
+def _log_finished(report: RunReport, event: dict[str, Any]) -> None:
+    """The run's end as one log line (counts only: no field value, no PHI)."""
+    counts = report.counts()
+    fields = {
+        "event": "run_finished", **event, "status": report.status,
+        "read": sum(n for k, n in report.read.items() if k.endswith("/read")),
+        "written": sum(n for k, n in report.written.items() if k.endswith(_WRITES)),
+        "transitions": counts["transitions"], "rejected": counts["rejected"],
+    }  # fmt: skip
+    level = (
+        logging.INFO if report.status in ("ok", "finished with rejected records") else logging.ERROR
+    )
+    log.log(level, "%s", report.summary(), extra={"refsync": fields})

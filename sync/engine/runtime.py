@@ -7,6 +7,7 @@ connection's settings are validated, with every problem reported, before any API
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from config.loader import Program, load_program
+from config.secrets import environment
 from connectors.base import Connector
 from connectors.registry import connector_class, connector_types
 from mapping.model import Stage
@@ -74,6 +76,10 @@ def default_factory(name: str, program: Program) -> Connector:
     settings = _rooted(settings, program.root)
     if "timezone" in type(settings).model_fields and getattr(settings, "timezone", None) is None:
         settings = settings.model_copy(update={"timezone": program.config.timezone})
+    if "environ" in inspect.signature(cls).parameters:
+        # Secrets a connector reads by name (the scheduling patient key) may live in DIR/.env
+        # like every ${VAR} of refsync.yaml; the process environment wins.
+        return cls(settings, environ=environment(program.root))  # type: ignore[call-arg]
     return cls(settings)
 
 

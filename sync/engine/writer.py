@@ -9,11 +9,14 @@ last time have no ledger entry, so every run retries them automatically.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from mapping.errors import RecordError
+from mapping.model import is_phi_path
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from mapping.translate import to_native
@@ -25,6 +28,7 @@ from sync.state._records import NaturalKeyTaken
 __all__ = ["DestinationWriter"]
 
 _PAGE = 2000
+_SHOWN_VALUE = 40  # characters of an operational value shown in a plan's change list
 
 
 @dataclass
@@ -47,6 +51,7 @@ class DestinationWriter:
     run_id: int | None
     dry_run: bool
     mirror: bool
+    _before: dict[str, StoredRecord] = field(default_factory=dict, init=False, repr=False)
 
     def write(
         self,
@@ -63,6 +68,7 @@ class DestinationWriter:
         settled: list[str] = []  # failed before, and the destination now holds them as they are
         for page in self._pages(entity):
             ledger = self.store.ledger_hashes(dest, entity, [r.id for r in page])
+            self._before = self._committed(entity, list(ledger)) if self.dry_run else {}
             taken = {
                 rid: (name, value) for rid, name, value in self.store.key_collisions(entity, page)
             }
@@ -131,11 +137,55 @@ class DestinationWriter:
         except RecordError as exc:
             self._reject(dest, em.object, [(rec.id, exc)])
             return True
+        if self.dry_run and last_hash is not None:
+            self._describe_update(dest, entity, em, rec, native, last_hash)
         pending.ids.append(rec.id)
         pending.natives.append(native)
         pending.hashes.append(digest)
         pending.new.append(last_hash is None)
         return True
+
+    def _committed(self, entity: str, ids: list[str]) -> dict[str, StoredRecord]:
+        """The records as committed before this plan.
+
+        A plan merges inside a transaction that is rolled back; a store session belongs to
+        its thread, so a read from another thread sees the committed versions.
+        """
+        if not ids:
+            return {}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan-before") as pool:
+            return pool.submit(self.store.get_records, entity, ids).result()
+
+    def _describe_update(
+        self,
+        dest: str,
+        entity: str,
+        em: EntityMapping,
+        rec: StoredRecord,
+        native: dict[str, Any],
+        last_hash: str,
+    ) -> None:
+        """``REF-1041 Stage__c: Scheduled -> Completed (to salesforce)``; PHI fields by name."""
+        key = _label(entity, rec)
+        old = self._before.get(rec.id)
+        fingerprint = mapping_fingerprint(em, self.ctx)
+        if old is None or ledger_hash(fingerprint, old.data) != last_hash:
+            self.report.add("changes", f"{key}: changes not yet sent (to {dest})")
+            return
+        try:
+            before = to_native(em, old.data, self.ctx)
+        except RecordError:
+            return
+        phi = {fm.native for fm in em.fields if _is_phi(entity, fm.canonical)}
+        moved = [
+            f"{name} changed"
+            if name in phi
+            else f"{name}: {_shown(before.get(name))} -> {_shown(native.get(name))}"
+            for name in sorted({*before, *native}, key=str)
+            if before.get(name) != native.get(name)
+        ]
+        if moved:
+            self.report.add("changes", f"{key} {'; '.join(moved)} (to {dest})")
 
     def _flush(
         self, dest: str, entity: str, em: EntityMapping, connector: Any, pending: _Pending
@@ -201,3 +251,25 @@ class DestinationWriter:
             rows.append(row)
             self.report.add("rejects", Reject(dest, obj, cid, row.field, row.code, row.message))
         self.store.record_errors(self.report.job, rows)
+
+
+def _shown(value: Any) -> str:
+    """An operational value as a plan shows it (short; never called for a PHI field)."""
+    if value is None or value == "":
+        return "(empty)"
+    text = str(value)
+    return text if len(text) <= _SHOWN_VALUE else text[: _SHOWN_VALUE - 3] + "..."
+
+
+def _label(entity: str, rec: StoredRecord) -> str:
+    """How people know the record: its referral number, NPI or name (never PHI), else its id."""
+    for name in ("referral_number", "npi", "organization_npi", "name"):
+        value = rec.data.get(name)
+        if value and not _is_phi(entity, name):
+            return str(value)
+    return rec.id
+
+
+@lru_cache(maxsize=512)
+def _is_phi(entity: str, path: str) -> bool:
+    return is_phi_path(entity, path)

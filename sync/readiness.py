@@ -1,0 +1,269 @@
+"""Is a program ready to plan and run? What `refsync validate` checks beyond the YAML.
+
+``local_findings`` looks at what ``plan`` and ``run`` would trip over on this machine without
+calling any API: each scheduling source's export folder (missing is an error, empty a
+warning: the run would read 0 records), the patient key its matching needs, output folders
+that must be writable, and key and CA files named in settings. ``online_findings`` adds what
+only the live systems can say: authentication, every mapped object and field, and whether
+the HubSpot account has the Referrals pipeline and ``refsync_*`` properties. Every finding
+names the command or edit that fixes it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from config import Program, locate
+from config.secrets import environment
+from connectors.base import Connector
+from mapping.errors import RefsyncError
+from mapping.schema import ObjectSchema
+from mapping.schema_check import schema_problems
+from sync.engine.runtime import Runtime
+
+__all__ = ["Finding", "empty_export_folders", "local_findings", "online_findings"]
+
+_KEY_HINT = "python -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing that stops (or, as a warning, empties) a plan or run, and how to fix it."""
+
+    where: str
+    message: str
+    fix: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        level = "warning: " if self.warning else ""
+        return f"{self.where}: {level}{self.message}\n    fix: {self.fix}"
+
+
+def local_findings(program: Program, env: Mapping[str, str] | None = None) -> list[Finding]:
+    """What plan/run would stop on (or read nothing from) on this machine; no API call."""
+    variables = environment(program.root, env)
+    found: list[Finding] = []
+    for name, conn in program.config.connections.items():
+        settings = program.settings.get(name)
+        if conn.type == "scheduling" and program.role(name) in ("in", "both"):
+            found += _export_folder(program, name, settings)
+            found += _patient_key(program, name, settings, variables)
+        found += _output_folder(program, name, settings)
+        found += _named_files(program, name, settings)
+    return found
+
+
+def empty_export_folders(program: Program, sources: list[str]) -> list[Finding]:
+    """The export-folder findings of ``sources`` (plan and run say why they read nothing)."""
+    found: list[Finding] = []
+    for name in sources:
+        conn = program.config.connections.get(name)
+        if conn is not None and conn.type == "scheduling":
+            found += _export_folder(program, name, program.settings.get(name))
+    return found
+
+
+def _where(program: Program, name: str, *path: str) -> str:
+    return locate(program.root / "refsync.yaml", ("connections", name, *path))
+
+
+def _export_folder(program: Program, name: str, settings: Any) -> list[Finding]:
+    from connectors.scheduling.files import discover
+
+    path = Path(getattr(settings, "path", "") or "")
+    where = _where(program, name, "settings", "path")
+    if not path.exists():
+        return [
+            Finding(
+                where,
+                f"connection {name!r}: the export folder {path} does not exist",
+                f"mkdir -p {path} and put the scheduling system's export there "
+                "(or point settings.path at the folder it writes to)",
+            )
+        ]
+    files = discover(path, settings.format, settings.file_pattern)
+    if files:
+        return []
+    kind = f"files matching {settings.file_pattern}" if settings.file_pattern else "export files"
+    return [
+        Finding(
+            where,
+            f"connection {name!r}: the export folder {path} has no {kind}; "
+            "plan and run read 0 records from it",
+            f"copy the scheduling system's {settings.format.upper()} export into {path}",
+            warning=True,
+        )
+    ]
+
+
+def _patient_key(
+    program: Program, name: str, settings: Any, variables: Mapping[str, str]
+) -> list[Finding]:
+    from connectors.scheduling.patient import MIN_KEY_LENGTH, PatientKeyer
+
+    var = getattr(settings, "patient_key_env", "REFSYNC_PATIENT_KEY")
+    try:
+        PatientKeyer.from_env(var, environ=variables)
+    except RefsyncError:
+        unset = not variables.get(var, "").strip()
+        why = "it is not set" if unset else f"it is shorter than {MIN_KEY_LENGTH} bytes"
+        return [
+            Finding(
+                _where(program, name, "type"),
+                f"connection {name!r} matches appointments to referrals by a keyed hash of "
+                f"the MRN, which needs the secret {var}: {why}",
+                f"add {var}=<secret> to {program.root / '.env'} (generate it with `{_KEY_HINT}`; "
+                "keep it with the state store: another key re-keys every patient)",
+            )
+        ]
+    return []
+
+
+def _output_folder(program: Program, name: str, settings: Any) -> list[Finding]:
+    out = getattr(settings, "output_dir", None)
+    if out is None:
+        return []
+    path = Path(out)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+        return []
+    what = "not a folder" if existing and not existing.is_dir() else "read-only"
+    return [
+        Finding(
+            _where(program, name, "settings", "output_dir"),
+            f"connection {name!r}: the output folder {path} is not writable ({existing} is {what})",
+            f"make {path} writable by this user (chmod u+w) or set settings.output_dir to a "
+            "folder it can write",
+        )
+    ]
+
+
+def _named_files(program: Program, name: str, settings: Any) -> list[Finding]:
+    found: list[Finding] = []
+    for setting in ("private_key_file", "ca_file"):
+        value = getattr(settings, setting, None)
+        if value and not Path(value).is_file():
+            found.append(
+                Finding(
+                    _where(program, name, "settings", setting),
+                    f"connection {name!r}: {setting} {value} does not exist",
+                    f"set {setting} to an existing file (relative paths are read from "
+                    f"{program.root})",
+                )
+            )
+    return found
+
+
+# -- online ------------------------------------------------------------------------------------
+
+
+def online_findings(
+    program: Program, runtime_factory: Callable[[Program], Runtime] = Runtime
+) -> list[Finding]:
+    """Authentication, mapped objects and fields, and HubSpot provisioning, per connection."""
+    runtime = runtime_factory(program)
+    found: list[Finding] = _state_store(program)
+    try:
+        for name in program.mappings:
+            if program.config.connections[name].type == "scheduling":
+                continue  # local files: local_findings covered them
+            where = _where(program, name, "type")
+            try:
+                connector = runtime.connector(name)
+                connector.check()
+            except RefsyncError as exc:
+                found.append(Finding(where, f"connection {name!r}: {exc.message}", _auth_fix(name)))
+                continue  # one cause, not one problem per object
+            found += _schema_findings(program, name, connector)
+            if program.config.connections[name].type == "hubspot":
+                found += _hubspot_provisioning(program, name, connector)
+    finally:
+        runtime.close()
+    return found
+
+
+def _state_store(program: Program) -> list[Finding]:
+    """A database state store answers (a SQLite file is made on first use: not touched)."""
+    url = os.environ.get("REFSYNC_STATE_URL") or program.state_url
+    if url.startswith("sqlite"):
+        return []
+    from sync.state import StateStore
+
+    try:
+        StateStore.open(url).close()
+    except RefsyncError as exc:
+        where = locate(program.root / "refsync.yaml", ("state", "url"))
+        fix = "start the database or fix state.url in refsync.yaml (or REFSYNC_STATE_URL)"
+        return [Finding(where, f"state store: {exc.message}", fix)]
+    return []
+
+
+def _auth_fix(name: str) -> str:
+    return (
+        f"check the settings and secrets of connection {name!r} (.env or environment); "
+        "for the local sandboxes paste the export lines `refsync sandbox` prints into .env"
+    )
+
+
+def _provision_fix(program: Program, name: str) -> str:
+    conn = program.config.connections[name]
+    if conn.type == "hubspot":
+        extra = "" if name == "hubspot" else f" --connection {name}"
+        return f"refsync provision hubspot --config {program.root}{extra} --apply"
+    if conn.type == "salesforce":
+        return (
+            "refsync provision salesforce --out sfdx, then "
+            "sf project deploy start --source-dir sfdx (the custom objects and fields)"
+        )
+    return f"fix mappings of connection {name!r}"
+
+
+def _schema_findings(program: Program, name: str, connector: Connector) -> list[Finding]:
+    spec = program.mappings[name]
+    path = program.mapping_file(name)
+    direction = program.role(name) or "both"
+    schemas: dict[str, ObjectSchema] = {}
+    found: list[Finding] = []
+    fix = _provision_fix(program, name)
+    for entity, em in spec.entities.items():
+        if em.object in schemas:
+            continue
+        try:
+            schemas[em.object] = connector.describe(em.object)
+        except RefsyncError as exc:
+            where = locate(path, ("entities", entity, "object"))
+            found.append(Finding(where, f"connection {name!r}: {exc.message}", fix))
+    for entity, em in spec.entities.items():
+        schema = schemas.get(em.object)
+        if schema is None:
+            continue
+        for p in schema_problems(em, schema, direction=direction, related=schemas):
+            where = locate(path, ("entities", entity, *p.loc))
+            found.append(Finding(where, f"connection {name!r}, {entity}: {p.message}", fix))
+    return found
+
+
+def _hubspot_provisioning(program: Program, name: str, connector: Any) -> list[Finding]:
+    from connectors.hubspot.provision import plan_provision
+
+    try:
+        missing = [a for a in plan_provision(connector) if a.applies]
+    except RefsyncError as exc:
+        return [Finding(_where(program, name, "type"), exc.message, _auth_fix(name))]
+    if not missing:
+        return []
+    listed = "; ".join(str(a) for a in missing[:5])
+    more = f" (+ {len(missing) - 5} more)" if len(missing) > 5 else ""
+    return [
+        Finding(
+            _where(program, name, "type"),
+            f"connection {name!r}: the account lacks {len(missing)} things run writes to: "
+            f"{listed}{more}",
+            _provision_fix(program, name),
+        )
+    ]
