@@ -134,33 +134,50 @@ _STATUS_NAMES = {
 
 
 def write_epic_export(
-    path: Path, rows: int, now: datetime, *, first: int = 1040, statuses: str = "126234"
+    path: Path,
+    rows: int,
+    now: datetime,
+    *,
+    first: int = 1040,
+    statuses: str = "126234",
+    history: bool = False,
 ) -> Path:
-    """An Epic Cadence-style appointments export of ``rows`` rows with fake patients."""
+    """An Epic Cadence-style appointments export of ``rows`` referrals with fake patients.
+
+    With ``history``, an appointment whose status moved on also has its booking row (status
+    1, made a week before the visit), as Epic reports list one row per status change.
+    """
     fmt = "%m/%d/%Y %I:%M %p"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(EPIC_HEADER)
         for i in range(rows):
-            appt = now - timedelta(days=10, minutes=-i)
-            when = appt.strftime(fmt)
             status = statuses[i % len(statuses)]
-            writer.writerow([
-                f"70{i:07d}", f"{10000 + i:08d}", f"DEMO,PATIENT {i}", "01/01/1960", when,
-                (appt - timedelta(days=7)).strftime(fmt), status, _STATUS_NAMES[status],
-                when if status == "3" else "", "Patient request" if status == "3" else "",
-                when if status in "26" else "",
-                (appt + timedelta(hours=1)).strftime(fmt) if status == "2" else "",
-                "CARDIOLOGY CLINIC" if i % 2 else "ORTHO SPINE CENTER", "NEW PATIENT VISIT",
-                f"REF-{first + i}", _CLINICIANS[i % 3][2],
-            ])  # fmt: skip
+            if history and status not in "16":
+                writer.writerow(_epic_row(i, "1", now, first, fmt))
+            writer.writerow(_epic_row(i, status, now, first, fmt))
     return path
+
+
+def _epic_row(i: int, status: str, now: datetime, first: int, fmt: str) -> list[str]:
+    appt = now - timedelta(days=10, minutes=-i)
+    when = appt.strftime(fmt)
+    return [
+        f"70{i:07d}", f"{10000 + i:08d}", f"DEMO,PATIENT {i}", "01/01/1960", when,
+        (appt - timedelta(days=7)).strftime(fmt), status, _STATUS_NAMES[status],
+        when if status == "3" else "", "Patient request" if status == "3" else "",
+        when if status in "26" else "",
+        (appt + timedelta(hours=1)).strftime(fmt) if status == "2" else "",
+        "CARDIOLOGY CLINIC" if i % 2 else "ORTHO SPINE CENTER", "NEW PATIENT VISIT",
+        f"REF-{first + i}", _CLINICIANS[i % 3][2],
+    ]  # fmt: skip
 
 
 def write_exports(root: Path, now: datetime) -> list[Path]:
     """A sample Epic Cadence export with fake patients, for the demo."""
-    return [write_epic_export(root / "exports" / "epic" / "appointments_demo.csv", 12, now)]
+    path = root / "exports" / "epic" / "appointments_demo.csv"
+    return [write_epic_export(path, 12, now, history=True)]
 
 
 def point_at_sandboxes(program: Path, sf: Any, hs: Any, env: dict[str, str]) -> None:
