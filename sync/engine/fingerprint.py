@@ -1,25 +1,43 @@
 """The write ledger's content hash.
 
-What a destination receives is a pure function of the canonical record, the entity mapping
-and the site time zone. So the ledger stores ``sha256(mapping fingerprint + canonical
-JSON)``: equal hashes mean the destination already holds exactly what refsync would send,
-and an unchanged record is skipped without translating it. Editing a mapping changes the
-fingerprint, so every record is re-sent once in its new shape.
+What a destination receives is a pure function of the canonical record's outbound fields
+(the top-level canonical fields the mapping writes), the entity mapping and the site time
+zone. So the ledger stores ``sha256(mapping fingerprint + JSON of those fields)``: equal
+hashes mean the destination already holds exactly what refsync would send, and an unchanged
+record is skipped without translating it. Hub-only fields (a referral's event log) never
+cause a write. Editing a mapping changes the fingerprint, so every record is re-sent once in
+its new shape.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 
-__all__ = ["ledger_hash", "mapping_fingerprint"]
+__all__ = ["ledger_hash", "mapping_fingerprint", "outbound_keys"]
 
 
 _CACHE: dict[tuple[int, str], tuple[EntityMapping, str]] = {}
+_KEYS: dict[int, tuple[EntityMapping, frozenset[str]]] = {}
+
+
+def outbound_keys(em: EntityMapping) -> frozenset[str]:
+    """The top-level canonical fields ``em`` can send (plus ``id`` and the stage)."""
+    hit = _KEYS.get(id(em))
+    if hit is not None and hit[0] is em:
+        return hit[1]
+    keys = {"id", *(fm.canonical.split(".", 1)[0] for fm in em.fields if fm.writes)}
+    if em.stage is not None:
+        keys.add("stage")
+    if len(_KEYS) > 256:
+        _KEYS.clear()
+    _KEYS[id(em)] = (em, frozenset(keys))
+    return frozenset(keys)
 
 
 def mapping_fingerprint(em: EntityMapping, ctx: TransformContext) -> str:
@@ -36,6 +54,8 @@ def mapping_fingerprint(em: EntityMapping, ctx: TransformContext) -> str:
     return digest
 
 
-def ledger_hash(fingerprint: str, data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def ledger_hash(fingerprint: str, data: Mapping[str, Any], keys: frozenset[str]) -> str:
+    """The content hash of what ``data``'s fields ``keys`` would send."""
+    sent = {k: data.get(k) for k in keys}
+    text = json.dumps(sent, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{fingerprint}\x1f{text}".encode()).hexdigest()

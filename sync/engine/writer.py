@@ -20,7 +20,7 @@ from mapping.model import is_phi_path
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from mapping.translate import to_native
-from sync.engine.fingerprint import ledger_hash, mapping_fingerprint
+from sync.engine.fingerprint import ledger_hash, mapping_fingerprint, outbound_keys
 from sync.engine.report import Reject, RunReport
 from sync.state import RecordErrorRow, StateStore, StoredRecord
 from sync.state._records import NaturalKeyTaken
@@ -128,7 +128,7 @@ class DestinationWriter:
         pending: _Pending,
     ) -> bool:
         """Queue ``rec`` if the destination lacks this version; False when it holds it."""
-        digest = ledger_hash(mapping_fingerprint(em, self.ctx), rec.data)
+        digest = ledger_hash(mapping_fingerprint(em, self.ctx), rec.data, outbound_keys(em))
         if digest == last_hash:
             self.report.count_written(dest, entity, "unchanged")
             return False
@@ -169,7 +169,7 @@ class DestinationWriter:
         key = _label(entity, rec)
         old = self._before.get(rec.id)
         fingerprint = mapping_fingerprint(em, self.ctx)
-        if old is None or ledger_hash(fingerprint, old.data) != last_hash:
+        if old is None or ledger_hash(fingerprint, old.data, outbound_keys(em)) != last_hash:
             self.report.add("changes", f"{key}: changes not yet sent (to {dest})")
             return
         try:

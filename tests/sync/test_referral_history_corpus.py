@@ -90,8 +90,11 @@ def test_a_completed_referral_moved_back_to_scheduled_is_refused_visible_and_nam
               _us(last.at + timedelta(days=2)), "", "", "", story.number, "CARDIOLOGY CLINIC"]  # fmt: skip
     path = write_epic(hub.root / EXPORTS / "later.csv", [rebook], seed=1)
     line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if f"{last.id}9" in t)
+    hub.sf.stats.reset()
+    hub.hs.stats.reset()
     report = hub.run("scheduling-to-crm")
     assert sf_stages(hub.sf)[story.number] == "Completed"
+    assert hub.write_write_calls() == 0  # a refused event changes nothing a CRM holds
     assert report.totals["refused"] == 1
     (refused,) = report.refused
     assert refused.startswith(f"{story.number}: scheduled from epic refused")
