@@ -235,6 +235,7 @@ class Referral(_Base):
     service_line: str | None = None
     partner_id: str | None = None
     clinician_id: str | None = None
+    referring_npi: str | None = None  # who sent it, as the source said (resolved by the hub)
     stage: Stage = Stage.REFERRED
     stage_history: list[StageEvent] = Field(default_factory=list)
     events: list[ReferralEvent] = Field(default_factory=list)  # the log stage is folded from

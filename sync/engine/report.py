@@ -50,6 +50,7 @@ class RunReport:
     refused: list[str] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)  # events about replaced appointments
     stale: list[str] = field(default_factory=list)  # events that arrived after newer ones
+    unresolved: list[str] = field(default_factory=list)  # referrers no clinician matches yet
     rejects: list[Reject] = field(default_factory=list)
     updates: list[str] = field(default_factory=list)
     # plan only: what each destination would see change, `REF-1041 Stage__c: A -> B (to x)`
@@ -112,6 +113,7 @@ class RunReport:
             "refused": self.totals["refused"],
             "superseded": self.totals["superseded"],
             "stale": self.totals["stale"],
+            "unresolved referrers": self.totals["unresolved"],
             "rejected": self.rejected,
         }
 
@@ -129,6 +131,7 @@ class RunReport:
             "refused": list(self.refused),
             "superseded": list(self.superseded),
             "stale": list(self.stale),
+            "unresolved": list(self.unresolved),
             "updates": list(self.updates),
             "changes": list(self.changes),
             "outputs": list(self.outputs),

@@ -28,6 +28,7 @@ from sync.engine.derived import qualify, rollup_partners, store_definitions
 from sync.engine.matching import PatientMatcher
 from sync.engine.outputs import write_outputs
 from sync.engine.reader import SourceReader
+from sync.engine.referrers import link_referrers
 from sync.engine.report import RunReport
 from sync.engine.runtime import Runtime, ownership_of
 from sync.engine.writer import DestinationWriter
@@ -129,7 +130,7 @@ class Engine:
         self._matcher = PatientMatcher(self.store)
         bookmarks = self._read(job, report, unit, ctx, run_id, started, heartbeat)
         with unit():
-            self._derive(job, started, definitions_changed)
+            self._derive(job, started, definitions_changed, report)
         self._write(job, report, unit, ctx, run_id, heartbeat)
         if report.rejected > job.max_rejected:
             report.status = "failed"
@@ -195,12 +196,23 @@ class Engine:
     def _definitions(self) -> list[Any]:
         return list(self.program.definitions.values())
 
-    def _derive(self, job: Any, started: datetime, definitions_changed: bool) -> None:
+    def _derive(
+        self, job: Any, started: datetime, definitions_changed: bool, report: RunReport
+    ) -> None:
+        touched = [cid for entity, cid in self._touched if entity == "referral"]
+        links = link_referrers(self.store, touched)
+        if any(entity == "clinician" for entity, _ in self._touched):
+            waiting = link_referrers(self.store, None)  # clinicians arrived: re-resolve
+            links.linked += waiting.linked
+            links.unresolved = waiting.unresolved | links.unresolved
+        report.count_read("hub", "referral", "linked to referrer", len(links.linked))
+        for number, npi in sorted(links.unresolved.items()):
+            report.add("unresolved", f"{number}: referring NPI {npi} matches no clinician yet")
         if "referral" in job.entities:
             if definitions_changed:
                 ids = [r.id for r in self.store.iter_records("referral")]
             else:
-                ids = [cid for entity, cid in self._touched if entity == "referral"]
+                ids = [*touched, *links.linked]
             qualify(self.store, ids, self._definitions(), started)
         if "partner" in job.entities:
             rollup_partners(self.store)
