@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from config._checks import check_jobs, load_definitions
 from config._mappings import LoadedMapping, check_mappings, read_mapping
+from config.limits import YamlLimits
 from config.models import ConnectionConfig, JobConfig, ProgramConfig
 from config.problems import Problems, YamlFile, load_yaml, plain
 from config.secrets import environment, find_literal_secrets, resolve_references
@@ -85,7 +86,9 @@ def load_program(
     # nothing downstream joins again (a relative --config used to give DIR/DIR/exports).
     root = Path(directory).expanduser().resolve()
     problems = Problems()
-    file = load_yaml(root / CONFIG_FILE, str(root / CONFIG_FILE), problems)
+    variables = environment(root, env)
+    limits = YamlLimits.from_env(variables)
+    file = load_yaml(root / CONFIG_FILE, str(root / CONFIG_FILE), problems, limits)
     data = plain(file.doc) if isinstance(file.doc, Mapping) else {}
     if file.doc is not None and not isinstance(file.doc, Mapping):
         problems.add(
@@ -93,11 +96,12 @@ def load_program(
         )
     config = _validate_config(file, data, problems)
     connections = _pieces(data.get("connections"), ConnectionConfig)
-    mappings = _check_connections(root, data, connections, file, problems)
+    mappings = _check_connections(root, data, connections, file, problems, limits)
     definitions_dir = str(data.get("definitions") or "definitions")
-    definitions = load_definitions(root / definitions_dir, str(root / definitions_dir), problems)
+    definitions = load_definitions(
+        root / definitions_dir, str(root / definitions_dir), problems, limits
+    )
     find_literal_secrets(data, file=file, problems=problems)
-    variables = environment(root, env)
     settings = _settings(root, connections, settings_models or {}, variables, file, problems)
     state_url = _state_url(root, data, variables, file, problems)
     _raise_if_any(root, problems)
@@ -118,10 +122,11 @@ def _check_connections(
     connections: Mapping[str, ConnectionConfig],
     file: YamlFile,
     problems: Problems,
+    limits: YamlLimits,
 ) -> dict[str, LoadedMapping]:
     """Tier 2: each connection's mapping, ownership across them, and the jobs."""
     jobs = _pieces(data.get("jobs"), JobConfig)
-    mappings = _read_mappings(root, connections, file, problems)
+    mappings = _read_mappings(root, connections, file, problems, limits)
     destinations = {d for job in jobs.values() for d in job.destinations}
     phi = {name: conn.phi_allowed for name, conn in connections.items()}
     check_mappings(mappings, phi_allowed=phi, destinations=destinations, problems=problems)
@@ -155,6 +160,7 @@ def _read_mappings(
     connections: Mapping[str, ConnectionConfig],
     file: YamlFile,
     problems: Problems,
+    limits: YamlLimits,
 ) -> dict[str, LoadedMapping]:
     mappings: dict[str, LoadedMapping] = {}
     for name, conn in connections.items():
@@ -167,7 +173,7 @@ def _read_mappings(
                 "or fix mapping:",
             )
             continue
-        mfile = load_yaml(root / relative, str(root / relative), problems)
+        mfile = load_yaml(root / relative, str(root / relative), problems, limits)
         mappings[name] = read_mapping(name, mfile, problems)
     return mappings
 
