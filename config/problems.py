@@ -89,9 +89,11 @@ def load_yaml(
     except OSError as exc:
         problems.add_at(file, 1, 1, f"cannot read file: {exc.strerror}")
         return file
-    except (TooBig, UnicodeDecodeError) as exc:
-        message = str(exc) if isinstance(exc, TooBig) else "file is not UTF-8 text; save it as UTF-8"
-        problems.add_at(file, 1, 1, message)
+    except TooBig as exc:
+        problems.add_at(file, 1, 1, str(exc))
+        return file
+    except UnicodeDecodeError:
+        problems.add_at(file, 1, 1, "file is not UTF-8 text; save it as UTF-8")
         return file
     file.doc = _parse(file, text, problems)
     if file.doc is not None:
