@@ -10,6 +10,7 @@ upserts by external id, and the write ledger).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -33,6 +34,8 @@ from sync.engine.writer import DestinationWriter
 from sync.state import StateStore
 
 __all__ = ["ENTITY_ORDER", "Engine"]
+
+log = logging.getLogger(__name__)
 
 ENTITY_ORDER = ("definition", "partner", "clinician", "referral", "outreach")
 """Write order: what others refer to goes first (lookups resolve through external ids)."""
@@ -62,6 +65,7 @@ class Engine:
     def plan(self, job: str) -> RunReport:
         """What ``run(job)`` would do, without writing anything anywhere."""
         report = RunReport(job=job, dry_run=True)
+        self._warn()
         with self.store.rollback_only():
             self._execute(job, report, run_id=None)
         report.status = "planned"
@@ -70,6 +74,7 @@ class Engine:
     def run(self, job: str) -> RunReport:
         """Run ``job`` once. Raises LockHeld (exit 4) if a live run of it holds the lock."""
         self._job(job)
+        self._warn()
         report = RunReport(job=job)
         run_id = self.store.start_run(job, host=self.host, pid=self.pid)
         report.run_id = run_id
@@ -94,6 +99,11 @@ class Engine:
             )
             self.store.release_lock(job, run_id)
         return report
+
+    def _warn(self) -> None:
+        # Repeated on every run, not once at load: a scheduler or worker runs for months.
+        for warning in self.program.warnings:
+            log.warning("%s", warning)
 
     def _job(self, name: str) -> Any:
         try:
