@@ -86,6 +86,7 @@ class Engine:
             self.store.finish_run(run_id, "locked", {"message": exc.message})
             raise
         try:
+            self._mark_interrupted(job, run_id)
             self._execute(job, report, run_id=run_id)
         except RefsyncError as exc:
             report.status, report.message = "failed", exc.message
@@ -99,6 +100,15 @@ class Engine:
             )
             self.store.release_lock(job, run_id)
         return report
+
+    def _mark_interrupted(self, job: str, run_id: int) -> None:
+        # We hold the lock: any older run still `running` lost its process.
+        for dead in self.store.interrupt_runs(job, before=run_id):
+            log.warning(
+                "run %d of %s was left running by a process that died; marked interrupted",
+                dead,
+                job,
+            )
 
     def _warn(self) -> None:
         # Repeated on every run, not once at load: a scheduler or worker runs for months.
