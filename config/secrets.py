@@ -21,7 +21,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from dotenv import dotenv_values
 
+from config.limits import TooBig, YamlLimits, read_bounded
 from config.problems import Loc, Problems, YamlFile
+from mapping.errors import ConfigurationError
 
 __all__ = ["REFERENCE", "environment", "find_literal_secrets", "resolve_references"]
 
@@ -46,8 +48,21 @@ _QUERY_SECRETS = frozenset(
 
 
 def environment(root: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Variables visible to ``${VAR}``: ``env`` (default ``os.environ``) over ``root/.env``."""
-    values = {k: v for k, v in dotenv_values(root / ".env").items() if v is not None}
+    """Variables visible to ``${VAR}``: ``env`` (default ``os.environ``) over ``root/.env``.
+
+    A ``.env`` over the configuration size limit (``REFSYNC_MAX_CONFIG_BYTES`` in ``env``)
+    raises ConfigurationError instead of being read.
+    """
+    dotenv = root / ".env"
+    limit = YamlLimits.from_env(env).max_bytes
+    try:
+        read_bounded(dotenv, limit)
+    except FileNotFoundError:
+        pass
+    except (TooBig, UnicodeDecodeError, OSError) as exc:
+        reason = str(exc) if isinstance(exc, TooBig) else "cannot be read as UTF-8 text"
+        raise ConfigurationError(f"{dotenv}: {reason}") from None
+    values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
     values.update(os.environ if env is None else env)
     return values
 

@@ -17,6 +17,7 @@ from test_loader import ENV, FIXTURE, MODELS, problems_of
 from config import load_program
 from config.limits import YamlLimits, expansion_problem
 from config.problems import Problems, load_yaml
+from mapping.errors import ConfigurationError
 
 BILLION_LAUGHS = """\
 a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
@@ -133,3 +134,13 @@ def test_deeply_nested_yaml_is_a_problem_not_a_crash(tmp_path):
     problems = Problems()
     assert load_yaml(path, "deep.yaml", problems).doc is None
     assert len(list(problems)) == 1
+
+
+@pytest.mark.timeout(30)
+def test_a_one_gigabyte_dot_env_is_refused_without_reading_it(program_dir):
+    with (program_dir / ".env").open("wb") as fh:
+        fh.truncate(1024**3)
+    with pytest.raises(ConfigurationError) as info:
+        load_program(program_dir, settings_models=MODELS, env=ENV)
+    assert info.value.exit_code == 2
+    assert ".env: file is larger than 1 MiB" in info.value.message
