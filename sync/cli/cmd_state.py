@@ -54,6 +54,8 @@ def check(config: Path = _CONFIG, state: str | None = _STATE) -> None:
     table.add_row("open record errors", str(found.open_errors))
     table.add_row("job locks", "\n".join(found.locks) or "none")
     console.print(table)
+    for note in found.orphaned_runs:
+        console.print(f"[yellow]note:[/] {note}")
     for problem in found.problems:
         console.print(f"[bold red]problem:[/] {problem}")
     if not found.ok:

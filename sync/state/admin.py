@@ -42,6 +42,9 @@ class StateCheck:
     records: int = 0
     open_errors: int = 0
     locks: list[str] = field(default_factory=list)
+    orphaned_runs: list[str] = field(default_factory=list)
+    """Runs still ``running`` that hold no live lock: their process died (marked
+    ``interrupted`` by their job's next run)."""
 
     @property
     def ok(self) -> bool:
@@ -116,12 +119,23 @@ def _read_facts(url: str, found: StateCheck, clock: Callable[[], datetime]) -> N
             open_errors = sa.select(sa.func.count()).where(record_errors.c.resolved.is_(False))
             found.open_errors = int(conn.execute(open_errors).scalar_one())
             now = clock()
+            holders: set[int] = set()
             for lock in conn.execute(sa.select(job_locks)):
                 live = "held" if lock.expires_at > now else "expired"
+                holders |= {lock.run_id} if live == "held" else set()
                 found.locks.append(
                     f"{lock.job}: {live} by run {lock.run_id} on {lock.host} (pid {lock.pid}) "
                     f"until {lock.expires_at.isoformat(timespec='seconds')}"
                 )
+            running = sa.select(runs.c.id, runs.c.job, runs.c.host).where(
+                runs.c.status == "running"
+            )
+            found.orphaned_runs = [
+                f"run {r.id} of {r.job} on {r.host}: still 'running' but holds no lock (its "
+                "process died; the job's next run marks it interrupted)"
+                for r in conn.execute(running)
+                if r.id not in holders
+            ]
     finally:
         engine.dispose()
 

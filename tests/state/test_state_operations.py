@@ -68,10 +68,11 @@ def test_a_file_that_is_not_a_database_is_refused_with_sqlites_reason(tmp_path):
 def test_state_check_of_a_healthy_store_lists_runs_and_exits_zero(store, url):
     run = store.start_run("job-a", host="h", pid=1)
     store.finish_run(run, "succeeded", {})
-    store.start_run("job-a", host="h", pid=1)
+    orphan = store.start_run("job-a", host="h", pid=1)
     result = invoke("state", "check", "--state", url)
     assert result.exit_code == 0, result.output
     assert "1 running, 1 succeeded" in result.output
+    assert f"run {orphan} of job-a on h: still 'running' but holds no lock" in result.output
     assert "state is usable" in result.output
 
 
@@ -176,3 +177,16 @@ def test_postgresql_state_is_pointed_at_its_own_tools(tmp_path, command, tool):
     result = invoke("state", command, str(target), "--state", url)
     assert result.exit_code == 2
     assert tool in result.output
+
+
+def test_state_check_reads_runs_and_locks_on_either_backend(state_url):
+    with StateStore.open(state_url) as store:
+        done = store.start_run("job-a", host="h", pid=1)
+        store.finish_run(done, "succeeded", {})
+        live = store.start_run("job-a", host="worker-7", pid=4242)
+        store.acquire_lock("job-a", run_id=live, ttl_seconds=600, host="worker-7", pid=4242)
+    result = invoke("state", "check", "--state", state_url)
+    assert result.exit_code == 0, result.output
+    assert "1 running, 1 succeeded" in result.output
+    assert f"job-a: held by run {live} on worker-7" in result.output
+    assert "holds no lock" not in result.output
