@@ -43,7 +43,9 @@ def _serve(conn: Any, options: dict[str, Any]) -> None:
     from connectors.sandbox.hubspot import HubSpotSandbox
 
     with HubSpotSandbox(**options) as hs:
-        connector = HubSpotConnector(HubSpotSettings(access_token=hs.token, host=hs.base_url))
+        connector = HubSpotConnector(
+            HubSpotSettings(access_token=hs.token, host=hs.base_url, insecure_http=True)
+        )
         apply_provision(connector, plan_provision(connector))
         conn.send((hs.base_url, hs.token))
         while True:

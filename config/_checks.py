@@ -11,6 +11,7 @@ from croniter import croniter
 from pydantic import ValidationError
 
 from config._mappings import LoadedMapping
+from config.limits import YamlLimits
 from config.models import ConnectionConfig, JobConfig
 from config.problems import Problems, YamlFile, load_yaml, plain
 from mapping.model import QualifiedReferralDefinition
@@ -108,7 +109,7 @@ def _check_entities(
 
 
 def load_definitions(
-    directory: Path, display: str, problems: Problems
+    directory: Path, display: str, problems: Problems, limits: YamlLimits | None = None
 ) -> dict[str, QualifiedReferralDefinition]:
     """Every ``*.yaml`` under ``directory``: shape, rule checks, unique ids."""
     found: dict[str, QualifiedReferralDefinition] = {}
@@ -116,7 +117,7 @@ def load_definitions(
         return found
     paths = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
     for path in paths:
-        file = load_yaml(path, f"{display}/{path.name}", problems)
+        file = load_yaml(path, f"{display}/{path.name}", problems, limits)
         if file.doc is None:
             continue
         definition = _definition(file, plain(file.doc), problems)

@@ -23,6 +23,8 @@ from pydantic import BaseModel, ValidationError
 
 from config._checks import check_jobs, load_definitions
 from config._mappings import LoadedMapping, check_mappings, read_mapping
+from config._paths import ALLOW_OUTSIDE_KEY, refuse_outside
+from config.limits import YamlLimits
 from config.models import ConnectionConfig, JobConfig, ProgramConfig
 from config.problems import Problems, YamlFile, load_yaml, plain
 from config.secrets import environment, find_literal_secrets, resolve_references
@@ -51,6 +53,8 @@ class Program:
     definitions: dict[str, QualifiedReferralDefinition]
     settings: dict[str, BaseModel | dict[str, Any]]
     state_url: str
+    warnings: tuple[str, ...] = ()
+    """``file:line:col: message`` lines to show on every validation and run (insecure_http)."""
 
     def mapping_file(self, connection: str) -> Path:
         """The mapping file of ``connection``."""
@@ -85,7 +89,9 @@ def load_program(
     # nothing downstream joins again (a relative --config used to give DIR/DIR/exports).
     root = Path(directory).expanduser().resolve()
     problems = Problems()
-    file = load_yaml(root / CONFIG_FILE, str(root / CONFIG_FILE), problems)
+    variables = environment(root, env)
+    limits = YamlLimits.from_env(variables)
+    file = load_yaml(root / CONFIG_FILE, str(root / CONFIG_FILE), problems, limits)
     data = plain(file.doc) if isinstance(file.doc, Mapping) else {}
     if file.doc is not None and not isinstance(file.doc, Mapping):
         problems.add(
@@ -93,12 +99,28 @@ def load_program(
         )
     config = _validate_config(file, data, problems)
     connections = _pieces(data.get("connections"), ConnectionConfig)
-    mappings = _check_connections(root, data, connections, file, problems)
+    confined = data.get(ALLOW_OUTSIDE_KEY) is not True
+    mappings = _check_connections(root, data, connections, file, problems, limits, confined)
     definitions_dir = str(data.get("definitions") or "definitions")
-    definitions = load_definitions(root / definitions_dir, str(root / definitions_dir), problems)
+    definitions: dict[str, QualifiedReferralDefinition] = {}
+    if not (
+        confined
+        and refuse_outside(
+            root,
+            Path(definitions_dir),
+            what="definitions",
+            file=file,
+            loc=("definitions",),
+            problems=problems,
+        )
+    ):
+        definitions = load_definitions(
+            root / definitions_dir, str(root / definitions_dir), problems, limits
+        )
     find_literal_secrets(data, file=file, problems=problems)
-    variables = environment(root, env)
-    settings = _settings(root, connections, settings_models or {}, variables, file, problems)
+    settings = _settings(
+        root, connections, settings_models or {}, variables, file, problems, confined
+    )
     state_url = _state_url(root, data, variables, file, problems)
     _raise_if_any(root, problems)
     assert config is not None
@@ -109,7 +131,27 @@ def load_program(
         definitions=definitions,
         settings=settings,
         state_url=state_url,
+        warnings=_insecure_warnings(settings, file),
     )
+
+
+def _insecure_warnings(
+    settings: Mapping[str, BaseModel | dict[str, Any]], file: YamlFile
+) -> tuple[str, ...]:
+    """One warning per connection that allows plain http:// (``insecure_http: true``)."""
+    found: list[str] = []
+    for name, values in settings.items():
+        flag = values.get("insecure_http") if isinstance(values, dict) else None
+        if isinstance(values, BaseModel):
+            flag = getattr(values, "insecure_http", None)
+        if flag is True or str(flag).strip().lower() in ("true", "yes", "on", "1"):
+            line, col = file.position(("connections", name, "settings", "insecure_http"))
+            found.append(
+                f"{file.display}:{line}:{col}: warning: connection {name!r} allows plain "
+                "http:// (insecure_http: true): tokens and records travel unencrypted; "
+                "remove it for anything but a local sandbox"
+            )
+    return tuple(found)
 
 
 def _check_connections(
@@ -118,10 +160,12 @@ def _check_connections(
     connections: Mapping[str, ConnectionConfig],
     file: YamlFile,
     problems: Problems,
+    limits: YamlLimits,
+    confined: bool,
 ) -> dict[str, LoadedMapping]:
     """Tier 2: each connection's mapping, ownership across them, and the jobs."""
     jobs = _pieces(data.get("jobs"), JobConfig)
-    mappings = _read_mappings(root, connections, file, problems)
+    mappings = _read_mappings(root, connections, file, problems, limits, confined)
     destinations = {d for job in jobs.values() for d in job.destinations}
     phi = {name: conn.phi_allowed for name, conn in connections.items()}
     check_mappings(mappings, phi_allowed=phi, destinations=destinations, problems=problems)
@@ -155,10 +199,18 @@ def _read_mappings(
     connections: Mapping[str, ConnectionConfig],
     file: YamlFile,
     problems: Problems,
+    limits: YamlLimits,
+    confined: bool,
 ) -> dict[str, LoadedMapping]:
     mappings: dict[str, LoadedMapping] = {}
     for name, conn in connections.items():
         relative = conn.mapping or f"mappings/{name}.yaml"
+        at = ("connections", name, "mapping")
+        what = f"connection {name!r}: mapping"
+        if confined and refuse_outside(
+            root, Path(relative), what=what, file=file, loc=at, problems=problems
+        ):
+            continue
         if not (root / relative).is_file():
             problems.add(
                 file,
@@ -167,7 +219,7 @@ def _read_mappings(
                 "or fix mapping:",
             )
             continue
-        mfile = load_yaml(root / relative, str(root / relative), problems)
+        mfile = load_yaml(root / relative, str(root / relative), problems, limits)
         mappings[name] = read_mapping(name, mfile, problems)
     return mappings
 
@@ -179,12 +231,15 @@ def _settings(
     variables: Mapping[str, str],
     file: YamlFile,
     problems: Problems,
+    confined: bool = True,
 ) -> dict[str, BaseModel | dict[str, Any]]:
     resolved: dict[str, BaseModel | dict[str, Any]] = {}
     for name, conn in connections.items():
         at = ("connections", name, "settings")
         values = resolve_references(conn.settings, variables, file=file, problems=problems, loc=at)
         values = _resolve_paths(root, values)
+        if confined and _paths_outside(root, name, values, file, problems):
+            continue
         if not models:
             resolved[name] = values
             continue
@@ -215,6 +270,25 @@ def _resolve_paths(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
             candidate = Path(value).expanduser()
             out[key] = str(candidate if candidate.is_absolute() else root / candidate)
     return out
+
+
+def _paths_outside(
+    root: Path, name: str, values: Mapping[str, Any], file: YamlFile, problems: Problems
+) -> bool:
+    """Report every path setting of connection ``name`` that leaves ``root``; any?"""
+    refused = False
+    for key, value in values.items():
+        is_path = key in _PATH_KEYS or key.endswith(_PATH_SUFFIXES)
+        if is_path and isinstance(value, str) and value.strip():
+            refused |= refuse_outside(
+                root,
+                Path(value),
+                what=f"connection {name!r}: settings.{key}",
+                file=file,
+                loc=("connections", name, "settings", key),
+                problems=problems,
+            )
+    return refused
 
 
 def _state_url(

@@ -57,6 +57,11 @@ class ProgramConfig(_Config):
     connections: dict[str, ConnectionConfig] = Field(default_factory=dict)
     definitions: str = "definitions"
     jobs: dict[str, JobConfig] = Field(default_factory=dict)
+    allow_paths_outside: bool = Field(
+        default=False,
+        description="Admin setting: let mapping, definitions and path settings point outside "
+        "the program directory (absolute paths elsewhere, ../)",
+    )
 
     @field_validator("timezone")
     @classmethod

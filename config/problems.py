@@ -21,6 +21,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from config.limits import TooBig, YamlLimits, expansion_problem, read_bounded
+
 __all__ = ["Loc", "Problem", "Problems", "YamlFile", "load_yaml", "locate", "plain"]
 
 Loc = tuple[str | int, ...]
@@ -68,28 +70,57 @@ class YamlFile:
         return line, col
 
 
-def load_yaml(path: Path, display: str, problems: Problems) -> YamlFile:
-    """Load ``path`` keeping positions; a missing or malformed file becomes a problem."""
+def load_yaml(
+    path: Path, display: str, problems: Problems, limits: YamlLimits | None = None
+) -> YamlFile:
+    """Load ``path`` keeping positions; a missing, malformed or oversized file is a problem.
+
+    ``limits`` (default: :meth:`YamlLimits.from_env`) bound the bytes read and the nodes the
+    document's aliases expand to; past either, ``doc`` stays None and the problem says which
+    setting raises the limit.
+    """
+    limits = limits or YamlLimits.from_env()
     file = YamlFile(path, display)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, limits.max_bytes)
     except FileNotFoundError:
         problems.add_at(file, 1, 1, "file not found")
         return file
     except OSError as exc:
         problems.add_at(file, 1, 1, f"cannot read file: {exc.strerror}")
         return file
+    except TooBig as exc:
+        problems.add_at(file, 1, 1, str(exc))
+        return file
+    except UnicodeDecodeError:
+        problems.add_at(file, 1, 1, "file is not UTF-8 text; save it as UTF-8")
+        return file
+    file.doc = _parse(file, text, problems)
+    if file.doc is not None:
+        bomb = expansion_problem(file.doc, limits.max_nodes)
+        if bomb is not None:
+            problems.add(file, bomb[0], bomb[1])
+            file.doc = None
+    return file
+
+
+def _parse(file: YamlFile, text: str, problems: Problems) -> Any:
     try:
-        file.doc = YAML(typ="rt").load(text)
-        if file.doc is None:
-            problems.add_at(file, 1, 1, "file is empty")
+        doc = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problems.add_at(file, line, col, _yaml_message(exc))
+        return None
     except YAMLError as exc:
         problems.add_at(file, 1, 1, f"invalid YAML: {exc}")
-    return file
+        return None
+    except RecursionError:
+        problems.add_at(file, 1, 1, "blocks are nested too deeply to read; flatten the file")
+        return None
+    if doc is None:
+        problems.add_at(file, 1, 1, "file is empty")
+    return doc
 
 
 def _yaml_message(exc: MarkedYAMLError) -> str:

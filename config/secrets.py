@@ -4,8 +4,10 @@ YAML never holds a secret. A value under a secret-looking key (a name with a wor
 ``secret``, ``password``, ``credential``, or ending in ``_key``; not when it ends in ``_file``,
 ``_path``, ``_env``, ``_id``, ``_url``, ... and not the mapping's ``key:``) must be a ``${VAR}``
 reference; so must anything that looks like a private key or an API token wherever it
-appears. Problems
-name the variable or the key and the place, never the value.
+appears. A secret field holds one whole reference (``prefix-${VAR}`` would keep half a secret in
+the YAML), and a URL anywhere carries no credentials of its own: no ``user:password@`` and no
+``?access_token=`` / ``?api_key=`` query value unless that part is itself a ``${VAR}``.
+Problems name the variable or the key and the place, never the value.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from dotenv import dotenv_values
 
+from config.limits import TooBig, YamlLimits, read_bounded
 from config.problems import Loc, Problems, YamlFile
+from mapping.errors import ConfigurationError
 
 __all__ = ["REFERENCE", "environment", "find_literal_secrets", "resolve_references"]
 
@@ -36,9 +41,28 @@ _SECRET_VALUE = re.compile(
 )
 
 
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
+_QUERY_SECRETS = frozenset(
+    {"token", "key", "secret", "password", "passwd", "pwd", "sig", "signature", "auth", "code"}
+)
+
+
 def environment(root: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Variables visible to ``${VAR}``: ``env`` (default ``os.environ``) over ``root/.env``."""
-    values = {k: v for k, v in dotenv_values(root / ".env").items() if v is not None}
+    """Variables visible to ``${VAR}``: ``env`` (default ``os.environ``) over ``root/.env``.
+
+    A ``.env`` over the configuration size limit (``REFSYNC_MAX_CONFIG_BYTES`` in ``env``)
+    raises ConfigurationError instead of being read.
+    """
+    dotenv = root / ".env"
+    limit = YamlLimits.from_env(env).max_bytes
+    try:
+        read_bounded(dotenv, limit)
+    except FileNotFoundError:
+        pass
+    except (TooBig, UnicodeDecodeError, OSError) as exc:
+        reason = str(exc) if isinstance(exc, TooBig) else "cannot be read as UTF-8 text"
+        raise ConfigurationError(f"{dotenv}: {reason}") from None
+    values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
     values.update(os.environ if env is None else env)
     return values
 
@@ -86,8 +110,9 @@ def find_literal_secrets(data: Any, *, file: YamlFile, problems: Problems, loc: 
     if isinstance(data, Mapping):
         for k, v in data.items():
             where = (*loc, k)
-            if isinstance(v, str) and v.strip() and _secret_key(str(k)) and not REFERENCE.search(v):
-                problems.add(file, where, _literal_key_message(str(k)), secret=True)
+            if isinstance(v, str) and v.strip() and _secret_key(str(k)) and not _whole_ref(v):
+                message = _partial_message if REFERENCE.search(v) else _literal_key_message
+                problems.add(file, where, message(str(k)), secret=True)
             else:
                 find_literal_secrets(v, file=file, problems=problems, loc=where)
     elif isinstance(data, list):
@@ -101,6 +126,50 @@ def find_literal_secrets(data: Any, *, file: YamlFile, problems: Problems, loc: 
             "or .env and write ${VAR} here",
             secret=True,
         )
+    elif isinstance(data, str):
+        for reason in _url_credentials(data):
+            problems.add(
+                file,
+                loc,
+                f"this URL carries {reason}; credentials never live in YAML: write that part "
+                "as ${VAR} (or the whole URL as ${VAR}) and set the variable in the "
+                "environment or .env",
+                secret=True,
+            )
+
+
+def _whole_ref(value: str) -> bool:
+    return REFERENCE.fullmatch(value.strip()) is not None
+
+
+def _url_credentials(text: str) -> list[str]:
+    """What secret each URL in ``text`` carries in clear ("a password", "an api_key ...")."""
+    found: list[str] = []
+    for match in _URL.finditer(text):
+        try:
+            parts = urlsplit(match.group(0))
+            password = parts.password
+        except ValueError:
+            continue  # not a URL after all (a bad port, a stray bracket)
+        if password and not _whole_ref(password):
+            found.append("a password (user:password@host)")
+        for name, value in parse_qsl(parts.query, keep_blank_values=False):
+            if value and not _whole_ref(value) and _secret_query_name(name):
+                found.append(f"a secret in its {name} query parameter")
+    return found
+
+
+def _secret_query_name(name: str) -> bool:
+    words = set(re.split(r"[^a-z0-9]+", name.lower())) - {""}
+    return _secret_key(name) or bool(words & _QUERY_SECRETS) or name.lower() == "apikey"
+
+
+def _partial_message(name: str) -> str:
+    var = re.sub(r"[^A-Za-z0-9]+", "_", name).upper()
+    return (
+        f"{name} mixes a ${{VAR}} reference with literal text; part of the secret would live "
+        f"in YAML: write {name}: ${{{var}}} alone and put the whole value in the variable"
+    )
 
 
 def _secret_key(name: str) -> bool:

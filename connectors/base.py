@@ -57,6 +57,7 @@ __all__ = [
     "ObjectSchema",
     "ReadPage",
     "WriteResult",
+    "require_tls",
     "utc_now",
 ]
 
@@ -68,6 +69,20 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def require_tls(url: str, name: str, insecure_http: bool) -> str:
+    """``url``, unless it is plain ``http://`` and the connection did not declare that meant.
+
+    For settings validators: the ValueError becomes a configuration problem at ``name``.
+    """
+    if url.strip().lower().startswith("http://") and not insecure_http:
+        raise ValueError(
+            f"{name} uses plain http://: tokens and records would travel unencrypted; use "
+            "https://, or add insecure_http: true to this connection's settings (local "
+            "sandboxes only)"
+        )
+    return url
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 DEMO_JOBS = ("partners-to-hubspot", "outreach-to-salesforce", "scheduling-to-crm")
+_SANDBOX_CA = "sandbox-ca.pem"
 
 _PARTNERS = [
     ("Lakeside Family Practice", "1234567893", "pcp_practice"),
@@ -181,22 +183,28 @@ def write_exports(root: Path, now: datetime) -> list[Path]:
 
 
 def point_at_sandboxes(program: Path, sf: Any, hs: Any, env: dict[str, str]) -> None:
-    """Point the template's connections at the sandboxes (secrets through ${VAR} only)."""
+    """Point the template's connections at the sandboxes (secrets through ${VAR} only).
+
+    The Salesforce sandbox's CA is copied into the program directory (paths stay inside it);
+    the HubSpot sandbox is plain http on 127.0.0.1, declared with ``insecure_http: true``.
+    """
     yaml = YAML()
     path = program / "refsync.yaml"
     data = yaml.load(path.read_text(encoding="utf-8"))
     conns = data["connections"]
+    shutil.copyfile(sf.ca_file, program / _SANDBOX_CA)
     conns["salesforce"]["settings"] = {
         "auth": "token",
         "instance_url": sf.instance_url,
         "access_token": "${SF_ACCESS_TOKEN}",
-        "ca_file": sf.ca_file,
+        "ca_file": _SANDBOX_CA,
         "bulk_poll_seconds": 0.2,
     }
     conns["hubspot"]["settings"] = {
         "auth": "private_app",
         "access_token": "${HUBSPOT_ACCESS_TOKEN}",
         "host": hs.base_url,
+        "insecure_http": True,  # the HubSpot sandbox is plain http on 127.0.0.1
     }
     jobs = data["jobs"]
     jobs.setdefault(

@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Literal
 
 from hubspot import HubSpot
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from connectors.base import require_tls
 
 __all__ = ["DEFAULT_HOST", "HubSpotSettings", "build_hubspot_client"]
 
@@ -29,7 +39,9 @@ class HubSpotSettings(BaseModel):
     ``auth: private_app`` needs ``access_token``; ``auth: oauth`` needs ``client_id``,
     ``client_secret`` and ``refresh_token`` (``access_token`` optional: refreshed on first 401).
     Budgets default to HubSpot's Professional/Enterprise burst limit (190 calls per 10 s);
-    set ``ten_second_budget: 100`` for Free/Starter accounts.
+    set ``ten_second_budget: 100`` for Free/Starter accounts. An ``http://`` host is refused
+    (the token would travel in clear text) unless ``insecure_http: true`` says it is meant,
+    as for the local sandbox; every run and validation then warns.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -39,6 +51,9 @@ class HubSpotSettings(BaseModel):
     client_id: str | None = None
     client_secret: SecretStr | None = None
     refresh_token: SecretStr | None = None
+    insecure_http: bool = Field(
+        False, description="allow a plain http:// host (local sandboxes only; warned on every run)"
+    )
     host: str = DEFAULT_HOST
     ten_second_budget: int = Field(
         190, ge=1, description="calls per rolling 10 s we allow ourselves"
@@ -57,6 +72,11 @@ class HubSpotSettings(BaseModel):
         description="outreach kind (refsync_outreach_kind) -> meetings | calls | notes | tasks",
     )
     search_cap: int = Field(10_000, ge=200, description="HubSpot's search result cap per query")
+
+    @field_validator("host")
+    @classmethod
+    def _tls_or_declared(cls, value: str, info: ValidationInfo) -> str:
+        return require_tls(value, "host", bool(info.data.get("insecure_http")))
 
     @model_validator(mode="after")
     def _credentials_present(self) -> HubSpotSettings:

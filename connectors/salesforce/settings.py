@@ -15,14 +15,25 @@ Auth flows (``auth``):
 
 ``domain`` is ``login`` (production), ``test`` (sandboxes) or a My Domain prefix such as
 ``acme.my``; ``login_url`` overrides it with a full URL (the local sandbox, or a custom host).
-Secrets are :class:`~pydantic.SecretStr` and never appear in messages.
+Secrets are :class:`~pydantic.SecretStr` and never appear in messages. A plain ``http://``
+``login_url`` or ``instance_url`` is refused unless ``insecure_http: true`` (warned on every run).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from connectors.base import require_tls
 
 __all__ = ["SalesforceSettings"]
 
@@ -35,6 +46,10 @@ class SalesforceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     auth: Literal["jwt", "client_credentials", "password", "token"] = "jwt"
+    insecure_http: bool = Field(
+        default=False,
+        description="allow plain http:// login_url / instance_url (warned on every run)",
+    )
     instance_url: str | None = None
     domain: str = "login"
     login_url: str | None = None
@@ -62,6 +77,13 @@ class SalesforceSettings(BaseModel):
     backoff_initial_seconds: float = Field(default=1.0, ge=0)
     backoff_max_seconds: float = Field(default=60.0, ge=0)
     lock_retries: int = Field(default=3, ge=0)
+
+    @field_validator("instance_url", "login_url")
+    @classmethod
+    def _tls_or_declared(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        return require_tls(value, str(info.field_name), bool(info.data.get("insecure_http")))
 
     @model_validator(mode="after")
     def _check_auth(self) -> SalesforceSettings:

@@ -19,7 +19,6 @@ from connectors.base import (
     utc_now,
 )
 from connectors.scheduling.csvsource import (
-    MAX_CELL_BYTES,
     Malformed,
     NoHeaderFound,
     detect_layout,
@@ -331,17 +330,24 @@ class SchedulingConnector(Connector):
     ) -> Iterator[NativeRecord | None]:
         encoding = _text_encoding(self.settings.encoding or print_.encoding)
         try:
-            layout = detect_layout(export.path, encoding, self._preset, self.settings.delimiter)
+            layout = detect_layout(
+                export.path,
+                encoding,
+                self._preset,
+                self.settings.delimiter,
+                self.settings.max_cell_bytes,
+            )
         except NoHeaderFound:
             self._reject(_no_header(export.name, self._preset.columns.get("status", ())))
             return
         converter = RowConverter(self._preset, self.settings, keyer)
         ctx = RowContext(export.name, print_.modified_at, layout.headers)
-        for line, values in iter_rows(export.path, encoding, layout):
+        max_cell = self.settings.max_cell_bytes
+        for line, values in iter_rows(export.path, encoding, layout, max_cell):
             self.stats.rows += 1
             try:
                 if isinstance(values, Malformed):
-                    raise _malformed(values)
+                    raise _malformed(values, max_cell)
                 converted = converter.convert(values, line, ctx)
             except BadRow as bad:
                 self._reject(RowRejected(bad.reason, source_file=export.name, source_line=line,
@@ -429,13 +435,17 @@ def _no_header(source_file: str, status_aliases: Sequence[str]) -> RowRejected:
     )
 
 
-def _malformed(values: Malformed) -> BadRow:
+def _malformed(values: Malformed, max_cell: int) -> BadRow:
     span = f"lines {values.first_line}-{values.last_line}"
     if values.oversized:
-        limit = MAX_CELL_BYTES // (1024 * 1024)
+        limit = (
+            f"{max_cell / (1024 * 1024):g} MB" if max_cell >= 1024 * 1024 else f"{max_cell:,} bytes"
+        )
+        lines = "" if values.first_line == values.last_line else f"{span}: "
         return BadRow(
-            f"{span}: a cell is larger than {limit} MB; trim that column in the export "
-            "(or leave it out of the report) and re-export",
+            f"{lines}a cell is larger than {limit} (settings.max_cell_bytes); trim that "
+            "column in the export (or leave it out of the report) and re-export, or raise "
+            "max_cell_bytes",
             field="row",
             code="CELL_TOO_LARGE",
         )

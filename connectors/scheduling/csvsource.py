@@ -90,20 +90,29 @@ def _find_layout(rows: Iterator[list[str]], preset: Preset, delimiter: str) -> C
     return None
 
 
-def _raise_field_limit() -> None:
-    if csv.field_size_limit() < MAX_CELL_BYTES:
-        csv.field_size_limit(MAX_CELL_BYTES)
+def _raise_field_limit(max_cell: int | None) -> int:
+    """The cell limit to apply (``max_cell`` or :data:`MAX_CELL_BYTES`); the csv module's own
+    process-wide limit is only ever raised, never lowered (other connections share it)."""
+    limit = MAX_CELL_BYTES if max_cell is None else max_cell
+    if csv.field_size_limit() < limit:
+        csv.field_size_limit(limit)
+    return limit
 
 
 def detect_layout(
-    path: Path, encoding: str, preset: Preset, delimiter: str | None = None
+    path: Path,
+    encoding: str,
+    preset: Preset,
+    delimiter: str | None = None,
+    max_cell: int | None = None,
 ) -> CsvLayout:
     """Find the delimiter and the header row from the head of the file.
 
     A candidate delimiter under which the head does not parse (a stray quote, a cell over
-    :data:`MAX_CELL_BYTES`) is not the file's delimiter; the next one is tried.
+    the csv module's limit) is not the file's delimiter; the next one is tried. Never raises
+    on a cell: a file whose header is not found under any delimiter is ``NoHeaderFound``.
     """
-    _raise_field_limit()
+    _raise_field_limit(max_cell)
     for candidate in (delimiter,) if delimiter else _DELIMITERS:
         lines = iter_lines(path, encoding)
         try:
@@ -131,15 +140,17 @@ def _is_noise(cells: list[str], layout: CsvLayout) -> bool:
 
 
 def iter_rows(
-    path: Path, encoding: str, layout: CsvLayout
+    path: Path, encoding: str, layout: CsvLayout, max_cell: int | None = None
 ) -> Iterator[tuple[int, dict[str, str] | Malformed]]:
     """``(start line, {native field: raw text})`` for each data row after the header.
 
     A row the csv parser cannot split, or one spanning more than :data:`MAX_ROW_LINES`
     lines (an unbalanced quote that swallowed the rows after it), comes as
-    ``(start line, Malformed(...))``; parsing resumes after it.
+    ``(start line, Malformed(...))``, as does a row with a cell over ``max_cell`` characters
+    (default :data:`MAX_CELL_BYTES`); parsing resumes after it.
     """
-    _raise_field_limit()
+    limit = _raise_field_limit(max_cell)
+    check_cells = limit < csv.field_size_limit()
     lines = iter_lines(path, encoding)
     reader = csv.reader(lines, delimiter=layout.delimiter)
     in_data = False
@@ -157,6 +168,9 @@ def iter_rows(
                 continue
             if not in_data:
                 in_data = tuple(normalise_header(c) for c in cells) == layout.header_key
+                continue
+            if check_cells and any(len(c) > limit for c in cells):
+                yield start, Malformed(start, reader.line_num, oversized=True)
                 continue
             if reader.line_num - start >= MAX_ROW_LINES:
                 yield start, Malformed(start, reader.line_num)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -76,6 +77,12 @@ class SchedulingSettings(BaseModel):
         "found wins (default: the preset's event clock)",
     )
     page_size: int = Field(default=1000, ge=1, le=100_000)
+    max_cell_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="largest CSV cell read; a row with a larger one is rejected "
+        "(CELL_TOO_LARGE, with its file and line) and the rows after it are still read",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -105,6 +112,19 @@ class SchedulingSettings(BaseModel):
     def _aliases_as_lists(cls, value: object) -> object:
         if isinstance(value, dict):
             return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        # An unknown name would fail on every file at read time; say so at validation.
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(
+                    f"unknown encoding {value!r}; use utf-8, cp1252, latin-1 or utf-16"
+                ) from None
         return value
 
     @field_validator("delimiter")

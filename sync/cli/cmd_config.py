@@ -101,6 +101,8 @@ def validate(
     except ConfigurationError as exc:
         _report(exc.problems, exc.message)
         raise typer.Exit(exc.exit_code) from None
+    for warning in program.warnings:
+        _console.print(Text(warning, style="yellow"))
     findings = local_findings(program)
     if online:
         findings += online_findings(program)

@@ -103,5 +103,16 @@ def sandbox(
             typer.echo(line)
         if hs is None:
             typer.echo("# HubSpot sandbox not available in this installation", err=True)
+        else:
+            typer.echo(
+                "# the HubSpot sandbox speaks plain http: add `insecure_http: true` to the "
+                "hubspot connection's settings (refsync refuses http:// hosts otherwise)",
+                err=True,
+            )
+        typer.echo(
+            "# SF_CA_FILE and SF_PRIVATE_KEY_FILE lie outside your program directory: add "
+            "`allow_paths_outside: true` at the top of refsync.yaml to use them",
+            err=True,
+        )
         typer.echo("# sandboxes running; press Ctrl-C to stop", err=True)
         _wait_for_stop()

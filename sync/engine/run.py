@@ -66,6 +66,7 @@ class Engine:
     def plan(self, job: str) -> RunReport:
         """What ``run(job)`` would do, without writing anything anywhere."""
         report = RunReport(job=job, dry_run=True)
+        self._warn()
         with self.store.rollback_only():
             self._execute(job, report, run_id=None)
         report.status = "planned"
@@ -74,6 +75,7 @@ class Engine:
     def run(self, job: str) -> RunReport:
         """Run ``job`` once. Raises LockHeld (exit 4) if a live run of it holds the lock."""
         self._job(job)
+        self._warn()
         report = RunReport(job=job)
         run_id = self.store.start_run(job, host=self.host, pid=self.pid)
         report.run_id = run_id
@@ -92,6 +94,7 @@ class Engine:
             extra={"refsync": {"event": "run_started", **event}},
         )
         try:
+            self._mark_interrupted(job, run_id)
             self._execute(job, report, run_id=run_id)
         except RefsyncError as exc:
             report.status, report.message = "failed", exc.message
@@ -106,6 +109,20 @@ class Engine:
             self.store.release_lock(job, run_id)
             _log_finished(report, event)
         return report
+
+    def _mark_interrupted(self, job: str, run_id: int) -> None:
+        # We hold the lock: any older run still `running` lost its process.
+        for dead in self.store.interrupt_runs(job, before=run_id):
+            log.warning(
+                "run %d of %s was left running by a process that died; marked interrupted",
+                dead,
+                job,
+            )
+
+    def _warn(self) -> None:
+        # Repeated on every run, not once at load: a scheduler or worker runs for months.
+        for warning in self.program.warnings:
+            log.warning("%s", warning)
 
     def _job(self, name: str) -> Any:
         try:

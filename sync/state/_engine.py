@@ -55,7 +55,10 @@ def _describe(error: exc.SQLAlchemyError) -> str:
     orig = getattr(error, "orig", None)
     if orig is None:
         return type(error).__name__
-    if isinstance(error, _SAFE_DETAIL) or isinstance(orig, TypeError | ValueError):
+    # SQLite's own reasons for a damaged file ("file is not a database", "database disk image
+    # is malformed") are sqlite3.DatabaseError itself, never a subclass quoting values.
+    safe_sqlite = type(orig) is sqlite3.DatabaseError
+    if safe_sqlite or isinstance(error, _SAFE_DETAIL) or isinstance(orig, TypeError | ValueError):
         first_line = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
         return f"{type(orig).__name__}: {first_line}"
     return type(orig).__name__
@@ -77,8 +80,21 @@ def translate_errors(url: str | URL, operation: str) -> Iterator[None]:
             raise _not_json(url, operation, orig) from error
         raise StateError(
             f"state store {redact_url(url)} failed to {operation}: {_describe(error)}. "
-            "Check that the database is reachable and writable (state.url / REFSYNC_STATE_URL)."
+            f"{_advice(orig)}"
         ) from error
+
+
+_DAMAGED = ("file is not a database", "malformed", "disk image")
+
+
+def _advice(orig: object) -> str:
+    if isinstance(orig, sqlite3.DatabaseError) and any(d in str(orig) for d in _DAMAGED):
+        return (
+            "The state file is damaged or is not a refsync state: run `refsync state check`, "
+            "then `refsync state restore BACKUP`, or move the file aside to start over (the "
+            "next run then re-reads every source and matches destination records by key)."
+        )
+    return "Check that the database is reachable and writable (state.url / REFSYNC_STATE_URL)."
 
 
 def _not_json(url: str | URL, operation: str, error: BaseException) -> StateError:

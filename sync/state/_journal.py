@@ -91,6 +91,24 @@ class JournalMixin(StoreBase):
             if conn.execute(statement).rowcount != 1:
                 raise StateError(f"run {run_id} does not exist; start it with start_run")
 
+    def interrupt_runs(self, job: str, *, before: int) -> list[int]:
+        """Mark ``job``'s runs older than run ``before`` still ``running`` as ``interrupted``.
+
+        Call it holding the job's lock: then no other run of ``job`` is alive, so a run still
+        ``running`` had its process killed (SIGKILL, OOM, power loss) before it could finish.
+        Returns the ids marked (committed at once).
+        """
+        where = (runs.c.job == job, runs.c.status == "running", runs.c.id < before)
+        with self._independent_tx(f"mark interrupted runs of {job}") as conn:
+            ids = [int(i) for i in conn.execute(sa.select(runs.c.id).where(*where)).scalars()]
+            if ids:
+                conn.execute(
+                    runs.update()
+                    .where(runs.c.id.in_(ids))
+                    .values(status="interrupted", finished_at=self._now())
+                )
+        return ids
+
     def last_runs(self, job: str | None = None, limit: int = 10) -> list[RunInfo]:
         """The newest runs first, of one job or of all."""
         query = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.id.desc()).limit(limit)

@@ -83,6 +83,8 @@ def test_an_absolute_path_setting_is_kept_as_it_is(program, monkeypatch, tmp_pat
     elsewhere.parent.mkdir()
     elsewhere.write_text("not a real key\n", encoding="utf-8")
     monkeypatch.chdir(program.parent)
+    config = program / "refsync.yaml"
+    config.write_text("allow_paths_outside: true\n" + config.read_text(encoding="utf-8"))
     loaded = open_program("myprogram", env={**ENV, "SF_PRIVATE_KEY_FILE": str(elsewhere)})
     assert Path(loaded.settings["salesforce"].private_key_file) == elsewhere
 

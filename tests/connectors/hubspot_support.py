@@ -33,7 +33,7 @@ def fake_time_connector(hs: HubSpotSandbox, **overrides: Any) -> tuple[HubSpotCo
 
 
 def settings_for(hs: HubSpotSandbox, **overrides: Any) -> HubSpotSettings:
-    values: dict[str, Any] = {"access_token": hs.token, "host": hs.base_url}
+    values: dict[str, Any] = {"access_token": hs.token, "host": hs.base_url, "insecure_http": True}
     values.update(overrides)
     return HubSpotSettings(**values)
 
