@@ -35,6 +35,7 @@ _PLACEHOLDERS = {
     "SF_LOGIN_URL": "https://login.salesforce.com",
     "HUBSPOT_HOST": "https://api.hubapi.com",
     "SF_CA_FILE": "",
+    "HUBSPOT_INSECURE_HTTP": "false",
 }
 _PATIENT_KEY = """
 # Secret key of the MRN hash that matches scheduling rows to referrals (HMAC-SHA256), made

@@ -197,7 +197,7 @@ def online_program(program: Path, sandboxes) -> Path:
         program,
         SF_LOGIN_URL=sf.instance_url, SF_CLIENT_ID=sf.client_id, SF_USERNAME=sf.username,
         SF_PRIVATE_KEY_FILE=sf.private_key_file, SF_CA_FILE=sf.ca_file,
-        HUBSPOT_ACCESS_TOKEN=hs.token, HUBSPOT_HOST=hs.base_url,
+        HUBSPOT_ACCESS_TOKEN=hs.token, HUBSPOT_HOST=hs.base_url, HUBSPOT_INSECURE_HTTP="true",
     )  # fmt: skip
     config = program / "refsync.yaml"
     text = config.read_text()
@@ -205,10 +205,8 @@ def online_program(program: Path, sandboxes) -> Path:
     # response and may swallow the next request) then costs a retry, not a hang.
     for anchor in ("      auth: jwt", "      auth: private_app"):
         text = text.replace(anchor, f"{anchor}\n      timeout_seconds: 5", 1)
-    # The HubSpot sandbox is plain http; the sandbox's key and CA live in its own temp dir.
-    text = text.replace(
-        "      auth: private_app", "      auth: private_app\n      insecure_http: true"
-    )
+    # The HubSpot sandbox is plain http (HUBSPOT_INSECURE_HTTP above); the sandbox's key and
+    # CA live in its own temp dir.
     text = f"allow_paths_outside: true\n{text}"
     config.write_text(text)
     return program

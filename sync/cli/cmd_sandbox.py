@@ -48,6 +48,8 @@ def export_lines(sf: Any, hs: Any | None) -> list[str]:
             "HUBSPOT_HOST": hs.base_url,
             "HUBSPOT_BASE_URL": hs.base_url,
             "HUBSPOT_ACCESS_TOKEN": hs.token,
+            # the sandbox speaks plain http on loopback: the template's insecure_http reads it
+            "HUBSPOT_INSECURE_HTTP": "true",
         }
     return [f"export {name}={shlex.quote(str(value))}" for name, value in values.items()]
 
@@ -105,8 +107,8 @@ def sandbox(
             typer.echo("# HubSpot sandbox not available in this installation", err=True)
         else:
             typer.echo(
-                "# the HubSpot sandbox speaks plain http: add `insecure_http: true` to the "
-                "hubspot connection's settings (refsync refuses http:// hosts otherwise)",
+                "# the HubSpot sandbox speaks plain http: HUBSPOT_INSECURE_HTTP=true lets the "
+                "template's hubspot connection use it (refsync refuses http:// otherwise)",
                 err=True,
             )
         typer.echo(

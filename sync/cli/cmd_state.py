@@ -13,18 +13,16 @@ import os
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from sync.cli._app import app
 from sync.cli._common import console, handle_errors
-from sync.engine import open_program
-from sync.state.admin import backup_state, check_state, restore_state
 
 __all__ = ["backup", "check", "restore"]
 
 state_app = typer.Typer(
     name="state",
-    help="Check, back up and restore the state store.",
+    help="Check, back up and restore the state store.\n\n"
+    "Example: ``refsync state backup state-2026-12-03.db --config myprogram``",
     no_args_is_help=True,
 )
 app.add_typer(state_app)
@@ -36,7 +34,9 @@ _STATE = typer.Option(
 
 
 def _url(config: Path, state: str | None) -> str:
-    return state or os.environ.get("REFSYNC_STATE_URL") or open_program(config).state_url
+    from config import load_program
+
+    return state or os.environ.get("REFSYNC_STATE_URL") or load_program(config).state_url
 
 
 @state_app.command()
@@ -44,9 +44,15 @@ def check(config: Path = _CONFIG, state: str | None = _STATE) -> None:
     """Integrity, schema revision, runs by status, records, open errors, job locks.
 
     Exit 0 when the store is usable, 4 when it is not (the reason is printed).
+
+    Example: ``refsync state check --config myprogram``
     """
     with handle_errors():
+        from sync.state.admin import check_state
+
         found = check_state(_url(config, state))
+    from rich.table import Table
+
     table = Table(title=f"State {found.url}", show_header=False)
     table.add_row("schema revision", str(found.revision))
     table.add_row("runs", ", ".join(f"{n} {s}" for s, n in sorted(found.runs.items())) or "none")
@@ -69,8 +75,13 @@ def backup(
     config: Path = _CONFIG,
     state: str | None = _STATE,
 ) -> None:
-    """Write a consistent copy of the SQLite state (safe while a run writes). Mode 0600."""
+    """Write a consistent copy of the SQLite state (safe while a run writes). Mode 0600.
+
+    Example: ``refsync state backup state-2026-12-03.db --config myprogram``
+    """
     with handle_errors():
+        from sync.state.admin import backup_state
+
         backup_state(_url(config, state), destination)
     console.print(
         f"backed up the state to {destination} (it holds the hashing key and encrypted PHI: "
@@ -84,8 +95,13 @@ def restore(
     config: Path = _CONFIG,
     state: str | None = _STATE,
 ) -> None:
-    """Replace the SQLite state with a backup; the old state is kept beside it."""
+    """Replace the SQLite state with a backup; the old state is kept beside it.
+
+    Example: ``refsync state restore state-2026-12-03.db --config myprogram``
+    """
     with handle_errors():
+        from sync.state.admin import restore_state
+
         aside = restore_state(_url(config, state), backup_file)
     kept = f"; the previous state is kept as {aside}" if aside else ""
     console.print(

@@ -87,14 +87,18 @@ def test_a_plain_http_salesforce_instance_url_is_refused(program):
 
 def test_insecure_http_declared_validates_and_warns_on_every_validate(program, monkeypatch):
     config = program / "refsync.yaml"
-    edit(config, "      auth: private_app", "      auth: private_app\n      insecure_http: true")
-    for name, value in {**ENV, "HUBSPOT_HOST": "http://127.0.0.1:8080"}.items():
+    env = {**ENV, "HUBSPOT_HOST": "http://127.0.0.1:8080", "HUBSPOT_INSECURE_HTTP": "true"}
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
     for _ in range(2):
         result = CliRunner().invoke(app, ["validate", "--config", str(program)])
         assert result.exit_code == 0, result.output
-        (warning,) = [line for line in result.output.splitlines() if "warning:" in line]
-        assert warning.startswith(f"{config}:{line_of(config, 'insecure_http: true')}:")
+        (warning,) = [
+            line
+            for line in result.output.splitlines()
+            if "warning:" in line and "plain http://" in line
+        ]
+        assert warning.startswith(f"{config}:{line_of(config, 'insecure_http: ')}:")
         assert "connection 'hubspot' allows plain http://" in warning
 
 

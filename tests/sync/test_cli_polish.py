@@ -19,7 +19,8 @@ runner = CliRunner()
 
 def _cli(hub: Hub, *args: str) -> tuple[int, str]:
     result = runner.invoke(app, [*args, "--config", str(hub.root)], terminal_width=240)
-    return result.exit_code, result.output
+    # --json output alone on stdout; warnings (the sandbox's insecure_http) go to stderr
+    return result.exit_code, result.stdout if "--json" in args else result.output
 
 
 def test_a_long_plan_lists_fifty_moves_then_says_how_many_more_and_sums_them_by_stage() -> None:
