@@ -29,6 +29,7 @@ __all__ = [
     "facts_of",
     "fold",
     "percentile",
+    "referred_time",
     "targets_for",
     "touches_of",
     "version_key",
@@ -121,6 +122,20 @@ class Facts:
         return bool(self.reached & _SCHEDULED_OR_LATER)
 
 
+def referred_time(referral: Referral) -> datetime | None:
+    """When the referral was referred: ``received_at``, else its first event past contacted."""
+    first: dict[Stage, datetime] = {}
+    for event in referral.stage_history:
+        first[event.stage] = min(event.entered_at, first.get(event.stage, event.entered_at))
+    return _referred(referral, first)
+
+
+def _referred(referral: Referral, first: dict[Stage, datetime]) -> datetime | None:
+    return referral.received_at or min(
+        (t for s, t in first.items() if s is not Stage.CONTACTED), default=None
+    )
+
+
 def facts_of(
     referral: Referral,
     clinicians: dict[str, Clinician],
@@ -130,9 +145,7 @@ def facts_of(
     first: dict[Stage, datetime] = {}
     for event in sorted(referral.stage_history, key=lambda e: e.entered_at):
         first.setdefault(event.stage, event.entered_at)
-    referred_at = referral.received_at or min(
-        (t for s, t in first.items() if s is not Stage.CONTACTED), default=None
-    )
+    referred_at = _referred(referral, first)
     partner = referral.partner_id
     if partner is None and referral.clinician_id in clinicians:
         partner = clinicians[referral.clinician_id].partner_id

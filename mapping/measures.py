@@ -11,6 +11,9 @@ Definitions (every one is checked by hand in ``tests/mapping/test_measures.py``)
   referrals without one are counted as ``undated``. Its **partner** is ``partner_id``, else
   its clinician's partner. Its **targets** come from the definition of its service line
   (case-insensitive) in effect when it was referred, highest version in natural order.
+- **funnel**: per main-path stage from ``referred``, the referrals that got at least that far
+  (a skipped stage counts as passed; a no-show had been scheduled; every dated referral
+  was referred).
 - **acceptance**: reached accepted or later / (that + declined); undecided ones are left out.
 - **complete at first submission**: qualification ``qualified`` / referrals with a
   qualification. The hub keeps the current qualification only, so a referral completed by
@@ -50,7 +53,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from mapping._facts import ACCEPTED_OR_LATER, Facts, facts_of, fold, percentile, touches_of
+from mapping._facts import (
+    ACCEPTED_OR_LATER,
+    Facts,
+    facts_of,
+    fold,
+    percentile,
+    referred_time,
+    touches_of,
+)
 from mapping.model import (
     Attendance,
     Clinician,
@@ -64,6 +75,7 @@ from mapping.model import (
 )
 
 __all__ = [
+    "FUNNEL",
     "Attribution",
     "Distribution",
     "MeasureConfig",
@@ -74,11 +86,15 @@ __all__ = [
     "WindowMeasures",
     "compute",
     "percentile",
+    "referred_time",
     "suppress_count",
     "suppress_rate",
 ]
 
 _DAY = 86400.0
+FUNNEL = (Stage.REFERRED, Stage.INTAKE_RECEIVED, Stage.ACCEPTED, Stage.SCHEDULED, Stage.COMPLETED)
+# How far along the main path a stage proves a referral got (a no-show had been scheduled).
+_RANK = {**{s: i for i, s in enumerate(FUNNEL)}, Stage.NO_SHOW: 3}
 _EndOf = Callable[[Facts], datetime | None]
 _KeyOf = Callable[[OutreachActivity], str | None]
 
@@ -136,6 +152,7 @@ class WindowMeasures:
     days: int
     referrals: int = 0
     by_stage: dict[str, int] = field(default_factory=dict)
+    funnel: dict[str, int] = field(default_factory=dict)
     acceptance: Rate = Rate()
     complete_first: Rate = Rate()
     missing_documents: dict[str, int] = field(default_factory=dict)
@@ -260,6 +277,7 @@ def _window(days: int, facts: Sequence[Facts], touched: set[str], now: datetime)
         days=days,
         referrals=len(inside),
         by_stage=dict(sorted(Counter(f.referral.stage.value for f in inside).items())),
+        funnel=_funnel(inside),
         acceptance=_acceptance(inside),
         complete_first=Rate(
             sum(q.status is QualificationStatus.QUALIFIED for q in qualified), len(qualified)
@@ -277,6 +295,11 @@ def _window(days: int, facts: Sequence[Facts], touched: set[str], now: datetime)
         },
         after_outreach=sum(f.referral.id in touched for f in inside),
     )
+
+
+def _funnel(facts: Sequence[Facts]) -> dict[str, int]:
+    furthest = [max(_RANK.get(s, 0) for s in f.reached) for f in facts]
+    return {s.value: sum(r >= _RANK[s] for r in furthest) for s in FUNNEL}
 
 
 def _acceptance(facts: Sequence[Facts]) -> Rate:

@@ -173,6 +173,8 @@ def test_the_30_day_window_is_counted_exactly(program):
     w = program.windows[30]  # R1, R2, R5, R9
     assert w.referrals == 4
     assert w.by_stage == {"completed": 1, "no_show": 1, "referred": 1, "scheduled": 1}
+    assert w.funnel == {"referred": 4, "intake_received": 3, "accepted": 3, "scheduled": 3,
+                        "completed": 1}  # fmt: skip
     assert w.acceptance == Rate(3, 3)  # R1, R2, R9 accepted or later; R5 undecided
     assert w.complete_first == Rate(1, 2)  # R1 qualified, R2 incomplete
     assert w.missing_documents == {"insurance_card": 1, "referral_order": 1}
@@ -195,6 +197,8 @@ def test_the_90_day_window_adds_declined_cancelled_and_leaked_referrals(program)
     assert w.referrals == 7
     assert w.by_stage == {"cancelled": 1, "completed": 1, "declined": 1, "no_show": 1,
                           "referred": 2, "scheduled": 1}  # fmt: skip
+    assert w.funnel == {"referred": 7, "intake_received": 3, "accepted": 3, "scheduled": 3,
+                        "completed": 1}  # fmt: skip
     assert w.acceptance == Rate(3, 4)
     assert w.complete_first == Rate(1, 3)
     assert w.leakage == Rate(2, 5)  # R8 cancelled, R10 never scheduled; R3 declined is not due
