@@ -38,8 +38,8 @@ table{border-collapse:collapse;font-size:.9em}
 th,td{padding:4px 10px;border-bottom:1px solid #e4e7eb;text-align:right}
 th:first-child,td:first-child{text-align:left}th{background:#f5f7fa}
 th.sort{cursor:pointer;text-decoration:underline dotted}th.sort:after{content:" \\2195"}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:16px}
-.note{color:#52606d;font-size:.85em}
+.grid{display:flex;flex-wrap:wrap;gap:16px}.chart{width:660px;height:380px}
+.note{color:#52606d;font-size:.85em}.scroll{overflow-x:auto}
 """
 _SORT_JS = """
 document.querySelectorAll("table.sortable th.sort").forEach(function (th) {
@@ -69,6 +69,9 @@ def _bar(name: str, x: Sequence[Cell], cells: Sequence[Cell], **kw: object) -> g
         x=list(x),
         y=[_number(c) for c in cells],
         hovertext=[_hover(c) for c in cells],
+        text=[c if isinstance(c, str) else "" for c in cells],
+        textposition="outside",
+        cliponaxis=False,
         **kw,
     )
 
@@ -79,12 +82,16 @@ def _figures(tables: Mapping[str, Table]) -> dict[str, go.Figure]:
     quality = tables["data_quality"].rows
     figs = {
         "funnel": go.Figure(
-            go.Funnel(
+            go.Bar(
                 y=[r["stage"] for r in funnel],
-                x=[_number(r["referrals"]) or 0 for r in funnel],
-                text=[str(r["referrals"]) for r in funnel],
-                textinfo="text",
-            )
+                x=[_number(r["referrals"]) for r in funnel],
+                text=[f"{r['referrals']} ({r['share_of_referred'] or 0}%)" for r in funnel],
+                textposition="auto",
+                cliponaxis=False,
+                hovertext=[_hover(r["referrals"]) for r in funnel],
+                orientation="h",
+            ),
+            layout={"yaxis": {"autorange": "reversed"}},
         ),
         "time_to_schedule": go.Figure(
             [
@@ -117,9 +124,12 @@ def _figures(tables: Mapping[str, Table]) -> dict[str, go.Figure]:
         ),
         "data_quality": go.Figure(
             go.Bar(
-                x=[_number(r["count"]) for r in quality],
+                x=[_number(r["count"]) or 0 for r in quality],
                 y=[f"{r['problem']}: {r['item']}" for r in quality],
                 hovertext=[_hover(r["count"]) for r in quality],
+                text=[str(r["count"]) for r in quality],
+                textposition="outside",
+                cliponaxis=False,
                 orientation="h",
             )
         ),
@@ -131,7 +141,8 @@ def _chart(name: str, fig: go.Figure, title: str) -> str:
     fig.update_layout(
         title=title,
         height=380,
-        margin={"l": 60, "r": 20, "t": 50, "b": 60},
+        width=660,
+        margin={"l": 60, "r": 50, "t": 50, "b": 60},
         font={"family": "system-ui, sans-serif"},
         template="plotly_white",
     )
@@ -139,7 +150,7 @@ def _chart(name: str, fig: go.Figure, title: str) -> str:
         full_html=False,
         include_plotlyjs=False,
         div_id=f"chart-{name}",
-        config={"displaylogo": False, "responsive": True},
+        config={"displayModeBar": False},
     )
     return f'<div class="chart" data-chart="{name}">{div}</div>'
 
@@ -147,7 +158,7 @@ def _chart(name: str, fig: go.Figure, title: str) -> str:
 def _table(t: Table, sortable: bool = False) -> str:
     def head(c: str) -> str:
         cls = ' class="sort"' if sortable and c in _SORTABLE else ""
-        return f"<th{cls}>{html.escape(c)}</th>"
+        return f'<th data-col="{html.escape(c)}"{cls}>{html.escape(c.replace("_", " "))}</th>'
 
     def cell(value: Cell) -> str:
         sort = _number(value)
@@ -188,7 +199,7 @@ def render_html(
 <section><h2>{html.escape(tables["summary"].title)}</h2>{_table(tables["summary"])}</section>
 <section class="grid">{charts}</section>
 <section><h2>Partner scorecard</h2><p class="note">Click volume, leakage or time to schedule
-to sort.</p>{_table(tables["scorecard"], sortable=True)}</section>
+to sort.</p><div class="scroll">{_table(tables["scorecard"], sortable=True)}</div></section>
 <section><h2>{html.escape(tables["data_quality"].title)}</h2>
 {_table(tables["data_quality"])}</section>
 <script>{_SORT_JS}</script>
