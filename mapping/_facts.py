@@ -8,7 +8,6 @@ time-ordered log of what each system said, see DESIGN.md) plus the canonical dat
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,6 +21,8 @@ from mapping.model import (
     ServiceTargets,
     Stage,
 )
+from mapping.qualification import service_line_key
+from mapping.qualification import version_key as _natural
 
 __all__ = [
     "ACCEPTED_OR_LATER",
@@ -41,15 +42,8 @@ _SCHEDULED_OR_LATER = frozenset({Stage.SCHEDULED, Stage.COMPLETED, Stage.NO_SHOW
 _NOT_HELD = frozenset({Attendance.CANCELLED, Attendance.NO_SHOW})
 
 
-def fold(text: str) -> str:
-    """Service lines compare case- and space-insensitively ("Cardiology " == "cardiology")."""
-    return " ".join(text.split()).casefold()
-
-
-def version_key(version: str) -> tuple[tuple[int, int, str], ...]:
-    """Natural order of definition versions: "v10" after "v9", "10" after "9"."""
-    parts = (p for p in re.split(r"(\d+)", version.strip()) if p)
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p.casefold()) for p in parts)
+fold = service_line_key
+version_key = _natural
 
 
 def targets_for(
