@@ -49,7 +49,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -62,6 +62,7 @@ from mapping._facts import (
     referred_time,
     touches_of,
 )
+from mapping._rates import Distribution, Rate, suppress_count, suppress_rate
 from mapping.model import (
     Attendance,
     Clinician,
@@ -118,51 +119,21 @@ class MeasureConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class Rate:
-    numerator: int = 0
-    denominator: int = 0
-
-    @property
-    def value(self) -> float | None:
-        """numerator / denominator, None when nothing is in the denominator."""
-        return self.numerator / self.denominator if self.denominator else None
-
-
-@dataclass(frozen=True, slots=True)
-class Distribution:
-    """Days between two moments over the referrals that have both."""
-
-    values: tuple[float, ...] = ()
-
-    @property
-    def count(self) -> int:
-        return len(self.values)
-
-    @property
-    def median(self) -> float | None:
-        return percentile(self.values, 50)
-
-    @property
-    def p90(self) -> float | None:
-        return percentile(self.values, 90)
-
-
-@dataclass(frozen=True, slots=True)
 class WindowMeasures:
     days: int
-    referrals: int = 0
-    by_stage: dict[str, int] = field(default_factory=dict)
-    funnel: dict[str, int] = field(default_factory=dict)
-    acceptance: Rate = Rate()
-    complete_first: Rate = Rate()
-    missing_documents: dict[str, int] = field(default_factory=dict)
-    to_schedule: Distribution = Distribution()
-    to_complete: Distribution = Distribution()
-    leakage: Rate = Rate()
-    no_show: Rate = Rate()
-    loop_closure: Rate = Rate()
-    sla_breaches: dict[str, Rate] = field(default_factory=dict)
-    after_outreach: int = 0
+    referrals: int
+    by_stage: dict[str, int]
+    funnel: dict[str, int]
+    acceptance: Rate
+    complete_first: Rate
+    missing_documents: dict[str, int]
+    to_schedule: Distribution
+    to_complete: Distribution
+    leakage: Rate
+    no_show: Rate
+    loop_closure: Rate
+    sla_breaches: dict[str, Rate]
+    after_outreach: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,19 +168,6 @@ class ProgramMeasures:
     campaigns: list[Attribution]
     undated: int
     without_partner: int
-
-
-def suppress_count(n: int, threshold: int = 11) -> int | None:
-    """``n``, or None when 0 < n < threshold (CMS cell-size suppression; 0 is shown)."""
-    return None if 0 < n < threshold else n
-
-
-def suppress_rate(rate: Rate, threshold: int = 11) -> float | None:
-    """The rate, or None when it would reveal a small count (numerator, denominator or rest)."""
-    parts = (rate.numerator, rate.denominator, rate.denominator - rate.numerator)
-    if any(suppress_count(p, threshold) is None for p in parts):
-        return None
-    return rate.value
 
 
 def compute(
