@@ -27,6 +27,7 @@ from mapping.qualification import version_key as _natural
 __all__ = [
     "ACCEPTED_OR_LATER",
     "Facts",
+    "OutreachIndex",
     "facts_of",
     "fold",
     "percentile",
@@ -154,9 +155,33 @@ def facts_of(
     )
 
 
-def touches_of(
-    facts: Facts, outreach: Iterable[OutreachActivity], window: timedelta
-) -> list[OutreachActivity]:
+@dataclass(frozen=True, slots=True)
+class OutreachIndex:
+    """Outreach activities by the partner and by the clinicians they reached."""
+
+    by_partner: dict[str, list[OutreachActivity]]
+    by_clinician: dict[str, list[OutreachActivity]]
+
+    @classmethod
+    def of(cls, activities: Iterable[OutreachActivity]) -> OutreachIndex:
+        by_partner: dict[str, list[OutreachActivity]] = {}
+        by_clinician: dict[str, list[OutreachActivity]] = {}
+        for o in activities:
+            if o.partner_id is not None:
+                by_partner.setdefault(o.partner_id, []).append(o)
+            for c in dict.fromkeys(o.clinician_ids):
+                by_clinician.setdefault(c, []).append(o)
+        return cls(by_partner, by_clinician)
+
+    def near(self, partner_id: str | None, clinician_ids: Iterable[str]) -> list[OutreachActivity]:
+        """Every activity to the partner or one of the clinicians, each once."""
+        found = {id(o): o for o in self.by_partner.get(partner_id or "", [])}
+        for c in clinician_ids:
+            found |= {id(o): o for o in self.by_clinician.get(c, [])}
+        return list(found.values())
+
+
+def touches_of(facts: Facts, index: OutreachIndex, window: timedelta) -> list[OutreachActivity]:
     """Outreach to the referral's partner or clinician in the ``window`` before it was
     referred, oldest first (cancelled and unattended activities did not happen)."""
     at = facts.referred_at
@@ -165,12 +190,7 @@ def touches_of(
     clinician = facts.referral.clinician_id
     found = [
         o
-        for o in outreach
-        if o.attendance not in _NOT_HELD
-        and timedelta(0) <= at - o.occurred_at <= window
-        and (
-            (o.partner_id is not None and o.partner_id == facts.partner_id)
-            or (clinician is not None and clinician in o.clinician_ids)
-        )
+        for o in index.near(facts.partner_id, [clinician] if clinician else [])
+        if o.attendance not in _NOT_HELD and timedelta(0) <= at - o.occurred_at <= window
     ]
     return sorted(found, key=lambda o: (o.occurred_at, o.id))

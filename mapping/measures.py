@@ -56,6 +56,7 @@ from enum import StrEnum
 from mapping._facts import (
     ACCEPTED_OR_LATER,
     Facts,
+    OutreachIndex,
     facts_of,
     fold,
     percentile,
@@ -186,10 +187,18 @@ def compute(
     facts = [facts_of(r, by_clinician, definitions, now) for r in referrals]
     dated = [f for f in facts if f.referred_at is not None and f.referred_at <= now]
     window = timedelta(days=config.attribution_days)
-    touches = {f.referral.id: touches_of(f, activities, window) for f in dated}
+    index = OutreachIndex.of(activities)
+    touches = {f.referral.id: touches_of(f, index, window) for f in dated}
     touched = {rid for rid, found in touches.items() if found}
+    mine: dict[str, list[Facts]] = defaultdict(list)
+    for f in dated:
+        mine[f.partner_id or ""].append(f)
+    staff: dict[str, list[str]] = defaultdict(list)
+    for c in by_clinician.values():
+        staff[c.partner_id or ""].append(c.id)
     partner_rows = [
-        _partner(p, dated, activities, by_clinician, touched, now, config) for p in partners
+        _partner(p, mine[p.id], index.near(p.id, staff[p.id]), touched, now, config)
+        for p in partners
     ]
     return ProgramMeasures(
         now=now,
@@ -327,21 +336,14 @@ def _closure(facts: Sequence[Facts], now: datetime, *, breaches: bool) -> Rate:
 
 def _partner(
     partner: Partner,
-    facts: Sequence[Facts],
-    activities: Sequence[OutreachActivity],
-    clinicians: dict[str, Clinician],
+    mine: Sequence[Facts],
+    near: Sequence[OutreachActivity],
     touched: set[str],
     now: datetime,
     config: MeasureConfig,
 ) -> PartnerMeasures:
-    mine = [f for f in facts if f.partner_id == partner.id]
-    staff = {c.id for c in clinicians.values() if c.partner_id == partner.id}
-    reached = [
-        o
-        for o in activities
-        if o.attendance is not Attendance.CANCELLED
-        and (o.partner_id == partner.id or staff.intersection(o.clinician_ids))
-    ]
+    """One partner's measures from its referrals and the outreach to it or its staff."""
+    reached = [o for o in near if o.attendance is not Attendance.CANCELLED]
     last = max((o.occurred_at for o in reached), default=None)
     return PartnerMeasures(
         partner_id=partner.id,
