@@ -200,6 +200,8 @@ def render_html(
 <section class="grid">{charts}</section>
 <section><h2>Partner scorecard</h2><p class="note">Click volume, leakage or time to schedule
 to sort.</p><div class="scroll">{_table(tables["scorecard"], sortable=True)}</div></section>
+<section><h2>{html.escape(tables["partner_service_lines"].title)}</h2>
+<div class="scroll">{_table(tables["partner_service_lines"])}</div></section>
 <section><h2>{html.escape(tables["data_quality"].title)}</h2>
 {_table(tables["data_quality"])}</section>
 <script>{_SORT_JS}</script>

@@ -39,7 +39,15 @@ from mapping.model import (
 )
 from sync.state import RecordErrorInfo
 
-__all__ = ["BUCKETS", "SCORECARD_COLUMNS", "ProgramData", "Table", "build_tables", "funnel_table"]
+__all__ = [
+    "BUCKETS",
+    "SCORECARD_COLUMNS",
+    "Cell",
+    "ProgramData",
+    "Table",
+    "build_tables",
+    "funnel_table",
+]
 
 Cell = str | int | float | None
 BUCKETS = (
@@ -121,6 +129,7 @@ def build_tables(
         ),
         _time_to_schedule(m, days, c),
         _scorecard(m.partners, days, c),
+        _partner_lines(m.partners, days, c),
         _timeline(data, now, days, c),
         _sla(m, days, c),
         _quality(m, w, data.errors, c),
@@ -231,6 +240,22 @@ def _scorecard(partners: Sequence[PartnerMeasures], days: int, c: _Cells) -> Tab
             }
         )
     return Table("scorecard", "Partner scorecard", SCORECARD_COLUMNS, rows)
+
+
+def _partner_lines(partners: Sequence[PartnerMeasures], days: int, c: _Cells) -> Table:
+    rows: list[dict[str, Cell]] = []
+    for p in sorted(partners, key=lambda p: p.name):
+        for line, windows in p.by_service_line.items():
+            w = windows[days]
+            rows.append({
+                "partner": p.name, "service_line": line, "referrals": c.count(w.referrals),
+                "acceptance_rate": c.rate(w.acceptance), "leakage_rate": c.rate(w.leakage),
+                "median_days_to_schedule": c.days(w.to_schedule, "median"),
+                "no_show_rate": c.rate(w.no_show),
+            })  # fmt: skip
+    columns = ("partner", "service_line", "referrals", "acceptance_rate", "leakage_rate",
+               "median_days_to_schedule", "no_show_rate")  # fmt: skip
+    return Table("partner_service_lines", "Partners by service line", columns, rows)
 
 
 def _months(now: datetime, days: int) -> list[str]:

@@ -57,3 +57,14 @@ def test_the_scorecard_orders_partners_by_volume():
         ("Lakeview Health", 4), ("Northside Family Medicine", 4), ("Cold Call Clinic", 0),
         ("New Prospect Practice", 0), ("Quiet Clinic", 0),
     ]  # fmt: skip
+
+
+def test_partners_are_broken_down_by_service_line():
+    _, tables = build_tables(DATA, now=NOW, days=365, threshold=1)
+    rows = {(r["partner"], r["service_line"]): (r["referrals"], r["leakage_rate"])
+            for r in tables["partner_service_lines"].rows}  # fmt: skip
+    assert rows == {
+        ("Lakeview Health", "cardiology"): (1, 100.0),  # R8 cancelled, never scheduled
+        ("Lakeview Health", "ortho"): (3, 100.0),  # R4 and R10 leaked; R5 not due yet
+        ("Northside Family Medicine", "cardiology"): (4, 0.0),  # R3 declined: not due
+    }
