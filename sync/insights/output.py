@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from connectors.scheduling.writers import write_csv_atomic
 from mapping.model import (
@@ -28,8 +29,15 @@ __all__ = ["load_program_data", "write_csvs", "write_report"]
 _M = TypeVar("_M", bound=BaseModel)
 
 
-def _records(store: StateStore, entity: str, model: type[_M]) -> list[_M]:
-    return [model.model_validate(rec.data) for rec in store.iter_records(entity)]
+def _records(store: StateStore, entity: str, model: type[_M], unreadable: Counter[str]) -> list[_M]:
+    """Live records of ``entity``; one that no longer fits the model is counted, not fatal."""
+    out = []
+    for rec in store.iter_records(entity):
+        try:
+            out.append(model.model_validate(rec.data))
+        except ValidationError:
+            unreadable[entity] += 1
+    return out
 
 
 def load_program_data(
@@ -40,15 +48,17 @@ def load_program_data(
     Definitions come from the program directory (what the next run applies) and from the
     store (what earlier runs stored), the directory's winning on the same id.
     """
-    stored = {d.id: d for d in _records(store, "definition", QualifiedReferralDefinition)}
+    bad: Counter[str] = Counter()
+    stored = {d.id: d for d in _records(store, "definition", QualifiedReferralDefinition, bad)}
     stored |= {d.id: d for d in definitions}
     return ProgramData(
-        referrals=_records(store, "referral", Referral),
-        partners=_records(store, "partner", Partner),
-        clinicians=_records(store, "clinician", Clinician),
-        outreach=_records(store, "outreach", OutreachActivity),
+        referrals=_records(store, "referral", Referral, bad),
+        partners=_records(store, "partner", Partner, bad),
+        clinicians=_records(store, "clinician", Clinician, bad),
+        outreach=_records(store, "outreach", OutreachActivity, bad),
         definitions=list(stored.values()),
         errors=store.open_errors(),
+        unreadable=dict(bad),
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from mapping.measures import (
@@ -70,6 +70,7 @@ class ProgramData:
     outreach: list[OutreachActivity]
     definitions: list[QualifiedReferralDefinition]
     errors: list[RecordErrorInfo]
+    unreadable: dict[str, int] = field(default_factory=dict)  # entity -> records left out
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ def build_tables(
         _partner_lines(m.partners, days, c),
         _timeline(data, now, days, c),
         _sla(m, days, c),
-        _quality(m, w, data.errors, c),
+        _quality(m, w, data.errors, data.unreadable, c),
     ]
     return m, {t.name: t for t in tables}
 
@@ -309,7 +310,11 @@ def _sla(m: ProgramMeasures, days: int, c: _Cells) -> Table:
 
 
 def _quality(
-    m: ProgramMeasures, w: WindowMeasures, errors: Iterable[RecordErrorInfo], c: _Cells
+    m: ProgramMeasures,
+    w: WindowMeasures,
+    errors: Iterable[RecordErrorInfo],
+    unreadable: dict[str, int],
+    c: _Cells,
 ) -> Table:
     rows: list[dict[str, Cell]] = [
         {"problem": "incomplete referral", "item": f"missing {doc}", "count": c.count(n)}
@@ -324,6 +329,10 @@ def _quality(
     rows += [
         {"problem": "rejected record", "item": item, "count": c.count(n)}
         for item, n in sorted(rejected.items())
+    ]
+    rows += [
+        {"problem": "unreadable canonical record", "item": entity, "count": c.count(n)}
+        for entity, n in sorted(unreadable.items())
     ]
     rows += [
         {

@@ -149,3 +149,20 @@ def test_the_report_reads_the_store_only(program, tmp_path):
         assert {r.id: r.version for r in store.iter_records("partner")} == versions
     finally:
         store.close()
+
+
+def test_a_stored_record_that_no_longer_fits_the_model_is_counted_not_fatal(tmp_path):
+    program = make_program(tmp_path, referrals=20)
+    store = StateStore.open(f"sqlite:///{program / 'state.db'}")
+    try:
+        store.put_records("referral", [("ref_bad", {"id": "ref_bad", "referral_number": "REF-X",
+                                                    "stage": "teleported"}, False)])  # fmt: skip
+    finally:
+        store.close()
+    result = _invoke("report", "--config", str(program), "--out", str(tmp_path / "r.html"),
+                     "--csv", str(tmp_path), "--threshold", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = _rows((tmp_path / "data_quality.csv").read_text(encoding="utf-8-sig"))
+    assert {"problem": "unreadable canonical record", "item": "referral", "count": "1"} in rows
+    summary = _rows((tmp_path / "summary.csv").read_text(encoding="utf-8-sig"))
+    assert summary[0] == {"measure": "referrals", "value": "20"}
