@@ -202,6 +202,8 @@ def render_html(
 to sort.</p><div class="scroll">{_table(tables["scorecard"], sortable=True)}</div></section>
 <section><h2>{html.escape(tables["partner_service_lines"].title)}</h2>
 <div class="scroll">{_table(tables["partner_service_lines"])}</div></section>
+<section><h2>{html.escape(tables["campaigns"].title)}</h2>
+{_table(tables["campaigns"])}</section>
 <section><h2>{html.escape(tables["data_quality"].title)}</h2>
 {_table(tables["data_quality"])}</section>
 <script>{_SORT_JS}</script>

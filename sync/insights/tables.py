@@ -131,6 +131,7 @@ def build_tables(
         _time_to_schedule(m, days, c),
         _scorecard(m.partners, days, c),
         _partner_lines(m.partners, days, c),
+        _campaigns(m, c),
         _timeline(data, now, days, c),
         _sla(m, days, c),
         _quality(m, w, data.errors, data.unreadable, c),
@@ -257,6 +258,23 @@ def _partner_lines(partners: Sequence[PartnerMeasures], days: int, c: _Cells) ->
     columns = ("partner", "service_line", "referrals", "acceptance_rate", "leakage_rate",
                "median_days_to_schedule", "no_show_rate")  # fmt: skip
     return Table("partner_service_lines", "Partners by service line", columns, rows)
+
+
+def _campaigns(m: ProgramMeasures, c: _Cells) -> Table:
+    """Referrals credited to each campaign (outreach in the attribution window before)."""
+    rows: list[dict[str, Cell]] = [
+        {
+            "campaign": a.key,
+            "referrals_last_touch": c.count(a.last_touch),
+            "referrals_any_touch": c.count(a.any_touch),
+            "completed_after": c.count(a.completed_after),
+        }
+        for a in sorted(m.campaigns, key=lambda a: (-a.any_touch, a.key))
+    ]
+    columns = ("campaign", "referrals_last_touch", "referrals_any_touch", "completed_after")
+    return Table(
+        "campaigns", "Referrals after outreach, by campaign (all referrals to date)", columns, rows
+    )
 
 
 def _months(now: datetime, days: int) -> list[str]:

@@ -21,7 +21,8 @@ from tests.sync.report_support import AS_OF, CANARIES, make_program
 
 runner = CliRunner()
 TABLES = {"summary", "funnel", "stages", "time_to_schedule", "scorecard",
-          "outreach_vs_referrals", "sla_breaches", "data_quality", "partner_service_lines"}  # fmt: skip
+          "outreach_vs_referrals", "sla_breaches", "data_quality", "partner_service_lines",
+          "campaigns"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -68,3 +68,13 @@ def test_partners_are_broken_down_by_service_line():
         ("Lakeview Health", "ortho"): (3, 100.0),  # R4 and R10 leaked; R5 not due yet
         ("Northside Family Medicine", "cardiology"): (4, 0.0),  # R3 declined: not due
     }
+
+
+def test_campaigns_are_credited_with_the_referrals_after_their_outreach():
+    _, tables = build_tables(DATA, now=NOW, days=365, threshold=1)
+    assert tables["campaigns"].rows == [
+        {"campaign": "spring-cardio", "referrals_last_touch": 2, "referrals_any_touch": 2,
+         "completed_after": 1},
+        {"campaign": "ortho-lunch", "referrals_last_touch": 1, "referrals_any_touch": 1,
+         "completed_after": 0},
+    ]  # fmt: skip
