@@ -68,7 +68,7 @@ def _days(since: str, now: datetime) -> int:
             _bad(f"--since {since!r} is neither a date (2026-01-01) nor days back (90d)")
         days = (now.date() - start).days + 1
     if days < 1:
-        _bad(f"--since {since!r} lies in the future; give a past date or a number of days")
+        _bad(f"--since {since!r} covers no day; give a past date or at least 1d")
     return days
 
 
