@@ -107,3 +107,19 @@ def test_the_scorecard_sorts_by_leakage_when_its_header_is_clicked(browser, repo
     assert first == sorted(first, reverse=True) and first[0] > first[-1]
     table.find_elements("css selector", "th")[column].click()
     assert leakage() == sorted(first)
+
+
+def test_the_report_of_a_program_without_data_opens_cleanly_too(browser, tmp_path):
+    from config import write_program
+
+    write_program(tmp_path / "empty")
+    out = tmp_path / "empty.html"
+    result = CliRunner().invoke(app, ["report", "--config", str(tmp_path / "empty"),
+                                      "--out", str(out), "--as-of", AS_OF.isoformat()])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    _open(browser, out)
+    for name in CHARTS:
+        assert browser.find_element("id", f"chart-{name}").find_elements(
+            "css selector", "svg.main-svg"
+        ), f"chart {name} has no drawing surface"
+    assert [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")] == []
