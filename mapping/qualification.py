@@ -44,6 +44,8 @@ __all__ = [
     "document_key",
     "evaluate",
     "select_definition",
+    "service_line_key",
+    "version_key",
 ]
 
 
@@ -348,6 +350,16 @@ def evaluate(
 
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+def version_key(version: str) -> tuple[tuple[int, int, str], ...]:
+    """Sort key of a definition version in natural order: "v10" after "v9", "10" after "9"."""
+    return _version_key(version)
+
+
+def service_line_key(line: str) -> str:
+    """Service lines compare case- and space-insensitively ("Cardiology " is "cardiology")."""
+    return _fold(line)
 
 
 def _version_key(version: str) -> tuple[tuple[int, int, str], ...]:

@@ -42,6 +42,7 @@ from connectors.scheduling.rejects import RowRejected
 from connectors.scheduling.rows import BadRow, RowContext, RowConverter
 from connectors.scheduling.settings import SchedulingSettings
 from connectors.scheduling.writers import (
+    Contacts,
     targets_by_service_line,
     write_closure_csv,
     write_review_csv,
@@ -185,10 +186,11 @@ class SchedulingConnector(Connector):
         referrals: Iterable[Referral],
         definitions: Iterable[QualifiedReferralDefinition],
         path: Path | None = None,
+        contacts: Contacts | None = None,
     ) -> Path:
         target = path or self._output("scheduling-worklist.csv")
         targets = targets_by_service_line(definitions)
-        write_worklist_csv(target, referrals, targets, now=self.clock())
+        write_worklist_csv(target, referrals, targets, now=self.clock(), contacts=contacts)
         return target
 
     def write_closure(
@@ -196,10 +198,11 @@ class SchedulingConnector(Connector):
         referrals: Iterable[Referral],
         definitions: Iterable[QualifiedReferralDefinition],
         path: Path | None = None,
+        contacts: Contacts | None = None,
     ) -> Path:
         target = path or self._output("closure.csv")
         targets = targets_by_service_line(definitions)
-        write_closure_csv(target, referrals, targets, now=self.clock())
+        write_closure_csv(target, referrals, targets, now=self.clock(), contacts=contacts)
         return target
 
     def write_review(

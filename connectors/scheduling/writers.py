@@ -14,17 +14,27 @@ import csv
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from connectors.scheduling.matching import MatchResult
-from mapping.model import QualifiedReferralDefinition, Referral, ServiceTargets, Stage
+from mapping.model import (
+    Clinician,
+    Partner,
+    QualifiedReferralDefinition,
+    Referral,
+    ServiceTargets,
+    Stage,
+)
+from mapping.qualification import service_line_key, version_key
 
 __all__ = [
     "CLOSURE_COLUMNS",
     "REVIEW_COLUMNS",
     "WORKLIST_COLUMNS",
+    "Contacts",
     "closure_rows",
     "neutralise_cell",
     "targets_by_service_line",
@@ -36,12 +46,14 @@ __all__ = [
 ]
 
 WORKLIST_COLUMNS = (
-    "referral_number", "referral_id", "service_line", "partner_id", "clinician_id", "urgency",
+    "referral_number", "referral_id", "service_line", "partner_id", "clinician_id",
+    "partner", "clinician", "clinician_npi", "practice_phone", "urgency",
     "accepted_at", "age_days", "target_days", "days_over", "status",
 )  # fmt: skip
 CLOSURE_COLUMNS = (
     "referral_number", "referral_id", "service_line", "partner_id", "clinician_id",
-    "completed_at", "days_since_completed", "target_days", "days_over", "status",
+    "partner", "clinician", "clinician_npi", "practice_phone", "completed_at",
+    "days_since_completed", "target_days", "days_over", "status",
 )  # fmt: skip
 REVIEW_COLUMNS = (
     "source_file", "source_line", "appointment_id", "fhir_ref", "service_request_ref",
@@ -90,18 +102,51 @@ def _cell(value: Any) -> Any:
 def targets_by_service_line(
     definitions: Iterable[QualifiedReferralDefinition],
 ) -> dict[str, ServiceTargets]:
-    """Per service line, the targets of its newest definition (by effective date, version)."""
+    """Per service line (folded: case and spaces ignored), the targets of its newest
+    definition: highest version in natural order ("v10" after "v9"), then latest effective
+    date. Look lines up with :func:`mapping.qualification.service_line_key`."""
     newest: dict[str, QualifiedReferralDefinition] = {}
     for d in definitions:
-        seen = newest.get(d.service_line)
+        line = service_line_key(d.service_line)
+        seen = newest.get(line)
         if seen is None or _definition_order(d) >= _definition_order(seen):
-            newest[d.service_line] = d
+            newest[line] = d
     return {line: d.targets for line, d in newest.items()}
 
 
-def _definition_order(d: QualifiedReferralDefinition) -> tuple[str, tuple[int, str]]:
-    version = (int(d.version), "") if d.version.isdigit() else (-1, d.version)
-    return (d.effective_from.isoformat() if d.effective_from else "", version)
+def _definition_order(d: QualifiedReferralDefinition) -> tuple[Any, ...]:
+    return (version_key(d.version), d.effective_from.isoformat() if d.effective_from else "")
+
+
+def _line_targets(
+    targets: Mapping[str, ServiceTargets], referral: Referral
+) -> ServiceTargets | None:
+    if not referral.service_line:
+        return None
+    return targets.get(service_line_key(referral.service_line))
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Who a coordinator calls about a referral: partners and clinicians by canonical id."""
+
+    partners: Mapping[str, Partner] = field(default_factory=dict)
+    clinicians: Mapping[str, Clinician] = field(default_factory=dict)
+
+    def of(self, r: Referral) -> dict[str, Any]:
+        clinician = self.clinicians.get(r.clinician_id or "")
+        partner_id = r.partner_id or (clinician.partner_id if clinician else None)
+        partner = self.partners.get(partner_id or "")
+        return {
+            "partner": partner.name if partner else None,
+            "clinician": _full_name(clinician) if clinician else None,
+            "clinician_npi": clinician.npi if clinician else None,
+            "practice_phone": partner.phone if partner else None,
+        }
+
+
+def _full_name(c: Clinician) -> str:
+    return " ".join(part for part in (c.first_name, c.last_name) if part)
 
 
 def _entered(referral: Referral, stage: Stage) -> datetime | None:
@@ -116,18 +161,23 @@ def _against_target(age: int, target: int | None) -> dict[str, Any]:
     return {"target_days": target, "days_over": age - target, "status": status}
 
 
-def _base(r: Referral) -> dict[str, Any]:
+def _base(r: Referral, contacts: Contacts | None) -> dict[str, Any]:
     return {
         "referral_number": r.referral_number,
         "referral_id": r.id,
         "service_line": r.service_line,
         "partner_id": r.partner_id,
         "clinician_id": r.clinician_id,
+        **(contacts or Contacts()).of(r),
     }
 
 
 def worklist_rows(
-    referrals: Iterable[Referral], targets: Mapping[str, ServiceTargets], *, now: datetime
+    referrals: Iterable[Referral],
+    targets: Mapping[str, ServiceTargets],
+    *,
+    now: datetime,
+    contacts: Contacts | None = None,
 ) -> list[dict[str, Any]]:
     """Accepted referrals not yet scheduled, most overdue first."""
     rows = []
@@ -136,15 +186,24 @@ def worklist_rows(
             continue
         accepted_at = _entered(r, Stage.ACCEPTED) or r.received_at
         age = (now - accepted_at).days if accepted_at else 0
-        line_targets = targets.get(r.service_line or "")
+        line_targets = _line_targets(targets, r)
         target = line_targets.schedule_within_days if line_targets else None
-        row = {**_base(r), "urgency": r.urgency.value, "accepted_at": accepted_at, "age_days": age}
+        row = {
+            **_base(r, contacts),
+            "urgency": r.urgency.value,
+            "accepted_at": accepted_at,
+            "age_days": age,
+        }
         rows.append(row | _against_target(age, target))
     return sorted(rows, key=_urgency_order)
 
 
 def closure_rows(
-    referrals: Iterable[Referral], targets: Mapping[str, ServiceTargets], *, now: datetime
+    referrals: Iterable[Referral],
+    targets: Mapping[str, ServiceTargets],
+    *,
+    now: datetime,
+    contacts: Contacts | None = None,
 ) -> list[dict[str, Any]]:
     """Completed referrals whose outcome has not gone back to the referrer, oldest first."""
     rows = []
@@ -153,9 +212,9 @@ def closure_rows(
             continue
         completed_at = r.completed_at or _entered(r, Stage.COMPLETED)
         age = (now - completed_at).days if completed_at else 0
-        line_targets = targets.get(r.service_line or "")
+        line_targets = _line_targets(targets, r)
         target = line_targets.close_loop_within_days if line_targets else None
-        row = {**_base(r), "completed_at": completed_at, "days_since_completed": age}
+        row = {**_base(r, contacts), "completed_at": completed_at, "days_since_completed": age}
         rows.append(row | _against_target(age, target))
     return sorted(rows, key=_urgency_order)
 
@@ -172,9 +231,12 @@ def write_worklist_csv(
     targets: Mapping[str, ServiceTargets],
     *,
     now: datetime,
+    contacts: Contacts | None = None,
 ) -> int:
     """Write the scheduling worklist; returns the number of referrals listed."""
-    return write_csv_atomic(path, WORKLIST_COLUMNS, worklist_rows(referrals, targets, now=now))
+    return write_csv_atomic(
+        path, WORKLIST_COLUMNS, worklist_rows(referrals, targets, now=now, contacts=contacts)
+    )
 
 
 def write_closure_csv(
@@ -183,9 +245,12 @@ def write_closure_csv(
     targets: Mapping[str, ServiceTargets],
     *,
     now: datetime,
+    contacts: Contacts | None = None,
 ) -> int:
     """Write the loop-closure list; returns the number of referrals listed."""
-    return write_csv_atomic(path, CLOSURE_COLUMNS, closure_rows(referrals, targets, now=now))
+    return write_csv_atomic(
+        path, CLOSURE_COLUMNS, closure_rows(referrals, targets, now=now, contacts=contacts)
+    )
 
 
 def write_review_csv(path: Path, unmatched: Iterable[tuple[Mapping[str, Any], MatchResult]]) -> int:

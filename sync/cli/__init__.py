@@ -21,6 +21,7 @@ _COMMAND_MODULES = [
     "sync.cli.cmd_schedule",
     "sync.cli.cmd_demo",
     "sync.cli.cmd_state",
+    "sync.cli.cmd_report",
 ]
 
 for _name in _COMMAND_MODULES:

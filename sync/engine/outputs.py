@@ -13,7 +13,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from mapping.model import QualifiedReferralDefinition, Referral
+from connectors.scheduling.writers import Contacts
+from mapping.model import Clinician, Partner, QualifiedReferralDefinition, Referral
 from sync.engine.matching import PatientMatcher
 from sync.state import StateStore
 
@@ -46,8 +47,9 @@ def write_outputs(
             continue
         if not changed and not matcher.unmatched and _current(Path(out), today):
             continue
-        written.append(connector.write_worklist(_referrals(store), definitions))
-        written.append(connector.write_closure(_referrals(store), definitions))
+        contacts = _contacts(store)
+        written.append(connector.write_worklist(_referrals(store), definitions, contacts=contacts))
+        written.append(connector.write_closure(_referrals(store), definitions, contacts=contacts))
         written.append(connector.write_review(matcher.unmatched))
     return written
 
@@ -60,6 +62,16 @@ def _current(directory: Path, today: date) -> bool:
         )
     except OSError:
         return False
+
+
+def _contacts(store: StateStore) -> Contacts:
+    """Partner and clinician names, NPI and practice phone for the people files."""
+    return Contacts(
+        partners={r.id: Partner.model_validate(r.data) for r in store.iter_records("partner")},
+        clinicians={
+            r.id: Clinician.model_validate(r.data) for r in store.iter_records("clinician")
+        },
+    )
 
 
 def _referrals(store: StateStore) -> Iterator[Referral]:

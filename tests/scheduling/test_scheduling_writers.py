@@ -11,13 +11,22 @@ from scheduling_support import FIXTURES, make_connector
 
 from connectors.scheduling import MatchResult, write_review_csv
 from connectors.scheduling.writers import (
+    Contacts,
     neutralise_cell,
     targets_by_service_line,
+    write_closure_csv,
     write_csv_atomic,
     write_worklist_csv,
 )
 from mapping.errors import ConfigurationError
-from mapping.model import QualifiedReferralDefinition, Referral, ServiceTargets, StageEvent
+from mapping.model import (
+    Clinician,
+    Partner,
+    QualifiedReferralDefinition,
+    Referral,
+    ServiceTargets,
+    StageEvent,
+)
 
 NOW = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
 
@@ -132,3 +141,50 @@ def test_writers_need_an_output_dir(tmp_path):
     connector = make_connector(FIXTURES, preset="generic")
     with pytest.raises(ConfigurationError, match="output_dir"):
         connector.write_worklist([], [])
+
+
+def test_definition_versions_compare_naturally_so_v10_beats_v9():
+    definitions = [
+        QualifiedReferralDefinition(id=f"card-{v}", service_line="cardiology", version=v,
+                                    targets=ServiceTargets(schedule_within_days=days))
+        for v, days in (("v10", 10), ("v9", 9), ("v2", 2))
+    ]  # fmt: skip
+    assert targets_by_service_line(definitions)["cardiology"].schedule_within_days == 10
+
+
+def test_service_lines_match_case_insensitively(tmp_path):
+    definitions = [
+        QualifiedReferralDefinition(id="card", service_line="Cardiology", version="1",
+                                    targets=ServiceTargets(schedule_within_days=5))
+    ]  # fmt: skip
+    path = tmp_path / "w.csv"
+    write_worklist_csv(path, [_referral("R-1", "accepted", 8, service_line="cardiology ")],
+                       targets_by_service_line(definitions), now=NOW)  # fmt: skip
+    row = _rows(path)[0]
+    assert (row["target_days"], row["days_over"], row["status"]) == ("5", "3", "overdue")
+
+
+def test_worklist_and_closure_name_who_to_call(tmp_path):
+    contacts = Contacts(
+        partners={"par_1": Partner(id="par_1", name="Northside Family Medicine",
+                                   phone="+1 312 555 0100")},
+        clinicians={"cli_1": Clinician(id="cli_1", first_name="Ada", last_name="Avery",
+                                       npi="1234567893", partner_id="par_1")},
+    )  # fmt: skip
+    referrals = [
+        _referral("R-1", "accepted", 3, clinician_id="cli_1", service_line="cardiology"),
+        _referral("R-2", "completed", 20, partner_id="par_1", service_line="cardiology"),
+    ]
+    targets = targets_by_service_line(DEFINITIONS)
+    work, close = tmp_path / "w.csv", tmp_path / "c.csv"
+    write_worklist_csv(work, referrals, targets, now=NOW, contacts=contacts)
+    write_closure_csv(close, referrals, targets, now=NOW, contacts=contacts)
+    who = ("partner", "clinician", "clinician_npi", "practice_phone")
+    assert {k: _rows(work)[0][k] for k in who} == {
+        "partner": "Northside Family Medicine", "clinician": "Ada Avery",
+        "clinician_npi": "1234567893", "practice_phone": "'+1 312 555 0100",
+    }  # fmt: skip
+    assert {k: _rows(close)[0][k] for k in who} == {
+        "partner": "Northside Family Medicine", "clinician": "",
+        "clinician_npi": "", "practice_phone": "'+1 312 555 0100",
+    }  # fmt: skip
