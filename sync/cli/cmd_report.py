@@ -16,19 +16,17 @@ import os
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from rich.table import Table as RichTable
 
-from config.loader import Program
-from mapping.measures import ProgramMeasures
 from sync.cli._app import app
 from sync.cli._common import console, err_console, handle_errors
-from sync.engine import open_program
-from sync.insights import build_tables, load_program_data, write_csvs, write_report
-from sync.insights.tables import Table, funnel_table
-from sync.state import StateStore
+
+if TYPE_CHECKING:  # the heavy parts load when a command runs, not for --help
+    from config.loader import Program
+    from mapping.measures import ProgramMeasures
+    from sync.insights.tables import Table
 
 __all__ = ["pipeline", "report"]
 
@@ -80,6 +78,10 @@ def _bad(message: str) -> NoReturn:
 def _load(
     config: Path, state: str | None, now: datetime, days: int, threshold: int
 ) -> tuple[Program, ProgramMeasures, dict[str, Table]]:
+    from sync.engine import open_program
+    from sync.insights import build_tables, load_program_data
+    from sync.state import StateStore
+
     program = open_program(config)
     url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
     with StateStore.open(url) as store:
@@ -110,6 +112,8 @@ def report(
     with handle_errors():
         program, _, tables = _load(config, state, now, days, threshold)
         target = out or program.root / "report.html"
+        from sync.insights import write_csvs, write_report
+
         write_report(
             target,
             tables,
@@ -152,6 +156,8 @@ def pipeline(
                 f"no partner named {partner!r} in the state store; check the name "
                 "(`refsync pipeline` lists the top partners)"
             )
+        from sync.insights.tables import funnel_table
+
         funnel = funnel_table(found[0].windows[days], threshold)
         top = [r for r in scorecard.rows if str(r["partner"]).strip().casefold() == wanted]
     if json_out:
@@ -170,10 +176,14 @@ def pipeline(
         "trend",
         "status",
     )
+    from sync.insights.tables import Table
+
     _print(Table("partners", "", columns, top), f"Top partners by volume, {title}", columns)
 
 
 def _print(table: Table, title: str, columns: tuple[str, ...]) -> None:
+    from rich.table import Table as RichTable
+
     out = RichTable(title=title)
     for column in columns:
         out.add_column(column, justify="left" if column in ("stage", "partner") else "right")
