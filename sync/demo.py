@@ -280,16 +280,30 @@ def _run_demo(say: Callable[[str], None], workdir: Path | None) -> dict[str, Any
         engine = Engine(runtime, store)
         try:
             figures["runs"] = _run_jobs(engine, sf, hs, say)
+            figures["report"] = str(_write_report(store, runtime, program))
         finally:
             runtime.close()
             store.close()
         figures["salesforce_referrals"] = len(sf.records("Referral__c"))
         figures["hubspot_deals"] = len(hs.records("deals"))
+    say(f"The program report (opens offline in a browser): {figures['report']}")
     say(
         f"Look at: {program}/refsync.yaml (jobs), mappings/ (field mappings), "
-        f"`refsync status --config {program}` and `refsync errors --config {program}`."
+        f"`refsync status --config {program}`, `refsync pipeline --config {program}` and "
+        f"`refsync history REF-1041 --config {program}`."
     )
     return figures
+
+
+def _write_report(store: StateStore, runtime: Runtime, program: Path) -> Path:
+    """The report a program's users look at, as ``refsync report`` writes it."""
+    from sync.insights import build_tables, load_program_data, write_report
+
+    now = datetime.now(UTC)
+    data = load_program_data(store, runtime.program.definitions.values())
+    _, tables = build_tables(data, now=now, days=90)
+    target = program / "report.html"
+    return write_report(target, tables, program=program.name, now=now, days=90, threshold=11)
 
 
 def provision_hubspot(program: Path) -> None:
