@@ -162,7 +162,7 @@ def _fold_into(
         update["stage"] = folded.stage
     update.update(folded.derived)
     before = None if created else referral.stage
-    moved = Referral.model_validate({**referral.model_dump(), **update})
+    moved = referral.model_copy(update=update)  # typed values: no second validation
     result.changed_fields.append("events")
     for path in ("stage_history", *STAGE_DERIVED):
         if getattr(moved, path) != getattr(referral, path) and path not in result.changed_fields:
