@@ -138,7 +138,7 @@ class SchedulingConnector(Connector):
         live = {f.name for f in files}
         done = {name: entry for name, entry in previous.items() if name in live}
         emitted: dict[str, Any] = {"files": previous}
-        self._numbers = self._referral_numbers(object_name, files)
+        self._numbers = self._referral_numbers(object_name, files, since)
         for export in files:
             print_ = self._fingerprint(export)
             if print_ is None or not self._due(export, print_, done, until):
@@ -148,22 +148,31 @@ class SchedulingConnector(Connector):
             for page in self._paged(records, export, print_, done):
                 emitted = page.bookmark
                 yield page
-        if emitted != {"files": done} or self._pending_rejects:
-            yield ReadPage([], {"files": dict(done)}, self._take_rejects())
+        if emitted != self._bookmark(done) or self._pending_rejects:
+            yield ReadPage([], self._bookmark(done), self._take_rejects())
 
-    def _referral_numbers(self, object_name: str, files: Sequence[ExportFile]) -> dict[str, str]:
-        """``ServiceRequest/<id>`` -> referral number over every FHIR file of the folder.
+    def _referral_numbers(
+        self, object_name: str, files: Sequence[ExportFile], since: Bookmark | None
+    ) -> dict[str, str]:
+        """``ServiceRequest/<id>`` -> referral number over every FHIR file seen so far.
 
         A bulk export writes one NDJSON file per resource type, and a later export may hold
         the Appointments of a ServiceRequest read in an earlier one: references resolve
-        across every file still in the folder, not only within one file.
+        across every file of the folder, and across runs through the bookmark (kept in the
+        state store), even after the earlier file left the folder.
         """
         if self.settings.format != "fhir" or object_name != "stage_event":
             return {}
-        numbers: dict[str, str] = {}
+        numbers: dict[str, str] = dict((since or {}).get("references") or {})
         for export in files:
             numbers.update(referral_numbers(export.path))
         return numbers
+
+    def _bookmark(self, done: Mapping[str, Any]) -> Bookmark:
+        bookmark: Bookmark = {"files": dict(done)}
+        if self._numbers:
+            bookmark["references"] = dict(self._numbers)
+        return bookmark
 
     # -- rejects ---------------------------------------------------------------------------
 
@@ -301,7 +310,7 @@ class SchedulingConnector(Connector):
             if record is not None:
                 page.append(record)
             if len(page) >= size or len(self._pending_rejects) >= size:
-                yield ReadPage(page, {"files": dict(done)}, self._take_rejects())
+                yield ReadPage(page, self._bookmark(done), self._take_rejects())
                 page = []
         self.stats.files_read += 1
         if still_same(export.path, print_):
@@ -309,7 +318,7 @@ class SchedulingConnector(Connector):
         else:
             log.warning("scheduling: %s changed while being read; it is read again next run",
                         export.name)  # fmt: skip
-        yield ReadPage(page, {"files": dict(done)}, self._take_rejects())
+        yield ReadPage(page, self._bookmark(done), self._take_rejects())
 
     def _records(
         self, object_name: str, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer

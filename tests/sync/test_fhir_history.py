@@ -126,3 +126,16 @@ def test_appointments_of_a_service_request_read_in_an_earlier_run_still_resolve(
     _write(folder / "Task.ndjson", "\n".join(json.dumps(r) for r in TASKS))
     _write(folder / "Appointment.ndjson", "\n".join(json.dumps(r) for r in APPOINTMENTS))
     _check(hub)
+
+
+def test_references_resolve_across_runs_through_the_state_even_after_their_file_is_gone(
+    hub: Hub,
+) -> None:
+    folder = _use_fhir(hub)
+    first = folder / "ServiceRequest.ndjson"
+    _write(first, "\n".join(json.dumps(r) for r in SERVICE_REQUESTS))
+    hub.run("scheduling-to-crm")
+    first.unlink()  # the folder keeps only the newest exports
+    _write(folder / "Task.ndjson", "\n".join(json.dumps(r) for r in TASKS))
+    _write(folder / "Appointment.ndjson", "\n".join(json.dumps(r) for r in APPOINTMENTS))
+    _check(hub)
