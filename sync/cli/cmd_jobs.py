@@ -7,7 +7,7 @@ state store are imported by the commands that use them (``--help`` stays fast).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,6 +183,7 @@ def plan(
 
     Nothing is written anywhere (state included). Ends with the stage moves by stage.
     """
+    setup_logging(False)  # warnings (e.g. insecure_http) on stderr, through the redaction
     with handle_errors(), engine_for(config, state) as engine:
         _warn_empty_exports(engine, job)
         report = engine.plan(job)
@@ -207,7 +208,9 @@ def run(
     with (
         handle_errors(),
         _progress(quiet=json_out or log_json) as progress,
-        engine_for(config, state, progress=progress) as engine,
+        engine_for(
+            config, state, progress=progress, progress_total=progress.total if progress else None
+        ) as engine,
     ):
         _warn_empty_exports(engine, job)
         report = engine.run(job)
@@ -215,29 +218,54 @@ def run(
     raise typer.Exit(report.exit_code())
 
 
+class _Bars:
+    """Rich progress per phase: records so far, and where the size of a phase is known
+    (writes), a bar with the total and the time remaining."""
+
+    def __init__(self, bars: Any) -> None:
+        self._bars = bars
+        self._tasks: dict[str, Any] = {}
+
+    def _task(self, phase: str) -> Any:
+        if phase not in self._tasks:
+            self._tasks[phase] = self._bars.add_task(phase, total=None)
+        return self._tasks[phase]
+
+    def __call__(self, phase: str, records: int) -> None:
+        self._bars.advance(self._task(phase), records)
+
+    def total(self, phase: str, records: int) -> None:
+        self._bars.update(self._task(phase), total=records)
+
+
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[str, int], None] | None]:
-    """Rich progress per phase (records so far) when attached to a terminal."""
+def _progress(quiet: bool) -> Iterator[_Bars | None]:
+    """Rich progress per phase when attached to a terminal."""
     if quiet or not console.is_terminal:
         yield None
         return
-    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
-        TextColumn("{task.completed:,.0f} records"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("records"),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=False) as bars:
-        tasks: dict[str, TaskID] = {}
-
-        def advance(phase: str, records: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bars.add_task(phase, total=None)
-            bars.advance(tasks[phase], records)
-
-        yield advance
+        yield _Bars(bars)
 
 
 @app.command(

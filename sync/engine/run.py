@@ -53,6 +53,7 @@ class Engine:
         clock: Callable[[], datetime] = utc_now,
         lock_ttl_seconds: int = 600,
         progress: Callable[[str, int], None] | None = None,
+        progress_total: Callable[[str, int], None] | None = None,
     ) -> None:
         self.runtime = runtime
         self.program: Program = runtime.program
@@ -60,6 +61,8 @@ class Engine:
         self.clock = clock
         self.lock_ttl = lock_ttl_seconds
         self.progress = progress or (lambda _phase, _n: None)
+        # the size of a phase, where it is known before it runs (writes: the entity's records)
+        self.progress_total = progress_total or (lambda _phase, _n: None)
         self.host = socket.gethostname()
         self.pid = os.getpid()
 
@@ -277,6 +280,7 @@ class Engine:
         for entity, em in self._entities(dest, job, reading=False):
             phase = f"write {entity} to {dest}"
             self.progress(phase, 0)
+            self.progress_total(phase, self.store.count_records(entity))
             tick = self._ticker(phase, heartbeat)
             writer.write(dest, entity, em, self.runtime.connector(dest), tick)
 

@@ -56,6 +56,16 @@ class RecordsMixin(StoreBase):
         """The stored record, tombstoned or not, or None."""
         return self.get_records(entity, [id]).get(id)
 
+    def count_records(self, entity: str) -> int:
+        """How many live records of ``entity`` the store holds."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(records)
+            .where(records.c.entity == entity, records.c.tombstone.is_(False))
+        )
+        with self._tx("count records") as conn:
+            return int(conn.execute(query).scalar_one())
+
     def get_records(self, entity: str, ids: Iterable[str]) -> dict[str, StoredRecord]:
         """id -> stored record for the ids that exist (tombstones included)."""
         found: dict[str, StoredRecord] = {}
