@@ -11,6 +11,7 @@ import importlib
 from importlib.metadata import entry_points
 
 from connectors.base import Connector
+from mapping.errors import ConfigurationError
 
 __all__ = ["connector_class", "connector_types"]
 
@@ -33,13 +34,19 @@ def connector_class(type_name: str) -> type[Connector]:
     if target is None:
         for ep in entry_points(group="refsync.connectors"):
             if ep.name == type_name:
-                cls = ep.load()
-                assert issubclass(cls, Connector)
-                return cls
+                return _checked(type_name, ep.load())
         raise KeyError(
             f"unknown connection type {type_name!r}; known: {', '.join(connector_types())}"
         )
     module_name, _, attr = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), attr)
-    assert issubclass(cls, Connector)
-    return cls
+    return _checked(type_name, getattr(importlib.import_module(module_name), attr))
+
+
+def _checked(type_name: str, found: object) -> type[Connector]:
+    """A plugin that is not a Connector subclass is a configuration error, not an assert."""
+    if not (isinstance(found, type) and issubclass(found, Connector)):
+        raise ConfigurationError(
+            f"connection type {type_name!r} names {found!r}, which is not a "
+            "connectors.base.Connector subclass; fix the plugin's entry point"
+        )
+    return found

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 def next_fire(schedule: str, after: datetime, tz: str) -> datetime:
     """The first fire time of ``schedule`` (cron, in ``tz``) strictly after ``after``."""
     local = after.astimezone(ZoneInfo(tz))
-    return croniter(schedule, local).get_next(datetime)
+    fire: datetime = croniter(schedule, local).get_next(datetime)
+    return fire
 
 
 def due_jobs(

@@ -119,7 +119,9 @@ class RowConverter:
     def _event_at(
         self, stage: Stage, times: Mapping[str, datetime | None], as_of: datetime
     ) -> datetime:
-        columns = self._settings.event_time_columns.get(stage) or EVENT_TIME_COLUMNS[stage]
+        columns: list[str] = list(
+            self._settings.event_time_columns.get(stage) or EVENT_TIME_COLUMNS[stage]
+        )
         if self._settings.snapshot:  # a snapshot's own time beats the appointment fallback
             columns = [c for c in columns if c != "appointment_at"]
         found = next((t for c in columns if (t := times.get(c)) is not None), None)

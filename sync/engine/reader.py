@@ -275,7 +275,11 @@ class SourceReader:
                             )
                         ],
                     )
-        found = self.store.find_ids_by_key(entity, natural, pending.values()) if pending else {}
+        found = (
+            self.store.find_ids_by_key(entity, natural, pending.values())
+            if pending and natural
+            else {}
+        )
         for native_id, nat in pending.items():
             ids[native_id] = found.get(nat) or canonical_id(entity, nat)
         return ids

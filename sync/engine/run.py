@@ -294,8 +294,7 @@ class Engine:
             em = spec.entities.get(entity)  # type: ignore[call-overload]
             if entity not in job.entities or em is None:
                 continue
-            wanted = (lambda f: f.reads) if reading else (lambda f: f.writes)
-            if any(wanted(f) for f in em.fields) or em.stage is not None:
+            if any(f.reads if reading else f.writes for f in em.fields) or em.stage is not None:
                 yield entity, em
 
     def _ticker(self, phase: str, heartbeat: Callable[[], None]) -> Callable[[int], None]:
