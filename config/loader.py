@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from config._checks import check_jobs, load_definitions
+from config._checks import check_jobs, check_privacy, load_definitions
 from config._mappings import LoadedMapping, check_mappings, read_mapping
 from config.models import ConnectionConfig, JobConfig, ProgramConfig
 from config.problems import Problems, YamlFile, load_yaml, plain
@@ -51,6 +51,7 @@ class Program:
     definitions: dict[str, QualifiedReferralDefinition]
     settings: dict[str, BaseModel | dict[str, Any]]
     state_url: str
+    warnings: tuple[str, ...] = ()
 
     def mapping_file(self, connection: str) -> Path:
         """The mapping file of ``connection``."""
@@ -109,6 +110,7 @@ def load_program(
         definitions=definitions,
         settings=settings,
         state_url=state_url,
+        warnings=tuple(str(w) for w in sorted(problems.warnings)),
     )
 
 
@@ -123,8 +125,9 @@ def _check_connections(
     jobs = _pieces(data.get("jobs"), JobConfig)
     mappings = _read_mappings(root, connections, file, problems)
     destinations = {d for job in jobs.values() for d in job.destinations}
-    phi = {name: conn.phi_allowed for name, conn in connections.items()}
-    check_mappings(mappings, phi_allowed=phi, destinations=destinations, problems=problems)
+    tiers = {name: conn.tier for name, conn in connections.items()}
+    check_privacy(connections, file=file, problems=problems)
+    check_mappings(mappings, tiers=tiers, destinations=destinations, problems=problems)
     check_jobs(jobs, connections, mappings, file=file, problems=problems)
     return mappings
 

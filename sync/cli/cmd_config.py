@@ -78,6 +78,8 @@ def validate(
     except ConfigurationError as exc:
         _report(exc.problems, exc.message)
         raise typer.Exit(exc.exit_code) from None
+    for warning in program.warnings:
+        _console.print(Text(warning, style="yellow"))
     problems = _online_problems(program) if online else []
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
