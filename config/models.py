@@ -45,10 +45,14 @@ class ConnectionConfig(_Config):
         ),
     )
     data_use_agreement: str | None = Field(
-        default=None, min_length=1, description="The data use agreement that covers privacy: limited"
+        default=None,
+        min_length=1,
+        description="The data use agreement that covers privacy: limited",
     )
     baa: str | None = Field(
-        default=None, min_length=1, description="The business associate agreement behind privacy: full"
+        default=None,
+        min_length=1,
+        description="The business associate agreement behind privacy: full",
     )
     phi_allowed: bool | None = Field(
         default=None,

@@ -24,7 +24,7 @@ from mapping.privacy import (
     canonical_class,
     native_class,
 )
-from mapping.spec import FieldMapping, MappingSpec
+from mapping.spec import FieldMapping, MappingSpec, resolve_path
 from mapping.spec_check import Loc, SpecProblem
 from mapping.transforms import TransformStep
 
@@ -86,6 +86,15 @@ def _inbound(specs: Mapping[str, MappingSpec]) -> dict[tuple[str, str], list[Ori
     return found
 
 
+def _resolves(entity: str, path: str) -> bool:
+    """Unknown paths are reported by the canonical cross-check; no flow is claimed for them."""
+    try:
+        resolve_path(entity, path)
+    except KeyError:
+        return False
+    return True
+
+
 def _codes(step: TransformStep) -> bool:
     """True when the step can only send values the admin listed (a closed code set)."""
     if step.name != "value_map" or not isinstance(step.args, Mapping):
@@ -104,7 +113,7 @@ def flows(specs: Mapping[str, MappingSpec], tiers: Mapping[str, PrivacyTier]) ->
         tier = tiers.get(conn, PrivacyTier.DEIDENTIFIED)
         for entity, em in spec.entities.items():
             for i, fm in enumerate(em.fields):
-                if fm.writes:
+                if fm.writes and _resolves(entity, fm.canonical):
                     out.append(_flow(conn, tier, entity, i, fm, inbound))
     return out
 
@@ -147,7 +156,9 @@ def check_flows(
 def _message(flow: Flow, where: Mapping[str, str]) -> str:
     bad = sorted(c.value for c in flow.classes - TIER_ALLOWS[flow.tier])
     name = f"{flow.entity}.{flow.canonical}"
-    routes = [_route(o, name, flow.native, where) for o in flow.origins if o.data_class.value in bad]
+    routes = [
+        _route(o, name, flow.native, where) for o in flow.origins if o.data_class.value in bad
+    ]
     via = f"; routes: {'; '.join(routes)}" if routes else ""
     own = canonical_class(flow.entity, flow.canonical)
     is_phi = own.data_class.value in bad
