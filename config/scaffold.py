@@ -34,7 +34,7 @@ _PLACEHOLDERS = {
     "SF_LOGIN_URL": "https://login.salesforce.com",
     "HUBSPOT_HOST": "https://api.hubapi.com",
 }
-_GITIGNORE = ".env\nstate.db\nstate.db-*\n.refsync-beat*\noutputs/\n"
+_GITIGNORE = ".env\nstate.db\nstate.db-*\nstate.db.key\n.refsync-beat*\noutputs/\n"
 _ENV_HEADER = """\
 # Secrets and per-machine values for this program. Never commit this file.
 # refsync resolves ${VAR} in refsync.yaml from the environment first, then from here.
