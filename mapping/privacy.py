@@ -166,7 +166,8 @@ NATIVE_CLASSES: dict[str, dict[str, FieldClass]] = {
 _NATIVE_NAMES: list[tuple[re.Pattern[str], FieldClass]] = [
     (re.compile(p, re.I), fc)
     for p, fc in [
-        (r"mrn|medical_?record|patient_?name|ssn|member_?id", FieldClass(_DI, "named as an identifier")),
+        (r"mrn|medical_?record|patient_?name|ssn|member_?id",
+         FieldClass(_DI, "named as an identifier")),
         (r"birth|dob\b", FieldClass(_QI, "named as a birth date")),
         (r"diagnos|icd", FieldClass(_TX, "named as a diagnosis")),
     ]

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-PG_BASE_URL = os.environ.get("REFSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_BASE_URL = os.environ.get(
+    "REFSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("REFSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 

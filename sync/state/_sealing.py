@@ -41,7 +41,9 @@ _CLEAR = frozenset({DataClass.OPERATIONAL, DataClass.COARSENED})
 
 SEALED: dict[str, frozenset[str]] = {
     entity: frozenset(
-        name for name in model.model_fields if canonical_class(entity, name).data_class not in _CLEAR
+        name
+        for name in model.model_fields
+        if canonical_class(entity, name).data_class not in _CLEAR
     )
     for entity, model in ENTITIES.items()
 }
