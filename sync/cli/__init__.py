@@ -20,6 +20,7 @@ _COMMAND_MODULES = [
     "sync.cli.cmd_history",
     "sync.cli.cmd_schedule",
     "sync.cli.cmd_demo",
+    "sync.cli.cmd_privacy",
 ]
 
 for _name in _COMMAND_MODULES:

@@ -18,6 +18,7 @@ from rich.text import Text
 from config import SCHEMA_FILES, Program, json_schema, load_program, locate, write_program
 from connectors.registry import connector_class
 from mapping.errors import ConfigurationError, RefsyncError
+from mapping.privacy import field_table
 from mapping.schema import ObjectSchema
 from mapping.schema_check import schema_problems
 from sync.cli._app import app
@@ -152,8 +153,16 @@ def schema(
     out: Path | None = typer.Option(
         None, "--out", help="Directory to write the schemas to (default: print them)"
     ),
+    fields: bool = typer.Option(
+        False,
+        "--fields",
+        help="Print every canonical field with its data class (privacy) as JSON instead",
+    ),
 ) -> None:
     """Write the JSON Schemas of refsync.yaml, mapping files and definitions for editors."""
+    if fields:
+        typer.echo(json.dumps({"fields": field_table()}, indent=2))
+        return
     schemas = json_schema(settings_models=_loadable_settings_models())
     if out is None:
         typer.echo(json.dumps(schemas, indent=2))

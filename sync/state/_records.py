@@ -181,6 +181,26 @@ class RecordsMixin(StoreBase):
                 return done
             last = (page[-1].entity, page[-1].id)
 
+    def check_sealed(self) -> int:
+        """Open every encrypted record with the current keys (StateError on the first that
+        does not open); returns how many were checked."""
+        checked = 0
+        last: tuple[str, str] | None = None
+        while True:
+            query = sa.select(records.c.entity, records.c.id, records.c.data)
+            if last is not None:
+                query = query.where(sa.tuple_(records.c.entity, records.c.id) > last)
+            query = query.order_by(records.c.entity, records.c.id).limit(_PAGE)
+            with self._tx("check encrypted records", read_only=True) as conn:
+                page = list(conn.execute(query))
+            for row in page:
+                if self._sealer.needs_rotation(row.data):
+                    self._sealer.unseal(row.entity, row.data)
+                    checked += 1
+            if len(page) < _PAGE:
+                return checked
+            last = (page[-1].entity, page[-1].id)
+
     # -- helpers -----------------------------------------------------------------------
 
     def _current_state(
