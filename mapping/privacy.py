@@ -168,7 +168,7 @@ _NATIVE_NAMES: list[tuple[re.Pattern[str], FieldClass]] = [
     for p, fc in [
         (r"mrn|medical_?record|patient_?name|ssn|member_?id",
          FieldClass(_DI, "named as an identifier")),
-        (r"birth|dob\b", FieldClass(_QI, "named as a birth date")),
+        (r"birth|dob(?![a-z])", FieldClass(_QI, "named as a birth date")),
         (r"diagnos|icd", FieldClass(_TX, "named as a diagnosis")),
     ]
 ]  # fmt: skip
