@@ -84,9 +84,7 @@ def rotate_key(
         with StateStore.open(url, keys=[fresh]) as store:
             checked = store.check_sealed()
         _keep(url, fresh, from_env)
-    console.print(
-        f"re-encrypted {count} records under the new key; {checked} decrypt with it alone"
-    )
+    console.print(f"re-encrypted {count} records under the new key; {checked} open with it alone")
     if from_env:
         console.print("now set REFSYNC_STATE_KEY to the new key on every machine")
 
