@@ -147,7 +147,7 @@ def test_canonical_records_travel_to_salesforce_and_back_unchanged(
         assert back.errors == []
         # Only what the mapping sends comes back: received_at is read, never sent (the
         # template is deidentified), and reason / appointment_at are not mapped at all.
-        sent = {f.canonical for f in em.fields if f.writes}
+        sent = {"id"} | {f.canonical for f in em.fields if f.writes}
         for path, value in back.values.items():
             assert value == (_value(record, path) if path in sent else None), path
         assert not {"received_at", "reason", "appointment_at"} & sent
