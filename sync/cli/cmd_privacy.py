@@ -79,18 +79,20 @@ def rotate_key(
             raise typer.Exit(2)
         old = load_keys(url)
         fresh = new or new_key()
+        # Both keys go to the key file first: a rotation stopped half-way still opens.
+        _keep(url, [fresh, *old], from_env)
         with StateStore.open(url, keys=[fresh, *old]) as store:
             count = store.reseal_records()
         with StateStore.open(url, keys=[fresh]) as store:
             checked = store.check_sealed()
-        _keep(url, fresh, from_env)
+        _keep(url, [fresh], from_env)
     console.print(f"re-encrypted {count} records under the new key; {checked} open with it alone")
     if from_env:
         console.print("now set REFSYNC_STATE_KEY to the new key on every machine")
 
 
-def _keep(url: str, key: str, from_env: bool) -> None:
-    """Replace the key file's content with the new key only (written atomically, 0600)."""
+def _keep(url: str, keys: list[str], from_env: bool) -> None:
+    """Replace the key file's content with ``keys`` (written atomically, mode 0600)."""
     if from_env:
         return
     named = os.environ.get("REFSYNC_STATE_KEY_FILE")
@@ -100,5 +102,5 @@ def _keep(url: str, key: str, from_env: bool) -> None:
     temp = path.with_name(path.name + ".new")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key + "\n")
+        handle.write("".join(k + "\n" for k in keys))
     os.replace(temp, path)
