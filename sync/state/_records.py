@@ -148,7 +148,8 @@ class RecordsMixin(StoreBase):
         return found
 
     def reseal_records(self) -> int:
-        """Re-encrypt every record's PHI under the primary state key (``rotate-key``).
+        """Re-encrypt every record's PHI under the primary state key (``rotate-key``), and
+        seal PHI that older versions kept in clear.
 
         Versions and timestamps stay: the content did not change. Returns the count.
         """
@@ -162,9 +163,9 @@ class RecordsMixin(StoreBase):
             with self._tx("re-encrypt records") as conn:
                 page = list(conn.execute(query))
                 changed = [
-                    {"b_entity": r.entity, "b_id": r.id, "data": self._sealer.rotate(r.data)}
+                    {"b_entity": r.entity, "b_id": r.id, "data": data}
                     for r in page
-                    if self._sealer.needs_rotation(r.data)
+                    if (data := self._resealed(r.entity, r.data)) is not r.data
                 ]
                 if changed:
                     conn.execute(
@@ -180,6 +181,13 @@ class RecordsMixin(StoreBase):
             if len(page) < _PAGE:
                 return done
             last = (page[-1].entity, page[-1].id)
+
+    def _resealed(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The token under the primary key; PHI kept in clear (written before refsync
+        encrypted it) gets sealed. Returns ``data`` itself when nothing changes."""
+        if self._sealer.needs_rotation(data):
+            return self._sealer.rotate(data)
+        return self._sealer.seal(entity, data)
 
     def check_sealed(self) -> int:
         """Open every encrypted record with the current keys (StateError on the first that

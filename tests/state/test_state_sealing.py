@@ -132,3 +132,25 @@ def test_rotation_reencrypts_every_record_so_the_old_key_is_no_longer_needed(url
     with StateStore.open(url, keys=[old]) as store, pytest.raises(StateError):
         store.get_record("referral", "ref-1")
     assert [c for c in CANARIES if c.encode() in _file_bytes(url)] == []
+
+
+def test_rotation_also_seals_phi_an_older_version_kept_in_clear(url):
+    import json
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with StateStore.open(url) as store:
+        store.put_records("referral", [("ref-0", {"id": "ref-0", "referral_number": "R-0"}, False)])
+    with engine.begin() as conn:  # what a refsync without encryption left behind
+        conn.execute(
+            sa.text("UPDATE records SET data = :d WHERE id = 'ref-0'"),
+            {"d": json.dumps(_referral(0))},
+        )
+    engine.dispose()
+    assert MRN.encode() in _file_bytes(url)
+    with StateStore.open(url) as store:
+        assert store.get_record("referral", "ref-0").data == _referral(0)  # still readable
+        assert store.reseal_records() == 1
+        assert store.get_record("referral", "ref-0").data == _referral(0)
+    assert [c for c in CANARIES if c.encode() in _file_bytes(url)] == []
