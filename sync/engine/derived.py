@@ -1,8 +1,8 @@
 """Derived canonical data refsync computes itself: definitions from YAML, qualification
 results, partner rollups, and the coarsened dates and intervals that destinations of privacy
 tier deidentified receive instead of per-patient dates (:func:`coarsen_referral`). Each step
-only stores a record when its value really changed,
-so a run without source changes writes nothing.
+only stores a record when its value really changed, so a run without source changes writes
+nothing.
 """
 
 from __future__ import annotations
