@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from mapping.errors import ConfigurationError
 from tests.sync.conftest import Hub
 
 MRNS = ["0048151623", "0042424242", "0031415926", "0027182818"]
@@ -150,3 +151,26 @@ def test_a_full_destination_receives_what_its_mapping_says_and_nothing_rests_in_
     assert _found(NAMES, sf) == NAMES and FREE_TEXT in sf
     assert _found([*MRNS, *BIRTHS_ISO], sf) == []  # not mapped, so not sent
     _common_checks(hub, report, outputs, deals, logs)
+
+
+def test_the_issues_route_of_names_into_a_reason_is_refused_before_any_api_call(hub):
+    """The reported leak: {canonical: reason, native: patient_name, direction: in} with
+    phi_passthrough wrote 200 names into Reason__c of a CRM that may not hold PHI."""
+    _prepare(
+        hub,
+        sf_fields="      - {canonical: reason, native: Reason__c, transforms: [strip]}\n",
+    )
+    epic = hub.root / "mappings" / "epic.yaml"
+    epic.write_text(
+        epic.read_text().replace(
+            "{canonical: patient.name, native: patient_name, direction: in, transforms: [strip]}",
+            "{canonical: reason, native: patient_name, direction: in}",
+        )
+    )
+    calls = hub.write_write_calls()
+    with pytest.raises(ConfigurationError) as caught:
+        hub.run("scheduling-to-crm")
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"{hub.root / 'mappings' / 'salesforce.yaml'}:")
+    assert "epic patient_name (direct_identifier" in problem and "Reason__c" in problem
+    assert hub.write_write_calls() == calls and hub.sf.records("Referral__c") == []
