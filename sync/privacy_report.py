@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from config import Program
+from config import CONFIG_FILE, Program, locate
 from config.models import PHI_ZONE_TYPES
 from connectors.scheduling.writers import CLOSURE_COLUMNS, REVIEW_COLUMNS, WORKLIST_COLUMNS
 from mapping.privacy import (
@@ -29,7 +29,7 @@ from mapping.privacy import (
 from mapping.privacy_flow import Flow, flows
 from mapping.spec import resolve_path
 
-__all__ = ["OUTPUT_FILES", "LeavingField", "privacy_rows"]
+__all__ = ["OUTPUT_FILES", "LeavingField", "output_problems", "privacy_rows"]
 
 OUTPUT_FILES: dict[str, tuple[str, ...]] = {
     "scheduling-worklist.csv": WORKLIST_COLUMNS,
@@ -200,3 +200,26 @@ def _output_rows(program: Program, name: str) -> list[LeavingField]:
                 )
             )
     return rows
+
+
+def output_problems(program: Program) -> list[str]:
+    """``file:line:col: message`` for each output file with columns its connection's tier
+    may not hold (``validate`` and every run refuse such a program)."""
+    refused: dict[tuple[str, str], list[LeavingField]] = {}
+    for row in privacy_rows(program):
+        if row.kind == "output" and not row.allowed:
+            refused.setdefault((row.destination, row.target), []).append(row)
+    problems = []
+    config = program.root / CONFIG_FILE
+    for (name, target), rows in refused.items():
+        conn = program.config.connections[name]
+        key = "privacy" if conn.privacy is not None else "phi_allowed"
+        where = locate(config, ("connections", name, key), str(config))
+        columns = ", ".join(f"{r.field} ({r.data_class})" for r in rows)
+        problems.append(
+            f"{where}: connection {name!r} writes {target} into its output_dir with {columns}, "
+            f"which privacy: {conn.tier.value} may not hold; remove output_dir, or let the "
+            "connection keep its default tier (full: a scheduling system is the covered "
+            "entity's own)"
+        )
+    return problems

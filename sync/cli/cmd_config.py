@@ -23,6 +23,7 @@ from mapping.schema import ObjectSchema
 from mapping.schema_check import schema_problems
 from sync.cli._app import app
 from sync.engine.runtime import RegistrySettings
+from sync.privacy_report import output_problems
 
 __all__ = ["init", "schema", "validate"]
 
@@ -81,6 +82,11 @@ def validate(
         raise typer.Exit(exc.exit_code) from None
     for warning in program.warnings:
         _console.print(Text(warning, style="yellow"))
+    refused = output_problems(program)
+    if refused:
+        noun = "problem" if len(refused) == 1 else "problems"
+        _report(refused, f"{len(refused)} configuration {noun} in {config}")
+        raise typer.Exit(2)
     problems = _online_problems(program) if online else []
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"

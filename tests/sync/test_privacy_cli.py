@@ -122,3 +122,19 @@ def test_schema_fields_lists_the_class_of_every_canonical_field():
     assert rows[("referral", "reason")] == "clinical_text"
     assert rows[("referral", "days_to_schedule")] == "coarsened"
     assert rows[("referral", "stage")] == "operational"
+
+
+def test_validate_and_every_run_refuse_outputs_above_their_connections_tier(program):
+    config = program / "refsync.yaml"
+    text = config.read_text()
+    config.write_text(text.replace("    mapping: mappings/epic.yaml", "    mapping: mappings/epic.yaml\n    privacy: deidentified", 1))  # fmt: skip
+    lines = config.read_text().splitlines()
+    epic = lines.index("  epic:")
+    line = next(i for i, t in enumerate(lines, 1) if i > epic and "privacy: deid" in t)
+    result = runner.invoke(app, ["validate", "--config", str(program)])
+    assert result.exit_code == 2
+    worklist = next(p for p in result.output.splitlines() if "scheduling-worklist.csv" in p)
+    assert worklist.startswith(f"{config}:{line}:")
+    assert "accepted_at (quasi_identifier)" in worklist and "remove output_dir" in worklist
+    run = runner.invoke(app, ["run", "scheduling-to-crm", "--config", str(program)])
+    assert run.exit_code == 2 and "scheduling-worklist.csv" in run.output
