@@ -108,10 +108,21 @@ def coarsen_referral(data: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def coarsen_referrals(store: StateStore, tz: ZoneInfo) -> int:
-    """Recompute every live referral's derived fields; store what changed. Returns the count."""
+def coarsen_referrals(store: StateStore, tz: ZoneInfo, ids: Iterable[str] | None = None) -> int:
+    """Recompute the derived fields of the referrals ``ids`` (None: every live referral);
+    store what changed. Returns the count."""
+    if ids is None:
+        records: Iterable[Any] = store.iter_records("referral")
+    else:
+        batch = list(dict.fromkeys(ids))
+        records = [
+            rec
+            for start in range(0, len(batch), 2000)
+            for rec in store.get_records("referral", batch[start : start + 2000]).values()
+            if not rec.tombstone
+        ]
     updates = []
-    for rec in store.iter_records("referral"):
+    for rec in records:
         new = {**rec.data, **coarsen_referral(rec.data, tz)}
         if new != rec.data:
             updates.append((rec.id, new, False))

@@ -192,7 +192,8 @@ class Engine:
             else:
                 ids = [cid for entity, cid in self._touched if entity == "referral"]
             qualify(self.store, ids, self._definitions(), started)
-            coarsen_referrals(self.store, ZoneInfo(self.program.config.timezone))
+            # Derived fields depend on the referral alone: only what this run touched.
+            coarsen_referrals(self.store, ZoneInfo(self.program.config.timezone), ids)
         if "partner" in job.entities:
             rollup_partners(self.store, ZoneInfo(self.program.config.timezone))
 

@@ -62,7 +62,8 @@ def test_the_store_keeps_derived_fields_current_and_a_second_pass_changes_nothin
             "stage_history": [_event("scheduled", "2024-03-01T16:30:00+00:00")],
         }, False)])  # fmt: skip
         store.put_records("partner", [("p1", {"id": "p1", "name": "Lakeside"}, False)])
-        assert coarsen_referrals(store, CHICAGO) == 1
+        assert coarsen_referrals(store, CHICAGO, ["not-touched"]) == 0
+        assert coarsen_referrals(store, CHICAGO, ["r1"]) == 1
         assert coarsen_referrals(store, CHICAGO) == 0
         assert store.get_record("referral", "r1").data["days_to_schedule"] == 4
         rollup_partners(store, CHICAGO)
