@@ -15,9 +15,53 @@ from config.limits import YamlLimits
 from config.models import ConnectionConfig, JobConfig
 from config.problems import Problems, YamlFile, load_yaml, plain
 from mapping.model import QualifiedReferralDefinition
+from mapping.privacy import PrivacyTier
 from mapping.qualification import check_rule
 
-__all__ = ["check_jobs", "load_definitions"]
+__all__ = ["check_jobs", "check_privacy", "load_definitions"]
+
+
+def check_privacy(
+    connections: Mapping[str, ConnectionConfig], *, file: YamlFile, problems: Problems
+) -> None:
+    """Each connection's privacy tier names its agreement; ``phi_allowed`` still works."""
+    for name, conn in connections.items():
+        at = ("connections", name)
+        if conn.privacy is not None and conn.phi_allowed is not None:
+            problems.add(
+                file,
+                (*at, "phi_allowed"),
+                f"connection {name!r} sets both privacy and the deprecated phi_allowed; "
+                "remove phi_allowed",
+            )
+        elif conn.phi_allowed is not None:
+            new = "full" if conn.phi_allowed else "deidentified"
+            problems.warn(
+                file,
+                (*at, "phi_allowed"),
+                f"connection {name!r}: phi_allowed is deprecated; write privacy: {new} instead",
+            )
+            if conn.phi_allowed and conn.baa is None:
+                problems.warn(
+                    file,
+                    (*at, "phi_allowed"),
+                    f"connection {name!r} may hold PHI (phi_allowed: true) but names no "
+                    'business associate agreement; add baa: "<your BAA reference>"',
+                )
+        if conn.privacy is PrivacyTier.LIMITED and conn.data_use_agreement is None:
+            problems.add(
+                file,
+                (*at, "privacy"),
+                f"connection {name!r} has privacy: limited (a limited data set) but names no "
+                'data use agreement; add data_use_agreement: "<your DUA reference>"',
+            )
+        if conn.privacy is PrivacyTier.FULL and conn.baa is None:
+            problems.add(
+                file,
+                (*at, "privacy"),
+                f"connection {name!r} has privacy: full (PHI) but names no business associate "
+                'agreement; add baa: "<your BAA reference>", or choose privacy: deidentified',
+            )
 
 
 def check_jobs(

@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from config.problems import Loc, Problems, YamlFile, plain
+from mapping.privacy import PrivacyTier
+from mapping.privacy_flow import check_flows
 from mapping.spec import EntityMapping, FieldMapping, MappingSpec, StageMap
 from mapping.spec_check import SpecProblem, check_mapping, check_ownership
 
@@ -60,25 +62,40 @@ def read_mapping(connection: str, file: YamlFile, problems: Problems) -> LoadedM
 def check_mappings(
     mappings: Mapping[str, LoadedMapping],
     *,
-    phi_allowed: Mapping[str, bool],
+    tiers: Mapping[str, PrivacyTier],
     destinations: set[str],
     problems: Problems,
 ) -> None:
-    """Cross-check every mapping, then field ownership across all of them."""
+    """Cross-check every mapping, field ownership across all of them, and the data flow
+    from every source field to every destination field against the destination's tier."""
     lenient: dict[str, MappingSpec] = {}
     for name, loaded in mappings.items():
         if loaded.lenient is None:
             continue
         lenient[name] = loaded.lenient
+        # PHI is checked by data flow below (per tier), not by the canonical-name rule.
         found = check_mapping(
-            loaded.lenient,
-            connection=name,
-            phi_allowed=phi_allowed.get(name, False),
-            writes=name in destinations,
+            loaded.lenient, connection=name, phi_allowed=True, writes=name in destinations
         )
         _report(loaded, found, problems)
     for name, problem in check_ownership(lenient):
         _report(mappings[name], [problem], problems)
+    for name, problem in check_flows(lenient, tiers, _origin_places(mappings)):
+        _report(mappings[name], [problem], problems)
+
+
+def _origin_places(mappings: Mapping[str, LoadedMapping]) -> dict[str, str]:
+    """``conn|entity|i`` -> ``file:line`` of every read field, for flow messages."""
+    places: dict[str, str] = {}
+    for name, loaded in mappings.items():
+        if loaded.lenient is None:
+            continue
+        for entity, em in loaded.lenient.entities.items():
+            for i in range(len(em.fields)):
+                loc = loaded.file_loc(("entities", entity, "fields", i, "native"))
+                line, _ = loaded.file.position(loc)
+                places[f"{name}|{entity}|{i}"] = f"{loaded.file.display}:{line}"
+    return places
 
 
 def _report(loaded: LoadedMapping, found: list[SpecProblem], problems: Problems) -> None:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from config._checks import check_jobs, load_definitions
+from config._checks import check_jobs, check_privacy, load_definitions
 from config._mappings import LoadedMapping, check_mappings, read_mapping
 from config._paths import ALLOW_OUTSIDE_KEY, refuse_outside
 from config.limits import YamlLimits
@@ -54,7 +54,8 @@ class Program:
     settings: dict[str, BaseModel | dict[str, Any]]
     state_url: str
     warnings: tuple[str, ...] = ()
-    """``file:line:col: message`` lines to show on every validation and run (insecure_http)."""
+    """``file:line:col: message`` lines to show on every validation and run (insecure_http,
+    deprecated keys, tiers without their agreement)."""
 
     def mapping_file(self, connection: str) -> Path:
         """The mapping file of ``connection``."""
@@ -131,7 +132,10 @@ def load_program(
         definitions=definitions,
         settings=settings,
         state_url=state_url,
-        warnings=_insecure_warnings(settings, file),
+        warnings=(
+            *_insecure_warnings(settings, file),
+            *(str(w) for w in sorted(problems.warnings)),
+        ),
     )
 
 
@@ -167,8 +171,9 @@ def _check_connections(
     jobs = _pieces(data.get("jobs"), JobConfig)
     mappings = _read_mappings(root, connections, file, problems, limits, confined)
     destinations = {d for job in jobs.values() for d in job.destinations}
-    phi = {name: conn.phi_allowed for name, conn in connections.items()}
-    check_mappings(mappings, phi_allowed=phi, destinations=destinations, problems=problems)
+    tiers = {name: conn.tier for name, conn in connections.items()}
+    check_privacy(connections, file=file, problems=problems)
+    check_mappings(mappings, tiers=tiers, destinations=destinations, problems=problems)
     check_jobs(jobs, connections, mappings, file=file, problems=problems)
     return mappings
 

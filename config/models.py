@@ -12,8 +12,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mapping.model import EntityName
+from mapping.privacy import PrivacyTier
 
-__all__ = ["ConnectionConfig", "JobConfig", "ProgramConfig", "StateConfig"]
+__all__ = ["PHI_ZONE_TYPES", "ConnectionConfig", "JobConfig", "ProgramConfig", "StateConfig"]
+
+PHI_ZONE_TYPES = frozenset({"scheduling"})
+"""Connection types inside the covered entity's PHI zone: their default tier is full."""
 
 
 class _Config(BaseModel):
@@ -32,10 +36,43 @@ class ConnectionConfig(_Config):
     mapping: str | None = Field(
         default=None, description="Mapping file relative to DIR; default mappings/<name>.yaml"
     )
-    phi_allowed: bool = Field(default=False, description="May this destination hold PHI?")
+    privacy: PrivacyTier | None = Field(
+        default=None,
+        description=(
+            "What this system may hold: deidentified (default; no PHI), limited (a HIPAA "
+            "limited data set: dates and ZIP, no direct identifiers; name data_use_agreement) "
+            "or full (PHI under a business associate agreement; name baa)"
+        ),
+    )
+    data_use_agreement: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The data use agreement that covers privacy: limited",
+    )
+    baa: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The business associate agreement behind privacy: full",
+    )
+    phi_allowed: bool | None = Field(
+        default=None,
+        description="Deprecated: use privacy (phi_allowed: true reads as privacy: full)",
+        json_schema_extra={"deprecated": True},
+    )
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Validated by the connector's settings model"
     )
+
+    @property
+    def tier(self) -> PrivacyTier:
+        """The privacy tier in force: ``privacy``, else the deprecated ``phi_allowed``, else
+        the type's default (deidentified, but full for the covered entity's own scheduling
+        system, whose exports are PHI to begin with)."""
+        if self.privacy is not None:
+            return self.privacy
+        if self.phi_allowed is not None:
+            return PrivacyTier.FULL if self.phi_allowed else PrivacyTier.DEIDENTIFIED
+        return PrivacyTier.FULL if self.type in PHI_ZONE_TYPES else PrivacyTier.DEIDENTIFIED
 
 
 class JobConfig(_Config):

@@ -161,6 +161,7 @@ class Problems:
 
     def __init__(self) -> None:
         self._items: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def __iter__(self) -> Iterator[Problem]:
         return iter(self._items)
@@ -177,6 +178,11 @@ class Problems:
         """A problem at the node ``loc`` of ``file`` (or its deepest existing ancestor)."""
         line, col = file.position(loc)
         self.add_at(file, line, col, message, secret=secret)
+
+    def warn(self, file: YamlFile, loc: Loc, message: str) -> None:
+        """Not a problem (validation passes), but printed: deprecated keys and the like."""
+        line, col = file.position(loc)
+        self.warnings.append(Problem(file.display, line, col, f"warning: {message}"))
 
     def add_validation(
         self,

@@ -43,7 +43,7 @@ _PATIENT_KEY = """
 # of earlier runs. Never put it in refsync.yaml.
 REFSYNC_PATIENT_KEY={key}
 """
-_GITIGNORE = ".env\nstate.db\nstate.db-*\n.refsync-beat*\noutputs/\n"
+_GITIGNORE = ".env\nstate.db\nstate.db-*\nstate.db.key\n.refsync-beat*\noutputs/\n"
 _ENV_HEADER = """\
 # Secrets and per-machine values for this program. Never commit this file.
 # refsync resolves ${VAR} in refsync.yaml from the environment first, then from here.

@@ -162,6 +162,7 @@ class Partner(_Base):
     referrals_open: int | None = None
     last_referral_at: AwareDatetime | None = None
     last_outreach_at: AwareDatetime | None = None
+    last_referral_week: str | None = None  # ISO week of last_referral_at (2026-W07)
 
 
 class Clinician(_Base):
@@ -259,6 +260,14 @@ class Referral(_Base):
     lost_at: AwareDatetime | None = None
     patient_ref: str | None = None  # random surrogate key, never derived from PHI
     patient: PatientPHI | None = phi_field()
+    # Derived by refsync from the dates above, for destinations that may not hold dates
+    # (privacy tier deidentified): ISO week / month in the program's time zone, whole days.
+    received_month: str | None = None
+    received_week: str | None = None
+    stage_entered_week: str | None = None
+    days_to_schedule: int | None = None
+    days_to_complete: int | None = None
+    days_to_close_loop: int | None = None
 
 
 class OutreachActivity(_Base):

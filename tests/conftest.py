@@ -20,7 +20,9 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("refsync", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("refsync")
 
-PG_BASE_URL = os.environ.get("REFSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_BASE_URL = os.environ.get(
+    "REFSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("REFSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -43,9 +45,16 @@ def _unavailable(what: str) -> None:
     pytest.skip(msg)
 
 
+# A fixed state key for shared databases (PostgreSQL has no key file beside it); workers
+# started by a test inherit it.
+PG_STATE_KEY = "3q2N0rW0m3G1u9m8Zf3kq7cY6v0d9b7d7zvZ2v6oS2w="
+
+
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """URL of a fresh, empty PostgreSQL schema for this test (dropped afterwards)."""
+    if not os.environ.get("REFSYNC_STATE_KEY"):
+        monkeypatch.setenv("REFSYNC_STATE_KEY", PG_STATE_KEY)
     if not _port_open("127.0.0.1", 5432):
         _unavailable("PostgreSQL at 127.0.0.1:5432")
     import sqlalchemy as sa

@@ -235,8 +235,8 @@ def test_online_validation_of_an_unprovisioned_hubspot_names_the_provision_comma
 def test_online_validation_names_a_field_missing_from_the_live_schema_at_its_line(online_program):
     path = online_program / "mappings" / "salesforce.yaml"
     text = path.read_text()
-    assert "native: Reason__c," in text
-    path.write_text(text.replace("native: Reason__c,", "native: Reason_Text__c,"))
+    assert "native: Patient_Ref__c," in text
+    path.write_text(text.replace("native: Patient_Ref__c,", "native: Reason_Text__c,"))
     line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "Reason_Text__c" in t)
     result = invoke("validate", "-c", str(online_program), "--online")
     assert result.exit_code == 2

@@ -101,6 +101,7 @@ PROPERTIES: dict[str, list[PropertySpec]] = {
         _p("refsync_service_lines"),
         *(_p(f"refsync_referrals_{n}", "number") for n in ("total", "completed", "open")),
         _p("refsync_last_referral_at", "datetime"),
+        _p("refsync_last_referral_week"),
         _p("refsync_last_outreach_at", "datetime"),
     ],
     "contacts": [
@@ -121,7 +122,15 @@ PROPERTIES: dict[str, list[PropertySpec]] = {
                 "decline_reason",
                 "cancel_reason",
                 "patient_ref",
+                # Derived for deidentified tiers: week/month, no day.
+                "received_month",
+                "received_week",
+                "stage_entered_week",
             )
+        ),
+        *(
+            _p(f"refsync_{n}", "number")
+            for n in ("days_to_schedule", "days_to_complete", "days_to_close_loop")
         ),
         _p("refsync_urgency", "enumeration", options=_enum(Urgency)),
         _p("refsync_qualification_status", "enumeration", options=_enum(QualificationStatus)),

@@ -104,6 +104,7 @@ CUSTOM_FIELDS: tuple[CustomField, ...] = (
         "Account", "Number", "Referrals_Total__c", "Referrals_Completed__c", "Referrals_Open__c"
     ),
     *_many("Account", "DateTime", "Last_Referral_At__c", "Last_Outreach_At__c"),
+    _text("Account", "Last_Referral_Week__c", 8),
     _ext("Contact"),
     _text("Contact", "NPI__c", 10),
     _pick("Contact", "Clinician_Role__c", CLINICIAN_ROLES),
@@ -139,6 +140,17 @@ CUSTOM_FIELDS: tuple[CustomField, ...] = (
     _text("Referral__c", "Decline_Reason__c", 255),
     _text("Referral__c", "Cancel_Reason__c", 255),
     _text("Referral__c", "Patient_Ref__c", 64),
+    # Derived for deidentified tiers: week/month (no day) and whole-day intervals.
+    _text("Referral__c", "Received_Month__c", 7),
+    _text("Referral__c", "Received_Week__c", 8),
+    _text("Referral__c", "Stage_Entered_Week__c", 8),
+    *_many(
+        "Referral__c",
+        "Number",
+        "Days_To_Schedule__c",
+        "Days_To_Complete__c",
+        "Days_To_Close_Loop__c",
+    ),
     _ext("Activity"),
     _pick("Activity", "Outreach_Kind__c", OUTREACH_KINDS),
     _text("Activity", "Campaign__c", 80),

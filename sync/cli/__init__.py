@@ -22,6 +22,7 @@ _COMMAND_MODULES = [
     "sync.cli.cmd_demo",
     "sync.cli.cmd_state",
     "sync.cli.cmd_report",
+    "sync.cli.cmd_privacy",
 ]
 
 for _name in _COMMAND_MODULES:

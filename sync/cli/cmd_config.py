@@ -103,6 +103,13 @@ def validate(
         raise typer.Exit(exc.exit_code) from None
     for warning in program.warnings:
         _console.print(Text(warning, style="yellow"))
+    from sync.privacy_report import output_problems
+
+    refused = output_problems(program)  # output files whose columns their tier may not hold
+    if refused:
+        noun = "problem" if len(refused) == 1 else "problems"
+        _report(refused, f"{len(refused)} configuration {noun} in {config}")
+        raise typer.Exit(2)
     findings = local_findings(program)
     if online:
         findings += online_findings(program)
@@ -141,8 +148,18 @@ def schema(
     out: Path | None = typer.Option(
         None, "--out", help="Directory to write the schemas to (default: print them)"
     ),
+    fields: bool = typer.Option(
+        False,
+        "--fields",
+        help="Print every canonical field with its data class (privacy) as JSON instead",
+    ),
 ) -> None:
     """Write the JSON Schemas of refsync.yaml, mapping files and definitions for editors."""
+    if fields:
+        from mapping.privacy import field_table
+
+        typer.echo(json.dumps({"fields": field_table()}, indent=2))
+        return
     from config import SCHEMA_FILES, json_schema
 
     schemas = json_schema(settings_models=_loadable_settings_models())

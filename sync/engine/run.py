@@ -18,13 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from config.loader import Program
 from connectors.base import utc_now
 from mapping.errors import ConfigurationError, RefsyncError
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
-from sync.engine.derived import qualify, rollup_partners, store_definitions
+from sync.engine.derived import coarsen_referrals, qualify, rollup_partners, store_definitions
 from sync.engine.matching import PatientMatcher
 from sync.engine.outputs import write_outputs
 from sync.engine.reader import SourceReader
@@ -234,8 +235,10 @@ class Engine:
             else:
                 ids = [*touched, *links.linked]
             qualify(self.store, ids, self._definitions(), started)
+            # Derived fields depend on the referral alone: only what this run touched.
+            coarsen_referrals(self.store, ZoneInfo(self.program.config.timezone), ids)
         if "partner" in job.entities:
-            rollup_partners(self.store)
+            rollup_partners(self.store, ZoneInfo(self.program.config.timezone))
 
     def _write(
         self,

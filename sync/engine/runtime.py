@@ -20,8 +20,10 @@ from config.loader import Program, load_program
 from config.secrets import environment
 from connectors.base import Connector
 from connectors.registry import connector_class, connector_types
+from mapping.errors import ConfigurationError
 from mapping.model import Stage
 from sync.engine.merge import Ownership
+from sync.privacy_report import output_problems
 
 __all__ = [
     "ConnectorFactory",
@@ -62,8 +64,16 @@ class RegistrySettings(Mapping[str, type[BaseModel]]):
 def open_program(
     directory: str | os.PathLike[str], *, env: Mapping[str, str] | None = None
 ) -> Program:
-    """Load and validate ``directory`` with each connection type's settings model."""
-    return load_program(Path(directory), settings_models=RegistrySettings(), env=env)
+    """Load and validate ``directory`` with each connection type's settings model, and the
+    tiers of its output files (a run never writes what a tier may not hold)."""
+    program = load_program(Path(directory), settings_models=RegistrySettings(), env=env)
+    problems = output_problems(program)
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise ConfigurationError(
+            f"{len(problems)} configuration {noun} in {program.root}", problems=problems
+        )
+    return program
 
 
 def default_factory(name: str, program: Program) -> Connector:

@@ -2,10 +2,12 @@
 
 Tables (see docs/state.md): canonical records and their natural keys, the id crosswalk,
 bookmarks, the write ledger, runs, per-record errors, conflicts, job locks. Open it with
-``StateStore.open(url)``; migrations run automatically.
+``StateStore.open(url)``; migrations run automatically. PHI in canonical records is
+encrypted at rest (``REFSYNC_STATE_KEY``; see :mod:`sync.state._sealing`).
 """
 
 from sync.state._records import DEFAULT_NATURAL_KEYS
+from sync.state._sealing import SEALED, key_file_for, load_keys, new_key
 from sync.state._types import (
     ConflictInfo,
     ConflictRow,
@@ -22,6 +24,7 @@ from sync.state.store import StateStore
 
 __all__ = [
     "DEFAULT_NATURAL_KEYS",
+    "SEALED",
     "ConflictInfo",
     "ConflictRow",
     "LockInfo",
@@ -32,5 +35,8 @@ __all__ = [
     "StateStore",
     "StoredRecord",
     "content_hash",
+    "key_file_for",
+    "load_keys",
+    "new_key",
     "utc_now",
 ]

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from mapping.errors import StateError, ValidationFailed
 from sync.state._base import StoreBase, chunks
 from sync.state._schema import record_keys, records
+from sync.state._sealing import Sealer
 from sync.state._types import PutResult, StoredRecord
 
 __all__ = ["DEFAULT_NATURAL_KEYS", "NaturalKeyTaken", "RecordsMixin"]
@@ -25,10 +26,10 @@ _PAGE = 1000
 RecordInput = StoredRecord | tuple[str, dict[str, Any], bool]
 
 
-def _to_row(row: sa.Row[Any]) -> StoredRecord:
+def _to_row(row: sa.Row[Any], sealer: Sealer) -> StoredRecord:
     return StoredRecord(
         id=row.id,
-        data=row.data,
+        data=sealer.unseal(row.entity, row.data),
         tombstone=row.tombstone,
         version=row.version,
         updated_at=row.updated_at,
@@ -48,9 +49,12 @@ def _dedupe(items: Iterable[RecordInput]) -> dict[str, tuple[dict[str, Any], boo
 
 
 class RecordsMixin(StoreBase):
-    """Current canonical version per (entity, id), with natural-key lookup."""
+    """Current canonical version per (entity, id), with natural-key lookup.
+
+    PHI fields are encrypted on the way in and opened on the way out (``_sealer``)."""
 
     _natural_keys: Mapping[str, tuple[str, ...]] = DEFAULT_NATURAL_KEYS
+    _sealer: Sealer = Sealer([])
 
     def get_record(self, entity: str, id: str) -> StoredRecord | None:
         """The stored record, tombstoned or not, or None."""
@@ -75,7 +79,7 @@ class RecordsMixin(StoreBase):
                     records.c.entity == entity, self._in(records.c.id, batch)
                 )
                 for row in conn.execute(query):
-                    found[row.id] = _to_row(row)
+                    found[row.id] = _to_row(row, self._sealer)
         return found
 
     def iter_records(
@@ -91,7 +95,7 @@ class RecordsMixin(StoreBase):
                 query = query.where(records.c.id > last)
             query = query.order_by(records.c.id).limit(_PAGE)
             with self._tx(f"read {entity} records", read_only=True) as conn:
-                page = [_to_row(row) for row in conn.execute(query)]
+                page = [_to_row(row, self._sealer) for row in conn.execute(query)]
             yield from page
             if len(page) < _PAGE:
                 return
@@ -121,7 +125,7 @@ class RecordsMixin(StoreBase):
                 row: dict[str, Any] = {
                     "entity": entity,
                     "id": record_id,
-                    "data": data,
+                    "data": self._sealer.seal(entity, data),
                     "tombstone": tombstone,
                 }
                 if old is None:
@@ -153,6 +157,68 @@ class RecordsMixin(StoreBase):
                 found.update({row.value: row.record_id for row in conn.execute(query)})
         return found
 
+    def reseal_records(self) -> int:
+        """Re-encrypt every record's PHI under the primary state key (``rotate-key``), and
+        seal PHI that older versions kept in clear.
+
+        Versions and timestamps stay: the content did not change. Returns the count.
+        """
+        done = 0
+        last: tuple[str, str] | None = None
+        while True:
+            query = sa.select(records.c.entity, records.c.id, records.c.data)
+            if last is not None:
+                query = query.where(sa.tuple_(records.c.entity, records.c.id) > last)
+            query = query.order_by(records.c.entity, records.c.id).limit(_PAGE)
+            with self._tx("re-encrypt records") as conn:
+                page = list(conn.execute(query))
+                changed = [
+                    {"b_entity": r.entity, "b_id": r.id, "data": data}
+                    for r in page
+                    if (data := self._resealed(r.entity, r.data)) is not r.data
+                ]
+                if changed:
+                    conn.execute(
+                        records.update()
+                        .where(
+                            records.c.entity == sa.bindparam("b_entity"),
+                            records.c.id == sa.bindparam("b_id"),
+                        )
+                        .values(data=sa.bindparam("data")),
+                        changed,
+                    )
+            done += len(changed)
+            if len(page) < _PAGE:
+                return done
+            last = (page[-1].entity, page[-1].id)
+
+    def _resealed(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The token under the primary key; PHI kept in clear (written before refsync
+        encrypted it) gets sealed. Returns ``data`` itself when nothing changes."""
+        if self._sealer.needs_rotation(data):
+            return self._sealer.rotate(data)
+        return self._sealer.seal(entity, data)
+
+    def check_sealed(self) -> int:
+        """Open every encrypted record with the current keys (StateError on the first that
+        does not open); returns how many were checked."""
+        checked = 0
+        last: tuple[str, str] | None = None
+        while True:
+            query = sa.select(records.c.entity, records.c.id, records.c.data)
+            if last is not None:
+                query = query.where(sa.tuple_(records.c.entity, records.c.id) > last)
+            query = query.order_by(records.c.entity, records.c.id).limit(_PAGE)
+            with self._tx("check encrypted records", read_only=True) as conn:
+                page = list(conn.execute(query))
+            for row in page:
+                if self._sealer.needs_rotation(row.data):
+                    self._sealer.unseal(row.entity, row.data)
+                    checked += 1
+            if len(page) < _PAGE:
+                return checked
+            last = (page[-1].entity, page[-1].id)
+
     # -- helpers -----------------------------------------------------------------------
 
     def _current_state(
@@ -163,7 +229,7 @@ class RecordsMixin(StoreBase):
             query = sa.select(records).where(
                 records.c.entity == entity, self._in(records.c.id, batch)
             )
-            found.update({row.id: _to_row(row) for row in conn.execute(query)})
+            found.update({row.id: _to_row(row, self._sealer) for row in conn.execute(query)})
         return found
 
     def _apply_updates(self, conn: Connection, entity: str, updates: list[dict[str, Any]]) -> None:

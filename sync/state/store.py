@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -19,6 +19,7 @@ from sync.state._links import LinksMixin
 from sync.state._locks import LocksMixin
 from sync.state._records import DEFAULT_NATURAL_KEYS, RecordsMixin
 from sync.state._schema import store_meta
+from sync.state._sealing import Sealer, load_keys
 from sync.state._types import utc_now
 
 __all__ = ["StateStore"]
@@ -48,10 +49,13 @@ class StateStore(RecordsMixin, LinksMixin, JournalMixin, LocksMixin):
         *,
         clock: Callable[[], datetime] = utc_now,
         natural_keys: Mapping[str, tuple[str, ...]] = DEFAULT_NATURAL_KEYS,
+        keys: Sequence[str] | None = None,
     ) -> None:
         super().__init__(engine, clock=clock)
         self._natural_keys = dict(natural_keys)
         self._hash_key: bytes | None = None
+        url = engine.url.render_as_string(hide_password=False)
+        self._sealer = Sealer(load_keys(url) if keys is None else keys)
 
     @classmethod
     def open(
@@ -60,16 +64,19 @@ class StateStore(RecordsMixin, LinksMixin, JournalMixin, LocksMixin):
         *,
         clock: Callable[[], datetime] = utc_now,
         natural_keys: Mapping[str, tuple[str, ...]] = DEFAULT_NATURAL_KEYS,
+        keys: Sequence[str] | None = None,
     ) -> StateStore:
         """Connect to ``sqlite:///path`` or ``postgresql+psycopg://...`` and migrate.
 
         A new SQLite file is created with mode 0600. On PostgreSQL the tables live in the
-        first schema of the connection's ``search_path``. Raises :class:`StateError`.
+        first schema of the connection's ``search_path``. ``keys`` (primary first) encrypt
+        PHI at rest; None reads them from the environment or the key file beside a SQLite
+        file (:mod:`sync.state._sealing`). Raises :class:`StateError`.
         """
         engine = create_state_engine(url)
         try:
             migrate(engine)
-            store = cls(engine, clock=clock, natural_keys=natural_keys)
+            store = cls(engine, clock=clock, natural_keys=natural_keys, keys=keys)
             store._ensure_hash_key()
         except BaseException:
             engine.dispose()

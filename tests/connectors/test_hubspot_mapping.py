@@ -73,11 +73,20 @@ def test_partners_clinicians_and_referrals_round_trip_with_stage_and_links(
     assert read["partner_id"] == "mp-partner-1" and read["last_name"] == "Ruiz"
     referral = Referral(id="mp-ref-1", referral_number="R-0001", partner_id="mp-partner-1",
                         clinician_id="mp-clin-1", stage=Stage.INTAKE_RECEIVED, received_at=WHEN,
-                        urgency="urgent")  # fmt: skip
+                        urgency="urgent", received_week="2026-W11", days_to_schedule=4)  # fmt: skip
     read = _round_trip(hs, spec, "referral", referral)
     assert read["stage"] == Stage.INTAKE_RECEIVED
     assert read["partner_id"] == "mp-partner-1" and read["clinician_id"] == "mp-clin-1"
-    assert read["received_at"] == WHEN and read["urgency"] == "urgent"
+    assert read["urgency"] == "urgent"
+    # Deidentified by default: the week and the interval leave, the receipt date does not.
+    [deal] = [
+        d["properties"]
+        for d in hs.records("deals")
+        if d["properties"].get("refsync_id") == "mp-ref-1"
+    ]
+    assert deal["refsync_received_week"] == "2026-W11"
+    assert float(deal["refsync_days_to_schedule"]) == 4
+    assert not deal.get("refsync_received_at")
 
 
 def test_outreach_and_definitions_round_trip(hs: HubSpotSandbox, spec: MappingSpec) -> None:  # noqa: F811

@@ -197,6 +197,7 @@ def _companies() -> list[_Prop]:
         _p("refsync_referrals_completed", "Referrals (completed)", _NUM, r),
         _p("refsync_referrals_open", "Referrals (open)", _NUM, r),
         _p("refsync_last_referral_at", "Last referral at", _DT, r),
+        _p("refsync_last_referral_week", "Last referral week", "string", r),
         _p("refsync_last_outreach_at", "Last outreach at", _DT, r),
     ]
 
@@ -231,7 +232,11 @@ def _deals() -> list[_Prop]:
         "decline_reason",
         "cancel_reason",
         "patient_ref",
+        "received_month",
+        "received_week",
+        "stage_entered_week",
     )
+    intervals = ("days_to_schedule", "days_to_complete", "days_to_close_loop")
     return [
         *_system(),
         _p("dealname", "Deal Name"),
@@ -251,6 +256,7 @@ def _deals() -> list[_Prop]:
             options=_enum(QualificationStatus),
         ),
         *(_p(f"refsync_{n}", n.replace("_", " ").capitalize(), _DT, r) for n in dated),
+        *(_p(f"refsync_{n}", n.replace("_", " ").capitalize(), _NUM, r) for n in intervals),
     ]
 
 

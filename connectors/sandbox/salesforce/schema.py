@@ -213,6 +213,7 @@ def _account() -> ObjectDef:
             _num("Referrals_Completed__c"),
             _num("Referrals_Open__c"),
             _dt("Last_Referral_At__c"),
+            _text("Last_Referral_Week__c", 8),
             _dt("Last_Outreach_At__c"),
         ],
     )
@@ -268,6 +269,13 @@ def _referral() -> ObjectDef:
             _text("Decline_Reason__c", 255),
             _text("Cancel_Reason__c", 255),
             _text("Patient_Ref__c", 64),
+            # Derived for deidentified tiers: week/month (no day) and whole-day intervals.
+            _text("Received_Month__c", 7),
+            _text("Received_Week__c", 8),
+            _text("Stage_Entered_Week__c", 8),
+            _num("Days_To_Schedule__c"),
+            _num("Days_To_Complete__c"),
+            _num("Days_To_Close_Loop__c"),
         ],
         label="Referral",
     )

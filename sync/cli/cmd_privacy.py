@@ -1,0 +1,109 @@
+"""``refsync privacy`` and ``refsync rotate-key``.
+
+``privacy`` prints, for each destination and output file, every field that leaves refsync,
+its data class, the tier of where it goes and why it is allowed there (exit 2 when a field
+is not: ``validate`` refuses such mappings for connections; outputs are checked here).
+
+``rotate-key`` re-encrypts the PHI the state store keeps under a new key; afterwards the
+old key is no longer needed. With a key file (``REFSYNC_STATE_KEY_FILE`` or the file beside
+a SQLite state), the file is rewritten to hold the new key only; with ``REFSYNC_STATE_KEY``
+pass the new key (``--new-key``, made with ``--print-new-key``) and set the variable to it
+afterwards. Stop scheduled runs while rotating.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from config import load_program
+from sync.cli._app import app
+from sync.cli._common import console, err_console, handle_errors
+from sync.engine import open_program
+from sync.engine.runtime import RegistrySettings
+from sync.privacy_report import privacy_rows
+from sync.state import StateStore, key_file_for, load_keys, new_key
+
+__all__ = ["privacy", "rotate_key"]
+
+_CONFIG = typer.Option(Path("."), "--config", "-c", help="Program directory")
+
+
+@app.command()
+def privacy(
+    config: Path = _CONFIG,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table"),
+) -> None:
+    """Every field that leaves, per destination and output: class, tier, and why allowed."""
+    with handle_errors():
+        # Not open_program: it refuses outputs above their tier, which this must report.
+        rows = privacy_rows(load_program(config, settings_models=RegistrySettings()))
+    refused = [r for r in rows if not r.allowed]
+    if as_json:
+        typer.echo(json.dumps({"fields": [r.as_json() for r in rows], "refused": len(refused)},
+                              indent=2))  # fmt: skip
+    else:
+        table = Table("destination", "tier", "target", "field", "canonical", "class", "why")
+        for r in rows:
+            tier = r.tier + (f" ({r.agreement})" if r.agreement else "")
+            table.add_row(r.destination, tier, r.target, r.field, r.canonical or "",
+                          r.data_class, r.why, style=None if r.allowed else "bold red")  # fmt: skip
+        console.print(table)
+        console.print(f"{len(rows)} fields leave; {len(refused)} not allowed by their tier")
+    if refused:
+        raise typer.Exit(2)
+
+
+@app.command("rotate-key")
+def rotate_key(
+    config: Path = _CONFIG,
+    state: str | None = typer.Option(None, "--state", help="State store URL"),
+    new: str | None = typer.Option(None, "--new-key", help="The new key (default: generated)"),
+    print_new_key: bool = typer.Option(
+        False, "--print-new-key", help="Only print a fresh key and exit"
+    ),
+) -> None:
+    """Re-encrypt the PHI in the state store under a new key; the old one is then unneeded."""
+    if print_new_key:
+        typer.echo(new_key())
+        return
+    with handle_errors():
+        url = state or os.environ.get("REFSYNC_STATE_URL") or open_program(config).state_url
+        from_env = bool(os.environ.get("REFSYNC_STATE_KEY"))
+        if from_env and new is None:
+            err_console.print(
+                "[bold red]error:[/] the state key comes from REFSYNC_STATE_KEY; pass the new "
+                "key with --new-key (make one with --print-new-key), then set the variable to it"
+            )
+            raise typer.Exit(2)
+        old = load_keys(url)
+        fresh = new or new_key()
+        # Both keys go to the key file first: a rotation stopped half-way still opens.
+        _keep(url, [fresh, *old], from_env)
+        with StateStore.open(url, keys=[fresh, *old]) as store:
+            count = store.reseal_records()
+        with StateStore.open(url, keys=[fresh]) as store:
+            checked = store.check_sealed()
+        _keep(url, [fresh], from_env)
+    console.print(f"re-encrypted {count} records under the new key; {checked} open with it alone")
+    if from_env:
+        console.print("now set REFSYNC_STATE_KEY to the new key on every machine")
+
+
+def _keep(url: str, keys: list[str], from_env: bool) -> None:
+    """Replace the key file's content with ``keys`` (written atomically, mode 0600)."""
+    if from_env:
+        return
+    named = os.environ.get("REFSYNC_STATE_KEY_FILE")
+    path = Path(named) if named else key_file_for(url)
+    if path is None:
+        return
+    temp = path.with_name(path.name + ".new")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write("".join(k + "\n" for k in keys))
+    os.replace(temp, path)

@@ -1,0 +1,162 @@
+"""PHI at rest: the patient fields of canonical records are encrypted inside the JSON column.
+
+Which fields: every top-level canonical field whose data class (:mod:`mapping.privacy`) is
+a direct identifier, a quasi-identifier or clinical free text (the PHI block, care dates,
+stage history, reasons). They leave the record's JSON and travel together as one Fernet
+token (AES-128-CBC + HMAC-SHA256, authenticated) under the key ``"$sealed"``; everything
+else stays queryable in clear. Reads open the token again, so callers never see it.
+
+Keys (Fernet keys: 32 url-safe base64 bytes), primary first, from:
+
+1. ``REFSYNC_STATE_KEY``: comma-separated keys;
+2. ``REFSYNC_STATE_KEY_FILE``: a file with one key per line;
+3. for a SQLite file, ``<file>.key`` next to it, created (mode 0600) on first use, so a
+   copy of the state file alone reveals nothing;
+4. otherwise none: a store without a key refuses to keep PHI (``StateError``), rather than
+   keep it in clear. Several machines sharing PostgreSQL must share a key: set 1 or 2.
+
+Every key listed can decrypt; only the first encrypts. ``refsync rotate-key`` adds a new
+primary and re-encrypts every record with it, after which the old keys can be dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy.engine import make_url
+
+from mapping.errors import StateError
+from mapping.model import ENTITIES
+from mapping.privacy import DataClass, canonical_class
+
+__all__ = ["SEALED", "Sealer", "key_file_for", "load_keys", "new_key"]
+
+_TOKEN = "$sealed"
+_CLEAR = frozenset({DataClass.OPERATIONAL, DataClass.COARSENED})
+
+SEALED: dict[str, frozenset[str]] = {
+    entity: frozenset(
+        name
+        for name in model.model_fields
+        if canonical_class(entity, name).data_class not in _CLEAR
+    )
+    for entity, model in ENTITIES.items()
+}
+"""Top-level fields kept encrypted, per entity (derived from the classification table)."""
+
+
+def new_key() -> str:
+    """A fresh random Fernet key (text)."""
+    return Fernet.generate_key().decode("ascii")
+
+
+def key_file_for(url: str) -> Path | None:
+    """``<file>.key`` beside a SQLite state file; None for other databases and memory."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database) + ".key")
+
+
+def load_keys(url: str, env: Mapping[str, str] | None = None) -> list[str]:
+    """The state keys for ``url``, primary first (see the module docstring for the order)."""
+    env = os.environ if env is None else env
+    if env.get("REFSYNC_STATE_KEY"):
+        return [k.strip() for k in env["REFSYNC_STATE_KEY"].split(",") if k.strip()]
+    named = env.get("REFSYNC_STATE_KEY_FILE")
+    path = Path(named) if named else key_file_for(url)
+    if path is None:
+        return []
+    if not path.exists():
+        if named:
+            raise StateError(f"REFSYNC_STATE_KEY_FILE names {path}, which does not exist")
+        _write_private(path, new_key() + "\n")
+    return [k.strip() for k in path.read_text(encoding="ascii").splitlines() if k.strip()]
+
+
+def _write_private(path: Path, text: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another process created it first: use theirs
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(text)
+
+
+class Sealer:
+    """Encrypts and opens the PHI fields of canonical record data (see module docstring)."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        try:
+            self._fernet = MultiFernet([Fernet(k) for k in keys]) if keys else None
+        except (ValueError, TypeError):
+            raise StateError(
+                "a state key is not a valid Fernet key (32 url-safe base64 bytes); generate "
+                "one with `refsync rotate-key --print-new-key`"
+            ) from None
+
+    @property
+    def has_key(self) -> bool:
+        return self._fernet is not None
+
+    def seal(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` with its PHI fields replaced by one token (unchanged when it has none)."""
+        names = SEALED.get(entity, frozenset())
+        secret = {n: data[n] for n in names if data.get(n) not in (None, [], {}, "")}
+        if not secret:
+            return data
+        if self._fernet is None:
+            raise StateError(
+                f"a {entity} record holds PHI and the state store has no encryption key; set "
+                "REFSYNC_STATE_KEY (or REFSYNC_STATE_KEY_FILE) to a key from "
+                "`refsync rotate-key --print-new-key` on every machine that shares the store"
+            )
+        clear = {k: v for k, v in data.items() if k not in secret}  # empty values stay
+        payload = json.dumps(secret, sort_keys=True, separators=(",", ":"), default=str)
+        clear[_TOKEN] = self._fernet.encrypt(payload.encode("utf-8")).decode("ascii")
+        return clear
+
+    def unseal(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` with its token opened again (records without one come back as they are)."""
+        token = data.get(_TOKEN)
+        if token is None:
+            return data
+        if self._fernet is None:
+            raise StateError(
+                f"{entity} records in the state store are encrypted and no state key is set; "
+                "set REFSYNC_STATE_KEY or REFSYNC_STATE_KEY_FILE to the key they were "
+                "written with"
+            )
+        try:
+            opened = json.loads(self._fernet.decrypt(token.encode("ascii")))
+        except InvalidToken:
+            raise StateError(
+                f"a {entity} record cannot be decrypted with the state keys given (wrong "
+                "key, or it was rotated away); set REFSYNC_STATE_KEY to include the key it "
+                "was written with"
+            ) from None
+        out = {k: v for k, v in data.items() if k != _TOKEN}
+        out.update(opened)
+        return out
+
+    def needs_rotation(self, data: Mapping[str, Any]) -> bool:
+        """True when the record holds a token (rotation re-encrypts it under the primary)."""
+        return _TOKEN in data
+
+    def rotate(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` with its token re-encrypted under the primary key."""
+        if self._fernet is None or _TOKEN not in data:
+            return data
+        try:
+            token = self._fernet.rotate(data[_TOKEN].encode("ascii")).decode("ascii")
+        except InvalidToken:
+            raise StateError(
+                "a record cannot be decrypted with the state keys given; list the current "
+                "key after the new one in REFSYNC_STATE_KEY before rotating"
+            ) from None
+        return {**data, _TOKEN: token}
