@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +71,19 @@ def check_jobs(
     *,
     file: YamlFile,
     problems: Problems,
+    declared: Collection[str] = (),
 ) -> None:
-    """Jobs name known connections, mapped entities, and valid cron schedules."""
+    """Jobs name known connections, mapped entities, and valid cron schedules.
+
+    A connection that is ``declared`` but invalid has its own problem reported already: the
+    jobs naming it are not reported again (one bad value, one message).
+    """
     for name, job in jobs.items():
         at = ("jobs", name)
         for role in ("sources", "destinations"):
             for i, conn in enumerate(getattr(job, role)):
+                if conn in declared and conn not in connections:
+                    continue
                 if conn not in connections:
                     known = ", ".join(sorted(connections)) or "none"
                     problems.add(

@@ -174,7 +174,9 @@ def _check_connections(
     tiers = {name: conn.tier for name, conn in connections.items()}
     check_privacy(connections, file=file, problems=problems)
     check_mappings(mappings, tiers=tiers, destinations=destinations, problems=problems)
-    check_jobs(jobs, connections, mappings, file=file, problems=problems)
+    raw = data.get("connections")
+    declared = {str(n) for n in raw} if isinstance(raw, Mapping) else set()
+    check_jobs(jobs, connections, mappings, file=file, problems=problems, declared=declared)
     return mappings
 
 

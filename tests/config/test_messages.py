@@ -33,3 +33,12 @@ def test_a_tab_indented_line_is_told_to_indent_with_spaces(program_dir):  # noqa
     path.write_text("".join(lines), encoding="utf-8")
     found = problems_of(program_dir)
     assert any("indent with spaces" in p and f":{index + 1}:" in p for p in found), found
+
+
+def test_one_bad_value_in_a_connection_is_one_problem_not_a_cascade_of_unknown_connections(
+    program_dir,  # noqa: F811
+):
+    edit(program_dir, "refsync.yaml", "type: salesforce", "type: salesforce\n    privacy: nope")
+    found = problems_of(program_dir)
+    assert len(found) == 1, found
+    assert "privacy" in found[0] and "unknown connection" not in found[0]
