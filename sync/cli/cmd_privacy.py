@@ -18,15 +18,9 @@ import os
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from config import load_program
 from sync.cli._app import app
 from sync.cli._common import console, err_console, handle_errors
-from sync.engine import open_program
-from sync.engine.runtime import RegistrySettings
-from sync.privacy_report import privacy_rows
-from sync.state import StateStore, key_file_for, load_keys, new_key
 
 __all__ = ["privacy", "rotate_key"]
 
@@ -38,7 +32,14 @@ def privacy(
     config: Path = _CONFIG,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table"),
 ) -> None:
-    """Every field that leaves, per destination and output: class, tier, and why allowed."""
+    """Every field that leaves, per destination and output: class, tier, and why allowed.
+
+    Example: ``refsync privacy --config myprogram --json > privacy-review.json``
+    """
+    from config import load_program
+    from sync.engine.runtime import RegistrySettings
+    from sync.privacy_report import privacy_rows
+
     with handle_errors():
         # Not open_program: it refuses outputs above their tier, which this must report.
         rows = privacy_rows(load_program(config, settings_models=RegistrySettings()))
@@ -47,6 +48,8 @@ def privacy(
         typer.echo(json.dumps({"fields": [r.as_json() for r in rows], "refused": len(refused)},
                               indent=2))  # fmt: skip
     else:
+        from rich.table import Table
+
         table = Table("destination", "tier", "target", "field", "canonical", "class", "why")
         for r in rows:
             tier = r.tier + (f" ({r.agreement})" if r.agreement else "")
@@ -67,7 +70,13 @@ def rotate_key(
         False, "--print-new-key", help="Only print a fresh key and exit"
     ),
 ) -> None:
-    """Re-encrypt the PHI in the state store under a new key; the old one is then unneeded."""
+    """Re-encrypt the PHI in the state store under a new key; the old one is then unneeded.
+
+    Example: ``refsync rotate-key --config myprogram``
+    """
+    from sync.engine import open_program
+    from sync.state import StateStore, load_keys, new_key
+
     if print_new_key:
         typer.echo(new_key())
         return
@@ -96,6 +105,8 @@ def rotate_key(
 
 def _keep(url: str, keys: list[str], from_env: bool) -> None:
     """Replace the key file's content with ``keys`` (written atomically, mode 0600)."""
+    from sync.state import key_file_for
+
     if from_env:
         return
     named = os.environ.get("REFSYNC_STATE_KEY_FILE")

@@ -60,7 +60,8 @@ def _file_bytes(url: str) -> bytes:
 def test_the_sealed_fields_are_exactly_the_phi_classes_of_the_model():
     assert SEALED["referral"] == {
         "patient", "reason", "decline_reason", "cancel_reason", "received_at", "appointment_at",
-        "completed_at", "loop_closed_at", "stage_history",
+        "completed_at", "loop_closed_at", "stage_history", "events", "referred_at",
+        "accepted_at", "scheduled_at", "stage_entered_at", "lost_at",
     }  # fmt: skip
     assert SEALED["partner"] == {"last_referral_at"}
     assert SEALED["clinician"] == SEALED["outreach"] == frozenset()
