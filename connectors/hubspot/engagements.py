@@ -5,7 +5,10 @@ with type-specific property names. ``engagements`` routes each written record by
 ``refsync_outreach_kind`` (``settings.engagement_routes``: visit/seminar/... -> meetings,
 call -> calls, email/newsletter -> notes, task -> tasks) and sends only the properties that
 type has. Reads walk all four types (bookmark: one per type) and fill the title/body alias
-groups, so one mapping reads ``hs_meeting_title`` whatever the record's type.
+groups, so one mapping reads ``hs_meeting_title`` whatever the record's type. An engagement a
+liaison logged in HubSpot itself (no ``refsync_outreach_kind``) is read with the default kind
+of its type (``settings.default_kinds``: meeting -> visit, call -> call, note -> email), and a
+note, which has no title, with the subject "HubSpot note".
 """
 
 from __future__ import annotations
@@ -70,11 +73,27 @@ def read_engagements(
         kind_fields = [f for f in dict.fromkeys(wanted) if f in own]
         for page in connector.read(kind, since=marks.get(kind), fields=kind_fields, until=until):
             marks[kind] = page.bookmark
-            records = [_aliased(r, fields) for r in page.records]
+            defaults = _defaults(connector, kind, fields)
+            records = [_aliased(r, fields, defaults) for r in page.records]
             yield ReadPage(records, dict(marks))
 
 
-def _aliased(record: NativeRecord, fields: Sequence[str]) -> NativeRecord:
+def _defaults(connector: HubSpotConnector, kind: str, fields: Sequence[str]) -> dict[str, str]:
+    """What an engagement logged natively in HubSpot lacks: refsync's kind (by its type) and,
+    for a note, which has no title, a subject naming what it is."""
+    out: dict[str, str] = {}
+    default_kind = connector.settings.default_kinds.get(kind)
+    if KIND_PROPERTY in fields and default_kind:
+        out[KIND_PROPERTY] = default_kind
+    for name in ALIASES[0]:
+        if name in fields:
+            out[name] = f"HubSpot {kind.removesuffix('s')}"
+    return out
+
+
+def _aliased(
+    record: NativeRecord, fields: Sequence[str], defaults: Mapping[str, str]
+) -> NativeRecord:
     values = dict(record.fields)
     for group in ALIASES:
         found = next((values[n] for n in group if values.get(n) not in (None, "")), None)
@@ -83,6 +102,9 @@ def _aliased(record: NativeRecord, fields: Sequence[str]) -> NativeRecord:
                 values.setdefault(name, found)
                 if values[name] in (None, ""):
                     values[name] = found
+    for name, default in defaults.items():
+        if values.get(name) in (None, ""):
+            values[name] = default
     return NativeRecord(record.id, values, record.deleted, record.modified_at)
 
 

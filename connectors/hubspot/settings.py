@@ -71,6 +71,16 @@ class HubSpotSettings(BaseModel):
         default_factory=lambda: dict(_DEFAULT_ROUTES),
         description="outreach kind (refsync_outreach_kind) -> meetings | calls | notes | tasks",
     )
+    default_kinds: dict[str, str] = Field(
+        default_factory=lambda: {
+            "meetings": "visit",
+            "calls": "call",
+            "notes": "email",
+            "tasks": "call",
+        },
+        description="engagement type -> outreach kind read for an engagement logged in HubSpot "
+        "without refsync_outreach_kind (a liaison's own meeting, call or note)",
+    )
     search_cap: int = Field(10_000, ge=200, description="HubSpot's search result cap per query")
 
     @field_validator("host")

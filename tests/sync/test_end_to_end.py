@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,46 @@ def test_a_record_deleted_in_the_source_is_archived_in_a_mirror_destination_only
     assert [c["properties"]["name"] for c in hub.hs.records("companies", archived=True)] == [
         "Northside Community Health Center"
     ]
+
+
+def test_a_meeting_and_a_note_logged_natively_in_hubspot_reach_salesforce_with_default_kinds(
+    hub: Hub,
+) -> None:
+    # a liaison's own HubSpot meeting and note carry no refsync_outreach_kind and a note has
+    # no title: they are read (not rejected) with the default kind of their type
+    from hubspot.crm.objects.meetings import (
+        SimplePublicObjectInputForCreate as MeetingInput,
+    )
+    from hubspot.crm.objects.notes import SimplePublicObjectInputForCreate as NoteInput
+
+    from sync.demo import seed_crm
+
+    hub.edit_config(
+        lambda d: d["jobs"].__setitem__(
+            "outreach-to-salesforce",
+            {"sources": ["hubspot"], "destinations": ["salesforce"], "entities": ["outreach"]},
+        )
+    )
+    seed_crm(hub.sf, hub.hs)
+    time.sleep(1.1)
+    hub.run("partners-to-hubspot")
+    company = next(
+        c for c in hub.hs.records("companies") if c["properties"]["name"].startswith("Lake")
+    )
+    link = [{"to": {"id": company["id"]},
+             "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 188}]}]  # fmt: skip
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    client = hub.hs.make_client()
+    client.crm.objects.meetings.basic_api.create(MeetingInput(
+        properties={"hs_timestamp": when, "hs_meeting_title": "Drop-in visit"}, associations=link
+    ))  # fmt: skip
+    link[0]["types"][0]["associationTypeId"] = 190  # note -> company
+    client.crm.objects.notes.basic_api.create(NoteInput(
+        properties={"hs_timestamp": when, "hs_note_body": "Left the new referral form."},
+        associations=link,
+    ))  # fmt: skip
+    time.sleep(1.1)
+    report = hub.run("outreach-to-salesforce")
+    assert report.status == "ok" and not report.rejects, report.rejects
+    kinds = sorted((t["Subject"], t["Outreach_Kind__c"]) for t in hub.sf.records("Task"))
+    assert kinds == [("Drop-in visit", "Visit"), ("HubSpot note", "Email")]
