@@ -1,0 +1,137 @@
+"""Distributed recovery: a worker's task process killed mid-run, a worker with no broker.
+
+Real ``refsync worker`` processes, the real Redis and PostgreSQL. Nothing here waits for a
+clock: the kill happens once the run has written to a CRM (sandbox counters), and every
+wait is a bounded poll.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from celery import Celery
+
+from sync.demo import write_epic_export
+from sync.distributed import (
+    CLAIM_HOLD_SECONDS,
+    TASK_NAME,
+    VISIBILITY_TIMEOUT,
+    make_celery,
+)
+from sync.state import StateStore
+from tests.sync.conftest import Hub
+from tests.sync.distributed_workers import running_workers
+
+JOB = "scheduling-to-crm"
+ROWS = 6
+TICK = "2026-11-27T10:00:00-06:00"
+RESULT_SECONDS = 240  # the interrupted run, its redelivery and the rerun, on a loaded machine
+POLL_SECONDS = 180
+LATENCY = 4.0  # seconds per sandbox call while the run is killed: it is surely mid-call
+
+
+@pytest.fixture
+def app(redis_url: str) -> Iterator[Celery]:
+    """A Celery app on its own queue, so parallel test processes never share tasks."""
+    app = make_celery(redis_url, queue=f"refsync-test-{uuid.uuid4().hex[:12]}")
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def workers(
+    hub: Hub, app: Celery, pg_url: str, redis_url: str, tmp_path: Path
+) -> Iterator[list[str]]:
+    names = [f"w{i}-{uuid.uuid4().hex[:8]}@refsync-test" for i in (1, 2)]
+    env = {
+        **os.environ,
+        "REFSYNC_STATE_URL": pg_url,
+        "REFSYNC_BROKER_URL": redis_url,
+        "REFSYNC_QUEUE": app.conf.task_default_queue,
+    }
+    write_epic_export(hub.root / "exports" / "epic" / "appts.csv", ROWS, datetime.now(UTC))
+    with running_workers(app, hub.root, names, env, tmp_path):
+        yield names
+
+
+def _poll(what: str, found: Callable[[], object]) -> object:
+    """``found()`` once it is truthy, polling for at most POLL_SECONDS."""
+    deadline = time.monotonic() + POLL_SECONDS
+    while time.monotonic() < deadline:
+        value = found()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} did not happen within {POLL_SECONDS}s")
+
+
+def test_the_recovery_timeouts_are_ordered_as_the_readme_says() -> None:
+    app = make_celery("redis://127.0.0.1:6379/0")
+    assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
+    assert app.conf.broker_transport_options["visibility_timeout"] == VISIBILITY_TIMEOUT
+    # Redelivery of a dead worker's task comes before its run's lock (600 s) expires, and
+    # a dead task's claim lapses before that redelivery.
+    assert CLAIM_HOLD_SECONDS < VISIBILITY_TIMEOUT < 600
+    assert app.conf.broker_connection_retry_on_startup is False
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_task_process_killed_mid_run_is_redelivered_and_its_tick_finishes_once(
+    hub: Hub, app: Celery, workers: list[str], pg_url: str
+) -> None:
+    store = StateStore.open(pg_url)
+    try:
+        hub.sf.faults.configure(latency=LATENCY)
+        hub.hs.faults.configure(latency=LATENCY)
+        sent = app.send_task(TASK_NAME, kwargs={"job": JOB, "tick": TICK})
+
+        def running_after_a_write() -> int | None:
+            runs = store.last_runs(JOB, limit=5)
+            if hub.sf.stats.write_calls >= 1 and runs and runs[0].status == "running":
+                return runs[0].pid
+            return None
+
+        pid = _poll("a run that wrote to Salesforce", running_after_a_write)
+        assert isinstance(pid, int)
+        killed = store.last_runs(JOB, limit=1)[0].id
+        os.kill(pid, signal.SIGKILL)  # the pool process running the task, not the worker
+        hub.sf.faults.configure(latency=0.0)
+        hub.hs.faults.configure(latency=0.0)
+
+        # The same task (same id) is redelivered at once and finishes the tick: no new tick.
+        result = sent.get(timeout=RESULT_SECONDS)
+        again = app.send_task(TASK_NAME, kwargs={"job": JOB, "tick": TICK})
+        copy = again.get(timeout=RESULT_SECONDS)
+        runs = {r.id: r.status for r in store.last_runs(JOB, limit=20)}
+    finally:
+        store.close()
+    assert result["status"] == "ok", result
+    assert result["run_id"] != killed
+    assert runs == {killed: "interrupted", result["run_id"]: "ok"}
+    assert (copy["status"], copy["reason"]) == ("skipped", "tick already claimed")
+    # Nothing lost, nothing duplicated in either CRM.
+    assert len(hub.sf.records("Referral__c")) == ROWS
+    assert len(hub.hs.records("deals")) == ROWS
+
+
+def test_a_worker_whose_broker_is_unreachable_exits_4_at_once_saying_so(
+    hub: Hub, tmp_path: Path
+) -> None:
+    env = {**os.environ, "REFSYNC_BROKER_URL": "redis://127.0.0.1:9/0"}  # discard: nothing there
+    argv = [sys.executable, "-m", "sync", "worker", "--config", str(hub.root)]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4, done.stderr[-2000:]
+    assert "cannot reach the broker (Redis at 127.0.0.1:9, db 0)" in done.stderr
+    assert "REFSYNC_BROKER_URL" in done.stderr
