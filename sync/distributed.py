@@ -56,7 +56,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
-from celery import Celery
+from celery import Celery, signals
 from celery.beat import BeatLazyFunc
 from celery.schedules import crontab
 from croniter import croniter
@@ -118,6 +118,9 @@ def make_celery(broker: str | None = None, queue: str | None = None) -> Celery:
             "socket_connect_timeout": CONNECT_TIMEOUT,
         },
         worker_prefetch_multiplier=1,  # a busy worker does not hoard the next tick's task
+        # A fresh pool process every 50 runs: the PHI values kept for log redaction
+        # (sync.logs.RUN_PHI) do not pile up for the life of the worker.
+        worker_max_tasks_per_child=50,
         task_default_queue=queue or os.environ.get("REFSYNC_QUEUE", "refsync"),
         task_serializer="json",
         accept_content=["json"],
@@ -134,6 +137,19 @@ def make_celery(broker: str | None = None, queue: str | None = None) -> Celery:
 
 
 celery_app = make_celery()
+
+
+@signals.after_setup_logger.connect  # type: ignore[untyped-decorator]
+@signals.after_setup_task_logger.connect  # type: ignore[untyped-decorator]
+def _redact_worker_logs(logger: Any, **_: Any) -> None:
+    """Celery configures a worker's logging itself: put refsync's redaction on its handlers,
+    so secrets and the PHI a run read never reach a worker's log either."""
+    from mapping.redact import Redactor
+    from sync.logs import RedactingFilter
+
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter(Redactor()))
 
 
 def _engine(program_dir: str) -> Any:
