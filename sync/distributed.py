@@ -84,13 +84,15 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 _DONE_SECONDS = 7 * 24 * 3600  # a finished tick: far longer than any copy of its task lives
 _DONE = "done"
 VISIBILITY_TIMEOUT = 300
-"""Seconds before Redis hands a dead worker's unacknowledged task to another worker.
+"""Seconds before Redis hands a dead worker's unacknowledged task to another worker
+(``REFSYNC_VISIBILITY_TIMEOUT`` overrides it, below the lock TTL).
 
 Shorter than the job lock's TTL (``Engine(lock_ttl_seconds=600)``): the redelivered task
 arrives while the dead run's lock is still held and waits for it, so an interrupted tick
 finishes within the lock TTL of the crash, not Redis' default hour. A live run longer than
 this has its message delivered a second time meanwhile: that copy finds the job locked,
 waits, and ends ``skipped`` once the run finished its tick."""
+_LOCK_TTL = 600  # Engine's default lock_ttl_seconds
 CLAIM_HOLD_SECONDS = 120
 """TTL of a running task's claim; refreshed every third of it while the task lives."""
 LOCK_RETRY_SECONDS = 20
@@ -114,7 +116,9 @@ def make_celery(broker: str | None = None, queue: str | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         broker_transport_options={
-            "visibility_timeout": VISIBILITY_TIMEOUT,
+            "visibility_timeout": _visibility_timeout(),
+            # Look for such tasks every 10 s (kombu's default scans every 100 s).
+            "unacked_restore_throttle": 1,
             "socket_connect_timeout": CONNECT_TIMEOUT,
         },
         worker_prefetch_multiplier=1,  # a busy worker does not hoard the next tick's task
@@ -134,6 +138,22 @@ def make_celery(broker: str | None = None, queue: str | None = None) -> Celery:
         redis_socket_connect_timeout=CONNECT_TIMEOUT,
     )
     return app
+
+
+def _visibility_timeout() -> int:
+    raw = os.environ.get("REFSYNC_VISIBILITY_TIMEOUT", "")
+    if not raw.strip():
+        return VISIBILITY_TIMEOUT
+    try:
+        seconds = int(raw)
+    except ValueError:
+        seconds = 0
+    if not 0 < seconds < _LOCK_TTL:
+        raise ConfigurationError(
+            f"REFSYNC_VISIBILITY_TIMEOUT={raw!r}: give whole seconds above 0 and below the job "
+            f"lock's TTL ({_LOCK_TTL}), so a dead worker's task comes back while its lock holds"
+        )
+    return seconds
 
 
 celery_app = make_celery()
@@ -223,7 +243,7 @@ def _is_redelivery(task: Any, claim: _TickClaim) -> bool:
 
 def _lock_retries(engine: Any) -> int:
     # Long enough for a dead run's lock to expire, however recently it heartbeat.
-    return int(getattr(engine, "lock_ttl", 600)) // LOCK_RETRY_SECONDS + 3
+    return int(getattr(engine, "lock_ttl", _LOCK_TTL)) // LOCK_RETRY_SECONDS + 3
 
 
 # Refresh the claim's TTL only while it is still this task's (never a ``done`` or another's).
