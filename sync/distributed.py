@@ -44,13 +44,8 @@ A worker that cannot reach the broker within :data:`CONNECT_TIMEOUT` seconds exi
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,6 +57,7 @@ from celery.schedules import crontab
 from croniter import croniter
 
 from mapping.errors import ConfigurationError, LockHeld, RefsyncError, StateError
+from sync.tick_claim import CLAIM_HOLD_SECONDS, CONNECT_TIMEOUT, TickClaim
 
 __all__ = [
     "CLAIM_HOLD_SECONDS",
@@ -81,8 +77,6 @@ __all__ = [
 
 TASK_NAME = "refsync.run_job"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
-_DONE_SECONDS = 7 * 24 * 3600  # a finished tick: far longer than any copy of its task lives
-_DONE = "done"
 VISIBILITY_TIMEOUT = 300
 """Seconds before Redis hands a dead worker's unacknowledged task to another worker
 (``REFSYNC_VISIBILITY_TIMEOUT`` overrides it, below the lock TTL).
@@ -93,14 +87,10 @@ finishes within the lock TTL of the crash, not Redis' default hour. A live run l
 this has its message delivered a second time meanwhile: that copy finds the job locked,
 waits, and ends ``skipped`` once the run finished its tick."""
 _LOCK_TTL = 600  # Engine's default lock_ttl_seconds
-CLAIM_HOLD_SECONDS = 120
-"""TTL of a running task's claim; refreshed every third of it while the task lives."""
 LOCK_RETRY_SECONDS = 20
 """How often a redelivered task that met the job lock tries again."""
 MAX_ATTEMPTS = 3
 """Deliveries of one tick's task that may die mid-run before the tick is given up."""
-CONNECT_TIMEOUT = 5
-"""Seconds to connect to Redis (broker, results, claims) before giving up."""
 _BEAT_GRACE = timedelta(seconds=1)  # a beat firing a moment early still stamps its own tick
 
 
@@ -196,7 +186,7 @@ def run_job_task(self: Any, job: str, tick: str | None = None) -> dict[str, Any]
             if tick is None:
                 report = engine.run(job)
             else:
-                claim = _TickClaim(self.app.conf.broker_url, engine.store.url, job, tick)
+                claim = TickClaim(self.app.conf.broker_url, engine.store.url, job, tick)
                 if not claim.take(self.request.id, count=not self.request.retries):
                     return {**result, "status": "skipped", "reason": "tick already claimed"}
                 with claim.held():
@@ -208,7 +198,7 @@ def run_job_task(self: Any, job: str, tick: str | None = None) -> dict[str, Any]
     return {**result, "status": report.status, "run_id": report.run_id}
 
 
-def _run_claimed(task: Any, engine: Any, job: str, claim: _TickClaim) -> Any:
+def _run_claimed(task: Any, engine: Any, job: str, claim: TickClaim) -> Any:
     """``engine.run(job)``, then settle the claim: released or waited on if locked, else done.
 
     A delivery of a task that already ran this tick (redelivered after its worker died, or
@@ -236,7 +226,7 @@ def _run_claimed(task: Any, engine: Any, job: str, claim: _TickClaim) -> Any:
     return report
 
 
-def _is_redelivery(task: Any, claim: _TickClaim) -> bool:
+def _is_redelivery(task: Any, claim: TickClaim) -> bool:
     redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
     return redelivered or not claim.fresh or task.request.retries > 0
 
@@ -244,126 +234,6 @@ def _is_redelivery(task: Any, claim: _TickClaim) -> bool:
 def _lock_retries(engine: Any) -> int:
     # Long enough for a dead run's lock to expire, however recently it heartbeat.
     return int(getattr(engine, "lock_ttl", _LOCK_TTL)) // LOCK_RETRY_SECONDS + 3
-
-
-# Refresh the claim's TTL only while it is still this task's (never a ``done`` or another's).
-_REFRESH = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('expire', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
-
-class _TickClaim:
-    """``(state store, job, tick)`` claimed in Redis: absent, held by a task id, or done.
-
-    A claim held by a task id means that task is running the tick; it expires
-    :data:`CLAIM_HOLD_SECONDS` after the task stopped refreshing it (it died), so a copy
-    may take it then. A redelivery of that very message (same id) may take it at once.
-    ``done`` is final. ``attempts`` counts the deliveries that took the claim.
-    """
-
-    def __init__(self, redis_url: str, store_url: str, job: str, tick: str) -> None:
-        self.client = _redis(redis_url)
-        # The store's (redacted) URL scopes the claim: two programs with a job of the same
-        # name, or two PostgreSQL schemas, never share ticks. Hashed: no URL in Redis keys.
-        store = hashlib.sha256(store_url.encode()).hexdigest()[:16]
-        self.tick = _utc(tick)
-        self.key = f"refsync:tick:{store}:{job}:{self.tick}"
-        self.fresh = False
-        self.attempts = 0
-        self.task_id = ""
-
-    def take(self, task_id: str, *, count: bool = True) -> bool:
-        """True if ``task_id`` now holds the tick (newly claimed, or redelivered to it).
-
-        ``count``: this is a delivery, not a retry of one (retries wait on a lock; they
-        are not deaths).
-        """
-        with _redis_errors():
-            self.task_id = task_id
-            held = self.client.set(self.key, task_id, nx=True, ex=CLAIM_HOLD_SECONDS)
-            self.fresh = bool(held)
-            if not self.fresh and self.client.get(self.key) != task_id.encode():
-                return False
-            if count:
-                self.attempts = int(self.client.incr(f"{self.key}:attempts"))
-                self.client.expire(f"{self.key}:attempts", _DONE_SECONDS)
-            return True
-
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        """Keep the claim alive while the body runs; a killed process stops refreshing it."""
-        stop = threading.Event()
-        refresh = self.client.register_script(_REFRESH)
-
-        def keep() -> None:
-            while not stop.wait(CLAIM_HOLD_SECONDS / 3):
-                try:
-                    refresh(keys=[self.key], args=[self.task_id, CLAIM_HOLD_SECONDS])
-                except redis.RedisError:
-                    continue  # Redis away for a moment: the next refresh may succeed
-
-        thread = threading.Thread(target=keep, name="refsync-tick-claim", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join()
-
-    def finish(self) -> None:
-        """The tick ran (whatever its outcome): no copy of any task runs it again."""
-        with _redis_errors():
-            self.client.set(self.key, _DONE, ex=_DONE_SECONDS)
-
-    def release(self) -> None:
-        """The tick did not run (the job was locked): a later copy may run it.
-
-        Only a claim this task created is dropped; a redelivered copy that met the lock
-        is the original still running, whose claim must stay.
-        """
-        if self.fresh:
-            with _redis_errors():
-                self.client.delete(self.key, f"{self.key}:attempts")
-
-
-def _utc(tick: str) -> str:
-    """The tick as UTC text: one instant is one key whatever offset a beat wrote it with."""
-    try:
-        when = datetime.fromisoformat(tick)
-    except ValueError:
-        when = None
-    if when is None or when.tzinfo is None:
-        raise ConfigurationError(
-            f"task tick {tick!r} is not an ISO-8601 time with an offset; send tasks with "
-            "`refsync beat`, or leave the tick out"
-        )
-    return when.astimezone(UTC).isoformat()
-
-
-@functools.cache
-def _redis(url: str) -> redis.Redis:
-    # One pool per process; redis-py resets a pool inherited across fork (prefork workers).
-    try:
-        return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=CONNECT_TIMEOUT)
-    except ValueError as exc:
-        raise ConfigurationError(
-            f"the broker URL is not a Redis URL ({exc}); set REFSYNC_BROKER_URL to "
-            "redis://HOST:6379/DB -- tick claims live in Redis"
-        ) from exc
-
-
-@contextmanager
-def _redis_errors() -> Iterator[None]:
-    try:
-        yield
-    except redis.RedisError as exc:
-        raise StateError(
-            f"could not claim the tick in Redis ({type(exc).__name__}); check that Redis at "
-            "REFSYNC_BROKER_URL is up"
-        ) from exc
 
 
 def check_broker(url: str | None = None) -> None:

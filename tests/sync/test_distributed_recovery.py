@@ -23,12 +23,13 @@ from celery import Celery
 from sync.demo import write_epic_export
 from sync.distributed import (
     CLAIM_HOLD_SECONDS,
+    MAX_ATTEMPTS,
     TASK_NAME,
     VISIBILITY_TIMEOUT,
-    _TickClaim,
     make_celery,
 )
 from sync.state import StateStore
+from sync.tick_claim import TickClaim
 from tests.sync.conftest import Hub
 from tests.sync.distributed_workers import running_workers
 
@@ -168,7 +169,7 @@ def test_a_redelivered_task_that_meets_its_dead_runs_lock_waits_for_it_then_runs
     with StateStore.open(pg_url) as store:
         # The task ran on a machine that died: its claim and its run's lock are still held,
         # and this host cannot see that the holder's process is gone.
-        assert _TickClaim(redis_url, store.url, JOB, TICK).take(task_id)
+        assert TickClaim(redis_url, store.url, JOB, TICK).take(task_id)
         dead = store.start_run(JOB, host="machine-that-died", pid=1)
         store.acquire_lock(JOB, run_id=dead, ttl_seconds=15, host="machine-that-died", pid=1)
         sent = app.send_task(TASK_NAME, kwargs={"job": JOB, "tick": TICK}, task_id=task_id)
@@ -178,6 +179,28 @@ def test_a_redelivered_task_that_meets_its_dead_runs_lock_waits_for_it_then_runs
     # Each try that met the lock is on record; the dead run was marked interrupted.
     assert statuses[0] == "ok" and statuses[-1] == "interrupted"
     assert set(statuses[1:-1]) == {"locked"}
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_tick_whose_task_died_three_times_is_given_up_rather_than_run_again(
+    app: Celery, workers: list[str], pg_url: str, redis_url: str
+) -> None:
+    task_id = f"poison-{uuid.uuid4().hex}"
+    with StateStore.open(pg_url) as store:
+        claim = TickClaim(redis_url, store.url, JOB, TICK)
+        for _ in range(MAX_ATTEMPTS):  # three deliveries whose process died mid-run
+            assert claim.take(task_id)
+        sent = app.send_task(TASK_NAME, kwargs={"job": JOB, "tick": TICK}, task_id=task_id)
+        result = sent.get(timeout=RESULT_SECONDS)
+        copy = app.send_task(TASK_NAME, kwargs={"job": JOB, "tick": TICK}).get(
+            timeout=RESULT_SECONDS
+        )
+        runs = store.last_runs(JOB, limit=20)
+    assert result["status"] == "failed"
+    assert "died mid-run 3 times" in result["message"]
+    assert runs == []  # the fourth delivery did not start the job
+    assert (copy["status"], copy["reason"]) == ("skipped", "tick already claimed")
 
 
 def test_a_worker_whose_broker_is_unreachable_exits_4_at_once_saying_so(
