@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 _WORD = re.compile(r"\w+")
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote() leaves as it is
 _MIN_LENGTH = 4  # as mapping.redact: shorter values identify nobody and would gut the logs
 
 
@@ -53,6 +54,7 @@ class PhiValues:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: set[str] = set()
+        self._seen: set[tuple[str, str, bool]] = set()
         self._max_words = 1
 
     def __len__(self) -> int:
@@ -62,6 +64,10 @@ class PhiValues:
         """Register one PHI value (text, number, date or datetime)."""
         if value is None or isinstance(value, bool):
             return
+        seen = (type(value).__name__, str(value), is_name)
+        if seen in self._seen:  # the same patient on every page: variants computed once
+            return
+        self._seen.add(seen)
         if isinstance(value, datetime):
             variants = [value.isoformat(), *_date_variants(value.date())]
         elif isinstance(value, date):
@@ -113,8 +119,11 @@ def _text_variants(text: str, *, is_name: bool) -> list[str]:
     if is_name and comma and first.strip():  # exports write "LAST,FIRST": logs say "First Last"
         spellings += [f"{last.strip()}, {first.strip()}", " ".join([*first.split(), *last.split()])]
     # URL-encoded spellings too: vendor exceptions quote request URLs with filter values.
-    variants = [*spellings, *(quote(s, safe="") for s in spellings)]
-    variants += [quote_plus(s, safe="") for s in spellings]
+    spellings = list(dict.fromkeys(spellings))
+    variants = [*spellings]
+    for spelling in spellings:
+        if not _URL_SAFE.fullmatch(spelling):
+            variants += [quote(spelling, safe=""), quote_plus(spelling, safe="")]
     digits = re.sub(r"\D", "", text)
     if digits and re.fullmatch(r"[\w\s().+\-/]+", text) and len(digits) >= len(text) // 2:
         national = digits[1:] if len(digits) == 11 and digits[0] == "1" else digits
