@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from sync.demo import write_epic_export
-from sync.logs import PhiValues, configure_logging
+from sync.logs import PhiValues, configure_logging, register_phi
 from tests.sync.conftest import Hub
 
 JOB = "scheduling-to-crm"
@@ -102,3 +102,18 @@ def test_phi_values_are_found_in_their_common_spellings_and_nothing_else() -> No
         "[REDACTED] / [REDACTED] / [REDACTED]; Doe; mrn [REDACTED] and [REDACTED]; "
         "born [REDACTED] or [REDACTED]; url q=[REDACTED]; Janet Doerr ab"
     )
+
+
+def test_a_celery_workers_log_lines_pass_the_same_redaction(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from sync.distributed import celery_app
+
+    canary = f"Quentin Zyxcanary{uuid.uuid4().hex[:6]}"
+    register_phi(canary, is_name=True)
+    # What `refsync worker` does at start: Celery sets up its own handlers on the root logger.
+    celery_app.log.setup_logging_subsystem(loglevel=logging.INFO, colorize=False)
+    logging.getLogger("celery.app.trace").info("Task succeeded: %s", {"note": canary})
+    err = capfd.readouterr().err
+    assert "Task succeeded" in err and "[REDACTED]" in err
+    assert canary.split()[1].lower() not in err.lower()
