@@ -38,7 +38,9 @@ __all__ = [
     "secrets_of",
 ]
 
-_WORD = re.compile(r"\w+")
+# Letters and digits are separate words, so an MRN glued to a label ("MRN00991177") or a name
+# inside an identifier ("doe_jane") is still found.
+_WORD = re.compile(r"[^\W\d_]+|\d+")
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote() leaves as it is
 _MIN_LENGTH = 4  # as mapping.redact: shorter values identify nobody and would gut the logs
 

@@ -96,11 +96,12 @@ def test_phi_values_are_found_in_their_common_spellings_and_nothing_else() -> No
     phi.add("ab")  # too short to identify anyone: not registered
     text = (
         "Jane Q Doe / DOE,JANE Q / Doe, Jane Q; Doe; mrn 123456 and 000123456; born 01/02/1980 or "
-        "1980-01-02; url q=Jane+Q+Doe; Janet Doerr ab"
+        "1980-01-02; url q=Jane+Q+Doe; id MRN000123456, user jane_doe; Janet Doerr ab"
     )
     assert phi.redact(text) == (
         "[REDACTED] / [REDACTED] / [REDACTED]; Doe; mrn [REDACTED] and [REDACTED]; "
-        "born [REDACTED] or [REDACTED]; url q=[REDACTED]; Janet Doerr ab"
+        "born [REDACTED] or [REDACTED]; url q=[REDACTED]; id MRN[REDACTED], user "
+        "[REDACTED]_doe; Janet Doerr ab"
     )
 
 
