@@ -11,9 +11,24 @@ guarantees, from two places:
   atomic ``SET NX`` before running. A second task for the same tick (two beats, a beat
   restarted mid-send, a message sent twice) finds the claim and is skipped. The claim holds
   the claiming task's id while it runs and ``done`` once the run ended (ok or failed), so
-  a redelivery of *that* message after its worker died mid-run (``acks_late``) runs the
-  tick again, and any copy after the end does not. A tick that found the job locked
-  releases its claim: it did not run, so a later copy may.
+  a redelivery of *that* message after its worker died mid-run runs the tick again, and
+  any copy after the end does not. A tick that found the job locked releases its claim:
+  it did not run, so a later copy may.
+
+Recovery from a dead task (see the README, "Running on several machines"):
+
+- **A killed task process** (OOM killer, SIGKILL): late acks with
+  ``task_reject_on_worker_lost`` put the message back on the queue at once; the
+  redelivered task takes its own claim again and runs the tick.
+- **A dead worker or machine**: its unacknowledged message comes back after the broker's
+  visibility timeout (:data:`VISIBILITY_TIMEOUT`, shorter than the job lock's TTL). A
+  redelivered task that meets the job lock waits for it (Celery retries every
+  :data:`LOCK_RETRY_SECONDS`) until the dead run's lock expires or the tick is done.
+- **The claim expires with its task**: a running task refreshes its claim's TTL
+  (:data:`CLAIM_HOLD_SECONDS`) from a thread, so the claim of a task that died lapses and
+  any copy of the tick may take it; ``done`` claims are kept for a week.
+- **No redelivery loop**: a tick whose task died :data:`MAX_ATTEMPTS` times is given up
+  (``failed``) rather than killing worker after worker.
 
 Why Redis and not the runs table: reading the runs table and then starting a run is not
 atomic -- a duplicate that reads before another worker's short run starts and locks after
@@ -23,32 +38,37 @@ Configuration comes from the environment of each process: ``REFSYNC_PROGRAM`` (p
 directory; ``refsync worker --config`` sets it), ``REFSYNC_STATE_URL`` (the shared
 PostgreSQL state), ``REFSYNC_BROKER_URL`` (default ``redis://127.0.0.1:6379/0``),
 ``REFSYNC_RESULT_URL`` (default: the broker) and ``REFSYNC_QUEUE`` (default ``refsync``).
+A worker that cannot reach the broker within :data:`CONNECT_TIMEOUT` seconds exits at once
+(:func:`check_broker`) instead of retrying for minutes.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
-from celery import Celery
+from celery import Celery, signals
 from celery.beat import BeatLazyFunc
 from celery.schedules import crontab
 from croniter import croniter
 
 from mapping.errors import ConfigurationError, LockHeld, RefsyncError, StateError
+from sync.tick_claim import CLAIM_HOLD_SECONDS, CONNECT_TIMEOUT, TickClaim
 
 __all__ = [
+    "CLAIM_HOLD_SECONDS",
+    "CONNECT_TIMEOUT",
+    "LOCK_RETRY_SECONDS",
+    "MAX_ATTEMPTS",
     "TASK_NAME",
+    "VISIBILITY_TIMEOUT",
     "beat_schedule",
     "celery_app",
+    "check_broker",
     "configure_beat",
     "current_tick",
     "make_celery",
@@ -57,8 +77,20 @@ __all__ = [
 
 TASK_NAME = "refsync.run_job"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
-_CLAIM_SECONDS = 7 * 24 * 3600  # far longer than any redelivery; ticks never repeat anyway
-_DONE = "done"
+VISIBILITY_TIMEOUT = 300
+"""Seconds before Redis hands a dead worker's unacknowledged task to another worker
+(``REFSYNC_VISIBILITY_TIMEOUT`` overrides it, below the lock TTL).
+
+Shorter than the job lock's TTL (``Engine(lock_ttl_seconds=600)``): the redelivered task
+arrives while the dead run's lock is still held and waits for it, so an interrupted tick
+finishes within the lock TTL of the crash, not Redis' default hour. A live run longer than
+this has its message delivered a second time meanwhile: that copy finds the job locked,
+waits, and ends ``skipped`` once the run finished its tick."""
+_LOCK_TTL = 600  # Engine's default lock_ttl_seconds
+LOCK_RETRY_SECONDS = 20
+"""How often a redelivered task that met the job lock tries again."""
+MAX_ATTEMPTS = 3
+"""Deliveries of one tick's task that may die mid-run before the tick is given up."""
 _BEAT_GRACE = timedelta(seconds=1)  # a beat firing a moment early still stamps its own tick
 
 
@@ -68,20 +100,66 @@ def make_celery(broker: str | None = None, queue: str | None = None) -> Celery:
     app = Celery("refsync", broker=broker, backend=os.environ.get("REFSYNC_RESULT_URL", broker))
     app.conf.update(
         # A task is acknowledged when it ends, so the message of a worker (or machine) that
-        # died mid-run is redelivered (Redis: after its visibility timeout, 1 h); an
-        # exception also acks it, so a failing job never loops.
+        # died mid-run is redelivered after VISIBILITY_TIMEOUT; a task process that was
+        # killed is rejected back onto the queue at once. An exception acks it, so a
+        # failing job never loops.
         task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        broker_transport_options={
+            "visibility_timeout": _visibility_timeout(),
+            # Look for such tasks every 10 s (kombu's default scans every 100 s).
+            "unacked_restore_throttle": 1,
+            "socket_connect_timeout": CONNECT_TIMEOUT,
+        },
         worker_prefetch_multiplier=1,  # a busy worker does not hoard the next tick's task
+        # A fresh pool process every 50 runs: the PHI values kept for log redaction
+        # (sync.logs.RUN_PHI) do not pile up for the life of the worker.
+        worker_max_tasks_per_child=50,
         task_default_queue=queue or os.environ.get("REFSYNC_QUEUE", "refsync"),
         task_serializer="json",
         accept_content=["json"],
         result_expires=3600,
-        broker_connection_retry_on_startup=True,
+        # No broker at start: fail (``refsync worker`` checks first, with a clear message);
+        # a broker lost later: a few bounded reconnects, then the worker exits for its
+        # supervisor to restart, rather than retrying for minutes.
+        broker_connection_retry_on_startup=False,
+        broker_connection_timeout=CONNECT_TIMEOUT,
+        broker_connection_max_retries=10,
+        redis_socket_connect_timeout=CONNECT_TIMEOUT,
     )
     return app
 
 
+def _visibility_timeout() -> int:
+    raw = os.environ.get("REFSYNC_VISIBILITY_TIMEOUT", "")
+    if not raw.strip():
+        return VISIBILITY_TIMEOUT
+    try:
+        seconds = int(raw)
+    except ValueError:
+        seconds = 0
+    if not 0 < seconds < _LOCK_TTL:
+        raise ConfigurationError(
+            f"REFSYNC_VISIBILITY_TIMEOUT={raw!r}: give whole seconds above 0 and below the job "
+            f"lock's TTL ({_LOCK_TTL}), so a dead worker's task comes back while its lock holds"
+        )
+    return seconds
+
+
 celery_app = make_celery()
+
+
+@signals.after_setup_logger.connect  # type: ignore[untyped-decorator]
+@signals.after_setup_task_logger.connect  # type: ignore[untyped-decorator]
+def _redact_worker_logs(logger: Any, **_: Any) -> None:
+    """Celery configures a worker's logging itself: put refsync's redaction on its handlers,
+    so secrets and the PHI a run read never reach a worker's log either."""
+    from mapping.redact import Redactor
+    from sync.logs import RedactingFilter
+
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter(Redactor()))
 
 
 def _engine(program_dir: str) -> Any:
@@ -105,12 +183,14 @@ def run_job_task(self: Any, job: str, tick: str | None = None) -> dict[str, Any]
     result: dict[str, Any] = {"job": job, "tick": tick, "worker": self.request.hostname}
     try:
         with _engine(os.environ.get("REFSYNC_PROGRAM", ".")) as engine:
-            claim = None
-            if tick is not None:
-                claim = _TickClaim(self.app.conf.broker_url, engine.store.url, job, tick)
-                if not claim.take(self.request.id):
+            if tick is None:
+                report = engine.run(job)
+            else:
+                claim = TickClaim(self.app.conf.broker_url, engine.store.url, job, tick)
+                if not claim.take(self.request.id, count=not self.request.retries):
                     return {**result, "status": "skipped", "reason": "tick already claimed"}
-            report = _run_claimed(engine, job, claim)
+                with claim.held():
+                    report = _run_claimed(self, engine, job, claim)
     except LockHeld as exc:
         return {**result, "status": "skipped", "reason": "locked", "holder": exc.holder}
     except RefsyncError as exc:
@@ -118,95 +198,71 @@ def run_job_task(self: Any, job: str, tick: str | None = None) -> dict[str, Any]
     return {**result, "status": report.status, "run_id": report.run_id}
 
 
-def _run_claimed(engine: Any, job: str, claim: _TickClaim | None) -> Any:
-    """``engine.run(job)``, then settle the claim: released if locked, else done."""
+def _run_claimed(task: Any, engine: Any, job: str, claim: TickClaim) -> Any:
+    """``engine.run(job)``, then settle the claim: released or waited on if locked, else done.
+
+    A delivery of a task that already ran this tick (redelivered after its worker died, or
+    retried) that meets the job lock is most likely meeting its own dead run: it waits for
+    that lock (Celery retry, same task id) instead of dropping the tick.
+    """
+    if claim.attempts > MAX_ATTEMPTS:
+        claim.finish()
+        raise StateError(
+            f"job {job}: the task for tick {claim.tick} died mid-run {MAX_ATTEMPTS} times "
+            "(see the workers' logs: killed, out of memory?); the tick is given up and the "
+            "next tick runs the job"
+        )
     try:
         report = engine.run(job)
     except LockHeld:
-        if claim is not None:
-            claim.release()  # this tick did not run; a later copy may run it
+        if _is_redelivery(task, claim) and task.request.retries < _lock_retries(engine):
+            raise task.retry(countdown=LOCK_RETRY_SECONDS, max_retries=None) from None
+        claim.release()  # this tick did not run; a later copy may run it
         raise
     except Exception:
-        if claim is not None:
-            claim.finish()  # failed is an outcome: a copy must not retry it in a loop
+        claim.finish()  # failed is an outcome: a copy must not retry it in a loop
         raise
-    if claim is not None:
-        claim.finish()
+    claim.finish()
     return report
 
 
-class _TickClaim:
-    """``(state store, job, tick)`` claimed in Redis: absent, held by a task id, or done.
+def _is_redelivery(task: Any, claim: TickClaim) -> bool:
+    redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
+    return redelivered or not claim.fresh or task.request.retries > 0
 
-    A claim held by a task id means that task is running the tick, or died doing so; only
-    a redelivery of that very message (same id) may take it again. ``done`` is final.
+
+def _lock_retries(engine: Any) -> int:
+    # Long enough for a dead run's lock to expire, however recently it heartbeat.
+    return int(getattr(engine, "lock_ttl", _LOCK_TTL)) // LOCK_RETRY_SECONDS + 3
+
+
+def check_broker(url: str | None = None) -> None:
+    """Raise :class:`StateError` (exit 4) unless Redis at ``url`` answers a ping.
+
+    ``refsync worker`` calls this before Celery starts, so a worker pointed at a wrong or
+    dead broker stops within :data:`CONNECT_TIMEOUT` seconds and says what to fix.
     """
-
-    def __init__(self, redis_url: str, store_url: str, job: str, tick: str) -> None:
-        self.client = _redis(redis_url)
-        # The store's (redacted) URL scopes the claim: two programs with a job of the same
-        # name, or two PostgreSQL schemas, never share ticks. Hashed: no URL in Redis keys.
-        store = hashlib.sha256(store_url.encode()).hexdigest()[:16]
-        self.key = f"refsync:tick:{store}:{job}:{_utc(tick)}"
-        self.fresh = False
-
-    def take(self, task_id: str) -> bool:
-        """True if ``task_id`` now holds the tick (newly claimed, or redelivered to it)."""
-        with _redis_errors():
-            self.fresh = bool(self.client.set(self.key, task_id, nx=True, ex=_CLAIM_SECONDS))
-            return self.fresh or self.client.get(self.key) == task_id.encode()
-
-    def finish(self) -> None:
-        """The tick ran (whatever its outcome): no copy of any task runs it again."""
-        with _redis_errors():
-            self.client.set(self.key, _DONE, xx=True, keepttl=True)
-
-    def release(self) -> None:
-        """The tick did not run (the job was locked): a later copy may run it.
-
-        Only a claim this task created is dropped; a redelivered copy that met the lock
-        is the original still running, whose claim must stay.
-        """
-        if self.fresh:
-            with _redis_errors():
-                self.client.delete(self.key)
-
-
-def _utc(tick: str) -> str:
-    """The tick as UTC text: one instant is one key whatever offset a beat wrote it with."""
+    url = url or celery_app.conf.broker_url
     try:
-        when = datetime.fromisoformat(tick)
-    except ValueError:
-        when = None
-    if when is None or when.tzinfo is None:
-        raise ConfigurationError(
-            f"task tick {tick!r} is not an ISO-8601 time with an offset; send tasks with "
-            "`refsync beat`, or leave the tick out"
+        client = redis.Redis.from_url(
+            url, socket_timeout=CONNECT_TIMEOUT, socket_connect_timeout=CONNECT_TIMEOUT
         )
-    return when.astimezone(UTC).isoformat()
-
-
-@functools.cache
-def _redis(url: str) -> redis.Redis:
-    # One pool per process; redis-py resets a pool inherited across fork (prefork workers).
-    try:
-        return redis.Redis.from_url(url, socket_timeout=10)
     except ValueError as exc:
         raise ConfigurationError(
             f"the broker URL is not a Redis URL ({exc}); set REFSYNC_BROKER_URL to "
-            "redis://HOST:6379/DB -- tick claims live in Redis"
+            "redis://HOST:6379/DB"
         ) from exc
-
-
-@contextmanager
-def _redis_errors() -> Iterator[None]:
     try:
-        yield
+        client.ping()
     except redis.RedisError as exc:
+        where = client.connection_pool.connection_kwargs
         raise StateError(
-            f"could not claim the tick in Redis ({type(exc).__name__}); check that Redis at "
-            "REFSYNC_BROKER_URL is up"
+            f"cannot reach the broker (Redis at {where.get('host')}:{where.get('port')}, "
+            f"db {where.get('db')}) within {CONNECT_TIMEOUT}s ({type(exc).__name__}); start "
+            "Redis or point REFSYNC_BROKER_URL at it"
         ) from exc
+    finally:
+        client.close()
 
 
 def current_tick(schedule: str, tz: str, now: datetime | None = None) -> str:

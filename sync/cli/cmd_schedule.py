@@ -76,7 +76,10 @@ def worker(
     """A Celery worker that runs jobs (broker: REFSYNC_BROKER_URL, state: REFSYNC_STATE_URL)."""
     _check_program(config)
     os.environ["REFSYNC_PROGRAM"] = str(config.resolve())  # read by the pool's processes
-    from sync.distributed import celery_app
+    from sync.distributed import celery_app, check_broker
+
+    with handle_errors():
+        check_broker()  # no broker: exit 4 within seconds, not minutes of reconnects
 
     argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=prefork"]
     # Workers coordinate through the state database and the tick claims, not through each

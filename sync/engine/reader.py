@@ -23,6 +23,7 @@ from sync.engine.events import event_for, outcome_message
 from sync.engine.ids import NATURAL_KEYS, canonical_id
 from sync.engine.matching import PatientMatcher
 from sync.engine.merge import Conflict, MergeResult, Ownership, changed_fields, merge_record
+from sync.engine.phi import note_inbound, note_natives
 from sync.engine.report import Reject, RunReport, Transition
 from sync.state import ConflictRow, RecordErrorRow, StateStore
 
@@ -70,6 +71,7 @@ class SourceReader:
         self, source: str, entity: str, em: EntityMapping, records: Sequence[NativeRecord]
     ) -> None:
         latest = {r.id: r for r in records}  # a page boundary may repeat a record
+        note_natives(entity, em, (r.fields for r in latest.values()))  # redacted from logs
         self.report.count_read(source, entity, "read", len(latest))
         ids = self._resolve_ids(source, entity, em, list(latest.values()))
         stored = self.store.get_records(entity, {cid for cid in ids.values() if cid})
@@ -123,6 +125,7 @@ class SourceReader:
         inbound = to_canonical(
             em, {k: native_value(native, k) for k in names if has_native(native, k)}, self.ctx
         )
+        note_inbound(entity, inbound.values)
         for err in inbound.errors:
             self._reject(source, em.object, [_keyed(err, rec.id)])
         events = []

@@ -21,6 +21,7 @@ from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from mapping.translate import to_native
 from sync.engine.fingerprint import ledger_hash, mapping_fingerprint, outbound_keys
+from sync.engine.phi import note_record
 from sync.engine.report import Reject, RunReport
 from sync.state import RecordErrorRow, StateStore, StoredRecord
 from sync.state._records import NaturalKeyTaken
@@ -132,6 +133,7 @@ class DestinationWriter:
         if digest == last_hash:
             self.report.count_written(dest, entity, "unchanged")
             return False
+        note_record(entity, rec.data)  # on its way to a vendor client: redact it from logs
         try:
             native = to_native(em, rec.data, self.ctx)
         except RecordError as exc:
