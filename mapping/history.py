@@ -120,10 +120,16 @@ def event_order(event: ReferralEvent) -> tuple[datetime, int, tuple[str, int], s
 
 
 def fold_events(events: Iterable[ReferralEvent], rules: StageRules) -> Folded:
-    """Fold ``events`` (any order, repeats allowed: the first of each id counts)."""
+    """Fold ``events`` (any order, repeats allowed).
+
+    Two events with one id are one event read twice; should their contents differ (a source
+    that reuses an id), the same one of them counts whatever the arrival order.
+    """
     unique: dict[str, ReferralEvent] = {}
     for event in events:
-        unique.setdefault(event.id, event)
+        seen = unique.setdefault(event.id, event)
+        if seen is not event and seen != event and _content(event) < _content(seen):
+            unique[event.id] = event
     state = Folded()
     for event in sorted(unique.values(), key=event_order):
         booking = _implied_booking(state, event)
@@ -151,6 +157,10 @@ def _stage_timings(state: Folded) -> None:
 
 _TIMED = {Stage.REFERRED: "referred_at", Stage.ACCEPTED: "accepted_at",
           Stage.SCHEDULED: "scheduled_at"}  # fmt: skip
+
+
+def _content(event: ReferralEvent) -> str:
+    return event.model_dump_json()
 
 
 def _step(state: Folded, event: ReferralEvent, rules: StageRules) -> None:
