@@ -187,4 +187,6 @@ def _decode(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        return json.loads(body)  # what orjson refuses but json reads (NaN, huge integers)
+        # What orjson refuses but json reads (NaN, Infinity). Integers past 64 bits would
+        # come out as floats, but HubSpot sends property values and ids as strings.
+        return json.loads(body)

@@ -227,6 +227,7 @@ def _decode(response: requests.Response) -> dict[str, Any]:
     try:
         body: dict[str, Any] = orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        # What orjson refuses but json reads (NaN, integers past 64 bits, a BOM).
+        # What orjson refuses but json reads (NaN, Infinity, a BOM). Integers past 64 bits
+        # would come out as floats, but Salesforce numbers carry at most 18 digits.
         body = response.json()
     return body
