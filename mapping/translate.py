@@ -17,16 +17,16 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mapping import transforms
+from mapping._validators import field_validator
 from mapping.errors import RecordError, TransformError, ValidationFailed
 from mapping.model import Stage
 from mapping.spec import Direction, EntityMapping, FieldMapping, resolve_path
@@ -106,14 +106,15 @@ def to_canonical(
     key_value = native_value(native, em.key)
     key = None if key_value in (None, "") else str(key_value)
     result = InboundRecord()
+    values = result.values
     if key is not None:
-        result.values["id"] = key
-    for reader in _inbound_plan(em):
-        raw = native[reader.native] if reader.native in native else _lookup(native, reader.native)
+        values["id"] = key
+    for name, canonical, convert in _inbound_plan(em):
+        raw = native[name] if name in native else _lookup(native, name)
         if raw is _ABSENT:
             continue
         try:
-            result.values[reader.fm.canonical] = reader.read(em, raw, ctx, key)
+            values[canonical] = convert(raw, ctx, key)
         except RecordError as exc:
             result.errors.append(exc)
     if em.stage is not None and has_native(native, em.stage.native):
@@ -124,53 +125,58 @@ def to_canonical(
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class _FieldReader:
-    """One inbound field with everything per-record work needs bound once per mapping."""
+_Convert = Callable[[Any, TransformContext, str | None], Any]
+"""``convert(native value, ctx, record key)``: one inbound field's canonical value."""
 
-    fm: FieldMapping
-    entity: str
-    native: str
-    chain: tuple[transforms.CompiledStep, ...]
-    validate: Any
+_Plan = tuple[tuple[str, str, _Convert], ...]
+"""``(native path, canonical path, convert)`` per inbound field, in mapping order."""
 
-    def read(self, em: EntityMapping, value: Any, ctx: TransformContext, key: str | None) -> Any:
-        if self.chain:
-            fctx = TransformContext(ctx.timezone, self.fm.canonical, key, ctx.resolve_ref)
-            try:
-                value = transforms.run_chain(self.chain, value, fctx)
-            except TransformError as exc:
-                raise _with_context(exc, self.fm, key) from exc
-        try:
-            return self.validate(value)
-        except ValidationError as exc:
-            return _invalid_or_default(em, self.entity, self.fm, value, exc, key)
+_PLANS: dict[int, tuple[EntityMapping, _Plan]] = {}
 
 
-_PLANS: dict[int, tuple[EntityMapping, tuple[_FieldReader, ...]]] = {}
-
-
-def _inbound_plan(em: EntityMapping) -> tuple[_FieldReader, ...]:
-    """The readers of ``em``'s inbound fields, built once per mapping object."""
+def _inbound_plan(em: EntityMapping) -> _Plan:
+    """The inbound fields of ``em`` compiled once per mapping object: per record, each field
+    is one lookup and one call (bound transform chain, then a type-exact validator)."""
     hit = _PLANS.get(id(em))
     if hit is not None and hit[0] is em:  # the entry keeps ``em`` alive, so ids stay unique
         return hit[1]
-    entity = em.entity
-    plan = tuple(
-        _FieldReader(
-            fm,
-            entity,
-            fm.native,
-            transforms.compile_chain(fm.transforms, outbound=False),
-            _fast_validate(_adapter(entity, fm.canonical)),
-        )
-        for fm in em.fields
-        if fm.reads
-    )
+    plan = tuple((fm.native, fm.canonical, _converter(em, fm)) for fm in em.fields if fm.reads)
     if len(_PLANS) > 512:
         _PLANS.clear()
     _PLANS[id(em)] = (em, plan)
     return plan
+
+
+def _converter(em: EntityMapping, fm: FieldMapping) -> _Convert:
+    entity = em.entity
+    validate = field_validator(entity, fm.canonical)
+    steps = transforms.compile_chain(fm.transforms, outbound=False)
+
+    def invalid(value: Any, exc: ValidationError, key: str | None) -> Any:
+        return _invalid_or_default(em, entity, fm, value, exc, key)
+
+    if not steps:
+
+        def convert_plain(value: Any, ctx: TransformContext, key: str | None) -> Any:
+            try:
+                return validate(value)
+            except ValidationError as exc:
+                return invalid(value, exc, key)
+
+        return convert_plain
+    chain = transforms.bind_chain(steps, fm.canonical)
+
+    def convert(value: Any, ctx: TransformContext, key: str | None) -> Any:
+        try:
+            value = chain(value, ctx, key)
+        except TransformError as exc:
+            raise _with_context(exc, fm, key) from exc
+        try:
+            return validate(value)
+        except ValidationError as exc:
+            return invalid(value, exc, key)
+
+    return convert
 
 
 def native_fields(em: EntityMapping, direction: Direction) -> list[str]:
@@ -268,16 +274,6 @@ def _with_context(exc: TransformError, fm: FieldMapping, key: str | None) -> Tra
     )
 
 
-@functools.lru_cache(maxsize=512)
-def _adapter(entity: str, path: str) -> TypeAdapter[Any]:
-    info = resolve_path(entity, path)
-    # Constraints (min_length, NPI check, ...) live in the field's metadata, not its type.
-    annotation: Any = (
-        Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
-    )
-    return TypeAdapter(annotation)
-
-
 def _canonical_value(record: BaseModel | Mapping[str, Any], path: str) -> Any:
     if isinstance(record, Mapping) and path in record:
         return record[path]  # a flat dict of canonical dotted paths
@@ -334,9 +330,3 @@ def native_value(native: Mapping[str, Any], path: str) -> Any:
     """The value at native ``path`` (None when absent), read the way translation reads it."""
     value = _lookup(native, path)
     return None if value is _ABSENT else value
-
-
-def _fast_validate(adapter: TypeAdapter[Any]) -> Any:
-    """The core validator's ``validate_python`` (TypeAdapter's wrapper adds per-call cost)."""
-    validator = getattr(adapter, "validator", None)
-    return getattr(validator, "validate_python", adapter.validate_python)

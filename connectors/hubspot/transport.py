@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from connectors.hubspot.auth import TokenProvider
@@ -146,7 +147,7 @@ class Transport:
                 raise
             raise self._failed(exc, what, token) from exc
         self.limiter.observe(headers)
-        return Response(raw.status, json.loads(body) if body else None, headers)
+        return Response(raw.status, _decode(body) if body else None, headers)
 
     def _failed(self, exc: BaseException, what: str, token: str) -> Exception:
         headers = getattr(exc, "headers", None)
@@ -179,3 +180,13 @@ def _wait_for(state: RetryCallState) -> float:
     if isinstance(retry_after, int | float):
         return float(retry_after)
     return float(min(8.0, 0.25 * 2 ** (state.attempt_number - 1)))
+
+
+def _decode(body: bytes) -> Any:
+    """A response body's JSON, decoded by orjson (several times json's speed on read pages)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # What orjson refuses but json reads (NaN, Infinity). Integers past 64 bits would
+        # come out as floats, but HubSpot sends property values and ids as strings.
+        return json.loads(body)

@@ -48,8 +48,15 @@ _DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d-%b-%Y", "%Y/%m/%d", "%Y
 _TIME_FORMATS = ("%I:%M %p", "%I:%M:%S %p", "%H:%M", "%H:%M:%S")
 
 
+_NULL_LENGTH = max(map(len, NULL_TOKENS))
+
+
 def is_blank(value: str | None) -> bool:
-    return value is None or value.strip().casefold() in NULL_TOKENS
+    if value is None:
+        return True
+    text = value.strip()
+    # casefold never shortens text, so a longer cell cannot be a null token.
+    return len(text) <= _NULL_LENGTH and text.casefold() in NULL_TOKENS
 
 
 @lru_cache(maxsize=64)

@@ -60,9 +60,10 @@ def clean_identifier(raw: str | None) -> str | None:
         return None
     assert raw is not None
     value = raw.strip()
-    if _EXCEL_FLOAT.fullmatch(value):
+    # Both Excel shapes need a "." or an exponent: most ids skip the regexes.
+    if "." in value and _EXCEL_FLOAT.fullmatch(value):
         return value.split(".", 1)[0]
-    if _EXCEL_SCIENTIFIC.fullmatch(value):
+    if ("e" in value or "E" in value) and _EXCEL_SCIENTIFIC.fullmatch(value):
         return None
     return value
 

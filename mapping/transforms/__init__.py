@@ -37,6 +37,7 @@ __all__ = [
     "CompiledStep",
     "TransformContext",
     "TransformStep",
+    "bind_chain",
     "compile_chain",
     "parse_step",
     "run_chain",
@@ -208,6 +209,73 @@ def run_chain(chain: Sequence[CompiledStep], value: Any, ctx: TransformContext) 
         except (ValueError, TypeError, ArithmeticError):
             raise _fail(c.step, ctx, c.outbound, "the value has an unexpected form") from None
     return value
+
+
+BoundChain = Callable[[Any, TransformContext, str | None], Any]
+"""``run(value, ctx, key)``: a compiled chain as one function; ``key`` only names errors."""
+
+
+def bind_chain(chain: Sequence[CompiledStep], field: str) -> BoundChain:
+    """``chain`` for ``field`` as one function, with :func:`run_chain`'s results and errors.
+
+    Transforms read only ``ctx.timezone`` and ``ctx.resolve_ref``; the field and the record
+    key serve error messages alone, so no per-value context is built unless a step fails.
+    """
+    steps = tuple((c.fn, c.args, c.handles_none) for c in chain)
+
+    def fail(index: int, ctx: TransformContext, key: str | None, problem: str) -> TransformError:
+        c = chain[index]
+        fctx = TransformContext(ctx.timezone, field, key, ctx.resolve_ref)
+        return _fail(c.step, fctx, c.outbound, problem)
+
+    if len(steps) == 1:
+        ((fn, args, handles_none),) = steps
+
+        def run_one(value: Any, ctx: TransformContext, key: str | None) -> Any:
+            if value is None and not handles_none:
+                return None
+            try:
+                return fn(value, args, ctx)
+            except Invalid as exc:
+                raise fail(0, ctx, key, exc.problem) from None
+            except (ValueError, TypeError, ArithmeticError):
+                raise fail(0, ctx, key, "the value has an unexpected form") from None
+
+        return run_one
+
+    if len(steps) == 2:
+        (fn1, args1, none1), (fn2, args2, none2) = steps
+
+        def run_two(value: Any, ctx: TransformContext, key: str | None) -> Any:
+            index = 0
+            try:
+                if value is not None or none1:
+                    value = fn1(value, args1, ctx)
+                index = 1
+                if value is not None or none2:
+                    value = fn2(value, args2, ctx)
+            except Invalid as exc:
+                raise fail(index, ctx, key, exc.problem) from None
+            except (ValueError, TypeError, ArithmeticError):
+                raise fail(index, ctx, key, "the value has an unexpected form") from None
+            return value
+
+        return run_two
+
+    def run(value: Any, ctx: TransformContext, key: str | None) -> Any:
+        index = 0
+        try:
+            for index, (fn, args, handles_none) in enumerate(steps):  # noqa: B007
+                if value is None and not handles_none:
+                    continue
+                value = fn(value, args, ctx)
+        except Invalid as exc:
+            raise fail(index, ctx, key, exc.problem) from None
+        except (ValueError, TypeError, ArithmeticError):
+            raise fail(index, ctx, key, "the value has an unexpected form") from None
+        return value
+
+    return run
 
 
 def to_native(steps: Sequence[TransformStep], value: Any, ctx: TransformContext) -> Any:

@@ -7,6 +7,7 @@ kept as E.164 if it has 8 to 15 digits; without ``+`` only NANP numbers are unde
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -51,6 +52,13 @@ def parse_phone(value: Any) -> tuple[str, str | None]:
         value = str(value)  # a spreadsheet turned the number into an integer
     if not isinstance(value, str):
         raise Invalid(_EXPECTED)
+    return _parse_text(value)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _parse_text(value: str) -> tuple[str, str | None]:
+    # Cached: a partner's or practice's number recurs on many records (a refusal is not
+    # cached, so it is raised afresh each time).
     text = value.strip()
     ext_match = _EXTENSION.search(text)
     extension = ext_match.group(1) if ext_match else None

@@ -25,6 +25,8 @@ __all__ = ["TEXT_TRANSFORMS"]
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:  # the common case, before plain()'s enum check
+        return value
     value = plain(value)
     if not isinstance(value, str):
         raise Invalid("expected text")
