@@ -40,6 +40,7 @@ __all__ = [
     "TOKEN_PATTERNS",
     "Pattern",
     "Redactor",
+    "date_spellings",
 ]
 
 REDACTED = "[REDACTED]"
@@ -128,7 +129,8 @@ def _trie_regex(values: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(_emit(trie), re.IGNORECASE) if trie else None
 
 
-def _date_variants(day: date) -> list[str]:
+def date_spellings(day: date) -> list[str]:
+    """How a date is commonly written in logs and exports (ISO, US, short year, compact)."""
     return [
         day.isoformat(),
         f"{day.month:02d}/{day.day:02d}/{day.year}",
@@ -200,9 +202,9 @@ class Redactor:
         if value is None or isinstance(value, bool):
             return
         if isinstance(value, datetime):
-            self._add([value.isoformat(), *_date_variants(value.date())])
+            self._add([value.isoformat(), *date_spellings(value.date())])
         elif isinstance(value, date):
-            self._add(_date_variants(value))
+            self._add(date_spellings(value))
         else:
             self._add(_text_variants(str(value).strip(), is_name=is_name))
 

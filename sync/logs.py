@@ -27,7 +27,7 @@ from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel, SecretStr
 
-from mapping.redact import REDACTED, Redactor
+from mapping.redact import REDACTED, Redactor, date_spellings
 
 __all__ = [
     "RUN_PHI",
@@ -71,9 +71,9 @@ class PhiValues:
             return
         self._seen.add(seen)
         if isinstance(value, datetime):
-            variants = [value.isoformat(), *_date_variants(value.date())]
+            variants = [value.isoformat(), *date_spellings(value.date())]
         elif isinstance(value, date):
-            variants = _date_variants(value)
+            variants = date_spellings(value)
         else:
             variants = _text_variants(str(value).strip(), is_name=is_name)
         fresh = {v.lower() for v in variants if len(v) >= _MIN_LENGTH}
@@ -103,16 +103,6 @@ class PhiValues:
             out += [text[last:start], REDACTED]
             last, i = words[hit][1], hit + 1
         return "".join([*out, text[last:]]) if out else text
-
-
-def _date_variants(day: date) -> list[str]:
-    return [
-        day.isoformat(),
-        f"{day.month:02d}/{day.day:02d}/{day.year}",
-        f"{day.month}/{day.day}/{day.year}",
-        f"{day.month:02d}/{day.day:02d}/{day.year % 100:02d}",
-        f"{day.year}{day.month:02d}{day.day:02d}",
-    ]
 
 
 def _text_variants(text: str, *, is_name: bool) -> list[str]:
