@@ -23,6 +23,7 @@ __all__ = [
     "coarsen_referral",
     "coarsen_referrals",
     "qualify",
+    "requalified",
     "rollup_partners",
     "store_definitions",
 ]
@@ -57,7 +58,7 @@ def qualify(
         for rec in store.get_records("referral", batch[start : start + 2000]).values():
             if rec.tombstone:
                 continue
-            data = _requalified(rec.data, definitions, now)
+            data = requalified(rec.data, definitions, now)
             if data is not None:
                 updates.append((rec.id, data, False))
     if updates:
@@ -65,9 +66,10 @@ def qualify(
     return len(updates)
 
 
-def _requalified(
+def requalified(
     data: Mapping[str, Any], definitions: list[QualifiedReferralDefinition], now: datetime
 ) -> dict[str, Any] | None:
+    """``data`` with its qualification re-evaluated; None when the result is the same."""
     referral = Referral.model_validate(data)
     definition = select_definition(referral, definitions, referral.received_at or now)
     if definition is None:

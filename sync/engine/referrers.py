@@ -17,7 +17,7 @@ from typing import Any
 
 from sync.state import StateStore
 
-__all__ = ["LinkResult", "link_referrers"]
+__all__ = ["LinkResult", "clinicians_by_npi", "link_referrers", "linked_to"]
 
 _BATCH = 2000
 
@@ -36,7 +36,7 @@ def link_referrers(store: StateStore, ids: Iterable[str] | None) -> LinkResult:
         records = store.get_records("referral", batch[start : start + _BATCH])
         live = [r for r in records.values() if not r.tombstone and r.data.get("referring_npi")]
         npis = {str(r.data["referring_npi"]) for r in live}
-        clinicians = _clinicians(store, npis)
+        clinicians = clinicians_by_npi(store, npis)
         updates: list[tuple[str, dict[str, Any], bool]] = []
         for rec in live:
             npi = str(rec.data["referring_npi"])
@@ -44,7 +44,7 @@ def link_referrers(store: StateStore, ids: Iterable[str] | None) -> LinkResult:
             if clinician is None:
                 result.unresolved[str(rec.data.get("referral_number") or rec.id)] = npi
                 continue
-            linked = _linked(rec.data, clinician)
+            linked = linked_to(rec.data, clinician)
             if linked is not None:
                 updates.append((rec.id, linked, False))
         if updates:
@@ -61,7 +61,7 @@ def _unlinked_ids(store: StateStore) -> list[str]:
     ]
 
 
-def _clinicians(store: StateStore, npis: set[str]) -> dict[str, dict[str, Any]]:
+def clinicians_by_npi(store: StateStore, npis: set[str]) -> dict[str, dict[str, Any]]:
     """NPI -> the clinician record holding it."""
     if not npis:
         return {}
@@ -70,7 +70,7 @@ def _clinicians(store: StateStore, npis: set[str]) -> dict[str, dict[str, Any]]:
     return {npi: records[cid].data for npi, cid in ids.items() if cid in records}
 
 
-def _linked(data: dict[str, Any], clinician: dict[str, Any]) -> dict[str, Any] | None:
+def linked_to(data: dict[str, Any], clinician: dict[str, Any]) -> dict[str, Any] | None:
     """The referral tied to ``clinician`` and its practice; None when nothing changes."""
     partner = clinician.get("partner_id") or data.get("partner_id")
     if data.get("clinician_id") == clinician["id"] and data.get("partner_id") == partner:

@@ -25,7 +25,8 @@ from connectors.base import utc_now
 from mapping.errors import ConfigurationError, RefsyncError
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
-from sync.engine.derived import coarsen_referrals, qualify, rollup_partners, store_definitions
+from sync.engine.derive_pass import derive_referrals
+from sync.engine.derived import rollup_partners, store_definitions
 from sync.engine.matching import PatientMatcher
 from sync.engine.outputs import write_outputs
 from sync.engine.reader import SourceReader
@@ -220,25 +221,23 @@ class Engine:
     def _derive(
         self, job: Any, started: datetime, definitions_changed: bool, report: RunReport
     ) -> None:
+        tz = ZoneInfo(self.program.config.timezone)
         touched = [cid for entity, cid in self._touched if entity == "referral"]
-        links = link_referrers(self.store, touched)
+        if "referral" in job.entities and definitions_changed:
+            touched = self.store.record_ids("referral")
+        definitions = self._definitions() if "referral" in job.entities else []
+        done = derive_referrals(self.store, touched, definitions, now=started, tz=tz)
+        linked, unresolved = list(done.linked), dict(done.unresolved)
         if any(entity == "clinician" for entity, _ in self._touched):
             waiting = link_referrers(self.store, None)  # clinicians arrived: re-resolve
-            links.linked += waiting.linked
-            links.unresolved = waiting.unresolved | links.unresolved
-        report.count_read("hub", "referral", "linked to referrer", len(links.linked))
-        for number, npi in sorted(links.unresolved.items()):
+            linked += waiting.linked
+            unresolved = waiting.unresolved | unresolved
+            derive_referrals(self.store, waiting.linked, definitions, now=started, tz=tz)
+        report.count_read("hub", "referral", "linked to referrer", len(linked))
+        for number, npi in sorted(unresolved.items()):
             report.add("unresolved", f"{number}: referring NPI {npi} matches no clinician yet")
-        if "referral" in job.entities:
-            if definitions_changed:
-                ids = [r.id for r in self.store.iter_records("referral")]
-            else:
-                ids = [*touched, *links.linked]
-            qualify(self.store, ids, self._definitions(), started)
-            # Derived fields depend on the referral alone: only what this run touched.
-            coarsen_referrals(self.store, ZoneInfo(self.program.config.timezone), ids)
         if "partner" in job.entities:
-            rollup_partners(self.store, ZoneInfo(self.program.config.timezone))
+            rollup_partners(self.store, tz)
 
     def _write(
         self,

@@ -60,6 +60,14 @@ class RecordsMixin(StoreBase):
         """The stored record, tombstoned or not, or None."""
         return self.get_records(entity, [id]).get(id)
 
+    def record_ids(self, entity: str) -> list[str]:
+        """The ids of the live records of ``entity`` (nothing opened or decoded)."""
+        query = sa.select(records.c.id).where(
+            records.c.entity == entity, records.c.tombstone.is_(False)
+        )
+        with self._tx("list record ids") as conn:
+            return [str(row[0]) for row in conn.execute(query)]
+
     def count_records(self, entity: str) -> int:
         """How many live records of ``entity`` the store holds."""
         query = (
