@@ -146,6 +146,8 @@ class SourceReader:
             events=events,
         )
         self._note(source, entity, em, cid, current, result)
+        if result.data is None:  # a replayed event or an unchanged value: counted, not silent
+            self.report.count_read(source, entity, "unchanged")
         return result.data
 
     def _note(

@@ -75,6 +75,7 @@ def test_epic_exports_with_several_rows_per_appointment_end_right_in_state_and_b
     assert hub.write_write_calls() == 0
     assert _state(hub) == before
     assert again.totals["transitions"] == 0
+    assert again.read["epic/referral/unchanged"] == len(rows)  # every replayed row counted
 
 
 def test_a_completed_referral_moved_back_to_scheduled_is_refused_visible_and_named_by_file_line(
