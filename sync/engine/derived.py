@@ -22,7 +22,6 @@ __all__ = [
     "DEFINITIONS_SYSTEM",
     "coarsen_referral",
     "coarsen_referrals",
-    "qualify",
     "requalified",
     "rollup_partners",
     "store_definitions",
@@ -41,29 +40,6 @@ def store_definitions(
         return []
     result = store.put_records("definition", items)
     return result.changed
-
-
-def qualify(
-    store: StateStore,
-    ids: Iterable[str],
-    definitions: list[QualifiedReferralDefinition],
-    now: datetime,
-) -> int:
-    """Re-evaluate the referrals ``ids``; store those whose result changed. Returns the count."""
-    if not definitions:
-        return 0
-    updates: list[tuple[str, dict[str, Any], bool]] = []
-    batch = list(dict.fromkeys(ids))
-    for start in range(0, len(batch), 2000):
-        for rec in store.get_records("referral", batch[start : start + 2000]).values():
-            if rec.tombstone:
-                continue
-            data = requalified(rec.data, definitions, now)
-            if data is not None:
-                updates.append((rec.id, data, False))
-    if updates:
-        store.put_records("referral", updates)
-    return len(updates)
 
 
 def requalified(

@@ -11,49 +11,15 @@ arrives, and every run that brings clinicians re-resolves the referrals still wa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sync.state import StateStore
 
-__all__ = ["LinkResult", "clinicians_by_npi", "link_referrers", "linked_to"]
-
-_BATCH = 2000
+__all__ = ["clinicians_by_npi", "linked_to", "unlinked_referral_ids"]
 
 
-@dataclass
-class LinkResult:
-    linked: list[str] = field(default_factory=list)  # referral ids whose links changed
-    unresolved: dict[str, str] = field(default_factory=dict)  # referral number -> NPI
-
-
-def link_referrers(store: StateStore, ids: Iterable[str] | None) -> LinkResult:
-    """Link the referrals ``ids`` (None: every referral not linked yet) to their referrers."""
-    result = LinkResult()
-    batch = _unlinked_ids(store) if ids is None else list(dict.fromkeys(ids))
-    for start in range(0, len(batch), _BATCH):
-        records = store.get_records("referral", batch[start : start + _BATCH])
-        live = [r for r in records.values() if not r.tombstone and r.data.get("referring_npi")]
-        npis = {str(r.data["referring_npi"]) for r in live}
-        clinicians = clinicians_by_npi(store, npis)
-        updates: list[tuple[str, dict[str, Any], bool]] = []
-        for rec in live:
-            npi = str(rec.data["referring_npi"])
-            clinician = clinicians.get(npi)
-            if clinician is None:
-                result.unresolved[str(rec.data.get("referral_number") or rec.id)] = npi
-                continue
-            linked = linked_to(rec.data, clinician)
-            if linked is not None:
-                updates.append((rec.id, linked, False))
-        if updates:
-            store.put_records("referral", updates)
-            result.linked += [cid for cid, _, _ in updates]
-    return result
-
-
-def _unlinked_ids(store: StateStore) -> list[str]:
+def unlinked_referral_ids(store: StateStore) -> list[str]:
+    """Referrals that name a referring NPI but no clinician yet (waiting for a referrer)."""
     return [
         r.id
         for r in store.iter_records("referral")

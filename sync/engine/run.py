@@ -30,7 +30,7 @@ from sync.engine.derived import rollup_partners, store_definitions
 from sync.engine.matching import PatientMatcher
 from sync.engine.outputs import write_outputs
 from sync.engine.reader import SourceReader
-from sync.engine.referrers import link_referrers
+from sync.engine.referrers import unlinked_referral_ids
 from sync.engine.report import RunReport
 from sync.engine.runtime import Runtime, ownership_of
 from sync.engine.writer import DestinationWriter
@@ -229,10 +229,10 @@ class Engine:
         done = derive_referrals(self.store, touched, definitions, now=started, tz=tz)
         linked, unresolved = list(done.linked), dict(done.unresolved)
         if any(entity == "clinician" for entity, _ in self._touched):
-            waiting = link_referrers(self.store, None)  # clinicians arrived: re-resolve
-            linked += waiting.linked
-            unresolved = waiting.unresolved | unresolved
-            derive_referrals(self.store, waiting.linked, definitions, now=started, tz=tz)
+            waiting = unlinked_referral_ids(self.store)  # clinicians arrived: re-resolve
+            again = derive_referrals(self.store, waiting, definitions, now=started, tz=tz)
+            linked += again.linked
+            unresolved = again.unresolved | unresolved
         report.count_read("hub", "referral", "linked to referrer", len(linked))
         for number, npi in sorted(unresolved.items()):
             report.add("unresolved", f"{number}: referring NPI {npi} matches no clinician yet")
