@@ -44,6 +44,7 @@ class SourceReader:
     matcher: PatientMatcher  # events without a referral number, and what stays unmatched
     dry_run: bool = False
     touched: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) changed this run
+    _created: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) new this run
     _connector: Any = None
 
     def read(
@@ -172,12 +173,16 @@ class SourceReader:
         self._record_conflicts(result.conflicts)
         if result.transition is not None and result.data is not None:
             self.report.add_transition(Transition(label, *result.transition, source))
-        if result.data is not None:
-            what = "created" if current is None else "updated"
-            self.report.count_read(source, entity, what)
+        if result.data is None:
+            return
+        if current is None:
+            self._created.add((entity, cid))
+            self.report.count_read(source, entity, "created")
+        elif (entity, cid) not in self._created:  # a record's later rows of this run refine it
+            self.report.count_read(source, entity, "updated")
             shown = [f for f in result.changed_fields if f not in _LOG_FIELDS]
-            if current is not None and shown:
-                self.report.add("updates", f"{entity} {cid}: {', '.join(shown)} (from {source})")
+            if shown:
+                self.report.add("updates", f"{entity} {label}: {', '.join(shown)} (from {source})")
 
     def _note_events(
         self, source: str, entity: str, cid: str, label: str, result: MergeResult
