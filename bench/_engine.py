@@ -117,10 +117,26 @@ def _status_mb(field: str) -> float:
     return 0.0
 
 
+def _profiled(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> dict[str, Any]:
+    """``fn(*args)``; under cProfile when ``REFSYNC_BENCH_PROFILE`` names a folder (one
+    ``<fn>-<pid>.prof`` per child, for ``python -m pstats`` or snakeviz)."""
+    folder = os.environ.get("REFSYNC_BENCH_PROFILE")
+    if not folder:
+        return fn(*args)
+    import cProfile
+
+    profile = cProfile.Profile()
+    try:
+        return profile.runcall(fn, *args)
+    finally:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        profile.dump_stats(Path(folder) / f"{getattr(fn, '__name__', 'fn')}-{os.getpid()}.prof")
+
+
 def _child(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], queue: Any) -> None:
     try:
         before = resource.getrusage(resource.RUSAGE_SELF)
-        answer = fn(*args)
+        answer = _profiled(fn, args)
         after = resource.getrusage(resource.RUSAGE_SELF)
         answer["cpu_seconds"] = (after.ru_utime + after.ru_stime) - (
             before.ru_utime + before.ru_stime

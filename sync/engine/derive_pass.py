@@ -57,7 +57,7 @@ def derive_referrals(
             if data != rec.data:
                 updates.append((rec.id, data, False))
         if updates:
-            store.put_records("referral", updates)
+            store.put_records("referral", updates, read=records)
             result.stored += len(updates)
     return result
 

@@ -100,7 +100,7 @@ class SourceReader:
             self._backfill(source, em, _unkeyed(em, latest.values(), ids))
         if puts:
             items = [(cid, data, tomb) for cid, (data, tomb) in puts.items()]
-            changed = self.store.put_records(entity, items).changed
+            changed = self.store.put_records(entity, items, read=stored).changed
             self.touched.update((entity, cid) for cid in changed)
         if links:
             self.store.link_many(entity, source, links)

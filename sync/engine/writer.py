@@ -24,6 +24,7 @@ from sync.engine.fingerprint import ledger_hash, mapping_fingerprint, outbound_k
 from sync.engine.phi import note_record
 from sync.engine.report import Reject, RunReport
 from sync.state import RecordErrorRow, StateStore, StoredRecord
+from sync.state._ledger import LedgerWrite
 from sync.state._records import NaturalKeyTaken
 
 __all__ = ["DestinationWriter"]
@@ -38,9 +39,39 @@ class _Pending:
     natives: list[dict[str, Any]] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)
     new: list[bool] = field(default_factory=list)
+    versions: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+@dataclass
+class _Pass:
+    """One destination entity's write pass: what it is writing and what it has learnt."""
+
+    dest: str
+    entity: str
+    em: EntityMapping
+    connector: Any
+    heartbeat: Callable[[int], None]
+    fingerprint: str
+    pending: _Pending = field(default_factory=_Pending)
+    archive: list[str] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)  # failed before; the destination holds them
+    current: dict[str, int] = field(default_factory=dict)  # hash-equal: note their version
+
+
+def _pages(
+    rows: Iterator[tuple[StoredRecord, str | None]],
+) -> Iterator[list[tuple[StoredRecord, str | None]]]:
+    page: list[tuple[StoredRecord, str | None]] = []
+    for row in rows:
+        page.append(row)
+        if len(page) >= _PAGE:
+            yield page
+            page = []
+    if page:
+        yield page
 
 
 @dataclass
@@ -62,76 +93,75 @@ class DestinationWriter:
         connector: Any,
         heartbeat: Callable[[int], None],
     ) -> None:
-        pending = _Pending()
-        archive: list[str] = []
-        chunk = connector.write_chunk_size
+        fingerprint = mapping_fingerprint(em, self.ctx)
         failing = self.store.open_error_keys(self.report.job, dest, em.object)
-        settled: list[str] = []  # failed before, and the destination now holds them as they are
-        for page in self._pages(entity):
-            ledger = self.store.ledger_hashes(dest, entity, [r.id for r in page])
-            self._before = self._committed(entity, list(ledger)) if self.dry_run else {}
-            taken = {
-                rid: (name, value) for rid, name, value in self.store.key_collisions(entity, page)
-            }
-            for rec in page:
-                if rec.tombstone:
-                    if self.mirror and rec.id in ledger:
-                        archive.append(rec.id)
-                    continue
-                if rec.id in taken:  # its referral number / NPI belongs to another record
-                    name, value = taken[rec.id]
-                    err = NaturalKeyTaken(entity, name, value, key=rec.id, job=self.report.job)
-                    self._reject(dest, em.object, [(rec.id, err)])
-                    continue
-                wrote = self._diff(dest, entity, em, rec, ledger.get(rec.id), pending)
-                if not wrote and rec.id in failing and rec.id not in taken:
-                    settled.append(rec.id)
-                if len(pending) >= chunk:
-                    pending = self._checkpoint(dest, entity, em, connector, pending, heartbeat)
-        self._checkpoint(dest, entity, em, connector, pending, heartbeat)
-        if settled and not self.dry_run:
-            self.store.resolve_errors(self.report.job, dest, em.object, settled)
-        if archive:
-            self._archive(dest, entity, em, connector, archive)
+        # Counted before writing: what is written now becomes acknowledged too.
+        acknowledged = self.store.count_acknowledged(dest, entity, fingerprint)
+        todo = self.store.records_to_write(
+            dest, entity, fingerprint, include_tombstones=self.mirror
+        )
+        run = _Pass(dest, entity, em, connector, heartbeat, fingerprint)
+        seen: set[str] = set()
+        for page in _pages(todo):
+            seen.update(rec.id for rec, _ in page)
+            self._write_page(run, page, failing)
+        # A record that failed before is acknowledged at its version when it was skipped
+        # above; open those few so their old errors are settled the usual way.
+        retried = self.store.get_records(entity, failing - seen) if failing - seen else {}
+        live = [rec for rec in retried.values() if not rec.tombstone]
+        if live:
+            hashes = self.store.ledger_hashes(dest, entity, [r.id for r in live])
+            self._write_page(run, [(r, hashes.get(r.id)) for r in live], failing)
+        self.report.count_written(dest, entity, "unchanged", acknowledged - len(live))
+        run.pending = self._checkpoint(run, run.pending)
+        if not self.dry_run:
+            if run.settled:
+                self.store.resolve_errors(self.report.job, dest, em.object, run.settled)
+            if run.current:
+                self.store.note_current(dest, entity, run.current, fingerprint)
+        if run.archive:
+            self._archive(dest, entity, em, connector, run.archive)
 
-    def _checkpoint(
-        self,
-        dest: str,
-        entity: str,
-        em: EntityMapping,
-        connector: Any,
-        pending: _Pending,
-        heartbeat: Callable[[int], None],
-    ) -> _Pending:
+    def _write_page(
+        self, run: _Pass, page: list[tuple[StoredRecord, str | None]], failing: set[str]
+    ) -> None:
+        entity, em = run.entity, run.em
+        if self.dry_run:
+            self._before = self._committed(entity, [r.id for r, h in page if h is not None])
+        records = [rec for rec, _ in page]
+        taken = {
+            rid: (name, value) for rid, name, value in self.store.key_collisions(entity, records)
+        }
+        for rec, last_hash in page:
+            if rec.tombstone:
+                if self.mirror and last_hash is not None:
+                    run.archive.append(rec.id)
+                continue
+            if rec.id in taken:  # its referral number / NPI belongs to another record
+                name, value = taken[rec.id]
+                err = NaturalKeyTaken(entity, name, value, key=rec.id, job=self.report.job)
+                self._reject(run.dest, em.object, [(rec.id, err)])
+                continue
+            wrote = self._diff(run, rec, last_hash)
+            if not wrote and rec.id in failing:
+                run.settled.append(rec.id)
+            if len(run.pending) >= run.connector.write_chunk_size:
+                run.pending = self._checkpoint(run, run.pending)
+
+    def _checkpoint(self, run: _Pass, pending: _Pending) -> _Pending:
         """Write ``pending`` and record it in the ledger: a crash re-sends at most one chunk."""
         done = len(pending)
-        self._flush(dest, entity, em, connector, pending)
-        heartbeat(done)
+        self._flush(run, pending)
+        run.heartbeat(done)
         return _Pending()
 
-    def _pages(self, entity: str) -> Iterator[list[StoredRecord]]:
-        page: list[StoredRecord] = []
-        for rec in self.store.iter_records(entity, include_tombstones=self.mirror):
-            page.append(rec)
-            if len(page) >= _PAGE:
-                yield page
-                page = []
-        if page:
-            yield page
-
-    def _diff(
-        self,
-        dest: str,
-        entity: str,
-        em: EntityMapping,
-        rec: StoredRecord,
-        last_hash: str | None,
-        pending: _Pending,
-    ) -> bool:
+    def _diff(self, run: _Pass, rec: StoredRecord, last_hash: str | None) -> bool:
         """Queue ``rec`` if the destination lacks this version; False when it holds it."""
-        digest = ledger_hash(mapping_fingerprint(em, self.ctx), rec.data, outbound_keys(em))
-        if digest == last_hash:
+        dest, entity, em, pending = run.dest, run.entity, run.em, run.pending
+        digest = ledger_hash(run.fingerprint, rec.data, outbound_keys(em))
+        if digest == last_hash:  # e.g. only hub-only fields (the event log) changed
             self.report.count_written(dest, entity, "unchanged")
+            run.current[rec.id] = rec.version
             return False
         note_record(entity, rec.data)  # on its way to a vendor client: redact it from logs
         try:
@@ -145,6 +175,7 @@ class DestinationWriter:
         pending.natives.append(native)
         pending.hashes.append(digest)
         pending.new.append(last_hash is None)
+        pending.versions.append(rec.version)
         return True
 
     def _committed(self, entity: str, ids: list[str]) -> dict[str, StoredRecord]:
@@ -189,9 +220,8 @@ class DestinationWriter:
         if moved:
             self.report.add("changes", f"{key} {'; '.join(moved)} (to {dest})")
 
-    def _flush(
-        self, dest: str, entity: str, em: EntityMapping, connector: Any, pending: _Pending
-    ) -> None:
+    def _flush(self, run: _Pass, pending: _Pending) -> None:
+        dest, entity, em, connector = run.dest, run.entity, run.em, run.connector
         if not pending:
             return
         if self.dry_run:
@@ -204,23 +234,25 @@ class DestinationWriter:
                 f"connector {dest} returned {len(results)} results for {len(pending)} records; "
                 "a connector must return one result per input (connectors/base.py)"
             )
-        done: list[tuple[str, str, str | None]] = []
+        done: list[LedgerWrite] = []
         links: list[tuple[str, str]] = []
         failed: list[tuple[str, RecordError]] = []
-        for cid, digest, new, res in zip(
-            pending.ids, pending.hashes, pending.new, results, strict=True
+        for cid, digest, new, version, res in zip(
+            pending.ids, pending.hashes, pending.new, pending.versions, results, strict=True
         ):
             if res.error is not None:
                 failed.append((cid, res.error))
                 continue
-            done.append((cid, digest, res.id))
+            done.append(LedgerWrite(cid, digest, res.id, version))
             if res.id:
                 links.append((cid, res.id))
             created = res.created if res.created is not None else new
             self.report.count_written(dest, entity, "created" if created else "updated")
         with self.unit():
             if done:
-                self.store.record_writes(dest, entity, done, self.run_id)
+                self.store.record_writes(
+                    dest, entity, done, self.run_id, fingerprint=run.fingerprint
+                )
                 self.store.resolve_errors(self.report.job, dest, em.object, [d[0] for d in done])
             if links:
                 self.store.link_many(entity, dest, links)

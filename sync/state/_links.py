@@ -1,4 +1,4 @@
-"""The id crosswalk (canonical id <-> each connection's native id) and the write ledger."""
+"""The id crosswalk: canonical id <-> each connection's native id."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from sqlalchemy.engine import Connection
 
 from mapping.errors import StateError
 from sync.state._base import StoreBase, chunks
-from sync.state._schema import crosswalk, write_ledger
+from sync.state._schema import crosswalk
 
 __all__ = ["LinksMixin"]
 
 
 class LinksMixin(StoreBase):
-    """Which native record is which canonical record, and what each destination last got."""
+    """Which native record is which canonical record."""
 
     # -- crosswalk ---------------------------------------------------------------------
 
@@ -119,59 +119,6 @@ class LinksMixin(StoreBase):
             # The owner may be moving away in this same call (ids swapped): that is fine.
             if owner != mine and owner not in changed:
                 _raise_shared(entity, system, mine, owner)
-
-    # -- write ledger ------------------------------------------------------------------
-
-    def ledger_hashes(self, destination: str, entity: str, ids: Iterable[str]) -> dict[str, str]:
-        """canonical id -> content hash last written to ``destination`` (ids never written
-        are absent)."""
-        found: dict[str, str] = {}
-        with self._tx(f"read the write ledger of {destination}", read_only=True) as conn:
-            for batch in chunks(dict.fromkeys(ids)):
-                query = sa.select(write_ledger.c.canonical_id, write_ledger.c.content_hash).where(
-                    write_ledger.c.destination == destination,
-                    write_ledger.c.entity == entity,
-                    self._in(write_ledger.c.canonical_id, batch),
-                )
-                found.update({row[0]: row[1] for row in conn.execute(query)})
-        return found
-
-    def record_writes(
-        self,
-        destination: str,
-        entity: str,
-        rows: Iterable[tuple[str, str, str | None]],
-        run_id: int | None,
-    ) -> None:
-        """Remember ``(canonical_id, content_hash, native_id)`` as written to ``destination``."""
-        now = self._now()
-        latest = {cid: (digest, native) for cid, digest, native in rows}
-        params = [
-            {
-                "destination": destination,
-                "entity": entity,
-                "canonical_id": cid,
-                "content_hash": digest,
-                "native_id": native,
-                "written_at": now,
-                "run_id": run_id,
-            }
-            for cid, (digest, native) in latest.items()
-        ]
-        with self._tx(f"record writes to {destination}") as conn:
-            self._upsert(conn, write_ledger, params, keys=("destination", "entity", "canonical_id"))
-
-    def forget_writes(self, destination: str, entity: str, ids: Iterable[str]) -> None:
-        """Drop ledger rows (the destination record was archived or must be re-sent)."""
-        with self._tx(f"update the write ledger of {destination}") as conn:
-            for batch in chunks(dict.fromkeys(ids)):
-                conn.execute(
-                    write_ledger.delete().where(
-                        write_ledger.c.destination == destination,
-                        write_ledger.c.entity == entity,
-                        self._in(write_ledger.c.canonical_id, batch),
-                    )
-                )
 
 
 def _raise_shared(entity: str, system: str, canonical: str, other: str) -> None:

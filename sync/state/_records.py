@@ -109,8 +109,18 @@ class RecordsMixin(StoreBase):
                 return
             last = page[-1].id
 
-    def put_records(self, entity: str, items: Iterable[RecordInput]) -> PutResult:
+    def put_records(
+        self,
+        entity: str,
+        items: Iterable[RecordInput],
+        *,
+        read: Mapping[str, StoredRecord] | None = None,
+    ) -> PutResult:
         """Bulk upsert: new ids are inserted at version 1, changed ones get version + 1.
+
+        ``read``: the stored records the caller read these ids from (``get_records``), so
+        they are not read and opened again; the update is a compare-and-set on their version,
+        so a record changed since then by another process fails the call (``StateError``).
 
         A record whose data and tombstone flag are unchanged is left alone (no new version).
         Natural keys (``natural_keys`` given to ``open``) are re-indexed for changed records.
@@ -124,7 +134,8 @@ class RecordsMixin(StoreBase):
             return PutResult()
         now = self._now()
         with self._tx(f"store {entity} records") as conn:
-            existing = self._current_state(conn, entity, incoming)
+            known = {i: r for i, r in (read or {}).items() if i in incoming}
+            existing = known | self._current_state(conn, entity, incoming.keys() - known.keys())
             inserts: list[dict[str, Any]] = []
             updates: list[dict[str, Any]] = []
             unchanged = 0

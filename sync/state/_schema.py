@@ -119,6 +119,9 @@ write_ledger = sa.Table(
     sa.Column("native_id", sa.String(_ID), nullable=True),
     sa.Column("written_at", UtcDateTime, nullable=False),
     sa.Column("run_id", sa.Integer, nullable=True),
+    # The record version and mapping it acknowledged: equal ones are skipped unopened.
+    sa.Column("record_version", sa.Integer, nullable=True),
+    sa.Column("mapping_fingerprint", sa.String(64), nullable=True),
 )
 
 runs = sa.Table(

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from mapping.errors import StateError
 from sync.state._engine import create_state_engine, migrate, redact_url, translate_errors
 from sync.state._journal import JournalMixin
+from sync.state._ledger import LedgerMixin
 from sync.state._links import LinksMixin
 from sync.state._locks import LocksMixin
 from sync.state._records import DEFAULT_NATURAL_KEYS, RecordsMixin
@@ -27,7 +28,7 @@ __all__ = ["StateStore"]
 _HASH_KEY = "keyed_hash_key"
 
 
-class StateStore(RecordsMixin, LinksMixin, JournalMixin, LocksMixin):
+class StateStore(RecordsMixin, LinksMixin, LedgerMixin, JournalMixin, LocksMixin):
     """Canonical records, id crosswalk, bookmarks, write ledger, runs, errors, conflicts, locks.
 
     Open it with :meth:`open` (which migrates). Every method runs in its own short

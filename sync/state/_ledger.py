@@ -1,0 +1,189 @@
+"""The write ledger: what each destination last acknowledged, per canonical record.
+
+A ledger row holds the content hash of the native record sent, the record version it came
+from and the fingerprint of the mapping that shaped it. The writer asks for
+:meth:`LedgerMixin.records_to_write`: records whose stored version the destination already
+acknowledged under the same mapping are skipped there, in SQL, without being opened (their
+PHI is sealed, so opening one costs a decryption). The rest are compared by content hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+
+from sync.state._base import StoreBase, chunks
+from sync.state._schema import records, write_ledger
+from sync.state._sealing import Sealer
+from sync.state._types import StoredRecord
+
+__all__ = ["LedgerMixin", "LedgerWrite"]
+
+_PAGE = 2000
+
+
+class LedgerWrite(NamedTuple):
+    """One acknowledged write: ``record_version`` is the stored version that was sent."""
+
+    canonical_id: str
+    content_hash: str
+    native_id: str | None
+    record_version: int | None = None
+
+
+class LedgerMixin(StoreBase):
+    """What each destination last got (see the module docstring)."""
+
+    _sealer: Sealer
+
+    def ledger_hashes(self, destination: str, entity: str, ids: Iterable[str]) -> dict[str, str]:
+        """canonical id -> content hash last written to ``destination`` (ids never written
+        are absent)."""
+        found: dict[str, str] = {}
+        with self._tx(f"read the write ledger of {destination}", read_only=True) as conn:
+            for batch in chunks(dict.fromkeys(ids)):
+                query = sa.select(write_ledger.c.canonical_id, write_ledger.c.content_hash).where(
+                    write_ledger.c.destination == destination,
+                    write_ledger.c.entity == entity,
+                    self._in(write_ledger.c.canonical_id, batch),
+                )
+                found.update({row[0]: row[1] for row in conn.execute(query)})
+        return found
+
+    def record_writes(
+        self,
+        destination: str,
+        entity: str,
+        rows: Iterable[tuple[str, str, str | None] | LedgerWrite],
+        run_id: int | None,
+        *,
+        fingerprint: str | None = None,
+    ) -> None:
+        """Remember ``(canonical_id, content_hash, native_id[, record_version])`` as written
+        to ``destination`` by the mapping whose fingerprint is ``fingerprint``."""
+        now = self._now()
+        latest = {row[0]: LedgerWrite(*row) for row in rows}
+        params = [
+            {
+                "destination": destination,
+                "entity": entity,
+                "canonical_id": cid,
+                "content_hash": w.content_hash,
+                "native_id": w.native_id,
+                "written_at": now,
+                "run_id": run_id,
+                "record_version": w.record_version if fingerprint else None,
+                "mapping_fingerprint": fingerprint if w.record_version is not None else None,
+            }
+            for cid, w in latest.items()
+        ]
+        with self._tx(f"record writes to {destination}") as conn:
+            self._upsert(conn, write_ledger, params, keys=("destination", "entity", "canonical_id"))
+
+    def note_current(
+        self, destination: str, entity: str, versions: Mapping[str, int], fingerprint: str
+    ) -> None:
+        """The destination holds these record versions already (equal content hash): note
+        the version and mapping, so the next run skips them unopened."""
+        statement = (
+            write_ledger.update()
+            .where(
+                write_ledger.c.destination == destination,
+                write_ledger.c.entity == entity,
+                write_ledger.c.canonical_id == sa.bindparam("b_id"),
+            )
+            .values(record_version=sa.bindparam("b_version"), mapping_fingerprint=fingerprint)
+        )
+        params = [{"b_id": cid, "b_version": v} for cid, v in versions.items()]
+        with self._tx(f"update the write ledger of {destination}") as conn:
+            for batch in chunks(params, 5000):
+                conn.execute(statement, batch)
+
+    def forget_writes(self, destination: str, entity: str, ids: Iterable[str]) -> None:
+        """Drop ledger rows (the destination record was archived or must be re-sent)."""
+        with self._tx(f"update the write ledger of {destination}") as conn:
+            for batch in chunks(dict.fromkeys(ids)):
+                conn.execute(
+                    write_ledger.delete().where(
+                        write_ledger.c.destination == destination,
+                        write_ledger.c.entity == entity,
+                        self._in(write_ledger.c.canonical_id, batch),
+                    )
+                )
+
+    def count_acknowledged(self, destination: str, entity: str, fingerprint: str) -> int:
+        """How many live records ``destination`` holds at their stored version under the
+        mapping ``fingerprint`` (the records :meth:`records_to_write` leaves out)."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(_joined(destination))
+            .where(records.c.entity == entity, records.c.tombstone.is_(False))
+            .where(_acknowledged(fingerprint))
+        )
+        with self._tx(f"count the write ledger of {destination}", read_only=True) as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def records_to_write(
+        self, destination: str, entity: str, fingerprint: str, *, include_tombstones: bool
+    ) -> Iterator[tuple[StoredRecord, str | None]]:
+        """``(record, last content hash or None)`` in id order, for every record of
+        ``entity`` that ``destination`` has not acknowledged at its stored version under
+        ``fingerprint`` (tombstones only while the destination still holds them)."""
+        last: str | None = None
+        while True:
+            query = self._to_write_query(destination, entity, fingerprint, include_tombstones)
+            if last is not None:
+                query = query.where(records.c.id > last)
+            with self._tx(f"read {entity} records for {destination}", read_only=True) as conn:
+                page = [_pair(row, self._sealer) for row in conn.execute(query)]
+            yield from page
+            if len(page) < _PAGE:
+                return
+            last = page[-1][0].id
+
+    def _to_write_query(
+        self, destination: str, entity: str, fingerprint: str, include_tombstones: bool
+    ) -> sa.Select[Any]:
+        written = write_ledger.c.canonical_id.is_not(None)
+        query = (
+            sa.select(records, write_ledger.c.content_hash)
+            .select_from(_joined(destination))
+            .where(records.c.entity == entity, sa.not_(_acknowledged(fingerprint)))
+        )
+        if include_tombstones:
+            query = query.where(sa.or_(records.c.tombstone.is_(False), written))
+        else:
+            query = query.where(records.c.tombstone.is_(False))
+        return query.order_by(records.c.id).limit(_PAGE)
+
+
+def _joined(destination: str) -> sa.Join:
+    return records.outerjoin(
+        write_ledger,
+        sa.and_(
+            write_ledger.c.destination == destination,
+            write_ledger.c.entity == records.c.entity,
+            write_ledger.c.canonical_id == records.c.id,
+        ),
+    )
+
+
+def _acknowledged(fingerprint: str) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        write_ledger.c.record_version.is_not(None),
+        write_ledger.c.record_version == records.c.version,
+        sa.func.coalesce(write_ledger.c.mapping_fingerprint, "") == fingerprint,
+    )
+
+
+def _pair(row: sa.Row[Any], sealer: Sealer) -> tuple[StoredRecord, str | None]:
+    record = StoredRecord(
+        id=row.id,
+        data=sealer.unseal(row.entity, row.data),
+        tombstone=row.tombstone,
+        version=row.version,
+        updated_at=row.updated_at,
+    )
+    return record, row.content_hash
