@@ -220,3 +220,27 @@ def test_an_update_racing_another_writer_is_refused_not_lost(store, open_store, 
     ):
         store._apply_updates(conn, "partner", [ours])
     assert store.get_record("partner", "p1").data == {"name": "theirs"}
+
+
+def test_records_the_caller_read_are_not_read_again_and_their_version_is_still_checked(
+    store, open_store, statements
+):
+    store.put_records("partner", [("p1", {"name": "v1"}, False), ("p2", {"name": "v1"}, False)])
+    read = store.get_records("partner", ["p1", "p2"])
+    with statements:
+        result = store.put_records(
+            "partner",
+            [("p1", {"name": "v2"}, False), ("p2", {"name": "v1"}, False), ("p3", {}, False)],
+            read=read,
+        )
+    assert (result.updated, result.unchanged, result.inserted) == (["p1"], 1, ["p3"])
+    assert store.get_record("partner", "p1").version == 2
+    # p1 and p2 came from ``read``: only the unknown p3 was looked up.
+    lookups = [s for s in statements.statements if s.lstrip().upper().startswith("SELECT")]
+    assert len([s for s in lookups if "FROM records" in s]) == 1
+
+    stale = store.get_records("partner", ["p1"])
+    open_store().put_records("partner", [("p1", {"name": "theirs"}, False)])
+    with pytest.raises(StateError, match="changed by another process"):
+        store.put_records("partner", [("p1", {"name": "ours"}, False)], read=stale)
+    assert store.get_record("partner", "p1").data == {"name": "theirs"}
