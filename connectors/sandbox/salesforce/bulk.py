@@ -5,8 +5,11 @@ Ingest: ``POST jobs/ingest`` (Open) -> ``PUT .../batches`` (201, no body) ->
 ``bulk_polls_until_complete`` times, then ``JobComplete`` with the counts ->
 ``successfulResults`` (``sf__Id``, ``sf__Created``), ``failedResults`` (``sf__Id``,
 ``sf__Error``), ``unprocessedrecords``. A header naming an unknown field fails the job.
-Query: ``POST jobs/query`` runs the SOQL at once; ``results?maxRecords=&locator=`` pages the
-CSV with ``Sforce-NumberOfRecords`` and ``Sforce-Locator`` (``null`` on the last page).
+Query: ``POST jobs/query`` runs the SOQL at once (``UploadComplete``; polls show
+``InProgress`` ``bulk_polls_until_complete`` times, then ``JobComplete``);
+``results?maxRecords=&locator=`` pages the CSV with ``Sforce-NumberOfRecords`` and
+``Sforce-Locator`` (``null`` on the last page); a blank cell is a null, datetimes are written
+``...000Z``; ``PATCH {"state": "Aborted"}`` aborts a job that is not complete.
 """
 
 from __future__ import annotations
@@ -317,6 +320,21 @@ def get_query(call: Call, job_id: str) -> Response:
     return json_response(_info(call, _job(call, job_id, "query")))
 
 
+def abort_query(call: Call, job_id: str) -> Response:
+    job = _job(call, job_id, "query")
+    state = (call.json_body() or {}).get("state")
+    if state != "Aborted" or _info(call, job)["state"] in ("JobComplete", "Failed", "Aborted"):
+        raise ApiError(409, "INVALIDJOBSTATE", f"Cannot move job {job_id} to state {state}")
+    job.info["state"] = "Aborted"
+    return json_response(job.info)
+
+
+def _query_cell(f: FieldDef, value: Any) -> str:
+    text = to_csv(f, value)
+    # Bulk query results write datetimes in UTC with a Z (REST JSON writes +0000).
+    return f"{text[:-5]}Z" if f.type == "datetime" and text.endswith("+0000") else text
+
+
 def query_results(call: Call, job_id: str) -> Response:
     job = _job(call, job_id, "query")
     _finished(call, job)
@@ -327,7 +345,7 @@ def query_results(call: Call, job_id: str) -> Response:
     start = int(base64.b64decode(locator).decode()) if locator else 0
     end = min(start + size, len(job.result.rows))
     columns = job.result.columns
-    rows = [[to_csv(c.field, c.get(row)) for c in columns] for row in job.result.rows[start:end]]
+    rows = [[_query_cell(c.field, c.get(row)) for c in columns] for row in job.result.rows[start:end]]
     next_locator = (
         base64.b64encode(str(end).encode()).decode() if end < len(job.result.rows) else "null"
     )
@@ -364,6 +382,7 @@ ROUTES = [
     ),
     Route(f"{_D}/query/", ("POST",), "POST jobs/query", create_query),
     Route(f"{_D}/query/<job_id>/", ("GET",), "GET jobs/query", get_query),
+    Route(f"{_D}/query/<job_id>/", ("PATCH",), "PATCH jobs/query", abort_query),
     Route(f"{_D}/query/<job_id>/", ("DELETE",), "DELETE jobs/query", delete_job),
     Route(f"{_D}/query/<job_id>/results/", ("GET",), "GET jobs/query results", query_results),
 ]
