@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import io
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -27,7 +30,13 @@ from connectors.sandbox.salesforce.app import Call, Route, json_response
 from connectors.sandbox.salesforce.errors import ApiError, RecordFailure, record_error
 from connectors.sandbox.salesforce.query import QueryResult, run_query
 from connectors.sandbox.salesforce.schema import FieldDef, ObjectDef
-from connectors.sandbox.salesforce.values import coerce_csv, format_datetime, to_csv, to_id18
+from connectors.sandbox.salesforce.values import (
+    coerce_csv,
+    format_datetime,
+    is_text,
+    to_csv,
+    to_id18,
+)
 from connectors.sandbox.salesforce.writes import MultipleMatches
 
 __all__ = ["ROUTES"]
@@ -329,10 +338,23 @@ def abort_query(call: Call, job_id: str) -> Response:
     return json_response(job.info)
 
 
-def _query_cell(f: FieldDef, value: Any) -> str:
-    text = to_csv(f, value)
+@functools.lru_cache(maxsize=8192)
+def _query_datetime(value: datetime) -> str:
     # Bulk query results write datetimes in UTC with a Z (REST JSON writes +0000).
-    return f"{text[:-5]}Z" if f.type == "datetime" and text.endswith("+0000") else text
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _text_cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _query_cell(f: FieldDef) -> Callable[[Any], str]:
+    """How one result column renders a stored value (blank for null)."""
+    if f.type == "datetime":
+        return lambda v: "" if v is None else _query_datetime(v)
+    if is_text(f) or f.type in ("id", "reference"):
+        return _text_cell
+    return functools.partial(to_csv, f)
 
 
 def query_results(call: Call, job_id: str) -> Response:
@@ -345,7 +367,8 @@ def query_results(call: Call, job_id: str) -> Response:
     start = int(base64.b64decode(locator).decode()) if locator else 0
     end = min(start + size, len(job.result.rows))
     columns = job.result.columns
-    rows = [[_query_cell(c.field, c.get(row)) for c in columns] for row in job.result.rows[start:end]]
+    cells = [(c.get, _query_cell(c.field)) for c in columns]
+    rows = [[render(get(row)) for get, render in cells] for row in job.result.rows[start:end]]
     next_locator = (
         base64.b64encode(str(end).encode()).decode() if end < len(job.result.rows) else "null"
     )
