@@ -110,7 +110,9 @@ class BulkQuery:
         self.request_timeout, self.page_records = request_timeout, page_records
         self.job_id: str | None = None
 
-    def pages(self, soql: str, parsers: Mapping[str, Cell | None]) -> Iterator[list[dict[str, Any]]]:
+    def pages(
+        self, soql: str, parsers: Mapping[str, Cell | None]
+    ) -> Iterator[list[dict[str, Any]]]:
         """Create the job, wait for it, then yield its result pages as typed rows."""
         where = "reading through a Bulk API 2.0 query job"
         spec = {
@@ -127,9 +129,7 @@ class BulkQuery:
             while pending is not None:
                 response = pending.result()
                 locator = response.headers.get("Sforce-Locator") or "null"
-                pending = (
-                    pool.submit(self._results, job_id, locator) if locator != "null" else None
-                )
+                pending = pool.submit(self._results, job_id, locator) if locator != "null" else None
                 try:
                     rows = decode_csv(response.content.decode("utf-8"), parsers)
                     if rows:

@@ -183,7 +183,11 @@ def read_pages(
     cursor, stamps = _Cursor(window), _Stamps()
     fetch = _page_fetcher(client, runner, object_name, batch_size, timeout)
     body = fetch(f"{client.base_url}queryAll/", {"q": soql})
-    if bulk is not None and not body.get("done", True) and body.get("totalSize", 0) >= bulk.threshold:
+    if (
+        bulk is not None
+        and not body.get("done", True)
+        and body.get("totalSize", 0) >= bulk.threshold
+    ):
         first = _page(body, relations, cursor, stamps)
         if first is not None:
             yield first
