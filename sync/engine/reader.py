@@ -110,13 +110,11 @@ class SourceReader:
             if cid is None:
                 continue
             links.append((cid, native_id))
-            digest = digests.get(native_id)
-            row = stored.get(cid)
+            digest, row = digests.get(native_id), stored.get(cid)
             if digest is not None and known.get(native_id) == digest and row and not row.tombstone:
                 self.report.count_read(source, entity, "unchanged")  # same content as last read
                 continue
             if rec.deleted:
-                row = stored.get(cid)
                 if row is not None and not row.tombstone and cid not in puts:
                     puts[cid] = (row.data, True)
                     self.report.count_read(source, entity, "deleted")
