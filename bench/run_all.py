@@ -46,7 +46,7 @@ class Bench:
 
 
 BENCHES = (
-    Bench("read side by side", "read_side_by_side.py", ("--records", "5000", "--rounds", "3"),
+    Bench("read side by side", "read_side_by_side.py", ("--records", "20000", "--rounds", "3"),
           ("--records", "100000", "--rounds", "3"), json=True),
     Bench("scheduling ingest", "scheduling_ingest.py", ("--sizes", "100000"),
           ("--sizes", "100000", "1000000"), json=True),
