@@ -100,7 +100,8 @@ def _run(bench: Bench, args: tuple[str, ...], rounds: int, workdir: Path) -> Out
         outcome.cpus.append(_children_cpu() - cpu)
         outcome.loads.append((load, os.getloadavg()[0]))
         outcome.status = done.returncode
-        outcome.output = (done.stdout + ("\n" + done.stderr if done.returncode else "")).strip("\n")
+        text = done.stdout + ("\n" + done.stderr if done.returncode else "")
+        outcome.output = "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
         if done.returncode != 0:
             break
         if bench.json and dump.exists():
