@@ -1,6 +1,6 @@
 """Reads side by side: refsync (read + translation to canonical) vs the raw client loops vs dlt.
 
-Run: ``python bench/read_side_by_side.py [--records 20000] [--rounds 3] [--no-dlt]``
+Run: ``python bench/read_side_by_side.py [--records 20000] [--rounds 3] [--no-dlt] [--json F]``
 
 Against the project's sandboxes (Salesforce in this process's server threads, HubSpot in its
 own process), each reader runs in a **fresh process** (the servers never share its GIL), the
@@ -276,6 +276,7 @@ def main() -> None:
     parser.add_argument("--no-dlt", action="store_true", help="leave dlt out")
     parser.add_argument("--dlt-venv", type=Path, default=DLT_VENV)
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help="also write every run's figures here")
     args = parser.parse_args()
     if args.child:
         _child_main(*args.child)
@@ -295,6 +296,7 @@ def main() -> None:
         if dlt_python is not None:
             pythons["dlt"] = dlt_python
     results: dict[str, dict[str, list[dict[str, Any]]]] = {"sf": {}, "hs": {}}
+    loads: list[float] = []
     with (
         tempfile.TemporaryDirectory(prefix="refsync-side-") as workdir,
         SalesforceSandbox(daily_limit=10**9) as sf,
@@ -304,7 +306,8 @@ def main() -> None:
         hs.call("seed_companies", args.records)
         jobs = _jobs(sf, hs, workdir)
         for round_no in range(1, args.rounds + 1):
-            print(f"round {round_no}: load average {os.getloadavg()[0]:.2f}", flush=True)
+            loads.append(os.getloadavg()[0])
+            print(f"round {round_no}: load average {loads[-1]:.2f}", flush=True)
             for system in ("sf", "hs"):
                 for reader, python in pythons.items():
                     before = _calls(system, sf, hs)
@@ -317,6 +320,10 @@ def main() -> None:
         f"process, interleaved; dlt: {dlt_note}; load average at the end "
         f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} on {os.cpu_count()} CPUs"
     )
+    if args.json:
+        dump = {"records": args.records, "rounds": args.rounds, "dlt": dlt_note,
+                "loads": [*loads, load[0]], "results": results}  # fmt: skip
+        args.json.write_text(json.dumps(dump), encoding="utf-8")
     _print("sf", "Salesforce Referral__c (refsync: read + translation to canonical)", results["sf"])
     _print("hs", "HubSpot companies (refsync: read + translation to canonical)", results["hs"])
     print(

@@ -7,10 +7,11 @@ temporary directory, then reads each one in a fresh process:
 - ``connector``: ``SchedulingConnector.read("stage_event")`` consuming every page;
 - ``naive``: ``list(csv.DictReader(...))`` - loading the whole file the obvious way.
 
-Prints rows/s and peak RSS (``ru_maxrss`` of that process) side by side. Memory of the
+Prints rows/s, CPU seconds (and the connector's CPU as a multiple of the naive load's) and
+peak RSS (``ru_maxrss`` of that process) side by side. Memory of the
 connector must stay flat between 100k and 1M rows; the naive load grows with the file.
 
-Usage: python bench/scheduling_ingest.py [--sizes 100000 1000000]
+Usage: python bench/scheduling_ingest.py [--sizes 100000 1000000] [--json F]
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ def generate(path: Path, rows: int, seed: int = 42) -> None:
         fh.write(f"Total,{rows}\r\n\r\n")
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -78,26 +84,27 @@ def child_connector(path: Path) -> dict[str, float]:
     )
     connector = SchedulingConnector(settings, environ={"REFSYNC_PATIENT_KEY": KEY})
     baseline = _peak_rss_mb()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), _cpu()
     records = rejects = 0
     for page in connector.read("stage_event", since=None, fields=()):
         records += len(page.records)
         rejects += len(page.rejects)
     seconds = time.perf_counter() - began
     return {"rows": connector.stats.rows, "records": records, "rejects": rejects,
-            "seconds": seconds, "baseline_mb": baseline, "peak_mb": _peak_rss_mb()}  # fmt: skip
+            "seconds": seconds, "cpu": _cpu() - cpu, "baseline_mb": baseline,
+            "peak_mb": _peak_rss_mb()}  # fmt: skip
 
 
 def child_naive(path: Path) -> dict[str, float]:
     baseline = _peak_rss_mb()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), _cpu()
     with path.open(encoding="utf-8-sig", newline="") as fh:
         for _ in range(3):  # skip the banner the naive way
             fh.readline()
         rows = list(csv.DictReader(fh))
     seconds = time.perf_counter() - began
     return {"rows": len(rows), "records": len(rows), "rejects": 0, "seconds": seconds,
-            "baseline_mb": baseline, "peak_mb": _peak_rss_mb()}  # fmt: skip
+            "cpu": _cpu() - cpu, "baseline_mb": baseline, "peak_mb": _peak_rss_mb()}  # fmt: skip
 
 
 def _measure(mode: str, path: Path) -> dict[str, float]:
@@ -114,26 +121,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help="also write every measure here")
     args = parser.parse_args()
     if args.child:
         mode, path = args.child
         fn = child_connector if mode == "connector" else child_naive
         print(json.dumps(fn(Path(path))))
         return
-    print(f"{'rows':>9} {'reader':>9} {'rows/s':>9} {'seconds':>8} {'peak RSS':>9} "
-          f"{'(+ over start)':>14} {'file MB':>8}")  # fmt: skip
+    print(f"{'rows':>9} {'reader':>9} {'rows/s':>9} {'seconds':>8} {'CPU s':>7} "
+          f"{'x naive CPU':>11} {'peak RSS':>9} {'(+ over start)':>14} {'file MB':>8}")  # fmt: skip
+    measures = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             path = Path(tmp) / f"epic_{size}.csv"
             generate(path, size)
             mb = path.stat().st_size / 2**20
+            pair = {mode: _measure(mode, path) for mode in ("naive", "connector")}
             for mode in ("connector", "naive"):
-                m = _measure(mode, path)
+                m = pair[mode]
                 rate = m["rows"] / m["seconds"]
                 grow = m["peak_mb"] - m["baseline_mb"]
+                ratio = m["cpu"] / max(pair["naive"]["cpu"], 1e-9)
                 print(f"{size:>9,} {mode:>9} {rate:>9,.0f} {m['seconds']:>8.1f} "
-                      f"{m['peak_mb']:>7.0f}MB {grow:>12.0f}MB {mb:>8.1f}")  # fmt: skip
+                      f"{m['cpu']:>7.1f} {ratio:>11.2f} {m['peak_mb']:>7.0f}MB "
+                      f"{grow:>12.0f}MB {mb:>8.1f}")  # fmt: skip
+                measures.append({"size": size, "reader": mode, "file_mb": mb, **m})
             path.unlink()
+    if args.json:
+        args.json.write_text(json.dumps({"load": os.getloadavg()[0], "measures": measures}))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ permanent 401 is unbounded in simple-salesforce 1.12.
 
 Bulk API 2.0 is used when one ``upsert`` call carries ``bulk_threshold`` records or more; the
 engine hands a destination's pending records to one call (up to 50,000), so in practice that
-is the run's record count.
+is the run's record count. Reads switch to a Bulk API 2.0 query job (CSV result pages, fetched
+while the previous one is translated) when the window holds ``bulk_read_threshold`` records
+or more, as the first REST page's ``totalSize`` tells.
 """
 
 from __future__ import annotations
@@ -37,12 +39,13 @@ from simple_salesforce.api import Salesforce
 from connectors.base import Bookmark, Clock, Connector, ReadPage, WriteResult, utc_now
 from connectors.salesforce.auth import apply_session, build_client, login, new_http_session
 from connectors.salesforce.bulk import BulkUpsert
+from connectors.salesforce.bulk_read import BulkQuery, cell_parsers
 from connectors.salesforce.calls import CallRunner, Sleep
 from connectors.salesforce.describe import SchemaCache
 from connectors.salesforce.errors import LOCK_CODE
 from connectors.salesforce.keys import write_keys
 from connectors.salesforce.quota import QuotaGuard
-from connectors.salesforce.reads import CURSOR, ReadWindow, read_pages, select_list
+from connectors.salesforce.reads import CURSOR, BulkSwitch, ReadWindow, read_pages, select_list
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.writes import Lookup, delete_by_keys, flat_items, upsert_collections
 from mapping.errors import ConnectorError, SchemaMismatch
@@ -114,7 +117,8 @@ class SalesforceConnector(Connector):
         fields: Sequence[str],
         until: datetime | None = None,
     ) -> Iterator[ReadPage]:
-        """Changed (and deleted) records in ``[since, until)``, 2,000 per page with bookmarks."""
+        """Changed (and deleted) records in ``[since, until)``, 2,000 per page with bookmarks
+        (Bulk API 2.0 result pages of ``bulk_read_page_records`` past ``bulk_read_threshold``)."""
         select = select_list(fields)
         self.schemas.require(object_name, select)
         window = ReadWindow.from_bookmark(
@@ -128,6 +132,21 @@ class SalesforceConnector(Connector):
             window,
             batch_size=self.settings.read_batch_size,
             timeout=self.settings.timeout_seconds,
+            bulk=self._bulk_switch(object_name, select),
+        )
+
+    def _bulk_switch(self, object_name: str, select: Sequence[str]) -> BulkSwitch:
+        parsers = cell_parsers(self.schemas.base(object_name), select)
+        query = BulkQuery(
+            self.client,
+            self.runner,
+            poll_seconds=self.settings.bulk_poll_seconds,
+            timeout_seconds=self.settings.bulk_timeout_seconds,
+            request_timeout=self.settings.timeout_seconds,
+            page_records=self.settings.bulk_read_page_records,
+        )
+        return BulkSwitch(
+            self.settings.bulk_read_threshold, query, dict(zip(select, parsers, strict=True))
         )
 
     def upsert(

@@ -14,6 +14,11 @@ The window of one read is ``[since - lookback, until)``:
 The SOQL is built only with ``simple_salesforce.format_soql``; field names are checked against
 describe first. Pages are read from the client's HTTP session as raw JSON (the fast path: no
 per-record objects beyond one :class:`NativeRecord`).
+
+Large reads switch to a Bulk API 2.0 query job (:class:`BulkSwitch`): when the first REST
+page says the window holds ``threshold`` records or more (its ``totalSize``), that page is
+used as read and the rest of the window, from the bookmark the page leaves (closed lower
+bound, ids seen at it skipped, same upper bound), is read as streamed CSV pages.
 """
 
 from __future__ import annotations
@@ -30,11 +35,12 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.format import format_soql
 
 from connectors.base import Bookmark, NativeRecord, ReadPage
+from connectors.salesforce.bulk_read import BulkQuery, Cell
 from connectors.salesforce.calls import CallRunner
 from connectors.salesforce.errors import raise_for_response
 from mapping.errors import StateError
 
-__all__ = ["ReadWindow", "build_soql", "read_pages", "select_list"]
+__all__ = ["BulkSwitch", "ReadWindow", "build_soql", "read_pages", "select_list"]
 
 CURSOR = "SystemModstamp"
 _SYSTEM_FIELDS = ("Id", CURSOR, "IsDeleted")
@@ -99,6 +105,15 @@ def build_soql(object_name: str, select: Sequence[str], window: ReadWindow) -> s
     )
 
 
+@dataclass(frozen=True, slots=True)
+class BulkSwitch:
+    """Read the rest of a window of ``threshold`` records or more through ``query``."""
+
+    threshold: int
+    query: BulkQuery
+    parsers: dict[str, Cell | None]
+
+
 class _Stamps:
     """Parses Salesforce datetimes, caching by text (bulk updates share stamps)."""
 
@@ -160,6 +175,7 @@ def read_pages(
     *,
     batch_size: int,
     timeout: float,
+    bulk: BulkSwitch | None = None,
 ) -> Iterator[ReadPage]:
     """Yield the window's records page by page (one query/queryMore call per page)."""
     soql = build_soql(object_name, select, window)
@@ -167,6 +183,16 @@ def read_pages(
     cursor, stamps = _Cursor(window), _Stamps()
     fetch = _page_fetcher(client, runner, object_name, batch_size, timeout)
     body = fetch(f"{client.base_url}queryAll/", {"q": soql})
+    if (
+        bulk is not None
+        and not body.get("done", True)
+        and body.get("totalSize", 0) >= bulk.threshold
+    ):
+        first = _page(body, relations, cursor, stamps)
+        if first is not None:
+            yield first
+        yield from _bulk_pages(bulk, object_name, select, cursor, stamps)
+        return
     # The next page is fetched while the caller works on this one (server time and client
     # time overlap); one call is in flight at most, so the calls and their order are the same.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sf-read") as pool:
@@ -191,17 +217,39 @@ def read_pages(
             body = pending.result()
 
 
+def _bulk_pages(
+    bulk: BulkSwitch, object_name: str, select: Sequence[str], cursor: _Cursor, stamps: _Stamps
+) -> Iterator[ReadPage]:
+    """The rest of the window after the REST page ``cursor`` has seen, as Bulk CSV pages."""
+    window = cursor.window
+    if cursor.at is not None:
+        at = cursor.at
+        window = ReadWindow(at, frozenset(cursor.ids), at, window.upper)
+    rest = _Cursor(window)
+    for rows in bulk.query.pages(build_soql(object_name, select, window), bulk.parsers):
+        page = _rows_page(rows, rest, stamps)
+        if page is not None:
+            yield page
+
+
 def _page(
     body: dict[str, Any], relations: list[tuple[str, str, str]], cursor: _Cursor, stamps: _Stamps
 ) -> ReadPage | None:
-    records = []
-    for row in body.get("records", ()):
+    rows = body.get("records", ())
+    for row in rows:
         row.pop("attributes", None)
+        if relations:
+            _flatten(row, relations)
+    return _rows_page(rows, cursor, stamps)
+
+
+def _rows_page(rows: Sequence[dict[str, Any]], cursor: _Cursor, stamps: _Stamps) -> ReadPage | None:
+    """Rows with flat (dotted) field names to records, the bookmark advanced past them."""
+    records = []
+    for row in rows:
         record_id, at = row["Id"], stamps(row[CURSOR])
         if cursor.seen(record_id, at):
             continue
-        if relations:
-            _flatten(row, relations)
         records.append(NativeRecord(record_id, row, row.get("IsDeleted") is True, at))
         cursor.advance(record_id, at)
     return ReadPage(records, cursor.bookmark()) if records else None

@@ -67,6 +67,12 @@ class SalesforceSettings(BaseModel):
     )
     timeout_seconds: float = Field(default=120.0, gt=0)
     bulk_threshold: int = Field(default=10_000, ge=1)
+    bulk_read_threshold: int = Field(
+        default=10_000,
+        ge=1,
+        description="reads of this many records or more go through a Bulk API 2.0 query job",
+    )
+    bulk_read_page_records: int = Field(default=10_000, ge=1, le=1_000_000)
     bulk_poll_seconds: float = Field(default=2.0, ge=0)
     bulk_timeout_seconds: float = Field(default=3600.0, gt=0)
     quota_share: float = Field(default=0.8, gt=0, le=1)

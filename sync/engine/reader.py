@@ -3,6 +3,10 @@
 Each page is merged in its own transaction (flat memory, and a crash loses at most the
 page being merged); the page's bookmark is only *collected* here and committed by the run
 once every destination acknowledged its writes.
+
+A snapshot record whose content (with the mapping that reads it) has the same keyed hash as
+when it was last merged is not translated again: it is counted ``unchanged`` and only linked.
+A record that was rejected has no stored hash, so it is read again until it is fixed.
 """
 
 from __future__ import annotations
@@ -13,12 +17,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from connectors.base import NativeRecord
 from mapping.errors import RecordError, TransformError
 from mapping.history import Decision
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
-from mapping.translate import has_native, native_fields, native_value, to_canonical, to_native
+from mapping.translate import (
+    InboundRecord,
+    content_hash,
+    has_native,
+    native_fields,
+    native_value,
+    to_canonical,
+    to_native,
+)
 from sync.engine.events import event_for, outcome_message
 from sync.engine.ids import NATURAL_KEYS, canonical_id
 from sync.engine.matching import PatientMatcher
@@ -43,9 +57,16 @@ class SourceReader:
     started: datetime
     matcher: PatientMatcher  # events without a referral number, and what stays unmatched
     dry_run: bool = False
+    translate: Callable[[EntityMapping, Mapping[str, Any], TransformContext], InboundRecord] = (
+        to_canonical
+    )
     touched: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) changed this run
     _created: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) new this run
     _connector: Any = None
+    _rejected: int = 0  # record errors so far: a merge that added none is remembered
+    _mapping_digests: dict[int, tuple[EntityMapping, list[str], bytes]] = field(
+        default_factory=dict
+    )
 
     def read(
         self,
@@ -81,23 +102,33 @@ class SourceReader:
         working = {cid: row.data for cid, row in stored.items()}
         puts: dict[str, tuple[dict[str, Any], bool]] = {}
         links: list[tuple[str, str]] = []
+        digests = self._digests(em, latest.values())
+        known = self.store.read_hashes(source, entity, digests) if digests else {}
+        merged_clean: list[tuple[str, str]] = []
         for native_id, rec in latest.items():
             cid = ids.get(native_id)
             if cid is None:
                 continue
             links.append((cid, native_id))
+            digest, row = digests.get(native_id), stored.get(cid)
+            if digest is not None and known.get(native_id) == digest and row and not row.tombstone:
+                self.report.count_read(source, entity, "unchanged")  # same content as last read
+                continue
             if rec.deleted:
-                row = stored.get(cid)
                 if row is not None and not row.tombstone and cid not in puts:
                     puts[cid] = (row.data, True)
                     self.report.count_read(source, entity, "deleted")
                 continue
+            rejected = self._rejected
             merged = self._merge_one(source, entity, em, cid, rec, working.get(cid))
             if merged is not None:
                 working[cid] = merged
                 puts[cid] = (merged, False)
+            if digest is not None and self._rejected == rejected:
+                merged_clean.append((native_id, digest))
         if not self.dry_run:
             self._backfill(source, em, _unkeyed(em, latest.values(), ids))
+            self.store.remember_read_hashes(source, entity, merged_clean)
         if puts:
             items = [(cid, data, tomb) for cid, (data, tomb) in puts.items()]
             changed = self.store.put_records(entity, items, read=stored).changed
@@ -123,7 +154,7 @@ class SourceReader:
         if not names:
             self.report.count_read(source, entity, "unchanged")
             return None
-        inbound = to_canonical(
+        inbound = self.translate(
             em, {k: native_value(native, k) for k in names if has_native(native, k)}, self.ctx
         )
         note_inbound(entity, inbound.values)
@@ -241,6 +272,25 @@ class SourceReader:
         self.report.count_read(source, em.entity, "keys written back", len(results) - len(failed))
         self._reject(source, em.object, failed)
 
+    def _digests(self, em: EntityMapping, records: Iterable[NativeRecord]) -> dict[str, str]:
+        """Keyed hash of each live snapshot record's mapped content (system stamps left out)
+        and of the mapping that reads it."""
+        if self.dry_run:
+            return {}
+        hit = self._mapping_digests.get(id(em))
+        if hit is None or hit[0] is not em:
+            names = native_fields(em, "in")
+            digest = content_hash(em.model_dump(mode="json"))
+            hit = self._mapping_digests[id(em)] = (em, names, digest.encode())
+        _, names, prefix = hit
+        keyed = self.store.keyed_hash
+        out: dict[str, str] = {}
+        for r in records:
+            if r.event is None and not r.deleted:
+                content = [native_value(r.fields, n) for n in names]
+                out[r.id] = keyed((prefix + orjson.dumps(content, default=str)).decode())
+        return out
+
     def _expected(self, em: EntityMapping, current: dict[str, Any] | None) -> dict[str, Any]:
         if current is None:
             return {}
@@ -297,7 +347,7 @@ class SourceReader:
     def _natural_value(self, em: EntityMapping, natural: str, rec: NativeRecord) -> str | None:
         for fm in em.fields:
             if fm.canonical == natural and fm.reads and has_native(rec.fields, fm.native):
-                inbound = to_canonical(
+                inbound = self.translate(
                     em, {fm.native: native_value(rec.fields, fm.native)}, self.ctx
                 )
                 value = inbound.values.get(natural)
@@ -307,6 +357,7 @@ class SourceReader:
     def _reject(self, system: str, obj: str, errors: Sequence[RecordError]) -> None:
         if not errors:
             return
+        self._rejected += len(errors)
         rows = [RecordErrorRow.from_error(system, obj, e) for e in errors]
         for row in rows:
             self.report.add(

@@ -20,6 +20,7 @@ __all__ = [
     "crosswalk",
     "job_locks",
     "metadata",
+    "read_hashes",
     "record_errors",
     "record_keys",
     "records",
@@ -193,4 +194,16 @@ store_meta = sa.Table(
     metadata,
     sa.Column("name", sa.String(_NAME), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+)
+
+# The keyed hash of each native record as last read and merged (per connection and entity):
+# a re-read of the same content skips translation. Keyed, so no PHI can be guessed from it.
+read_hashes = sa.Table(
+    "read_hashes",
+    metadata,
+    sa.Column("system", sa.String(_NAME), primary_key=True),
+    sa.Column("entity", sa.String(_ENTITY), primary_key=True),
+    sa.Column("native_id", sa.String(_ID), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("read_at", UtcDateTime, nullable=False),
 )

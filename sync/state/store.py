@@ -18,6 +18,7 @@ from sync.state._journal import JournalMixin
 from sync.state._ledger import LedgerMixin
 from sync.state._links import LinksMixin
 from sync.state._locks import LocksMixin
+from sync.state._read_hashes import ReadHashesMixin
 from sync.state._records import DEFAULT_NATURAL_KEYS, RecordsMixin
 from sync.state._schema import store_meta
 from sync.state._sealing import Sealer, load_keys
@@ -28,8 +29,9 @@ __all__ = ["StateStore"]
 _HASH_KEY = "keyed_hash_key"
 
 
-class StateStore(RecordsMixin, LinksMixin, LedgerMixin, JournalMixin, LocksMixin):
-    """Canonical records, id crosswalk, bookmarks, write ledger, runs, errors, conflicts, locks.
+class StateStore(RecordsMixin, LinksMixin, LedgerMixin, JournalMixin, LocksMixin, ReadHashesMixin):
+    """Canonical records, id crosswalk, bookmarks, write ledger, runs, errors, conflicts, locks,
+    read hashes.
 
     Open it with :meth:`open` (which migrates). Every method runs in its own short
     transaction unless called inside :meth:`session`, whose transaction it then joins::

@@ -5,17 +5,23 @@ Ingest: ``POST jobs/ingest`` (Open) -> ``PUT .../batches`` (201, no body) ->
 ``bulk_polls_until_complete`` times, then ``JobComplete`` with the counts ->
 ``successfulResults`` (``sf__Id``, ``sf__Created``), ``failedResults`` (``sf__Id``,
 ``sf__Error``), ``unprocessedrecords``. A header naming an unknown field fails the job.
-Query: ``POST jobs/query`` runs the SOQL at once; ``results?maxRecords=&locator=`` pages the
-CSV with ``Sforce-NumberOfRecords`` and ``Sforce-Locator`` (``null`` on the last page).
+Query: ``POST jobs/query`` runs the SOQL at once (``UploadComplete``; polls show
+``InProgress`` ``bulk_polls_until_complete`` times, then ``JobComplete``);
+``results?maxRecords=&locator=`` pages the CSV with ``Sforce-NumberOfRecords`` and
+``Sforce-Locator`` (``null`` on the last page); a blank cell is a null, datetimes are written
+``...000Z``; ``PATCH {"state": "Aborted"}`` aborts a job that is not complete.
 """
 
 from __future__ import annotations
 
 import base64
 import csv
+import functools
 import io
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -24,7 +30,13 @@ from connectors.sandbox.salesforce.app import Call, Route, json_response
 from connectors.sandbox.salesforce.errors import ApiError, RecordFailure, record_error
 from connectors.sandbox.salesforce.query import QueryResult, run_query
 from connectors.sandbox.salesforce.schema import FieldDef, ObjectDef
-from connectors.sandbox.salesforce.values import coerce_csv, format_datetime, to_csv, to_id18
+from connectors.sandbox.salesforce.values import (
+    coerce_csv,
+    format_datetime,
+    is_text,
+    to_csv,
+    to_id18,
+)
 from connectors.sandbox.salesforce.writes import MultipleMatches
 
 __all__ = ["ROUTES"]
@@ -317,6 +329,34 @@ def get_query(call: Call, job_id: str) -> Response:
     return json_response(_info(call, _job(call, job_id, "query")))
 
 
+def abort_query(call: Call, job_id: str) -> Response:
+    job = _job(call, job_id, "query")
+    state = (call.json_body() or {}).get("state")
+    if state != "Aborted" or _info(call, job)["state"] in ("JobComplete", "Failed", "Aborted"):
+        raise ApiError(409, "INVALIDJOBSTATE", f"Cannot move job {job_id} to state {state}")
+    job.info["state"] = "Aborted"
+    return json_response(job.info)
+
+
+@functools.lru_cache(maxsize=8192)
+def _query_datetime(value: datetime) -> str:
+    # Bulk query results write datetimes in UTC with a Z (REST JSON writes +0000).
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _text_cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _query_cell(f: FieldDef) -> Callable[[Any], str]:
+    """How one result column renders a stored value (blank for null)."""
+    if f.type == "datetime":
+        return lambda v: "" if v is None else _query_datetime(v)
+    if is_text(f) or f.type in ("id", "reference"):
+        return _text_cell
+    return functools.partial(to_csv, f)
+
+
 def query_results(call: Call, job_id: str) -> Response:
     job = _job(call, job_id, "query")
     _finished(call, job)
@@ -327,7 +367,8 @@ def query_results(call: Call, job_id: str) -> Response:
     start = int(base64.b64decode(locator).decode()) if locator else 0
     end = min(start + size, len(job.result.rows))
     columns = job.result.columns
-    rows = [[to_csv(c.field, c.get(row)) for c in columns] for row in job.result.rows[start:end]]
+    cells = [(c.get, _query_cell(c.field)) for c in columns]
+    rows = [[render(get(row)) for get, render in cells] for row in job.result.rows[start:end]]
     next_locator = (
         base64.b64encode(str(end).encode()).decode() if end < len(job.result.rows) else "null"
     )
@@ -364,6 +405,7 @@ ROUTES = [
     ),
     Route(f"{_D}/query/", ("POST",), "POST jobs/query", create_query),
     Route(f"{_D}/query/<job_id>/", ("GET",), "GET jobs/query", get_query),
+    Route(f"{_D}/query/<job_id>/", ("PATCH",), "PATCH jobs/query", abort_query),
     Route(f"{_D}/query/<job_id>/", ("DELETE",), "DELETE jobs/query", delete_job),
     Route(f"{_D}/query/<job_id>/results/", ("GET",), "GET jobs/query results", query_results),
 ]

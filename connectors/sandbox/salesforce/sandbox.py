@@ -232,6 +232,14 @@ class SalesforceSandbox:
         if used is not None:
             self._org.allowance.used = used
 
+    def set_bulk_polls(self, polls: int) -> None:
+        """How many status polls show a Bulk job ``InProgress`` before ``JobComplete``."""
+        self._org.bulk_polls_until_complete = polls
+
+    def bulk_jobs(self, kind: str) -> list[dict[str, Any]]:
+        """The job info of every Bulk API 2.0 job of ``kind`` (``ingest`` or ``query``)."""
+        return [dict(job.info) for job in self._org.jobs.values() if job.kind == kind]
+
     def set_jwt_public_key(self, pem: bytes) -> None:
         """Accept JWT assertions signed by the key matching ``pem`` (public key or cert)."""
         self._org.creds.jwt_public_key = pem
