@@ -115,6 +115,7 @@ class HubSpotConnector(Connector):
                 object_name,
                 pipelines=self.pipelines if object_name == "deals" else None,
                 pipeline_name=self.settings.deal_pipeline,
+                sensitivity=self.settings.sensitive_data,
             )
             self._schemas[object_name] = cached
         return cached

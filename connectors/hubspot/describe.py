@@ -16,6 +16,7 @@ from typing import Any
 
 from connectors.hubspot.associations import ASSOCIATION_PREFIX
 from connectors.hubspot.pipelines import PipelineCatalog
+from connectors.hubspot.sensitive import SensitiveLevel, list_properties
 from connectors.hubspot.transport import Transport
 from mapping.schema import FieldSchema, ObjectSchema
 
@@ -60,14 +61,13 @@ def describe_object(
     pipelines: PipelineCatalog | None = None,
     pipeline_name: str | None = None,
     associable: Sequence[str] | None = None,
+    sensitivity: SensitiveLevel | None = None,
 ) -> ObjectSchema:
-    """The ObjectSchema of ``object_type`` (1 call, plus 1 for deal pipelines)."""
-    response = transport.call(
-        "properties", "get_all", object_type, what=f"{object_type} properties"
-    )
+    """The ObjectSchema of ``object_type`` (1 call, 2 with ``sensitivity``: the properties
+    HubSpot lists only when asked; plus 1 for deal pipelines)."""
     fields = {
         str(p["name"]): field_schema(p)
-        for p in (response.data or {}).get("results", [])
+        for p in list_properties(transport, object_type, sensitivity)
         if not p.get("archived", False)
     }
     if pipelines is not None and pipeline_name and "dealstage" in fields:

@@ -82,6 +82,12 @@ class HubSpotSettings(BaseModel):
         "without refsync_outreach_kind (a liaison's own meeting, call or note)",
     )
     search_cap: int = Field(10_000, ge=200, description="HubSpot's search result cap per query")
+    sensitive_data: Literal["sensitive", "highly_sensitive"] | None = Field(
+        None,
+        description="privacy: full only: the account has HubSpot's HIPAA sensitive-data setting "
+        "on (Enterprise, under its BAA); refsync creates the PHI properties with this "
+        "dataSensitivity and needs the app granted crm.objects.<object>.<level>.read/.write",
+    )
 
     @field_validator("host")
     @classmethod

@@ -23,6 +23,7 @@ from connectors.registry import connector_class, connector_types
 from mapping.errors import ConfigurationError
 from mapping.model import Stage
 from sync.engine.merge import Ownership
+from sync.privacy_hubspot import hubspot_problems
 from sync.privacy_report import output_problems
 
 __all__ = [
@@ -67,7 +68,7 @@ def open_program(
     """Load and validate ``directory`` with each connection type's settings model, and the
     tiers of its output files (a run never writes what a tier may not hold)."""
     program = load_program(Path(directory), settings_models=RegistrySettings(), env=env)
-    problems = output_problems(program)
+    problems = output_problems(program) + hubspot_problems(program)
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
         raise ConfigurationError(

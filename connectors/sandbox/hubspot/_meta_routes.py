@@ -10,6 +10,7 @@ from typing import Any
 
 from connectors.sandbox.hubspot._app import Call, Route
 from connectors.sandbox.hubspot._errors import HubSpotError, error_body, validation_error
+from connectors.sandbox.hubspot._sensitive import check_new_property, visible_property
 
 __all__ = ["ROUTES"]
 
@@ -22,10 +23,13 @@ def _list_properties(call: Call, objectType: str) -> tuple[int, Any]:
     name = schema.resolve(objectType)
     archived = call.flag("archived")
     wanted = set(call.args("properties"))
+    sensitivity = call.request.args.get("dataSensitivity")  # absent: non-sensitive only
     results = [
         p
         for p in schema.properties(name).values()
-        if p.get("archived", False) == archived and (not wanted or p["name"] in wanted)
+        if p.get("archived", False) == archived
+        and (not wanted or p["name"] in wanted)
+        and visible_property(p, sensitivity)
     ]
     return 200, {"results": results}
 
@@ -48,13 +52,25 @@ def _get_property(call: Call, objectType: str, propertyName: str) -> tuple[int, 
 def _create_property(call: Call, objectType: str) -> tuple[int, Any]:
     schema = call.state.schema
     name = schema.resolve(objectType)
-    return 201, schema.create_property(name, call.json(), call.state.clock.now_ms())
+    body = call.json()
+    if isinstance(body, dict):
+        check_new_property(name, body, call.state.sensitive_data, call.scopes)
+    return 201, schema.create_property(name, body, call.state.clock.now_ms())
 
 
 def _update_property(call: Call, objectType: str, propertyName: str) -> tuple[int, Any]:
     schema = call.state.schema
     name = schema.resolve(objectType)
-    return 200, schema.update_property(name, propertyName, call.json(), call.state.clock.now_ms())
+    body = call.json()
+    current = schema.property(name, propertyName) or {}
+    level = current.get("dataSensitivity", "non_sensitive")
+    if isinstance(body, dict) and body.get("dataSensitivity", level) != level:
+        raise validation_error(
+            f"dataSensitivity of property {propertyName} cannot be changed; create a new "
+            "property with the sensitivity wanted"
+        )
+    call.require_scopes(name, [propertyName], "write")
+    return 200, schema.update_property(name, propertyName, body, call.state.clock.now_ms())
 
 
 def _list_groups(call: Call, objectType: str) -> tuple[int, Any]:
