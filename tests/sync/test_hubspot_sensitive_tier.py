@@ -5,6 +5,7 @@ sensitive scopes, and anything else is refused at validate time."""
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from typer.testing import CliRunner
@@ -18,11 +19,13 @@ from tests.sync.test_privacy_tiers_canary import (
     BIRTHS_ISO,
     EXACT_TIMES,
     HEADER,
+    IDENTITY,
     MRNS,
     NAMES,
     PHI_BLOCK,
     ROWS,
     _found,
+    _run,
     _state_bytes,
 )
 
@@ -90,18 +93,20 @@ def test_provisioning_a_full_hubspot_creates_its_phi_properties_as_sensitive_dat
 
 
 def test_a_full_hubspot_receives_its_phi_in_sensitive_properties_and_nothing_rests_in_clear(
-    hub, monkeypatch
+    hub, monkeypatch, caplog
 ):
+    caplog.set_level(logging.DEBUG)
     _full_hubspot(hub)
     _fresh_account(hub, monkeypatch, hub.hs.sensitive_token)
     provision_hubspot(hub.root)
-    report = hub.run("scheduling-to-crm")
-    assert report.status == "ok", report.to_json()
-    deals = json.dumps([d["properties"] for d in hub.hs.records("deals")])
+    sf, deals, report, outputs = _run(hub)
     assert _found(NAMES, deals) == NAMES
     assert _found(EXACT_TIMES[4:], deals) == EXACT_TIMES[4:]  # epoch ms of each appointment
     assert _found([*MRNS, *BIRTHS_ISO], deals) == []  # not mapped, so not sent
-    assert _found(NAMES + MRNS, _state_bytes(hub.root)) == []
+    assert _found(IDENTITY + EXACT_TIMES, sf) == []  # Salesforce stays deidentified
+    log_text = "\n".join(r.getMessage() for r in caplog.records)
+    assert _found(IDENTITY, report + outputs + log_text) == []
+    assert _found(IDENTITY + EXACT_TIMES, _state_bytes(hub.root)) == []
 
 
 def test_a_token_without_the_sensitive_scopes_is_refused_as_hubspot_refuses_it(hub, monkeypatch):
