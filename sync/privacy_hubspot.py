@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from config import CONFIG_FILE, Program, locate
-from connectors.hubspot.sensitive import required_scopes
+from connectors.hubspot.sensitive import LEVELS, SensitiveLevel, required_scopes
 from mapping.privacy import DataClass, PrivacyTier
 from mapping.privacy_flow import flows
 
@@ -27,12 +27,14 @@ __all__ = ["hubspot_problems", "sensitive_level", "sensitive_properties"]
 _CLEAR = frozenset({DataClass.OPERATIONAL, DataClass.COARSENED})
 
 
-def sensitive_level(program: Program, name: str) -> str | None:
+def sensitive_level(program: Program, name: str) -> SensitiveLevel | None:
     """The ``sensitive_data`` setting of connection ``name`` (None when unset)."""
     settings: Any = program.settings.get(name)
     if isinstance(settings, dict):
-        return settings.get("sensitive_data")
-    return getattr(settings, "sensitive_data", None)
+        value = settings.get("sensitive_data")
+    else:
+        value = getattr(settings, "sensitive_data", None)
+    return next((level for level in LEVELS if level == value), None)
 
 
 def sensitive_properties(program: Program, name: str) -> dict[str, list[str]]:

@@ -24,7 +24,14 @@ from typing import Any, Literal
 
 from connectors.hubspot.transport import Transport
 
-__all__ = ["LEVELS", "SensitiveLevel", "list_properties", "required_scopes", "scope_object"]
+__all__ = [
+    "LEVELS",
+    "SensitiveLevel",
+    "granted_scopes",
+    "list_properties",
+    "required_scopes",
+    "scope_object",
+]
 
 SensitiveLevel = Literal["sensitive", "highly_sensitive"]
 LEVELS: tuple[SensitiveLevel, ...] = ("sensitive", "highly_sensitive")
@@ -66,3 +73,28 @@ def list_properties(
         what=f"{object_type} {level} properties",
     )
     return results + list((sensitive.data or {}).get("results", []))
+
+
+def granted_scopes(transport: Transport, oauth: bool) -> frozenset[str]:
+    """The scopes the connector's token holds, as HubSpot reports them: an OAuth token's
+    metadata (``GET /oauth/v1/access-tokens/{token}``), or a private app's
+    (``POST /oauth/v2/private-apps/get/access-token-info``, which hubspot-api-client 12
+    does not wrap: called through its ``ApiClient``)."""
+    token = transport.tokens.current()
+    if oauth:
+        found = transport.call("oauth_access_tokens", "get", token, what="token scopes")
+    else:
+        found = transport.call(
+            "oauth_client",
+            "call_api",
+            "/oauth/v2/private-apps/get/access-token-info",
+            "POST",
+            {},
+            [],
+            {"Accept": "application/json", "Content-Type": "application/json"},
+            body={"tokenKey": token},
+            auth_settings=["oauth2"],
+            response_types_map={},
+            what="token scopes",
+        )
+    return frozenset(str(s) for s in (found.data or {}).get("scopes", []))

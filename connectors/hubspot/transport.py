@@ -45,6 +45,8 @@ SUB_APIS: dict[str, tuple[str, ...]] = {
     "pipeline_stages": ("crm", "pipelines", "pipeline_stages_api"),
     "schemas": ("crm", "schemas", "core_api"),
     "oauth_tokens": ("oauth", "tokens_api"),
+    "oauth_access_tokens": ("oauth", "access_tokens_api"),
+    "oauth_client": ("oauth", "access_tokens_api", "api_client"),
 }
 """Every sub-API the connector calls, as an attribute path on ``hubspot.HubSpot``."""
 

@@ -184,3 +184,35 @@ def test_sensitive_data_on_a_hubspot_below_full_is_refused(hub, privacy):
     assert code == 2
     assert f"{hub.root / 'refsync.yaml'}:{_line_of(hub, 'sensitive_data:')}:" in output
     assert f"sensitive_data: sensitive but privacy: {privacy}" in output
+
+
+def _validate_online(hub: Hub) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["validate", "--config", str(hub.root), "--online"])
+    return result.exit_code, result.output
+
+
+def test_validate_online_names_the_sensitive_scopes_the_token_lacks(hub, monkeypatch):
+    _full_hubspot(hub)
+    _fresh_account(hub, monkeypatch, hub.hs.sensitive_token)
+    provision_hubspot(hub.root)
+    code, output = _validate_online(hub)
+    assert "lacks the scopes" not in output, output
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.hs.token)
+    code, output = _validate_online(hub)
+    assert code == 2
+    [line] = [line for line in output.splitlines() if "lacks the scopes" in line]
+    assert line.startswith(f"{hub.root / 'refsync.yaml'}:{_line_of(hub, 'sensitive_data:')}:")
+    assert "crm.objects.deals.sensitive.read, crm.objects.deals.sensitive.write" in line
+
+
+def test_validate_online_reports_phi_bound_for_an_ordinary_property(hub, monkeypatch):
+    _full_hubspot(hub)
+    mapping = hub.root / "mappings" / "hubspot.yaml"
+    mapping.write_text(
+        mapping.read_text().replace("refsync_appointment_time", "refsync_appointment_at")
+    )
+    hub.hs.sensitive_data = True
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.hs.sensitive_token)
+    code, output = _validate_online(hub)
+    assert code == 2
+    assert "CONFLICT refsync_appointment_at (exists as non_sensitive data" in output

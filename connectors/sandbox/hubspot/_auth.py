@@ -89,6 +89,11 @@ class OAuthIssuer:
                 if grant.revoked_at_ms is None:
                     grant.revoked_at_ms = now
 
+    def known(self, token: str) -> bool:
+        """True when ``token`` is an access token this app issued (live or not)."""
+        with self._lock:
+            return token in self._access
+
     def check(self, token: str) -> bool | None:
         """True: valid (one call counted); None: unknown; raises 401 if expired."""
         now = self._clock.now_ms()
@@ -131,6 +136,16 @@ class TokenAuthority:
         self.sensitive_token = "pat-na1-" + secrets.token_hex(16)
         self.oauth = OAuthIssuer(clock)
         self.oauth_scopes: frozenset[str] = STANDARD_SCOPES
+
+    def token_scopes(self, token: str) -> frozenset[str] | None:
+        """The scopes of ``token`` (None: not a token this account issued or knows)."""
+        if token and secrets.compare_digest(token, self.sensitive_token):
+            return STANDARD_SCOPES | ALL_SENSITIVE_SCOPES
+        if token and secrets.compare_digest(token, self.private_token):
+            return STANDARD_SCOPES
+        if token and self.oauth.known(token):
+            return self.oauth_scopes
+        return None
 
     def scopes(self, header: str | None) -> frozenset[str]:
         """The scopes of an authenticated ``Authorization`` header's token."""
