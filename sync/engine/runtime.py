@@ -22,8 +22,9 @@ from connectors.base import Connector
 from connectors.registry import connector_class, connector_types
 from mapping.errors import ConfigurationError
 from mapping.model import Stage
+from mapping.privacy import PrivacyTier
 from sync.engine.merge import Ownership
-from sync.privacy_hubspot import hubspot_problems
+from sync.privacy_hubspot import hubspot_problems, sensitive_properties
 from sync.privacy_report import output_problems
 
 __all__ = [
@@ -87,6 +88,11 @@ def default_factory(name: str, program: Program) -> Connector:
     settings = _rooted(settings, program.root)
     if "timezone" in type(settings).model_fields and getattr(settings, "timezone", None) is None:
         settings = settings.model_copy(update={"timezone": program.config.timezone})
+    if "phi_properties" in type(settings).model_fields and conn.tier is PrivacyTier.FULL:
+        # the connector refuses to write these unless they are sensitive-data properties
+        settings = settings.model_copy(
+            update={"phi_properties": sensitive_properties(program, name)}
+        )
     if "environ" in inspect.signature(cls).parameters:
         # Secrets a connector reads by name (the scheduling patient key) may live in DIR/.env
         # like every ${VAR} of refsync.yaml; the process environment wins.

@@ -10,7 +10,7 @@ import logging
 import pytest
 from typer.testing import CliRunner
 
-from mapping.errors import ConfigurationError, PermissionDenied, RefsyncError
+from mapping.errors import ConfigurationError, PermissionDenied, RefsyncError, SchemaMismatch
 from sync.cli import app
 from sync.demo import provision_hubspot
 from sync.provisioning import provision_hubspot as provision_hubspot_account
@@ -216,3 +216,19 @@ def test_validate_online_reports_phi_bound_for_an_ordinary_property(hub, monkeyp
     code, output = _validate_online(hub)
     assert code == 2
     assert "CONFLICT refsync_appointment_at (exists as non_sensitive data" in output
+
+
+def test_a_run_refuses_to_write_phi_into_an_ordinary_property_and_writes_none(hub, monkeypatch):
+    _full_hubspot(hub)
+    mapping = hub.root / "mappings" / "hubspot.yaml"
+    mapping.write_text(
+        mapping.read_text().replace("refsync_appointment_time", "refsync_appointment_at")
+    )
+    hub.hs.sensitive_data = True
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.hs.sensitive_token)
+    provision_hubspot(hub.root)  # creates refsync_patient_name; appointment_at is a conflict
+    with pytest.raises(SchemaMismatch) as caught:
+        hub.run("scheduling-to-crm")
+    assert "refsync_appointment_at would receive PHI" in str(caught.value)
+    assert "refsync_patient_name" not in str(caught.value)  # that one is sensitive
+    assert hub.hs.records("deals") == []
