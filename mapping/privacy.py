@@ -174,6 +174,10 @@ _NATIVE_NAMES: list[tuple[re.Pattern[str], FieldClass]] = [
     for p, fc in [
         (r"mrn|medical_?record|patient_?name|ssn|member_?id",
          FieldClass(_DI, "named as an identifier")),
+        (r"phone|mobile|e_?mail|street|address|fax",
+         FieldClass(_DI, "named as a patient's contact detail (a referral has no provider "
+                         "contact fields)")),
+        (r"zip|postal", FieldClass(_QI, "named as a ZIP code")),
         (r"birth|dob(?![a-z])", FieldClass(_QI, "named as a birth date")),
         (r"diagnos|icd", FieldClass(_TX, "named as a diagnosis")),
     ]

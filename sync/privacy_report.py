@@ -89,7 +89,37 @@ def privacy_rows(program: Program) -> list[LeavingField]:
     for name in sorted(conns):
         if _output_dir(program.settings.get(name)) is not None:
             rows += _output_rows(program, name)
+    rows += _report_rows()
     return sorted(rows, key=lambda r: (r.destination, r.kind, r.target, r.field))
+
+
+REPORT_DESTINATION = "refsync report"
+RUNS_DESTINATION = "refsync runs"
+
+
+def _report_rows() -> list[LeavingField]:
+    """The program report's tables and what runs keep (tiers in :mod:`sync.privacy_outputs`)."""
+    from sync.privacy_outputs import REPORT_TIER, RUN_RECORDS, report_class, report_columns
+
+    tier = REPORT_TIER
+    rows = []
+    for table, columns in report_columns().items():
+        for column in columns:
+            fc = report_class(column)
+            ok = fc.data_class in TIER_ALLOWS[tier]
+            target = f"report.html / {table}.csv"
+            why = _why(ok, tier, [fc.data_class], fc.why)
+            rows.append(
+                LeavingField(REPORT_DESTINATION, "output", tier.value, None, target, column,
+                             None, fc.data_class.value, ok, why)
+            )  # fmt: skip
+    for target, fc in RUN_RECORDS.items():
+        why = _why(True, tier, [fc.data_class], fc.why)
+        rows.append(
+            LeavingField(RUNS_DESTINATION, "output", tier.value, None, target, "*", None,
+                         fc.data_class.value, True, why)
+        )  # fmt: skip
+    return rows
 
 
 def _agreement(program: Program, name: str) -> str | None:

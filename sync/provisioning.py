@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sync.engine import Runtime, open_program
+from sync.privacy_hubspot import sensitive_properties
 
 __all__ = ["provision_hubspot"]
 
@@ -23,7 +24,10 @@ def provision_hubspot(
     runtime = Runtime(open_program(program_dir))
     try:
         connector = runtime.connector(connection)
-        plan = plan_provision(connector)  # type: ignore[arg-type]
+        program = runtime.program
+        # PHI goes to sensitive-data properties (a privacy: full HubSpot says sensitive_data)
+        sensitive = sensitive_properties(program, connection)
+        plan = plan_provision(connector, sensitive)  # type: ignore[arg-type]
         for action in plan:
             say(f"  {action}")
         if not apply or not any(a.applies for a in plan):

@@ -182,6 +182,7 @@ def online_findings(
             found += _schema_findings(program, name, connector)
             if program.config.connections[name].type == "hubspot":
                 found += _hubspot_provisioning(program, name, connector)
+                found += _hubspot_scopes(program, name, connector)
     finally:
         runtime.close()
     return found
@@ -248,22 +249,59 @@ def _schema_findings(program: Program, name: str, connector: Connector) -> list[
     return found
 
 
-def _hubspot_provisioning(program: Program, name: str, connector: Any) -> list[Finding]:
-    from connectors.hubspot.provision import plan_provision
+def _hubspot_scopes(program: Program, name: str, connector: Any) -> list[Finding]:
+    """A HubSpot with sensitive data: the token holds the sensitive scopes its PHI needs."""
+    from connectors.hubspot.sensitive import granted_scopes, required_scopes
+    from sync.privacy_hubspot import sensitive_level, sensitive_properties
 
+    level = sensitive_level(program, name)
+    if level is None:
+        return []
+    where = _where(program, name, "settings", "sensitive_data")
+    objects = list(sensitive_properties(program, name)) or ["deals"]
     try:
-        missing = [a for a in plan_provision(connector) if a.applies]
+        granted = granted_scopes(connector.transport, connector.settings.auth == "oauth")
     except RefsyncError as exc:
-        return [Finding(_where(program, name, "type"), exc.message, _auth_fix(name))]
+        return [Finding(where, f"connection {name!r}: {exc.message}", _auth_fix(name))]
+    missing = [s for s in required_scopes(objects, level) if s not in granted]
     if not missing:
         return []
+    return [
+        Finding(
+            where,
+            f"connection {name!r}: the app's token lacks the scopes {', '.join(missing)}, "
+            f"which reading and writing its {level}-data properties need",
+            "grant them in the private app's Scopes tab (an OAuth app: add them to its scopes "
+            "and have the account reinstall it), then put the new token in .env",
+        )
+    ]
+
+
+def _hubspot_provisioning(program: Program, name: str, connector: Any) -> list[Finding]:
+    from connectors.hubspot.provision import plan_provision
+    from sync.privacy_hubspot import sensitive_properties
+
+    try:
+        sensitive = sensitive_properties(program, name)
+        plan = plan_provision(connector, sensitive)
+    except RefsyncError as exc:
+        return [Finding(_where(program, name, "type"), exc.message, _auth_fix(name))]
+    missing = [a for a in plan if a.applies]
+    found = [
+        Finding(_where(program, name, "type"), f"connection {name!r}: {a}", "fix it by hand")
+        for a in plan
+        if a.kind == "conflict" and "sensitiv" in a.detail
+    ]  # PHI bound for an ordinary property: never a warning to skip
+    if not missing:
+        return found
     listed = "; ".join(str(a) for a in missing[:5])
     more = f" (+ {len(missing) - 5} more)" if len(missing) > 5 else ""
     return [
+        *found,
         Finding(
             _where(program, name, "type"),
             f"connection {name!r}: the account lacks {len(missing)} things run writes to: "
             f"{listed}{more}",
             _provision_fix(program, name),
-        )
+        ),
     ]

@@ -6,6 +6,7 @@ Without a service the tests that need it skip with a reason; with
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -19,6 +20,19 @@ from hypothesis import HealthCheck, settings
 # and generating data may trip the too_slow health check. Neither says anything about refsync.
 settings.register_profile("refsync", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("refsync")
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A CLI command run through CliRunner points the root logger at that invocation's
+    stderr (``configure_logging``), which is closed once it returns; a later test's log
+    line would then print "--- Logging error ---" into its own captured output."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
 
 PG_BASE_URL = os.environ.get(
     "REFSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -59,6 +59,7 @@ class HubSpotConnector(Connector):
         self._monotonic = monotonic
         self._transport = transport
         self._schemas: dict[str, ObjectSchema] = {}
+        self._sensitive: dict[str, set[str]] = {}  # object -> its sensitive-data properties
         self._lock = threading.Lock()
 
     # -- plumbing --------------------------------------------------------------------------
@@ -115,6 +116,8 @@ class HubSpotConnector(Connector):
                 object_name,
                 pipelines=self.pipelines if object_name == "deals" else None,
                 pipeline_name=self.settings.deal_pipeline,
+                sensitivity=self.settings.sensitive_data,
+                sensitive_found=self._sensitive.setdefault(object_name, set()),
             )
             self._schemas[object_name] = cached
         return cached
@@ -159,6 +162,21 @@ class HubSpotConnector(Connector):
                 f"{', '.join(missing)}; run `refsync provision hubspot --apply` or fix the mapping"
             )
 
+    def _require_sensitive(self, object_type: str, names: set[str]) -> None:
+        """SchemaMismatch (fatal, before any write) when a property bound to receive PHI
+        (``settings.phi_properties``) is an ordinary property, not a sensitive-data one."""
+        phi = names & set(self.settings.phi_properties.get(object_type, ()))
+        ordinary = sorted(phi - self._sensitive.get(object_type, set()))
+        if ordinary:
+            raise SchemaMismatch(
+                f"HubSpot {object_type} propert{'y' if len(ordinary) == 1 else 'ies'} "
+                f"{', '.join(ordinary)} would receive PHI but "
+                f"{'is not a' if len(ordinary) == 1 else 'are not'} sensitive-data "
+                "propert" + ("y" if len(ordinary) == 1 else "ies") + "; nothing was written. "
+                "Map the PHI to a property `refsync provision hubspot --apply` creates as "
+                "sensitive data (HubSpot cannot change an existing property's sensitivity)"
+            )
+
     def upsert(
         self, object_name: str, records: Sequence[Mapping[str, Any]], *, key: str
     ) -> list[WriteResult]:
@@ -174,6 +192,7 @@ class HubSpotConnector(Connector):
         """Upsert into one real object type (see :mod:`connectors.hubspot.writes`)."""
         names = {name for record in records for name in record}
         self.require_fields(object_type, sorted(names))  # HubSpot would refuse every batch
+        self._require_sensitive(object_type, names)
         results: dict[int, WriteResult] = {}
         inputs, links, first_of = self._prepare(object_type, records, key, results)
         written = BatchWriter(self.transport, object_type, batch_size=self.settings.batch_size)

@@ -16,6 +16,7 @@ from typing import Any
 
 from connectors.hubspot.associations import ASSOCIATION_PREFIX
 from connectors.hubspot.pipelines import PipelineCatalog
+from connectors.hubspot.sensitive import LEVELS, SensitiveLevel, list_properties
 from connectors.hubspot.transport import Transport
 from mapping.schema import FieldSchema, ObjectSchema
 
@@ -60,16 +61,17 @@ def describe_object(
     pipelines: PipelineCatalog | None = None,
     pipeline_name: str | None = None,
     associable: Sequence[str] | None = None,
+    sensitivity: SensitiveLevel | None = None,
+    sensitive_found: set[str] | None = None,
 ) -> ObjectSchema:
-    """The ObjectSchema of ``object_type`` (1 call, plus 1 for deal pipelines)."""
-    response = transport.call(
-        "properties", "get_all", object_type, what=f"{object_type} properties"
-    )
-    fields = {
-        str(p["name"]): field_schema(p)
-        for p in (response.data or {}).get("results", [])
-        if not p.get("archived", False)
-    }
+    """The ObjectSchema of ``object_type`` (1 call, 2 with ``sensitivity``: the properties
+    HubSpot lists only when asked; plus 1 for deal pipelines). ``sensitive_found`` receives
+    the names of its sensitive-data properties."""
+    listed = [p for p in list_properties(transport, object_type, sensitivity)
+              if not p.get("archived", False)]  # fmt: skip
+    fields = {str(p["name"]): field_schema(p) for p in listed}
+    if sensitive_found is not None:
+        sensitive_found.update(str(p["name"]) for p in listed if p.get("dataSensitivity") in LEVELS)
     if pipelines is not None and pipeline_name and "dealstage" in fields:
         found = pipelines.find(pipeline_name)
         if found is not None:

@@ -16,8 +16,8 @@ Properties that exist with another type are reported as conflicts and left alone
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from connectors.hubspot.provision_spec import (
@@ -29,7 +29,8 @@ from connectors.hubspot.provision_spec import (
     STAGE_LABELS,
     PropertySpec,
 )
-from mapping.errors import PermissionDenied, SchemaMismatch
+from connectors.hubspot.sensitive import list_properties
+from mapping.errors import ConfigurationError, PermissionDenied, SchemaMismatch
 
 if TYPE_CHECKING:
     from connectors.hubspot.connector import HubSpotConnector
@@ -69,10 +70,29 @@ class ProvisionAction:
         return f"{self.object_type}: {verb} {self.name}{extra}"
 
 
-def plan_provision(connector: HubSpotConnector) -> list[ProvisionAction]:
-    """The actions the account still needs (reads only)."""
+def plan_provision(
+    connector: HubSpotConnector, sensitive: Mapping[str, Collection[str]] | None = None
+) -> list[ProvisionAction]:
+    """The actions the account still needs (reads only).
+
+    ``sensitive``: object type -> the properties that will hold PHI (a ``privacy: full``
+    connection's mapping says which); they are planned as sensitive-data properties at the
+    connection's ``sensitive_data`` level, created as plain text when refsync's own list
+    does not have them. An existing one that is not sensitive is a conflict: HubSpot keeps
+    PHI only in sensitive-data properties and cannot change a property's sensitivity.
+    """
     plan: list[ProvisionAction] = []
-    for object_type, specs in PROPERTIES.items():
+    sensitive = sensitive or {}
+    level = connector.settings.sensitive_data
+    if any(sensitive.values()) and level is None:
+        raise ConfigurationError(
+            "these HubSpot properties would hold PHI but the connection has no "
+            "sensitive_data setting: "
+            + ", ".join(f"{t}.{p}" for t, names in sorted(sensitive.items()) for p in names)
+            + "; set settings.sensitive_data: sensitive (HIPAA setting on, under HubSpot's BAA)"
+        )
+    for object_type in sorted({*PROPERTIES, *(t for t, n in sensitive.items() if n)}):
+        specs = _with_sensitive(PROPERTIES.get(object_type, []), sensitive.get(object_type), level)
         plan += _plan_properties(connector, object_type, specs)
     plan += _plan_pipeline(connector)
     plan += _plan_custom_object(connector)
@@ -110,6 +130,22 @@ def apply_provision(connector: HubSpotConnector, plan: Sequence[ProvisionAction]
     return done
 
 
+def _with_sensitive(
+    specs: Sequence[PropertySpec], names: Collection[str] | None, level: str | None
+) -> list[PropertySpec]:
+    """``specs`` with the properties in ``names`` made sensitive (and added if missing)."""
+    if not names:
+        return list(specs)
+    out = [replace(s, sensitivity=level) if s.name in names else s for s in specs]
+    known = {s.name for s in specs}
+    out += [
+        PropertySpec(n, n.replace("_", " ").capitalize(), sensitivity=level)
+        for n in sorted(names)
+        if n not in known
+    ]
+    return out
+
+
 def _plan_properties(
     connector: HubSpotConnector, object_type: str, specs: Sequence[PropertySpec]
 ) -> list[ProvisionAction]:
@@ -121,10 +157,8 @@ def _plan_properties(
     if GROUP not in {g.get("name") for g in (groups.data or {}).get("results", [])}:
         body = {"name": GROUP, "label": "refsync", "displayOrder": -1}
         plan.append(ProvisionAction("create_group", object_type, GROUP, body=body))
-    existing = transport.call(
-        "properties", "get_all", object_type, what=f"{object_type} properties"
-    )
-    have = {p["name"]: p for p in (existing.data or {}).get("results", []) if not p.get("archived")}
+    existing = list_properties(transport, object_type, connector.settings.sensitive_data)
+    have = {p["name"]: p for p in existing if not p.get("archived")}
     for spec in specs:
         plan += _plan_property(object_type, spec, have.get(spec.name))
     return plan
@@ -135,12 +169,22 @@ def _plan_property(
 ) -> list[ProvisionAction]:
     if current is None:
         detail = spec.type + (", unique" if spec.unique else "")
+        detail += f", {spec.sensitivity} data" if spec.sensitivity else ""
         return [
             ProvisionAction("create_property", object_type, spec.name, detail, spec.create_body())
         ]
     if current.get("type") != spec.type or bool(current.get("hasUniqueValue")) != spec.unique:
         detail = f"exists as {current.get('type')}, unique={bool(current.get('hasUniqueValue'))}; "
         detail += f"refsync needs {spec.type}, unique={spec.unique}: fix it by hand"
+        return [ProvisionAction("conflict", object_type, spec.name, detail)]
+    level = current.get("dataSensitivity") or "non_sensitive"
+    if level != (spec.sensitivity or "non_sensitive"):
+        detail = (
+            f"exists as {level} data; refsync needs {spec.sensitivity or 'non_sensitive'} "
+            "(PHI may rest only in a sensitive-data property under HubSpot's BAA, and "
+            "HubSpot cannot change a property's sensitivity): map another property, or "
+            "archive this one and provision again"
+        )
         return [ProvisionAction("conflict", object_type, spec.name, detail)]
     have = {str(o.get("value")) for o in current.get("options") or ()}
     missing = [v for v in spec.options if v not in have]

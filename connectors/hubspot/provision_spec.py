@@ -54,6 +54,9 @@ class PropertySpec:
     options: tuple[str, ...] = ()
     unique: bool = False
     group: str = GROUP
+    sensitivity: str | None = None
+    """``sensitive`` / ``highly_sensitive``: a HubSpot sensitive-data property (PHI under
+    HubSpot's BAA); None: an ordinary one."""
 
     def option_bodies(self) -> list[dict[str, object]]:
         return [
@@ -72,6 +75,8 @@ class PropertySpec:
         }
         if self.options:
             body["options"] = self.option_bodies()
+        if self.sensitivity:
+            body["dataSensitivity"] = self.sensitivity
         return body
 
 

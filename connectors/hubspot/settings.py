@@ -82,6 +82,18 @@ class HubSpotSettings(BaseModel):
         "without refsync_outreach_kind (a liaison's own meeting, call or note)",
     )
     search_cap: int = Field(10_000, ge=200, description="HubSpot's search result cap per query")
+    phi_properties: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="object type -> properties that receive PHI; filled by refsync from the "
+        "mapping of a privacy: full connection (writes refuse any that is not a "
+        "sensitive-data property); not for refsync.yaml",
+    )
+    sensitive_data: Literal["sensitive", "highly_sensitive"] | None = Field(
+        None,
+        description="privacy: full only: the account has HubSpot's HIPAA sensitive-data setting "
+        "on (Enterprise, under its BAA); refsync creates the PHI properties with this "
+        "dataSensitivity and needs the app granted crm.objects.<object>.<level>.read/.write",
+    )
 
     @field_validator("host")
     @classmethod

@@ -39,11 +39,14 @@ SUB_APIS: dict[str, tuple[str, ...]] = {
     "objects_search": ("crm", "objects", "search_api"),
     "associations_batch": ("crm", "associations", "v4", "batch_api"),
     "properties": ("crm", "properties", "core_api"),
+    "properties_client": ("crm", "properties", "core_api", "api_client"),
     "property_groups": ("crm", "properties", "groups_api"),
     "pipelines": ("crm", "pipelines", "pipelines_api"),
     "pipeline_stages": ("crm", "pipelines", "pipeline_stages_api"),
     "schemas": ("crm", "schemas", "core_api"),
     "oauth_tokens": ("oauth", "tokens_api"),
+    "oauth_access_tokens": ("oauth", "access_tokens_api"),
+    "oauth_client": ("oauth", "access_tokens_api", "api_client"),
 }
 """Every sub-API the connector calls, as an attribute path on ``hubspot.HubSpot``."""
 

@@ -103,9 +103,11 @@ def validate(
         raise typer.Exit(exc.exit_code) from None
     for warning in program.warnings:
         _console.print(Text(warning, style="yellow"))
+    from sync.privacy_hubspot import hubspot_problems
     from sync.privacy_report import output_problems
 
-    refused = output_problems(program)  # output files whose columns their tier may not hold
+    # output files whose columns their tier may not hold; HubSpot PHI outside sensitive data
+    refused = output_problems(program) + hubspot_problems(program)
     if refused:
         noun = "problem" if len(refused) == 1 else "problems"
         _report(refused, f"{len(refused)} configuration {noun} in {config}")

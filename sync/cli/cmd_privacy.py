@@ -31,33 +31,50 @@ _CONFIG = typer.Option(Path("."), "--config", "-c", help="Program directory")
 def privacy(
     config: Path = _CONFIG,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table"),
+    json_schema: bool = typer.Option(
+        False, "--json-schema", help="Print the JSON Schema of --json's document and exit"
+    ),
 ) -> None:
     """Every field that leaves, per destination and output: class, tier, and why allowed.
+
+    --json prints a versioned document (schema_version; --json-schema prints its schema):
+    per destination its tier and the agreement behind it (BAA, data use agreement), then
+    every field. Exit 2 when a field is not allowed where it goes.
 
     Example: ``refsync privacy --config myprogram --json > privacy-review.json``
     """
     from config import load_program
     from sync.engine.runtime import RegistrySettings
-    from sync.privacy_report import privacy_rows
+    from sync.privacy_document import PrivacyDocument, privacy_document
 
+    if json_schema:
+        typer.echo(json.dumps(PrivacyDocument.model_json_schema(), indent=2, sort_keys=True))
+        return
     with handle_errors():
         # Not open_program: it refuses outputs above their tier, which this must report.
-        rows = privacy_rows(load_program(config, settings_models=RegistrySettings()))
+        document = privacy_document(load_program(config, settings_models=RegistrySettings()))
+    rows = document.fields
     refused = [r for r in rows if not r.allowed]
     if as_json:
-        typer.echo(json.dumps({"fields": [r.as_json() for r in rows], "refused": len(refused)},
-                              indent=2))  # fmt: skip
+        typer.echo(document.model_dump_json(indent=2))
     else:
+        for d in document.destinations:
+            agreement = f", {d.agreement_kind.replace('_', ' ')} {d.agreement or ''}".rstrip()
+            agreement = "" if d.agreement_kind == "none" else agreement
+            console.print(f"{d.name} ({d.kind}, {d.type}): {d.tier.value}{agreement}; "
+                          f"{d.fields} fields, {d.refused} refused")  # fmt: skip
         from rich.table import Table
 
         table = Table("destination", "tier", "target", "field", "canonical", "class", "why")
         for r in rows:
-            tier = r.tier + (f" ({r.agreement})" if r.agreement else "")
+            tier = r.tier.value + (f" ({r.agreement})" if r.agreement else "")
             table.add_row(r.destination, tier, r.target, r.field, r.canonical or "",
                           r.data_class, r.why, style=None if r.allowed else "bold red")  # fmt: skip
         console.print(table)
         console.print(f"{len(rows)} fields leave; {len(refused)} not allowed by their tier")
-    if refused:
+        for problem in document.problems:
+            err_console.print(f"[bold red]refused:[/] {problem}", markup=True, highlight=False)
+    if refused or document.problems:
         raise typer.Exit(2)
 
 

@@ -40,6 +40,7 @@ _SINCE = typer.Option(
 _THRESHOLD = typer.Option(
     11, "--threshold", min=1, help="Counts below this are suppressed (CMS cell size: 11)"
 )
+_SMALL_CELL = 11  # CMS cell-size suppression policy
 _AS_OF = typer.Option(None, "--as-of", help="Compute as of this ISO time (default: now)")
 _TOP = 10
 
@@ -83,6 +84,15 @@ def _load(
     from sync.state import StateStore
 
     program = open_program(config)
+    if threshold < _SMALL_CELL:
+        # the report's declared tier (refsync privacy) rests on the suppression
+        err_console.print(
+            f"[yellow]warning:[/] --threshold {threshold} shows counts below {_SMALL_CELL}: "
+            "small cells can identify a patient, so this report is no longer de-identified "
+            "output; keep it inside the covered entity (refsync privacy lists the report as "
+            f"deidentified with the default {_SMALL_CELL})",
+            highlight=False,
+        )
     url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
     with StateStore.open(url) as store:
         data = load_program_data(store, program.definitions.values())

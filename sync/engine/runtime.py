@@ -22,7 +22,9 @@ from connectors.base import Connector
 from connectors.registry import connector_class, connector_types
 from mapping.errors import ConfigurationError
 from mapping.model import Stage
+from mapping.privacy import PrivacyTier
 from sync.engine.merge import Ownership
+from sync.privacy_hubspot import hubspot_problems, sensitive_properties
 from sync.privacy_report import output_problems
 
 __all__ = [
@@ -67,7 +69,7 @@ def open_program(
     """Load and validate ``directory`` with each connection type's settings model, and the
     tiers of its output files (a run never writes what a tier may not hold)."""
     program = load_program(Path(directory), settings_models=RegistrySettings(), env=env)
-    problems = output_problems(program)
+    problems = output_problems(program) + hubspot_problems(program)
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
         raise ConfigurationError(
@@ -86,6 +88,11 @@ def default_factory(name: str, program: Program) -> Connector:
     settings = _rooted(settings, program.root)
     if "timezone" in type(settings).model_fields and getattr(settings, "timezone", None) is None:
         settings = settings.model_copy(update={"timezone": program.config.timezone})
+    if "phi_properties" in type(settings).model_fields and conn.tier is PrivacyTier.FULL:
+        # the connector refuses to write these unless they are sensitive-data properties
+        settings = settings.model_copy(
+            update={"phi_properties": sensitive_properties(program, name)}
+        )
     if "environ" in inspect.signature(cls).parameters:
         # Secrets a connector reads by name (the scheduling patient key) may live in DIR/.env
         # like every ${VAR} of refsync.yaml; the process environment wins.

@@ -183,6 +183,9 @@ def _sqlite_engine(url: URL) -> Engine:
         # Let SQLAlchemy emit BEGIN (below) instead of the sqlite3 module's legacy mode.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # What SQLite frees (an old row version, a deleted record, a dropped page) is zeroed,
+        # not left in free pages a copied file would still show.
+        cursor.execute("PRAGMA secure_delete=ON")
         if not in_memory:
             _set_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")

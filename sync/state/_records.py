@@ -208,8 +208,22 @@ class RecordsMixin(StoreBase):
                     )
             done += len(changed)
             if len(page) < _PAGE:
+                self._drop_old_pages()
                 return done
             last = (page[-1].entity, page[-1].id)
+
+    def _drop_old_pages(self) -> None:
+        """SQLite: copy the WAL into the file and truncate it, so page images written before
+        the re-encryption (under the old key, or in clear) leave the disk; what they freed
+        in the file itself was zeroed (``secure_delete``). PostgreSQL keeps old row
+        versions until VACUUM: run ``VACUUM FULL records`` after a rotation there."""
+        if self.dialect != "sqlite":
+            return
+        raw = self._engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        finally:
+            raw.close()
 
     def _resealed(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
         """The token under the primary key; PHI kept in clear (written before refsync

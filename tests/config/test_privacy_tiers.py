@@ -169,6 +169,28 @@ def test_a_native_field_named_as_a_birth_date_in_a_crm_source_counts_as_one(prog
     assert "crm Patient_DOB__c (quasi_identifier" in problem
 
 
+@pytest.mark.parametrize(
+    ("native", "data_class"),
+    [("Patient_Phone__c", "direct_identifier"), ("Mobile__c", "direct_identifier"),
+     ("Patient_Email__c", "direct_identifier"), ("Home_Zip__c", "quasi_identifier")],
+)  # fmt: skip
+def test_a_referral_source_field_named_as_a_phone_email_or_zip_counts_as_phi(
+    program_dir, native, data_class
+):
+    _add_crm_field(program_dir, f"{{canonical: urgency, native: {native}, direction: in}}")
+    hubspot = program_dir / "mappings/hub.yaml"
+    hubspot.write_text(
+        "system: hubspot\nentities:\n  referral:\n    object: deals\n    key: refsync_id\n"
+        "    fields:\n      - {canonical: urgency, native: refsync_urgency, direction: out}\n"
+    )
+    edit(program_dir, "refsync.yaml", "connections:\n",
+         "connections:\n  hub:\n    type: salesforce\n    mapping: mappings/hub.yaml\n"
+         "    settings: {instance_url: x, access_token: '${CRM_TOKEN}'}\n")  # fmt: skip
+    (problem,) = problems_of(program_dir)
+    assert problem.startswith(f"{hubspot}:7:")
+    assert f"crm {native} ({data_class}" in problem
+
+
 def test_a_full_destination_under_a_baa_may_receive_the_phi_block(program_dir):
     _set_crm(program_dir, '    privacy: full\n    baa: "BAA-2026-01"\n')
     _add_crm_field(program_dir, "{canonical: patient.mrn, native: MRN__c, direction: out}")

@@ -30,7 +30,7 @@ from mapping.errors import (
 
 def _package_of(api: object) -> str:
     module = type(api).__module__  # e.g. hubspot.crm.objects.api.basic_api
-    return module.rsplit(".api.", 1)[0]
+    return module.rsplit(".api.", 1)[0].removesuffix(".api_client")  # or its ApiClient
 
 
 def test_every_sub_api_the_connector_uses_has_its_exception_class_translated(

@@ -92,13 +92,18 @@ def _run(hub: Hub) -> tuple[str, str, str, str]:
 
 
 def _state_bytes(root: Path) -> str:
+    """Every state file as a copy off the machine would find it (database, WAL, shared
+    memory, any journal: freed pages and old page images included), then again with the
+    WAL folded into the database."""
     import sqlite3
 
+    def files() -> bytes:
+        return b"".join(p.read_bytes() for p in root.glob("state.db*") if p.suffix != ".key")
+
+    as_found = files()
     with sqlite3.connect(root / "state.db") as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return b"".join(p.read_bytes() for p in root.glob("state.db*") if p.suffix != ".key").decode(
-        "utf-8", errors="replace"
-    )
+    return (as_found + files()).decode("utf-8", errors="replace")
 
 
 def _found(needles: list[str], haystack: str) -> list[str]:
@@ -138,6 +143,30 @@ def test_a_limited_destination_receives_appointment_times_but_no_identity(hub, l
     assert _found(EXACT_TIMES[:4], sf) == EXACT_TIMES[:4]
     assert _found(IDENTITY, sf) == []
     _common_checks(hub, report, outputs, deals, logs)
+
+
+def test_a_limited_hubspot_receives_appointment_times_but_no_identity(hub, logs):
+    _prepare(hub)
+    hub.edit_config(
+        lambda d: d["connections"]["hubspot"].update(privacy="limited", data_use_agreement="DUA-9")
+    )
+    mapping = hub.root / "mappings" / "hubspot.yaml"
+    anchor = "      - {canonical: patient_ref, native: refsync_patient_ref"
+    mapping.write_text(
+        mapping.read_text().replace(
+            anchor,
+            "      - {canonical: appointment_at, native: refsync_appointment_at, direction: out, "
+            "transforms: [{datetime: epoch_ms}]}\n" + anchor,
+            1,
+        )
+    )
+    sf, deals, report, outputs = _run(hub)
+    # HubSpot answers a datetime property as ISO text, whatever the epoch ms sent
+    assert _found(EXACT_TIMES[:4], deals) == EXACT_TIMES[:4]
+    assert _found(IDENTITY, deals) == [] and _found(IDENTITY + EXACT_TIMES, sf) == []
+    log_text = "\n".join(r.getMessage() for r in logs.records)
+    assert _found(IDENTITY, report + outputs + log_text) == []
+    assert _found(IDENTITY + EXACT_TIMES, _state_bytes(hub.root)) == []
 
 
 def test_a_full_destination_receives_what_its_mapping_says_and_nothing_rests_in_clear(hub, logs):

@@ -167,3 +167,14 @@ def test_a_stored_record_that_no_longer_fits_the_model_is_counted_not_fatal(tmp_
     assert {"problem": "unreadable canonical record", "item": "referral", "count": "1"} in rows
     summary = _rows((tmp_path / "summary.csv").read_text(encoding="utf-8-sig"))
     assert summary[0] == {"measure": "referrals", "value": "20"}
+
+
+def test_a_threshold_below_the_cms_cell_size_warns_that_the_report_is_not_deidentified(tmp_path):
+    program = make_program(tmp_path, referrals=20)
+    args = ["report", "--config", str(program), "--out", str(tmp_path / "r.html")]
+    low = _invoke(*args, "--threshold", "5")
+    assert low.exit_code == 0, low.output
+    assert "--threshold 5 shows counts below 11" in low.output
+    assert "no longer de-identified" in low.output
+    default = _invoke(*args)
+    assert default.exit_code == 0 and "no longer de-identified" not in default.output

@@ -26,6 +26,16 @@ sandbox had to choose, and says so here:
   spec types ``StandardError.subCategory`` as an object, so the string HubSpot's live API
   puts there would fail the contract. 429 bodies carry ``category: RATE_LIMITS`` next to
   ``errorType``/``policyName`` because the spec's ``Error`` requires a category.
+- Sensitive data (``_sensitive.py``, from HubSpot's sensitive-data guide): properties carry
+  ``dataSensitivity``; listings show sensitive ones only with ``?dataSensitivity=``; creating
+  one needs ``hs.sensitive_data = True`` (the account's HIPAA setting) and the object's
+  ``...sensitive.write`` scope; reading or writing its values needs the matching read/write
+  scope, else 403 ``MISSING_SCOPES``. ``hs.token`` holds the standard scopes only,
+  ``hs.sensitive_token`` every sensitive scope. HubSpot does not document whether a read of a
+  sensitive property without the scope is refused or answered without it: the sandbox
+  refuses (403), the safer reading. Changing an existing property's ``dataSensitivity`` is
+  refused (400). ``GET /oauth/v1/access-tokens/{token}`` and ``POST
+  /oauth/v2/private-apps/get/access-token-info`` report a token's scopes.
 
 Use (see :class:`HubSpotSandbox`)::
 

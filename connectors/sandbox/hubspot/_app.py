@@ -23,6 +23,7 @@ from connectors.sandbox.hubspot._auth import RateLimiter, TokenAuthority
 from connectors.sandbox.hubspot._clock import Clock
 from connectors.sandbox.hubspot._errors import HubSpotError, error_body, rate_limited
 from connectors.sandbox.hubspot._schema import SchemaRegistry
+from connectors.sandbox.hubspot._sensitive import require_value_scopes
 from connectors.sandbox.hubspot._store import RecordStore
 
 __all__ = ["Call", "Exchange", "HubSpotApp", "Route", "SandboxState"]
@@ -52,6 +53,7 @@ class SandboxState:
     faults: FaultPlan
     stats: Stats
     extras: dict[str, Any] = field(default_factory=dict)  # pipelines, associations
+    sensitive_data: bool = False  # the account's irreversible HIPAA sensitive-data setting
     search_result_cap: int = 10_000
     max_filter_groups: int = 5
     max_filters_per_group: int = 10
@@ -65,6 +67,7 @@ class Call:
     state: SandboxState
     request: Request
     credential: str = ""
+    scopes: frozenset[str] = frozenset()
     records_written: int = 0
 
     def json(self) -> Any:
@@ -87,6 +90,23 @@ class Call:
 
     def flag(self, name: str) -> bool:
         return self.request.args.get(name, "false").lower() == "true"
+
+    def require_scopes(self, name: str, properties: Any, access: str) -> None:
+        """403 ``MISSING_SCOPES`` when ``properties`` (names) of object ``name`` include a
+        sensitive-data property this call's token may not ``access`` (read or write)."""
+        names = [str(p) for p in properties or () if isinstance(p, str)]
+        if names:
+            definitions = self.state.schema.properties(name)
+            require_value_scopes(definitions, name, names, access, self.scopes)
+
+    def require_write_scopes(self, name: str, inputs: Any) -> None:
+        """:meth:`require_scopes` for the property names of write inputs."""
+        names: set[str] = set()
+        for item in inputs if isinstance(inputs, list) else [inputs]:
+            props = item.get("properties") if isinstance(item, dict) else None
+            if isinstance(props, dict):
+                names.update(props)
+        self.require_scopes(name, sorted(names), "write")
 
 
 @dataclass(frozen=True)
@@ -196,7 +216,9 @@ class HubSpotApp:
         if state.faults.session_expires_now():
             state.auth.oauth.expire_all()
             state.stats.record_fault("session_expired")
-        call.credential = state.auth.authenticate(call.request.headers.get("Authorization"))
+        header = call.request.headers.get("Authorization")
+        call.credential = state.auth.authenticate(header)
+        call.scopes = state.auth.scopes(header)
         try:
             headers = state.limiter.admit(burst=route.kind != "search")
         except HubSpotError as exc:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from connectors.sandbox.hubspot._clock import Clock, iso_ms
 from connectors.sandbox.hubspot._data import PORTAL_ID
 from connectors.sandbox.hubspot._errors import HubSpotError, rate_limited, unauthorized
+from connectors.sandbox.hubspot._sensitive import ALL_SENSITIVE_SCOPES, STANDARD_SCOPES
 
 __all__ = ["AccessGrant", "OAuthIssuer", "RateLimiter", "TokenAuthority"]
 
@@ -88,6 +89,11 @@ class OAuthIssuer:
                 if grant.revoked_at_ms is None:
                     grant.revoked_at_ms = now
 
+    def known(self, token: str) -> bool:
+        """True when ``token`` is an access token this app issued (live or not)."""
+        with self._lock:
+            return token in self._access
+
     def check(self, token: str) -> bool | None:
         """True: valid (one call counted); None: unknown; raises 401 if expired."""
         now = self._clock.now_ms()
@@ -120,18 +126,44 @@ def _oauth_error(status: str, message: str) -> HubSpotError:
 
 
 class TokenAuthority:
-    """Checks the ``Authorization: Bearer`` header of every API call."""
+    """Checks the ``Authorization: Bearer`` header of every API call, and says which scopes
+    the token's app holds: ``private_token`` and OAuth tokens the standard CRM scopes (what
+    :attr:`oauth_scopes` says), ``sensitive_token`` (a second private app) those and every
+    sensitive and highly sensitive scope."""
 
     def __init__(self, clock: Clock) -> None:
         self.private_token = "pat-na1-" + secrets.token_hex(16)
+        self.sensitive_token = "pat-na1-" + secrets.token_hex(16)
         self.oauth = OAuthIssuer(clock)
+        self.oauth_scopes: frozenset[str] = STANDARD_SCOPES
+
+    def token_scopes(self, token: str) -> frozenset[str] | None:
+        """The scopes of ``token`` (None: not a token this account issued or knows)."""
+        if token and secrets.compare_digest(token, self.sensitive_token):
+            return STANDARD_SCOPES | ALL_SENSITIVE_SCOPES
+        if token and secrets.compare_digest(token, self.private_token):
+            return STANDARD_SCOPES
+        if token and self.oauth.known(token):
+            return self.oauth_scopes
+        return None
+
+    def scopes(self, header: str | None) -> frozenset[str]:
+        """The scopes of an authenticated ``Authorization`` header's token."""
+        token = (header or "")[len("Bearer ") :].strip()
+        if token and secrets.compare_digest(token, self.sensitive_token):
+            return STANDARD_SCOPES | ALL_SENSITIVE_SCOPES
+        if token and secrets.compare_digest(token, self.private_token):
+            return STANDARD_SCOPES
+        return self.oauth_scopes
 
     def authenticate(self, header: str | None) -> str:
         """The kind of credential (``private_app`` or ``oauth``); raises 401 otherwise."""
         if not header or not header.startswith("Bearer "):
             raise unauthorized()
         token = header[len("Bearer ") :].strip()
-        if secrets.compare_digest(token, self.private_token):
+        if secrets.compare_digest(token, self.private_token) or secrets.compare_digest(
+            token, self.sensitive_token
+        ):
             return "private_app"
         if self.oauth.check(token):
             return "oauth"

@@ -73,6 +73,7 @@ def _create(call: Call, objectType: str) -> tuple[int, Any]:
     state = call.state
     name, table = resolve_table(state, objectType)
     _, inputs = _inputs(call)
+    call.require_write_scopes(name, inputs)
     started = state.clock.now_ms()
     partial = _traced(inputs)
     with state.store.lock:
@@ -119,6 +120,7 @@ def _read(call: Call, objectType: str) -> tuple[int, Any]:
     started = state.clock.now_ms()
     id_property = body.get("idProperty")
     wanted = body.get("properties") or []
+    call.require_scopes(name, wanted, "read")
     archived = call.flag("archived")
     results, missing = [], []
     with state.store.lock:
@@ -141,6 +143,7 @@ def _update(call: Call, objectType: str) -> tuple[int, Any]:
     state = call.state
     name, table = resolve_table(state, objectType)
     _, inputs = _inputs(call)
+    call.require_write_scopes(name, inputs)
     started = state.clock.now_ms()
     partial = _traced(inputs)
     results, errors, missing = [], [], []
@@ -177,6 +180,7 @@ def _upsert(call: Call, objectType: str) -> tuple[int, Any]:
     state = call.state
     name, table = resolve_table(state, objectType)
     _, inputs = _inputs(call)
+    call.require_write_scopes(name, inputs)
     started = state.clock.now_ms()
     keys = [(i.get("idProperty") or "hs_object_id", str(i.get("id", ""))) for i in inputs]
     duplicates = sorted({k for _, k in keys if sum(1 for _, j in keys if j == k) > 1})

@@ -355,6 +355,7 @@ def _property_json(prop: _Prop, object_type: str, order: int) -> dict[str, Any]:
         "calculated": False,
         "externalOptions": name in EXTERNAL_OPTIONS,
         "hasUniqueValue": unique,
+        "dataSensitivity": "non_sensitive",
         "hidden": False,
         "hubspotDefined": not name.startswith("refsync_") and group != "refsync",
         "formField": not read_only,

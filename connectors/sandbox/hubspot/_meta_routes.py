@@ -9,11 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.sandbox.hubspot._app import Call, Route
+from connectors.sandbox.hubspot._data import PORTAL_ID
 from connectors.sandbox.hubspot._errors import HubSpotError, error_body, validation_error
+from connectors.sandbox.hubspot._sensitive import check_new_property, visible_property
 
 __all__ = ["ROUTES"]
 
 _PROPS = "/crm/v3/properties/<objectType>"
+_APP_ID = 1_000_001
+_USER_ID = 2_000_002
 _SCHEMAS = "/crm-object-schemas/v3/schemas"
 
 
@@ -22,10 +26,13 @@ def _list_properties(call: Call, objectType: str) -> tuple[int, Any]:
     name = schema.resolve(objectType)
     archived = call.flag("archived")
     wanted = set(call.args("properties"))
+    sensitivity = call.request.args.get("dataSensitivity")  # absent: non-sensitive only
     results = [
         p
         for p in schema.properties(name).values()
-        if p.get("archived", False) == archived and (not wanted or p["name"] in wanted)
+        if p.get("archived", False) == archived
+        and (not wanted or p["name"] in wanted)
+        and visible_property(p, sensitivity)
     ]
     return 200, {"results": results}
 
@@ -48,13 +55,25 @@ def _get_property(call: Call, objectType: str, propertyName: str) -> tuple[int, 
 def _create_property(call: Call, objectType: str) -> tuple[int, Any]:
     schema = call.state.schema
     name = schema.resolve(objectType)
-    return 201, schema.create_property(name, call.json(), call.state.clock.now_ms())
+    body = call.json()
+    if isinstance(body, dict):
+        check_new_property(name, body, call.state.sensitive_data, call.scopes)
+    return 201, schema.create_property(name, body, call.state.clock.now_ms())
 
 
 def _update_property(call: Call, objectType: str, propertyName: str) -> tuple[int, Any]:
     schema = call.state.schema
     name = schema.resolve(objectType)
-    return 200, schema.update_property(name, propertyName, call.json(), call.state.clock.now_ms())
+    body = call.json()
+    current = schema.property(name, propertyName) or {}
+    level = current.get("dataSensitivity", "non_sensitive")
+    if isinstance(body, dict) and body.get("dataSensitivity", level) != level:
+        raise validation_error(
+            f"dataSensitivity of property {propertyName} cannot be changed; create a new "
+            "property with the sensitivity wanted"
+        )
+    call.require_scopes(name, [propertyName], "write")
+    return 200, schema.update_property(name, propertyName, body, call.state.clock.now_ms())
 
 
 def _list_groups(call: Call, objectType: str) -> tuple[int, Any]:
@@ -103,6 +122,35 @@ def _token(call: Call) -> tuple[int, Any]:
     return 200, call.state.auth.oauth.exchange(form)
 
 
+def _token_info(call: Call, token: str) -> tuple[int, Any]:
+    """``GET /oauth/v1/access-tokens/{token}``: an OAuth access token's metadata."""
+    scopes = call.state.auth.token_scopes(token)
+    if scopes is None or not call.state.auth.oauth.known(token):
+        raise HubSpotError(404, error_body("Token not found", "OBJECT_NOT_FOUND"))
+    return 200, {
+        "token": token,
+        "user": "sandbox@example.org",
+        "hub_domain": "sandbox.hubspot.com",
+        "scopes": sorted(scopes),
+        "hub_id": PORTAL_ID,
+        "app_id": _APP_ID,
+        "expires_in": call.state.auth.oauth.expires_in,
+        "user_id": _USER_ID,
+        "token_type": "access",
+    }
+
+
+def _private_token_info(call: Call) -> tuple[int, Any]:
+    """``POST /oauth/v2/private-apps/get/access-token-info`` (body ``{"tokenKey": ...}``):
+    a private app token's scopes (developers.hubspot.com/docs/api/private-apps)."""
+    body = call.json()
+    token = str(body.get("tokenKey") or "") if isinstance(body, dict) else ""
+    scopes = call.state.auth.token_scopes(token)
+    if scopes is None or call.state.auth.oauth.known(token):
+        raise validation_error("tokenKey is not a private app access token of this account")
+    return 200, {"userId": _USER_ID, "hubId": PORTAL_ID, "appId": _APP_ID, "scopes": sorted(scopes)}
+
+
 ROUTES = [
     Route("GET", _PROPS, _list_properties),
     Route("POST", _PROPS, _create_property, "write"),
@@ -115,4 +163,6 @@ ROUTES = [
     Route("POST", _SCHEMAS, _create_schema, "write"),
     Route("GET", f"{_SCHEMAS}/<objectType>", _get_schema),
     Route("POST", "/oauth/v1/token", _token, "oauth"),
+    Route("GET", "/oauth/v1/access-tokens/<token>", _token_info, "oauth"),
+    Route("POST", "/oauth/v2/private-apps/get/access-token-info", _private_token_info, "oauth"),
 ]

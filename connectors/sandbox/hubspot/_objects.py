@@ -214,6 +214,7 @@ def _get_page(call: Call, objectType: str) -> tuple[int, Any]:
         raise validation_error("limit and after must be integers") from None
     limit = max(1, min(limit, _PAGE_MAX))
     wanted = call.args("properties")
+    call.require_scopes(name, wanted, "read")
     with call.state.store.lock:
         recs, next_after = table.page(after, limit, call.flag("archived"))
         results = [
@@ -229,6 +230,7 @@ def _get_page(call: Call, objectType: str) -> tuple[int, Any]:
 
 def _get_by_id(call: Call, objectType: str, objectId: str) -> tuple[int, Any]:
     name, table = resolve_table(call.state, objectType)
+    call.require_scopes(name, call.args("properties"), "read")
     with call.state.store.lock:
         id_property = call.request.args.get("idProperty")
         if call.flag("archived"):
@@ -246,6 +248,7 @@ def _create(call: Call, objectType: str) -> tuple[int, Any]:
     name, table = resolve_table(call.state, objectType)
     body = call.json()
     state = call.state
+    call.require_write_scopes(name, body)
     with state.store.lock:
         try:
             changes = prepare_write(state, name, table, body.get("properties") or {}, None)
@@ -260,6 +263,7 @@ def _create(call: Call, objectType: str) -> tuple[int, Any]:
 def _update(call: Call, objectType: str, objectId: str) -> tuple[int, Any]:
     name, table = resolve_table(call.state, objectType)
     state = call.state
+    call.require_write_scopes(name, call.json())
     with state.store.lock:
         rec = find_record(table, state, name, objectId, call.request.args.get("idProperty"))
         if rec is None:

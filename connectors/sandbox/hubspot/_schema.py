@@ -139,6 +139,8 @@ class SchemaRegistry:
             "calculated": False,
             "externalOptions": bool(body.get("externalOptions", False)),
             "hasUniqueValue": bool(body.get("hasUniqueValue", False)),
+            "dataSensitivity": body.get("dataSensitivity") or "non_sensitive",
+            **_categories(body),
             "hidden": bool(body.get("hidden", False)),
             "hubspotDefined": False,
             "formField": bool(body.get("formField", True)),
@@ -272,6 +274,13 @@ def _schema_json(egg: dict[str, Any], type_id: str, fqn: str, now_ms: int) -> di
     if egg.get("primaryDisplayProperty"):
         schema["primaryDisplayProperty"] = egg["primaryDisplayProperty"]
     return schema
+
+
+def _categories(body: dict[str, Any]) -> dict[str, Any]:
+    """A sensitive property is classed HIPAA (the only category the sandbox knows)."""
+    if (body.get("dataSensitivity") or "non_sensitive") == "non_sensitive":
+        return {}
+    return {"sensitiveDataCategories": list(body.get("sensitiveDataCategories") or ["HIPAA"])}
 
 
 def _property_not_found(prop: str, name: str) -> HubSpotError:

@@ -217,6 +217,9 @@ def _search(call: Call, objectType: str) -> tuple[int, Any]:
             "hs_object_id GT the last id seen, sorted ascending) and start again at after=0."
         )
     _check_shape(state, name, body.get("filterGroups") or [])
+    filtered = [f.get("propertyName") for g in body.get("filterGroups") or [] if isinstance(g, dict)
+                for f in g.get("filters") or [] if isinstance(f, dict)]  # fmt: skip
+    call.require_scopes(name, [*(body.get("properties") or []), *filtered], "read")
     with state.store.lock:
         ids = _cached_ids(state, name, table, body)
         end = min(after + limit, len(ids), state.search_result_cap)

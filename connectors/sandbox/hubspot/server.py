@@ -130,6 +130,23 @@ class HubSpotSandbox:
         return self._state.auth.private_token
 
     @property
+    def sensitive_token(self) -> str:
+        """A second private app's token, granted every sensitive and highly sensitive scope
+        (``crm.objects.{contacts,companies,deals,custom}.{sensitive,highly_sensitive}.*``)."""
+        return self._state.auth.sensitive_token
+
+    @property
+    def sensitive_data(self) -> bool:
+        """Whether the account has sensitive data (HIPAA) turned on; set it to True as a
+        Super Admin would (HubSpot cannot turn it off; :meth:`reset_data` starts a new
+        account without it)."""
+        return self._state.sensitive_data
+
+    @sensitive_data.setter
+    def sensitive_data(self, value: bool) -> None:
+        self._state.sensitive_data = value
+
+    @property
     def oauth(self) -> OAuthIssuer:
         """The OAuth app: ``client_id``, ``client_secret``, ``issue_refresh_token()``,
         ``expire_all()``, ``expire_after_calls``, ``expires_in``."""
@@ -218,6 +235,7 @@ class HubSpotSandbox:
         self._state.schema = SchemaRegistry()
         self._reset_extras()
         self._state.limiter.reset()
+        self._state.sensitive_data = False
 
     def reset(self) -> None:
         """A fresh start for the next test: :meth:`reset_data`, no faults, zeroed counters,
@@ -246,6 +264,8 @@ class HubSpotSandbox:
             # the printed connection settings must keep working after a restart
             "auth": {
                 "private_token": auth.private_token,
+                "sensitive_token": auth.sensitive_token,
+                "sensitive_data": self._state.sensitive_data,
                 "client_id": auth.oauth.client_id,
                 "client_secret": auth.oauth.client_secret,
             },
@@ -274,6 +294,9 @@ class HubSpotSandbox:
         auth = data.get("auth") or {}
         if auth:
             self._state.auth.private_token = auth["private_token"]
+            kept = auth.get("sensitive_token")
+            self._state.auth.sensitive_token = kept or self._state.auth.sensitive_token
+            self._state.sensitive_data = bool(auth.get("sensitive_data", False))
             self._state.auth.oauth.client_id = auth["client_id"]
             self._state.auth.oauth.client_secret = auth["client_secret"]
         self._state.schema.replay(data.get("schema", []))
