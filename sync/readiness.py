@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from config import Program, locate
 from config.secrets import environment
-from connectors.base import Connector
+from connectors.base import Connector, SettingRole, settings_with_role
 from mapping.errors import RefsyncError
 from mapping.schema import ObjectSchema
 from mapping.schema_check import schema_problems
@@ -124,20 +126,31 @@ def _patient_key(
     return []
 
 
+def _declared(settings: Any, role: SettingRole) -> dict[str, Any]:
+    """The set values of the settings fields the connection's model declares with ``role``."""
+    if not isinstance(settings, BaseModel):
+        return {}
+    names = settings_with_role(type(settings), role)
+    return {k: v for k, v in settings.model_dump(include=set(names)).items() if v}
+
+
 def _output_folder(program: Program, name: str, settings: Any) -> list[Finding]:
-    out = getattr(settings, "output_dir", None)
-    if out is None:
-        return []
-    path = Path(out)
+    found: list[Finding] = []
+    for setting, out in _declared(settings, SettingRole.OUTPUT_DIR).items():
+        found += _writable_folder(program, name, setting, Path(out))
+    return found
+
+
+def _writable_folder(program: Program, name: str, setting: str, path: Path) -> list[Finding]:
     existing = next((p for p in (path, *path.parents) if p.exists()), None)
     if existing is not None and existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
         return []
     what = "not a folder" if existing and not existing.is_dir() else "read-only"
     return [
         Finding(
-            _where(program, name, "settings", "output_dir"),
+            _where(program, name, "settings", setting),
             f"connection {name!r}: the output folder {path} is not writable ({existing} is {what})",
-            f"make {path} writable by this user (chmod u+w) or set settings.output_dir to a "
+            f"make {path} writable by this user (chmod u+w) or set settings.{setting} to a "
             "folder it can write",
         )
     ]
@@ -145,9 +158,8 @@ def _output_folder(program: Program, name: str, settings: Any) -> list[Finding]:
 
 def _named_files(program: Program, name: str, settings: Any) -> list[Finding]:
     found: list[Finding] = []
-    for setting in ("private_key_file", "ca_file"):
-        value = getattr(settings, setting, None)
-        if value and not Path(value).is_file():
+    for setting, value in _declared(settings, SettingRole.PROGRAM_FILE).items():
+        if not Path(value).is_file():
             found.append(
                 Finding(
                     _where(program, name, "settings", setting),

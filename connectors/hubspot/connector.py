@@ -14,9 +14,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from connectors.base import Bookmark, Clock, Connector, ReadPage, WriteResult, utc_now
+from connectors.base import (
+    Bookmark,
+    Capability,
+    Clock,
+    Connector,
+    Dialect,
+    ReadPage,
+    WriteResult,
+    utc_now,
+)
 from connectors.hubspot.associations import ASSOCIATION_PREFIX, ENGAGEMENT_TYPES, AssociationStore
-from connectors.hubspot.describe import describe_object
+from connectors.hubspot.describe import HUBSPOT_DIALECT, describe_object
 from connectors.hubspot.ids import REFSYNC_ID, IdResolver
 from connectors.hubspot.pipelines import PipelineCatalog
 from connectors.hubspot.reads import ObjectReader
@@ -41,7 +50,10 @@ class HubSpotConnector(Connector):
     settings_model = HubSpotSettings
     max_batch_size: ClassVar[int] = 100
     cursor_field: ClassVar[str | None] = "hs_lastmodifieddate"
-    writable: ClassVar[bool] = True
+    dialect: ClassVar[Dialect] = HUBSPOT_DIALECT
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.READ, Capability.WRITE, Capability.ARCHIVE, Capability.BACKFILL_KEYS}
+    )
 
     def __init__(
         self,

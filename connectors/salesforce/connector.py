@@ -34,11 +34,20 @@ from typing import Any, ClassVar
 
 from simple_salesforce.api import Salesforce
 
-from connectors.base import Bookmark, Clock, Connector, ReadPage, WriteResult, utc_now
+from connectors.base import (
+    Bookmark,
+    Capability,
+    Clock,
+    Connector,
+    Dialect,
+    ReadPage,
+    WriteResult,
+    utc_now,
+)
 from connectors.salesforce.auth import apply_session, build_client, login, new_http_session
 from connectors.salesforce.bulk import BulkUpsert
 from connectors.salesforce.calls import CallRunner, Sleep
-from connectors.salesforce.describe import SchemaCache
+from connectors.salesforce.describe import SALESFORCE_DIALECT, SchemaCache
 from connectors.salesforce.errors import LOCK_CODE
 from connectors.salesforce.keys import write_keys
 from connectors.salesforce.quota import QuotaGuard
@@ -58,7 +67,10 @@ class SalesforceConnector(Connector):
     settings_model: ClassVar[type[SalesforceSettings]] = SalesforceSettings
     max_batch_size: ClassVar[int] = 200
     cursor_field: ClassVar[str | None] = CURSOR
-    writable: ClassVar[bool] = True
+    dialect: ClassVar[Dialect] = SALESFORCE_DIALECT
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.READ, Capability.WRITE, Capability.ARCHIVE, Capability.BACKFILL_KEYS}
+    )
 
     def __init__(
         self,

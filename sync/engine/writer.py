@@ -17,6 +17,7 @@ from typing import Any
 
 from mapping.errors import RecordError
 from mapping.model import is_phi_path
+from mapping.schema import GENERIC, Dialect
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from mapping.translate import to_native
@@ -53,6 +54,7 @@ class DestinationWriter:
     dry_run: bool
     mirror: bool
     _before: dict[str, StoredRecord] = field(default_factory=dict, init=False, repr=False)
+    _dialect: Dialect = field(default=GENERIC, init=False, repr=False)
 
     def write(
         self,
@@ -65,6 +67,7 @@ class DestinationWriter:
         pending = _Pending()
         archive: list[str] = []
         chunk = connector.write_chunk_size
+        self._dialect = connector.dialect
         failing = self.store.open_error_keys(self.report.job, dest, em.object)
         settled: list[str] = []  # failed before, and the destination now holds them as they are
         for page in self._pages(entity):
@@ -135,7 +138,7 @@ class DestinationWriter:
             return False
         note_record(entity, rec.data)  # on its way to a vendor client: redact it from logs
         try:
-            native = to_native(em, rec.data, self.ctx)
+            native = to_native(em, rec.data, self.ctx, self._dialect)
         except RecordError as exc:
             self._reject(dest, em.object, [(rec.id, exc)])
             return True
@@ -175,7 +178,7 @@ class DestinationWriter:
             self.report.add("changes", f"{key}: changes not yet sent (to {dest})")
             return
         try:
-            before = to_native(em, old.data, self.ctx)
+            before = to_native(em, old.data, self.ctx, self._dialect)
         except RecordError:
             return
         phi = {fm.native for fm in em.fields if _is_phi(entity, fm.canonical)}
