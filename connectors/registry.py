@@ -19,6 +19,7 @@ _BUILTIN = {
     "salesforce": "connectors.salesforce:SalesforceConnector",
     "hubspot": "connectors.hubspot:HubSpotConnector",
     "scheduling": "connectors.scheduling:SchedulingConnector",
+    "warehouse": "connectors.warehouse:WarehouseConnector",
 }
 
 
