@@ -61,6 +61,7 @@ from connectors.capabilities import (
     SettingRole,
     settings_with_role,
 )
+from connectors.retry import RetryPolicy
 from mapping.errors import ConfigurationError, RecordError
 from mapping.schema import GENERIC, Dialect, FieldSchema, ObjectSchema
 
@@ -81,6 +82,7 @@ __all__ = [
     "ReadPage",
     "ReferralCandidate",
     "ReferralIndex",
+    "RetryPolicy",
     "SettingRole",
     "WriteResult",
     "missing_hooks",
@@ -203,6 +205,9 @@ class Connector(ABC):
     )
     dialect: ClassVar[Dialect] = GENERIC
     """How the system spells types, relations and records (also on every ``describe``)."""
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+    """How calls to the system are retried (:mod:`connectors.retry`): the connector names
+    the retryable errors and the attempts/backoff; settings may tighten attempts per run."""
     phi_native_fields: ClassVar[frozenset[str]] = frozenset()
     """Native fields that carry PHI whether or not a mapping reads them (redacted from logs)."""
     people_file_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {}

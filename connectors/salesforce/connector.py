@@ -41,12 +41,13 @@ from connectors.base import (
     Connector,
     Dialect,
     ReadPage,
+    RetryPolicy,
     WriteResult,
     utc_now,
 )
 from connectors.salesforce.auth import apply_session, build_client, login, new_http_session
 from connectors.salesforce.bulk import BulkUpsert
-from connectors.salesforce.calls import CallRunner, Sleep
+from connectors.salesforce.calls import RETRY_POLICY, CallRunner, Sleep
 from connectors.salesforce.describe import SALESFORCE_DIALECT, SchemaCache
 from connectors.salesforce.errors import LOCK_CODE
 from connectors.salesforce.keys import write_keys
@@ -68,6 +69,7 @@ class SalesforceConnector(Connector):
     max_batch_size: ClassVar[int] = 200
     cursor_field: ClassVar[str | None] = CURSOR
     dialect: ClassVar[Dialect] = SALESFORCE_DIALECT
+    retry_policy: ClassVar[RetryPolicy] = RETRY_POLICY
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.READ, Capability.WRITE, Capability.ARCHIVE, Capability.BACKFILL_KEYS}
     )
@@ -83,7 +85,13 @@ class SalesforceConnector(Connector):
         super().__init__(settings, client=client, clock=clock)
         self.settings: SalesforceSettings = settings
         self.quota = QuotaGuard(settings.quota_share)
-        self.runner = CallRunner(settings, quota=self.quota, relogin=self._relogin, sleep=sleep)
+        self.runner = CallRunner(
+            settings,
+            quota=self.quota,
+            relogin=self._relogin,
+            sleep=sleep,
+            policy=self.retry_policy,
+        )
         self.schemas = SchemaCache(self._describe_raw)
         self.bulk_jobs: list[str] = []
         if client is not None:
