@@ -55,6 +55,8 @@ REVIEW_COLUMNS = (
     "referral_number", "authorization_number", "stage", "event_at", "appointment_at",
     "service_line", "department", "referring_npi", "reason",
 )  # fmt: skip
+
+
 def targets_by_service_line(
     definitions: Iterable[QualifiedReferralDefinition],
 ) -> dict[str, ServiceTargets]:
