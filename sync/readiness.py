@@ -201,7 +201,9 @@ def online_findings(
 
 def _state_store(program: Program) -> list[Finding]:
     """A database state store answers (a SQLite file is made on first use: not touched)."""
-    url = os.environ.get("REFSYNC_STATE_URL") or program.state_url
+    from sync.environment import refsync_environment
+
+    url = refsync_environment().state_url_for(None, program.state_url)
     if url.startswith("sqlite"):
         return []
     from sync.state import StateStore

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from connectors.base import Connector
 from mapping.errors import RecordError
 from mapping.model import is_phi_path
 from mapping.schema import GENERIC, Dialect
@@ -61,7 +62,7 @@ class DestinationWriter:
         dest: str,
         entity: str,
         em: EntityMapping,
-        connector: Any,
+        connector: Connector,
         heartbeat: Callable[[int], None],
     ) -> None:
         pending = _Pending()
@@ -102,7 +103,7 @@ class DestinationWriter:
         dest: str,
         entity: str,
         em: EntityMapping,
-        connector: Any,
+        connector: Connector,
         pending: _Pending,
         heartbeat: Callable[[int], None],
     ) -> _Pending:
@@ -193,7 +194,7 @@ class DestinationWriter:
             self.report.add("changes", f"{key} {'; '.join(moved)} (to {dest})")
 
     def _flush(
-        self, dest: str, entity: str, em: EntityMapping, connector: Any, pending: _Pending
+        self, dest: str, entity: str, em: EntityMapping, connector: Connector, pending: _Pending
     ) -> None:
         if not pending:
             return
@@ -230,7 +231,7 @@ class DestinationWriter:
             self._reject(dest, em.object, failed)
 
     def _archive(
-        self, dest: str, entity: str, em: EntityMapping, connector: Any, ids: list[str]
+        self, dest: str, entity: str, em: EntityMapping, connector: Connector, ids: list[str]
     ) -> None:
         if self.dry_run:
             self.report.count_written(dest, entity, "archived", len(ids))
