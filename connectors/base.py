@@ -54,6 +54,7 @@ from connectors.capabilities import (
     HOOKS,
     Capability,
     Contacts,
+    LocalProblem,
     MatchResult,
     PeopleLists,
     ReferralCandidate,
@@ -75,6 +76,7 @@ __all__ = [
     "Dialect",
     "EventMeta",
     "FieldSchema",
+    "LocalProblem",
     "MatchResult",
     "NativeRecord",
     "ObjectSchema",
@@ -237,6 +239,17 @@ class Connector(ABC):
         connectors that read a secret by name; the default ignores it.
         """
         return cls(settings)
+
+    @classmethod
+    def local_problems(
+        cls, settings: BaseModel, environ: Mapping[str, str], *, reading: bool, program_dir: Path
+    ) -> list[LocalProblem]:
+        """What would stop or empty a run of a connection with ``settings`` on this machine
+        (missing export folders, unset secrets), without any API call; ``reading``: the
+        connection is a source of some job; ``program_dir`` is where its ``.env`` lives.
+        Declared paths and files the engine checks
+        itself (:class:`SettingRole`); the default finds nothing else."""
+        return []
 
     @property
     def client(self) -> Any:

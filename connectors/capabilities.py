@@ -32,6 +32,7 @@ __all__ = [
     "HOOKS",
     "Capability",
     "Contacts",
+    "LocalProblem",
     "MatchMethod",
     "MatchResult",
     "NativeFields",
@@ -98,6 +99,23 @@ def settings_with_role(model: type[BaseModel], role: SettingRole) -> tuple[str, 
         for name, info in model.model_fields.items()
         if any(isinstance(m, SettingRole) and m in wanted for m in info.metadata)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LocalProblem:
+    """What would stop (or empty) a run of one connection on this machine, found without
+    any API call (``Connector.local_problems``; ``refsync validate`` and ``plan`` show it).
+
+    ``at`` is where in the connection's YAML (``("settings", "path")``, ``("type",)``);
+    ``message`` follows ``connection 'NAME': `` and names no value that could be PHI;
+    ``empties_reads``: the source would read nothing (a warning plan and run repeat).
+    """
+
+    at: tuple[str, ...]
+    message: str
+    fix: str
+    warning: bool = False
+    empties_reads: bool = False
 
 
 MatchMethod = Literal["referral_number", "authorization_number", "patient_key"]

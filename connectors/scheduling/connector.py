@@ -17,11 +17,13 @@ from connectors.base import (
     Clock,
     Connector,
     EventMeta,
+    LocalProblem,
     NativeRecord,
     PeopleLists,
     ReadPage,
     utc_now,
 )
+from connectors.scheduling import preflight
 from connectors.scheduling.csvsource import (
     Malformed,
     NoHeaderFound,
@@ -122,6 +124,16 @@ class SchedulingConnector(Connector):
     ) -> SchedulingConnector:
         """The connector with the program's environment (the patient key may sit in .env)."""
         return cls(SchedulingSettings.model_validate(settings), environ=environ)
+
+    @classmethod
+    def local_problems(
+        cls, settings: BaseModel, environ: Mapping[str, str], *, reading: bool, program_dir: Path
+    ) -> list[LocalProblem]:
+        """A source's export folder (missing: error; empty: warning) and patient key."""
+        if not reading:
+            return []
+        valid = SchedulingSettings.model_validate(settings)
+        return preflight.local_problems(valid, environ, program_dir)
 
     # -- contract -------------------------------------------------------------------------
 

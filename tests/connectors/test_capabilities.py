@@ -130,3 +130,26 @@ def test_the_engine_roots_only_declared_path_settings_at_the_program_directory(
     assert rooted.key_file == str(base / "keys" / "sf.pem")
     assert rooted.lists == base / "out"
     assert rooted.path == "not declared, so never rooted"
+
+
+def test_a_connector_reports_its_own_local_problems_and_only_as_a_source(tmp_path: Path) -> None:
+    from connectors.scheduling import SchedulingSettings
+
+    settings = SchedulingSettings(path=tmp_path / "missing", timezone="America/Chicago")
+    environ = {"REFSYNC_PATIENT_KEY": "k" * 40}
+    found = SchedulingConnector.local_problems(
+        settings, environ, reading=True, program_dir=tmp_path
+    )
+    assert [(p.at, p.empties_reads, p.warning) for p in found] == [
+        (("settings", "path"), True, False)
+    ]
+    assert "does not exist" in found[0].message
+    unset = SchedulingConnector.local_problems(settings, {}, reading=True, program_dir=tmp_path)
+    assert any(str(tmp_path / ".env") in p.fix for p in unset)
+    assert (
+        SchedulingConnector.local_problems(settings, {}, reading=False, program_dir=tmp_path) == []
+    )
+    assert (
+        _ReadOnly.local_problems(_Settings(folder=tmp_path), {}, reading=True, program_dir=tmp_path)
+        == []
+    )
