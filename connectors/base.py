@@ -9,7 +9,7 @@ methods (singer-sdk style)::
         settings_model = MySettings            # pydantic model of the connection settings
         max_batch_size = 200                   # records per write call
         cursor_field = "SystemModstamp"        # what incremental reads page on (or None)
-        writable = True
+        capabilities = frozenset({Capability.READ, Capability.WRITE, Capability.ARCHIVE})
 
         def check(self) -> None: ...                           # cheap auth/reachability probe
         def describe(self, object_name) -> ObjectSchema: ...   # live schema for validation
@@ -17,7 +17,12 @@ methods (singer-sdk style)::
         def upsert(self, object_name, records, *, key) -> list[WriteResult]: ...
         def archive(self, object_name, keys, *, key) -> list[WriteResult]: ...
 
-Contract (checked by ``tests/connectors/contract.py`` for every connector):
+Each declared :class:`~connectors.capabilities.Capability` comes with its hook overridden
+(``upsert`` for WRITE, ``referral_index`` for REFERRAL_MATCHING, ...; see
+:data:`~connectors.capabilities.HOOKS`); the registry refuses a class that declares one
+without it, and the engine calls only what is declared (``connector.supports(...)``).
+
+Contract (the read and write suites of :mod:`connectors.testing`, composed per capability):
 
 - ``read`` yields pages in cursor order. Each page carries the bookmark to commit once that
   page (and everything before it) has been merged and written. ``since`` is the last
@@ -37,27 +42,54 @@ Contract (checked by ``tests/connectors/contract.py`` for every connector):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from mapping.errors import RecordError
-from mapping.schema import FieldSchema, ObjectSchema
+from connectors.capabilities import (
+    HOOKS,
+    Capability,
+    Contacts,
+    LocalProblem,
+    MatchResult,
+    PeopleLists,
+    ReferralCandidate,
+    ReferralIndex,
+    SettingRole,
+    settings_with_role,
+)
+from connectors.retry import RetryPolicy
+from mapping.errors import ConfigurationError, RecordError
+from mapping.schema import GENERIC, Dialect, FieldSchema, ObjectSchema
 
 __all__ = [
     "Bookmark",
+    "Capability",
+    "CapabilityMissing",
     "Clock",
     "Connector",
+    "Contacts",
+    "Dialect",
     "EventMeta",
     "FieldSchema",
+    "LocalProblem",
+    "MatchResult",
     "NativeRecord",
     "ObjectSchema",
+    "PeopleLists",
     "ReadPage",
+    "ReferralCandidate",
+    "ReferralIndex",
+    "RetryPolicy",
+    "SettingRole",
     "WriteResult",
+    "missing_hooks",
     "require_tls",
+    "settings_with_role",
     "utc_now",
 ]
 
@@ -147,6 +179,22 @@ class WriteResult:
         return self.error is None
 
 
+class CapabilityMissing(ConfigurationError):
+    """A connector was asked for something it does not declare (a configuration error:
+    e.g. a read-only connection named as a job's destination)."""
+
+
+def missing_hooks(cls: type[Connector]) -> list[str]:
+    """Hooks of ``cls``'s declared capabilities that it leaves as the base's default."""
+    return [
+        f"{cap.value}: {hook}"
+        for cap in Capability
+        if cap in cls.capabilities
+        for hook in HOOKS[cap]
+        if getattr(cls, hook) is getattr(Connector, hook)
+    ]
+
+
 class Connector(ABC):
     """Base class of every connector. See the module docstring for the contract."""
 
@@ -154,8 +202,23 @@ class Connector(ABC):
     settings_model: ClassVar[type[BaseModel]]
     max_batch_size: ClassVar[int] = 100
     cursor_field: ClassVar[str | None] = None
-    writable: ClassVar[bool] = True
-    may_hold_phi_by_default: ClassVar[bool] = False
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.READ, Capability.WRITE, Capability.ARCHIVE}
+    )
+    dialect: ClassVar[Dialect] = GENERIC
+    """How the system spells types, relations and records (also on every ``describe``)."""
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+    """How calls to the system are retried (:mod:`connectors.retry`): the connector names
+    the retryable errors and the attempts/backoff; settings may tighten attempts per run."""
+    phi_native_fields: ClassVar[frozenset[str]] = frozenset()
+    """Native fields that carry PHI whether or not a mapping reads them (redacted from logs)."""
+    people_file_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    """PEOPLE_FILES: file name -> its columns (for the privacy report)."""
+
+    @classmethod
+    def supports(cls, capability: Capability) -> bool:
+        """Whether this connector declares ``capability``."""
+        return capability in cls.capabilities
 
     def __init__(
         self,
@@ -167,6 +230,26 @@ class Connector(ABC):
         self.settings = settings
         self.clock = clock
         self._client = client
+
+    @classmethod
+    def create(cls, settings: BaseModel, *, environ: Mapping[str, str] | None = None) -> Connector:
+        """Build the connector of one connection (what the engine calls).
+
+        ``environ`` is the program's environment (process variables over ``DIR/.env``) for
+        connectors that read a secret by name; the default ignores it.
+        """
+        return cls(settings)
+
+    @classmethod
+    def local_problems(
+        cls, settings: BaseModel, environ: Mapping[str, str], *, reading: bool, program_dir: Path
+    ) -> list[LocalProblem]:
+        """What would stop or empty a run of a connection with ``settings`` on this machine
+        (missing export folders, unset secrets), without any API call; ``reading``: the
+        connection is a source of some job; ``program_dir`` is where its ``.env`` lives.
+        Declared paths and files the engine checks
+        itself (:class:`SettingRole`); the default finds nothing else."""
+        return []
 
     @property
     def client(self) -> Any:
@@ -211,24 +294,45 @@ class Connector(ABC):
     def upsert(
         self, object_name: str, records: Sequence[Mapping[str, Any]], *, key: str
     ) -> list[WriteResult]:
-        """Create-or-update ``records`` matched on native field ``key``."""
-        raise NotImplementedError(f"{self.name} is read-only")
+        """WRITE: create-or-update ``records`` matched on native field ``key``."""
+        raise self._missing(Capability.WRITE)
 
     def archive(self, object_name: str, keys: Sequence[str], *, key: str) -> list[WriteResult]:
-        """Archive/delete the records whose ``key`` field has one of ``keys``."""
-        raise NotImplementedError(f"{self.name} is read-only")
+        """ARCHIVE: archive/delete the records whose ``key`` field has one of ``keys``."""
+        raise self._missing(Capability.ARCHIVE)
 
     def backfill_keys(
         self, object_name: str, pairs: Sequence[tuple[str, str]], *, key: str
     ) -> list[WriteResult]:
-        """Write canonical ids into the ``key`` field of records created outside refsync.
+        """BACKFILL_KEYS: write canonical ids into the ``key`` field of records created
+        outside refsync.
 
         ``pairs`` are ``(native id, canonical id)``. Without this, the first upsert of such a
         record by its key would create a duplicate. One result per pair, in order (``key``
-        of each result is the canonical id). Optional: systems that cannot raise
-        NotImplementedError and the engine skips them.
+        of each result is the canonical id). Systems that cannot do not declare it and the
+        engine skips them.
         """
-        raise NotImplementedError(f"{self.name} cannot write keys back")
+        raise self._missing(Capability.BACKFILL_KEYS)
+
+    def referral_index(self, candidates: Iterable[ReferralCandidate]) -> ReferralIndex:
+        """REFERRAL_MATCHING: an index matching this connector's records that carry no
+        referral number to one of ``candidates`` (what the canonical store knows)."""
+        raise self._missing(Capability.REFERRAL_MATCHING)
+
+    def people_files(self) -> tuple[Path, ...]:
+        """PEOPLE_FILES: the files ``write_people_files`` writes; empty when this connection
+        is not configured to write any (the engine then skips it)."""
+        raise self._missing(Capability.PEOPLE_FILES)
+
+    def write_people_files(self, lists: PeopleLists) -> list[Path]:
+        """PEOPLE_FILES: (re)write every file of :meth:`people_files` from ``lists``."""
+        raise self._missing(Capability.PEOPLE_FILES)
+
+    def _missing(self, capability: Capability) -> CapabilityMissing:
+        return CapabilityMissing(
+            f"connection type {self.name!r} does not support {capability.value}; use a "
+            "connection that does for this role (see the connector's capabilities)"
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; optional."""

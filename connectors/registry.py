@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
-from connectors.base import Connector
+from connectors.base import Connector, missing_hooks
 from mapping.errors import ConfigurationError
 
 __all__ = ["connector_class", "connector_types"]
@@ -19,6 +19,7 @@ _BUILTIN = {
     "salesforce": "connectors.salesforce:SalesforceConnector",
     "hubspot": "connectors.hubspot:HubSpotConnector",
     "scheduling": "connectors.scheduling:SchedulingConnector",
+    "warehouse": "connectors.warehouse:WarehouseConnector",
 }
 
 
@@ -48,5 +49,12 @@ def _checked(type_name: str, found: object) -> type[Connector]:
         raise ConfigurationError(
             f"connection type {type_name!r} names {found!r}, which is not a "
             "connectors.base.Connector subclass; fix the plugin's entry point"
+        )
+    missing = missing_hooks(found)
+    if missing:
+        raise ConfigurationError(
+            f"connection type {type_name!r} ({found.__qualname__}) declares capabilities "
+            f"without their hooks ({'; '.join(missing)}); implement them or drop the "
+            "capability from its `capabilities`"
         )
     return found

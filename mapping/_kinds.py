@@ -15,6 +15,7 @@ from typing import Any
 
 from annotated_types import MaxLen
 
+from mapping.schema import GENERIC, Dialect
 from mapping.spec import EntityMapping, FieldMapping, resolve_path
 from mapping.transforms import TransformStep
 
@@ -26,34 +27,6 @@ __all__ = [
     "sent_values",
     "truncate_lengths",
 ]
-
-_NATIVE_KINDS: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            "string",
-            "text",
-            "textarea",
-            "email",
-            "phone",
-            "phone_number",
-            "url",
-            "id",
-            "combobox",
-            "encryptedstring",
-            "picklist",
-            "enumeration",
-            "reference",
-        ],
-        "string",
-    ),
-    **dict.fromkeys(
-        ["int", "integer", "long", "double", "currency", "percent", "number"], "number"
-    ),
-    **dict.fromkeys(["boolean", "bool", "checkbox", "booleancheckbox"], "boolean"),
-    **dict.fromkeys(["datetime", "date_time", "datetimeinstant"], "datetime"),
-    "date": "date",
-    "multipicklist": "list",
-}
 
 # What a native kind accepts from the value refsync sends (after transforms).
 ACCEPTS: dict[str, frozenset[str]] = {
@@ -80,9 +53,10 @@ _STEP_KINDS: dict[str, str] = {
 _VALUE_MAP_KEYS = frozenset({"map", "inbound", "default", "inbound_default", "strict"})
 
 
-def native_kind(schema_type: str) -> str | None:
-    """The coarse kind of a native type name (string, number, ...), None if unknown."""
-    return _NATIVE_KINDS.get(schema_type.lower())
+def native_kind(schema_type: str, dialect: Dialect = GENERIC) -> str | None:
+    """The coarse kind of a native type name in ``dialect`` (string, number, ...), None if
+    unknown."""
+    return dialect.kind(schema_type)
 
 
 def truncate_lengths(fm: FieldMapping) -> list[int]:
@@ -115,7 +89,7 @@ def _step_kind(step: TransformStep, kind: str | None) -> str | None:
     if step.name == "default":
         return kind
     if step.name in ("date", "datetime") and "epoch_ms" in str(step.args):
-        return "epoch"  # milliseconds: HubSpot date/datetime properties take them
+        return "epoch"  # milliseconds: systems whose date/datetime fields take them
     if step.name in ("boolean", "int", "number") and step.args is not None:
         return "string"  # {boolean: string}, {boolean: {true: Yes}}, {int: string}
     return _STEP_KINDS.get(step.name)

@@ -30,7 +30,8 @@ def check_against_schema(
 
     ``direction`` is the connection's role: ``in`` (only read), ``out`` (only written) or
     ``both``. ``related`` holds schemas of other objects by name, used to check the far
-    side of dotted relations (``Partner__r.Refsync_Id__c``) when available.
+    side of dotted relations when available. How the system spells types, relations and
+    flat keys is ``schema.dialect`` (the connector's, see :class:`~mapping.schema.Dialect`).
     """
     found = schema_problems(em, schema, direction=direction, related=related)
     return [p.message for p in found]
@@ -92,8 +93,8 @@ def _check_field(
     writes: bool,
     related: Mapping[str, ObjectSchema] | None,
 ) -> list[str]:
-    if fm.native.startswith("associations."):
-        return []  # HubSpot associations are not properties
+    if schema.dialect.is_flat(fm.native):
+        return []  # a flat dotted key (an association) is not a field of the object
     if "." in fm.native:
         return _check_relation(fm.native, schema, related or {})
     native = schema.fields.get(fm.native)
@@ -103,7 +104,7 @@ def _check_field(
         return []
     problems = _check_writable(schema, native)
     kind = sent_kind(em, fm)
-    want = native_kind(native.type)
+    want = native_kind(native.type, schema.dialect)
     if kind is not None and want is not None and kind not in ACCEPTS[want]:
         problems.append(
             f"{_name(schema, fm.native)} is a {native.type} field but "
@@ -132,7 +133,7 @@ def _check_relation(
     path: str, schema: ObjectSchema, related: Mapping[str, ObjectSchema]
 ) -> list[str]:
     relation, _, target_field = path.partition(".")
-    lookup = relation[:-3] + "__c" if relation.endswith("__r") else relation + "Id"
+    lookup = schema.dialect.lookup_field(relation)
     native = schema.fields.get(lookup)
     if native is None or not native.reference_to:
         return [
@@ -158,7 +159,7 @@ def _check_relation(
 def _check_length(
     em: EntityMapping, fm: FieldMapping, schema: ObjectSchema, native: FieldSchema
 ) -> list[str]:
-    if native.length is None or native_kind(native.type) != "string":
+    if native.length is None or native_kind(native.type, schema.dialect) != "string":
         return []
     limits = truncate_lengths(fm)
     if limits and min(limits) <= native.length:

@@ -2,9 +2,9 @@
 
 - :func:`to_native` builds the native record a destination receives: only ``out``/``both``
   fields, transforms applied in order, the match key set to the canonical id, the stage
-  through the stage map. Dotted native paths nest (``Partner__r.Refsync_Id__c`` ->
-  ``{"Partner__r": {"Refsync_Id__c": ...}}``); ``associations.<type>`` stays a flat key for
-  the HubSpot connector to resolve.
+  through the stage map. Dotted native paths nest as relations (``Partner.ref`` ->
+  ``{"Partner": {"ref": ...}}``) unless the destination's :class:`~mapping.schema.Dialect`
+  declares them flat keys for its connector to resolve.
 - :func:`to_canonical` reads a native record into an :class:`InboundRecord`: canonical
   dotted path -> validated value. A malformed value never crashes the run: it becomes a
   :class:`~mapping.errors.RecordError` naming the field (never the value).
@@ -29,6 +29,7 @@ from mapping import transforms
 from mapping._validators import field_validator
 from mapping.errors import RecordError, TransformError, ValidationFailed
 from mapping.model import Stage
+from mapping.schema import GENERIC, Dialect
 from mapping.spec import Direction, EntityMapping, FieldMapping, resolve_path
 from mapping.transforms import TransformContext
 
@@ -41,9 +42,6 @@ __all__ = [
     "to_canonical",
     "to_native",
 ]
-
-_FLAT_PREFIXES = ("associations.",)
-"""Native paths that are flat keys, not nested relations."""
 
 
 @dataclass(slots=True)
@@ -65,9 +63,13 @@ class InboundRecord:
 
 
 def to_native(
-    em: EntityMapping, record: BaseModel | Mapping[str, Any], ctx: TransformContext
+    em: EntityMapping,
+    record: BaseModel | Mapping[str, Any],
+    ctx: TransformContext,
+    dialect: Dialect = GENERIC,
 ) -> dict[str, Any]:
-    """The native record for ``record`` (a canonical model or a dict of canonical values).
+    """The native record for ``record`` (a canonical model or a dict of canonical values),
+    spelled in the destination's ``dialect`` (which dotted paths stay flat keys).
 
     Raises :class:`~mapping.errors.TransformError` (a ``RecordError``) naming the field
     when a value cannot be transformed or the stage has no native target.
@@ -86,7 +88,7 @@ def to_native(
                 value = transforms.to_native(fm.transforms, value, fctx)
             except TransformError as exc:
                 raise _with_context(exc, fm, key_str) from exc
-        _put(native, fm.native, value)
+        _put(native, fm.native, value, dialect)
     if em.stage is not None:
         stage = _canonical_value(record, "stage")
         if stage is not None:
@@ -288,14 +290,8 @@ def _canonical_value(record: BaseModel | Mapping[str, Any], path: str) -> Any:
     return current
 
 
-def _native_parts(path: str) -> list[str]:
-    if path.startswith(_FLAT_PREFIXES):
-        return [path]
-    return path.split(".")
-
-
-def _put(native: dict[str, Any], path: str, value: Any) -> None:
-    *parents, last = _native_parts(path)
+def _put(native: dict[str, Any], path: str, value: Any, dialect: Dialect) -> None:
+    *parents, last = [path] if dialect.is_flat(path) else path.split(".")
     if parents and value is None:
         return  # a relation cannot be cleared through an external-id reference
     target = native
@@ -308,13 +304,16 @@ _ABSENT: Any = object()
 
 
 def _lookup(native: Mapping[str, Any], path: str) -> Any:
-    """The native value at ``path`` in one pass; ``_ABSENT`` when the record lacks it."""
+    """The native value at ``path`` in one pass; ``_ABSENT`` when the record lacks it.
+
+    A flat key named ``path`` wins; otherwise a dotted path is followed through relations.
+    """
     if path in native:
         return native[path]
     current: Any = native
-    for part in _native_parts(path):
+    for part in path.split("."):
         if current is None:
-            return None  # an empty relation ("Partner__r": null) reads as None
+            return None  # an empty relation (a relation that is null) reads as None
         if not isinstance(current, Mapping) or part not in current:
             return _ABSENT
         current = current[part]
@@ -322,7 +321,7 @@ def _lookup(native: Mapping[str, Any], path: str) -> Any:
 
 
 def has_native(native: Mapping[str, Any], path: str) -> bool:
-    """True when ``native`` holds ``path`` (dotted relation, flat ``associations.*`` key)."""
+    """True when ``native`` holds ``path`` (a flat key, else a dotted relation)."""
     return _lookup(native, path) is not _ABSENT
 
 

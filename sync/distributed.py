@@ -57,6 +57,7 @@ from celery.schedules import crontab
 from croniter import croniter
 
 from mapping.errors import ConfigurationError, LockHeld, RefsyncError, StateError
+from sync.environment import refsync_environment
 from sync.tick_claim import CLAIM_HOLD_SECONDS, CONNECT_TIMEOUT, TickClaim
 
 __all__ = [
@@ -76,7 +77,6 @@ __all__ = [
 ]
 
 TASK_NAME = "refsync.run_job"
-DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 VISIBILITY_TIMEOUT = 300
 """Seconds before Redis hands a dead worker's unacknowledged task to another worker
 (``REFSYNC_VISIBILITY_TIMEOUT`` overrides it, below the lock TTL).
@@ -96,8 +96,9 @@ _BEAT_GRACE = timedelta(seconds=1)  # a beat firing a moment early still stamps 
 
 def make_celery(broker: str | None = None, queue: str | None = None) -> Celery:
     """A Celery app for refsync: Redis broker and results, late acks, one task at a time."""
-    broker = broker or os.environ.get("REFSYNC_BROKER_URL", DEFAULT_BROKER)
-    app = Celery("refsync", broker=broker, backend=os.environ.get("REFSYNC_RESULT_URL", broker))
+    env = refsync_environment()
+    broker = broker or env.broker_url
+    app = Celery("refsync", broker=broker, backend=env.result_url or broker)
     app.conf.update(
         # A task is acknowledged when it ends, so the message of a worker (or machine) that
         # died mid-run is redelivered after VISIBILITY_TIMEOUT; a task process that was
@@ -115,7 +116,7 @@ def make_celery(broker: str | None = None, queue: str | None = None) -> Celery:
         # A fresh pool process every 50 runs: the PHI values kept for log redaction
         # (sync.logs.RUN_PHI) do not pile up for the life of the worker.
         worker_max_tasks_per_child=50,
-        task_default_queue=queue or os.environ.get("REFSYNC_QUEUE", "refsync"),
+        task_default_queue=queue or env.queue,
         task_serializer="json",
         accept_content=["json"],
         result_expires=3600,
@@ -131,7 +132,7 @@ def make_celery(broker: str | None = None, queue: str | None = None) -> Celery:
 
 
 def _visibility_timeout() -> int:
-    raw = os.environ.get("REFSYNC_VISIBILITY_TIMEOUT", "")
+    raw = refsync_environment().visibility_timeout or ""
     if not raw.strip():
         return VISIBILITY_TIMEOUT
     try:
@@ -182,7 +183,7 @@ def run_job_task(self: Any, job: str, tick: str | None = None) -> dict[str, Any]
     """
     result: dict[str, Any] = {"job": job, "tick": tick, "worker": self.request.hostname}
     try:
-        with _engine(os.environ.get("REFSYNC_PROGRAM", ".")) as engine:
+        with _engine(str(refsync_environment().program)) as engine:
             if tick is None:
                 report = engine.run(job)
             else:

@@ -3,21 +3,26 @@ data class, the tier of the place it goes, and why it is allowed there.
 
 Destinations are the connections jobs write to; each written field's classes come from the
 data-flow analysis of :mod:`mapping.privacy_flow` (the canonical field's own class plus
-every source field read into it). Outputs are the files a scheduling connection writes into
-its ``output_dir`` (worklist, closure list, unmatched-appointment review); they take the
-tier of that connection. The report is the record for a compliance review: it prints no
+every source field read into it). Outputs are the files for people a connection declares
+(PEOPLE_FILES, ``people_file_columns``: a scheduling connection's worklist, closure list and
+unmatched-appointment review) when its declared output folder is set; they take the tier of
+that connection. The report is the record for a compliance review: it prints no
 data, only field names and classes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from config import CONFIG_FILE, Program, locate
 from config.models import PHI_ZONE_TYPES
-from connectors.scheduling.writers import CLOSURE_COLUMNS, REVIEW_COLUMNS, WORKLIST_COLUMNS
+from connectors.base import Capability, SettingRole, settings_with_role
+from connectors.registry import connector_class
+from mapping.errors import ConfigurationError
 from mapping.privacy import (
     TIER_ALLOWS,
     DataClass,
@@ -29,14 +34,7 @@ from mapping.privacy import (
 from mapping.privacy_flow import Flow, flows
 from mapping.spec import resolve_path
 
-__all__ = ["OUTPUT_FILES", "LeavingField", "output_problems", "privacy_rows"]
-
-OUTPUT_FILES: dict[str, tuple[str, ...]] = {
-    "scheduling-worklist.csv": WORKLIST_COLUMNS,
-    "closure.csv": CLOSURE_COLUMNS,
-    "unmatched-appointments.csv": REVIEW_COLUMNS,
-}
-"""Files a scheduling connection writes into its output_dir, with their columns."""
+__all__ = ["LeavingField", "output_files", "output_problems", "privacy_rows"]
 
 _OUTPUT_EXTRA: dict[str, FieldClass] = {
     "referral_id": FieldClass(DataClass.OPERATIONAL, "refsync's own record id, random"),
@@ -87,8 +85,7 @@ def privacy_rows(program: Program) -> list[LeavingField]:
     for name in sorted(destinations):
         rows += _stage_and_key_rows(program, name)
     for name in sorted(conns):
-        if _output_dir(program.settings.get(name)) is not None:
-            rows += _output_rows(program, name)
+        rows += _output_rows(program, name)
     rows += _report_rows()
     return sorted(rows, key=lambda r: (r.destination, r.kind, r.target, r.field))
 
@@ -189,10 +186,19 @@ def _stage_and_key_rows(program: Program, name: str) -> list[LeavingField]:
     return rows
 
 
-def _output_dir(settings: Any) -> Any:
-    if isinstance(settings, dict):
-        return settings.get("output_dir")
-    return getattr(settings, "output_dir", None)
+def output_files(program: Program, name: str) -> Mapping[str, tuple[str, ...]]:
+    """File name -> columns of the people files connection ``name`` writes: what its
+    connector declares, when the output folder its settings model declares is set."""
+    try:
+        cls = connector_class(program.config.connections[name].type)
+    except (KeyError, ConfigurationError):
+        return {}  # the loader reports an unknown or broken type
+    if not cls.supports(Capability.PEOPLE_FILES):
+        return {}
+    settings = program.settings.get(name)
+    values = settings.model_dump() if isinstance(settings, BaseModel) else dict(settings or {})
+    folders = settings_with_role(cls.settings_model, SettingRole.OUTPUT_DIR)
+    return cls.people_file_columns if any(values.get(f) for f in folders) else {}
 
 
 def _column_class(column: str) -> FieldClass:
@@ -211,7 +217,7 @@ def _column_class(column: str) -> FieldClass:
 def _output_rows(program: Program, name: str) -> list[LeavingField]:
     tier = program.config.connections[name].tier
     rows = []
-    for file_name, columns in OUTPUT_FILES.items():
+    for file_name, columns in output_files(program, name).items():
         for column in columns:
             fc = _column_class(column)
             ok = fc.data_class in TIER_ALLOWS[tier]
@@ -247,8 +253,9 @@ def output_problems(program: Program) -> list[str]:
         where = locate(config, ("connections", name, key), str(config))
         columns = ", ".join(f"{r.field} ({r.data_class})" for r in rows)
         problems.append(
-            f"{where}: connection {name!r} writes {target} into its output_dir with {columns}, "
-            f"which privacy: {conn.tier.value} may not hold; remove output_dir, or let the "
+            f"{where}: connection {name!r} writes {target} into its output folder with "
+            f"{columns}, which privacy: {conn.tier.value} may not hold; remove output_dir, or "
+            "let the "
             "connection keep its default tier (full: a scheduling system is the covered "
             "entity's own)"
         )

@@ -17,17 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from config import Program, locate
 from config.secrets import environment
-from connectors.base import Connector
+from connectors.base import Connector, SettingRole, settings_with_role
+from connectors.registry import connector_class
 from mapping.errors import RefsyncError
 from mapping.schema import ObjectSchema
 from mapping.schema_check import schema_problems
 from sync.engine.runtime import Runtime
 
 __all__ = ["Finding", "empty_export_folders", "local_findings", "online_findings"]
-
-_KEY_HINT = "python -c 'import secrets; print(secrets.token_hex(32))'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,96 +49,77 @@ def local_findings(program: Program, env: Mapping[str, str] | None = None) -> li
     """What plan/run would stop on (or read nothing from) on this machine; no API call."""
     variables = environment(program.root, env)
     found: list[Finding] = []
-    for name, conn in program.config.connections.items():
+    for name in program.config.connections:
         settings = program.settings.get(name)
-        if conn.type == "scheduling" and program.role(name) in ("in", "both"):
-            found += _export_folder(program, name, settings)
-            found += _patient_key(program, name, settings, variables)
+        found += _declared_problems(program, name, variables)
         found += _output_folder(program, name, settings)
         found += _named_files(program, name, settings)
     return found
 
 
 def empty_export_folders(program: Program, sources: list[str]) -> list[Finding]:
-    """The export-folder findings of ``sources`` (plan and run say why they read nothing)."""
+    """What would leave ``sources`` reading nothing (plan and run say why they read 0)."""
     found: list[Finding] = []
     for name in sources:
-        conn = program.config.connections.get(name)
-        if conn is not None and conn.type == "scheduling":
-            found += _export_folder(program, name, program.settings.get(name))
+        found += _declared_problems(program, name, {}, only_empty=True)
     return found
+
+
+def _declared_problems(
+    program: Program, name: str, variables: Mapping[str, str], *, only_empty: bool = False
+) -> list[Finding]:
+    """The problems the connection's connector finds on this machine (its
+    ``local_problems`` hook), as findings at the connection's place in refsync.yaml."""
+    conn = program.config.connections.get(name)
+    settings = program.settings.get(name)
+    if conn is None or not isinstance(settings, BaseModel):
+        return []
+    try:
+        cls = connector_class(conn.type)
+    except (KeyError, RefsyncError):
+        return []  # an unknown type: the loader reported it
+    reading = program.role(name) in ("in", "both")
+    return [
+        Finding(
+            _where(program, name, *p.at),
+            f"connection {name!r}: {p.message}",
+            p.fix,
+            warning=p.warning,
+        )
+        for p in cls.local_problems(settings, variables, reading=reading, program_dir=program.root)
+        if p.empties_reads or not only_empty
+    ]
 
 
 def _where(program: Program, name: str, *path: str) -> str:
     return locate(program.root / "refsync.yaml", ("connections", name, *path))
 
 
-def _export_folder(program: Program, name: str, settings: Any) -> list[Finding]:
-    from connectors.scheduling.files import discover
-
-    path = Path(getattr(settings, "path", "") or "")
-    where = _where(program, name, "settings", "path")
-    if not path.exists():
-        return [
-            Finding(
-                where,
-                f"connection {name!r}: the export folder {path} does not exist",
-                f"mkdir -p {path} and put the scheduling system's export there "
-                "(or point settings.path at the folder it writes to)",
-            )
-        ]
-    files = discover(path, settings.format, settings.file_pattern)
-    if files:
-        return []
-    kind = f"files matching {settings.file_pattern}" if settings.file_pattern else "export files"
-    return [
-        Finding(
-            where,
-            f"connection {name!r}: the export folder {path} has no {kind}; "
-            "plan and run read 0 records from it",
-            f"copy the scheduling system's {settings.format.upper()} export into {path}",
-            warning=True,
-        )
-    ]
-
-
-def _patient_key(
-    program: Program, name: str, settings: Any, variables: Mapping[str, str]
-) -> list[Finding]:
-    from connectors.scheduling.patient import MIN_KEY_LENGTH, PatientKeyer
-
-    var = getattr(settings, "patient_key_env", "REFSYNC_PATIENT_KEY")
-    try:
-        PatientKeyer.from_env(var, environ=variables)
-    except RefsyncError:
-        unset = not variables.get(var, "").strip()
-        why = "it is not set" if unset else f"it is shorter than {MIN_KEY_LENGTH} bytes"
-        return [
-            Finding(
-                _where(program, name, "type"),
-                f"connection {name!r} matches appointments to referrals by a keyed hash of "
-                f"the MRN, which needs the secret {var}: {why}",
-                f"add {var}=<secret> to {program.root / '.env'} (generate it with `{_KEY_HINT}`; "
-                "keep it with the state store: another key re-keys every patient)",
-            )
-        ]
-    return []
+def _declared(settings: Any, role: SettingRole) -> dict[str, Any]:
+    """The set values of the settings fields the connection's model declares with ``role``."""
+    if not isinstance(settings, BaseModel):
+        return {}
+    names = settings_with_role(type(settings), role)
+    return {k: v for k, v in settings.model_dump(include=set(names)).items() if v}
 
 
 def _output_folder(program: Program, name: str, settings: Any) -> list[Finding]:
-    out = getattr(settings, "output_dir", None)
-    if out is None:
-        return []
-    path = Path(out)
+    found: list[Finding] = []
+    for setting, out in _declared(settings, SettingRole.OUTPUT_DIR).items():
+        found += _writable_folder(program, name, setting, Path(out))
+    return found
+
+
+def _writable_folder(program: Program, name: str, setting: str, path: Path) -> list[Finding]:
     existing = next((p for p in (path, *path.parents) if p.exists()), None)
     if existing is not None and existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
         return []
     what = "not a folder" if existing and not existing.is_dir() else "read-only"
     return [
         Finding(
-            _where(program, name, "settings", "output_dir"),
+            _where(program, name, "settings", setting),
             f"connection {name!r}: the output folder {path} is not writable ({existing} is {what})",
-            f"make {path} writable by this user (chmod u+w) or set settings.output_dir to a "
+            f"make {path} writable by this user (chmod u+w) or set settings.{setting} to a "
             "folder it can write",
         )
     ]
@@ -145,9 +127,8 @@ def _output_folder(program: Program, name: str, settings: Any) -> list[Finding]:
 
 def _named_files(program: Program, name: str, settings: Any) -> list[Finding]:
     found: list[Finding] = []
-    for setting in ("private_key_file", "ca_file"):
-        value = getattr(settings, setting, None)
-        if value and not Path(value).is_file():
+    for setting, value in _declared(settings, SettingRole.PROGRAM_FILE).items():
+        if not Path(value).is_file():
             found.append(
                 Finding(
                     _where(program, name, "settings", setting),
@@ -190,7 +171,9 @@ def online_findings(
 
 def _state_store(program: Program) -> list[Finding]:
     """A database state store answers (a SQLite file is made on first use: not touched)."""
-    url = os.environ.get("REFSYNC_STATE_URL") or program.state_url
+    from sync.environment import refsync_environment
+
+    url = refsync_environment().state_url_for(None, program.state_url)
     if url.startswith("sqlite"):
         return []
     from sync.state import StateStore

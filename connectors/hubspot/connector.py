@@ -14,14 +14,24 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from connectors.base import Bookmark, Clock, Connector, ReadPage, WriteResult, utc_now
+from connectors.base import (
+    Bookmark,
+    Capability,
+    Clock,
+    Connector,
+    Dialect,
+    ReadPage,
+    RetryPolicy,
+    WriteResult,
+    utc_now,
+)
 from connectors.hubspot.associations import ASSOCIATION_PREFIX, ENGAGEMENT_TYPES, AssociationStore
-from connectors.hubspot.describe import describe_object
+from connectors.hubspot.describe import HUBSPOT_DIALECT, describe_object
 from connectors.hubspot.ids import REFSYNC_ID, IdResolver
 from connectors.hubspot.pipelines import PipelineCatalog
 from connectors.hubspot.reads import ObjectReader
 from connectors.hubspot.settings import HubSpotSettings, build_hubspot_client
-from connectors.hubspot.transport import Transport
+from connectors.hubspot.transport import RETRY_POLICY, Transport
 from connectors.hubspot.values import to_hubspot
 from connectors.hubspot.writes import BatchWriter, Input
 from mapping.errors import RecordError, RecordRejected, SchemaMismatch
@@ -41,7 +51,11 @@ class HubSpotConnector(Connector):
     settings_model = HubSpotSettings
     max_batch_size: ClassVar[int] = 100
     cursor_field: ClassVar[str | None] = "hs_lastmodifieddate"
-    writable: ClassVar[bool] = True
+    dialect: ClassVar[Dialect] = HUBSPOT_DIALECT
+    retry_policy: ClassVar[RetryPolicy] = RETRY_POLICY
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.READ, Capability.WRITE, Capability.ARCHIVE, Capability.BACKFILL_KEYS}
+    )
 
     def __init__(
         self,
@@ -73,7 +87,11 @@ class HubSpotConnector(Connector):
         with self._lock:
             if self._transport is None:
                 self._transport = Transport(
-                    self.client, self.settings, sleep=self._sleep, monotonic=self._monotonic
+                    self.client,
+                    self.settings,
+                    sleep=self._sleep,
+                    monotonic=self._monotonic,
+                    policy=self.retry_policy,
                 )
             if not hasattr(self, "_ids"):
                 self._ids = IdResolver(self._transport, batch_size=self.settings.batch_size)

@@ -18,9 +18,20 @@ from connectors.hubspot.associations import ASSOCIATION_PREFIX
 from connectors.hubspot.pipelines import PipelineCatalog
 from connectors.hubspot.sensitive import LEVELS, SensitiveLevel, list_properties
 from connectors.hubspot.transport import Transport
-from mapping.schema import FieldSchema, ObjectSchema
+from mapping.schema import Dialect, FieldSchema, ObjectSchema
 
-__all__ = ["ASSOCIABLE", "describe_object", "field_schema"]
+HUBSPOT_DIALECT = Dialect(
+    name="hubspot",
+    kinds={
+        **dict.fromkeys(["enumeration", "phone_number"], "string"),
+        **dict.fromkeys(["bool", "booleancheckbox", "checkbox"], "boolean"),
+        **dict.fromkeys(["date_time", "datetimeinstant"], "datetime"),
+    },
+    flat_prefixes=(ASSOCIATION_PREFIX,),  # associations.contact: resolved by the connector
+)
+"""How HubSpot spells property types and associations."""
+
+__all__ = ["ASSOCIABLE", "HUBSPOT_DIALECT", "describe_object", "field_schema"]
 
 ASSOCIABLE: Mapping[str, tuple[str, ...]] = {
     "companies": ("contacts", "deals"),
@@ -86,4 +97,4 @@ def describe_object(
     for to_type in associable if associable is not None else ASSOCIABLE.get(object_type, ()):
         name = ASSOCIATION_PREFIX + to_type
         fields[name] = FieldSchema(name=name, type="association", reference_to=(to_type,))
-    return ObjectSchema(name=object_type, fields=fields)
+    return ObjectSchema(name=object_type, fields=fields, dialect=HUBSPOT_DIALECT)

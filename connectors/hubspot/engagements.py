@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.base import Bookmark, NativeRecord, ReadPage, WriteResult
 from connectors.hubspot.associations import ASSOCIATION_PREFIX, ENGAGEMENT_TYPES
+from connectors.hubspot.describe import HUBSPOT_DIALECT
 from mapping.errors import SchemaMismatch
 from mapping.schema import FieldSchema, ObjectSchema
 
@@ -53,7 +54,7 @@ def describe_engagements(connector: HubSpotConnector) -> ObjectSchema:
     for kind in ENGAGEMENT_TYPES:
         for name, schema in connector.describe(kind).fields.items():
             fields.setdefault(name, schema)
-    return ObjectSchema(name="engagements", fields=fields)
+    return ObjectSchema(name="engagements", fields=fields, dialect=HUBSPOT_DIALECT)
 
 
 def read_engagements(

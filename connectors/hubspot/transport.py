@@ -6,7 +6,8 @@
   ourselves: building hubspot-api-client model objects costs ~12 s of CPU per 100k records.
 - The bearer token is passed per call (``_request_auth``), so an OAuth refresh takes effect
   on the very next call of every thread.
-- One retry policy (tenacity): 429 ``TEN_SECONDLY_ROLLING`` waits for the window (through
+- The shared retry policy (:data:`RETRY_POLICY`, a :class:`~connectors.retry.RetryPolicy`
+  with ``settings.retries``): 429 ``TEN_SECONDLY_ROLLING`` waits for the window (through
   the limiter) and retries any method, POST and PATCH included (our writes are idempotent
   upserts); 5xx and dropped connections back off exponentially; a 401 refreshes the OAuth
   token once and retries. ``DAILY`` 429s raise :class:`~mapping.errors.QuotaExhausted`.
@@ -14,6 +15,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -23,15 +25,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState
 
 from connectors.hubspot.auth import TokenProvider
 from connectors.hubspot.errors import is_vendor_error, translate
 from connectors.hubspot.ratelimit import BURST, RateLimiter
 from connectors.hubspot.settings import HubSpotSettings
+from connectors.retry import RetryPolicy
 from mapping.errors import RateLimited, RetryableError, SessionExpired
 
-__all__ = ["SUB_APIS", "Response", "Transport"]
+__all__ = ["RETRY_POLICY", "SUB_APIS", "Response", "Transport"]
+
+RETRY_POLICY = RetryPolicy(
+    backoff_initial=0.25,
+    backoff_max=8.0,
+    retryable=(RetryableError,),
+    waited=(RateLimited, SessionExpired),  # the limiter waited / the token was refreshed
+)
+"""HubSpot retries every retryable error; rate limits wait inside the limiter instead."""
 
 SUB_APIS: dict[str, tuple[str, ...]] = {
     "objects_basic": ("crm", "objects", "basic_api"),
@@ -70,9 +81,11 @@ class Transport:
         tokens: TokenProvider | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        policy: RetryPolicy = RETRY_POLICY,
     ) -> None:
         self._client = client
         self._settings = settings
+        self.policy = dataclasses.replace(policy, max_attempts=settings.retries + 1)
         self._sleep = sleep
         self._apis: dict[str, Any] = {}
         self._apis_lock = threading.Lock()
@@ -105,14 +118,7 @@ class Transport:
         self, api: str, method: str, *args: Any, what: str, bucket: str = BURST, **kwargs: Any
     ) -> Response:
         """Call ``api.method(*args, **kwargs)``; JSON-decoded answer or a refsync error."""
-        retrying = Retrying(
-            retry=retry_if_exception_type(RetryableError),
-            stop=stop_after_attempt(self._settings.retries + 1),
-            wait=_wait_for,
-            sleep=self._sleep,
-            before_sleep=self._count_retry,
-            reraise=True,
-        )
+        retrying = self.policy.retrying(sleep=self._sleep, before_sleep=self._count_retry)
         return retrying(self._attempt, api, method, args, kwargs, what, bucket)
 
     def _attempt(
@@ -172,17 +178,6 @@ class Transport:
     @property
     def total_calls(self) -> int:
         return sum(self.calls.values())
-
-
-def _wait_for(state: RetryCallState) -> float:
-    """Seconds before the next attempt; rate limits wait inside the limiter instead."""
-    exc = state.outcome.exception() if state.outcome else None
-    if isinstance(exc, RateLimited | SessionExpired):
-        return 0.0
-    retry_after = getattr(exc, "retry_after", None)
-    if isinstance(retry_after, int | float):
-        return float(retry_after)
-    return float(min(8.0, 0.25 * 2 ** (state.attempt_number - 1)))
 
 
 def _decode(body: bytes) -> Any:

@@ -2,8 +2,9 @@
 retries with backoff, and one re-login on an expired session.
 
 - Transient failures (:class:`ServiceUnavailable`: 5xx, timeouts, dropped connections, row
-  locks; :class:`RateLimited`) are retried with tenacity: exponential backoff with jitter, or
-  the server's ``Retry-After`` when it sends one, up to ``max_attempts`` attempts. The sleep
+  locks; :class:`RateLimited`) are retried under the shared :class:`~connectors.retry.
+  RetryPolicy` (the connector's ``retry_policy`` with the settings' attempts and backoff):
+  exponential backoff with jitter, or the server's ``Retry-After`` when it sends one. The sleep
   is injectable so tests do not wait. Only idempotent calls are made (upserts by external id,
   queries, deletes by id), so a retry after an ambiguous failure cannot duplicate a record.
 - :class:`SessionExpired` (401 ``INVALID_SESSION_ID``) triggers one re-login through
@@ -12,17 +13,11 @@ retries with backoff, and one re-login on an expired session.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
-
+from connectors.retry import RetryPolicy
 from connectors.salesforce.errors import translate
 from connectors.salesforce.quota import QuotaGuard
 from connectors.salesforce.settings import SalesforceSettings
@@ -34,7 +29,10 @@ from mapping.errors import (
     SessionExpired,
 )
 
-__all__ = ["CallRunner", "Sleep"]
+__all__ = ["RETRY_POLICY", "CallRunner", "Sleep"]
+
+RETRY_POLICY = RetryPolicy(retryable=(ServiceUnavailable, RateLimited))
+"""Salesforce retries transient failures and rate limits; an expired session re-logs in."""
 
 T = TypeVar("T")
 Sleep = Callable[[float], None]
@@ -50,23 +48,24 @@ class CallRunner:
         quota: QuotaGuard,
         relogin: Callable[[], None],
         sleep: Sleep,
+        policy: RetryPolicy = RETRY_POLICY,
     ) -> None:
         self.settings = settings
         self.quota = quota
         self.sleep = sleep
         self.calls = 0
         self._relogin = relogin
-        self._backoff = wait_exponential_jitter(
-            initial=settings.backoff_initial_seconds,
-            max=settings.backoff_max_seconds,
+        self.policy = dataclasses.replace(
+            policy,
+            max_attempts=settings.max_attempts,
+            backoff_initial=settings.backoff_initial_seconds,
+            backoff_max=settings.backoff_max_seconds,
             jitter=settings.backoff_initial_seconds,
         )
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (exponential with jitter)."""
-        state = RetryCallState(retry_object=Retrying(), fn=None, args=(), kwargs={})
-        state.attempt_number = attempt
-        return float(self._backoff(state))
+        return self.policy.backoff(attempt)
 
     def run(self, where: str, fn: Callable[[], T]) -> T:
         """Call ``fn`` under the policy; ``where`` names the operation in messages."""
@@ -83,22 +82,8 @@ class CallRunner:
                     "connected app and credentials"
                 ) from second
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            return float(retry_after)
-        return float(self._backoff(state))
-
     def _with_retries(self, where: str, fn: Callable[[], T]) -> T:
-        retrying = Retrying(
-            retry=retry_if_exception_type((ServiceUnavailable, RateLimited)),
-            stop=stop_after_attempt(self.settings.max_attempts),
-            wait=self._wait,
-            sleep=self.sleep,
-            reraise=True,
-        )
-        return cast(T, retrying(self._once, where, fn))
+        return cast(T, self.policy.retrying(sleep=self.sleep)(self._once, where, fn))
 
     def _once(self, where: str, fn: Callable[[], Any]) -> Any:
         self.quota.check()

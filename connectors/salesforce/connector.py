@@ -36,12 +36,22 @@ from typing import Any, ClassVar
 
 from simple_salesforce.api import Salesforce
 
-from connectors.base import Bookmark, Clock, Connector, ReadPage, WriteResult, utc_now
+from connectors.base import (
+    Bookmark,
+    Capability,
+    Clock,
+    Connector,
+    Dialect,
+    ReadPage,
+    RetryPolicy,
+    WriteResult,
+    utc_now,
+)
 from connectors.salesforce.auth import apply_session, build_client, login, new_http_session
 from connectors.salesforce.bulk import BulkUpsert
 from connectors.salesforce.bulk_read import BulkQuery, cell_parsers
-from connectors.salesforce.calls import CallRunner, Sleep
-from connectors.salesforce.describe import SchemaCache
+from connectors.salesforce.calls import RETRY_POLICY, CallRunner, Sleep
+from connectors.salesforce.describe import SALESFORCE_DIALECT, SchemaCache
 from connectors.salesforce.errors import LOCK_CODE
 from connectors.salesforce.keys import write_keys
 from connectors.salesforce.quota import QuotaGuard
@@ -61,7 +71,11 @@ class SalesforceConnector(Connector):
     settings_model: ClassVar[type[SalesforceSettings]] = SalesforceSettings
     max_batch_size: ClassVar[int] = 200
     cursor_field: ClassVar[str | None] = CURSOR
-    writable: ClassVar[bool] = True
+    dialect: ClassVar[Dialect] = SALESFORCE_DIALECT
+    retry_policy: ClassVar[RetryPolicy] = RETRY_POLICY
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.READ, Capability.WRITE, Capability.ARCHIVE, Capability.BACKFILL_KEYS}
+    )
 
     def __init__(
         self,
@@ -74,7 +88,13 @@ class SalesforceConnector(Connector):
         super().__init__(settings, client=client, clock=clock)
         self.settings: SalesforceSettings = settings
         self.quota = QuotaGuard(settings.quota_share)
-        self.runner = CallRunner(settings, quota=self.quota, relogin=self._relogin, sleep=sleep)
+        self.runner = CallRunner(
+            settings,
+            quota=self.quota,
+            relogin=self._relogin,
+            sleep=sleep,
+            policy=self.retry_policy,
+        )
         self.schemas = SchemaCache(self._describe_raw)
         self.bulk_jobs: list[str] = []
         if client is not None:

@@ -14,9 +14,25 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from mapping.errors import ConnectorError, SchemaMismatch
-from mapping.schema import FieldSchema, ObjectSchema
+from mapping.schema import Dialect, FieldSchema, ObjectSchema
 
-__all__ = ["SchemaCache", "field_schema"]
+SALESFORCE_DIALECT = Dialect(
+    name="salesforce",
+    kinds={
+        **dict.fromkeys(
+            ["textarea", "email", "phone", "url", "id", "combobox", "encryptedstring"],
+            "string",
+        ),
+        **dict.fromkeys(["picklist", "reference"], "string"),
+        **dict.fromkeys(["int", "long", "double", "currency", "percent"], "number"),
+        "multipicklist": "list",
+    },
+    lookup_rules=(("__r", "__c"), ("", "Id")),  # Partner__r -> Partner__c, Account -> AccountId
+    envelope_keys=frozenset({"attributes"}),
+)
+"""How Salesforce spells types, relations (``Partner__r.Refsync_Id__c``) and records."""
+
+__all__ = ["SALESFORCE_DIALECT", "SchemaCache", "field_schema"]
 
 Describe = Callable[[str], dict[str, Any]]
 _API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
@@ -64,7 +80,9 @@ class SchemaCache:
             raw = self._describe(object_name)
             self._raw[object_name] = raw
             fields = {f["name"]: field_schema(f) for f in raw.get("fields", ())}
-            self._schemas[object_name] = ObjectSchema(name=object_name, fields=fields)
+            self._schemas[object_name] = ObjectSchema(
+                name=object_name, fields=fields, dialect=SALESFORCE_DIALECT
+            )
         return self._schemas[object_name]
 
     def relationships(self, object_name: str) -> dict[str, FieldSchema]:
@@ -84,7 +102,7 @@ class SchemaCache:
         for rel, lookup in self.relationships(object_name).items():
             if lookup.createable or lookup.updateable:
                 fields.update(self._relation_entries(rel, lookup))
-        return ObjectSchema(name=object_name, fields=fields)
+        return ObjectSchema(name=object_name, fields=fields, dialect=SALESFORCE_DIALECT)
 
     def _relation_entries(self, rel: str, lookup: FieldSchema) -> dict[str, FieldSchema]:
         out = {}

@@ -21,7 +21,7 @@ Secrets are :class:`~pydantic.SecretStr` and never appear in messages. A plain `
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -33,7 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from connectors.base import require_tls
+from connectors.base import SettingRole, require_tls
 
 __all__ = ["SalesforceSettings"]
 
@@ -59,10 +59,10 @@ class SalesforceSettings(BaseModel):
     username: str | None = None
     password: SecretStr | None = None
     security_token: SecretStr | None = None
-    private_key_file: str | None = None
+    private_key_file: Annotated[str | None, SettingRole.PROGRAM_FILE] = None
     access_token: SecretStr | None = None
     jwt_audience: str | None = None
-    ca_file: str | None = Field(
+    ca_file: Annotated[str | None, SettingRole.PROGRAM_FILE] = Field(
         default=None, description="CA bundle to trust (the local sandbox's CA); TLS stays on"
     )
     timeout_seconds: float = Field(default=120.0, gt=0)

@@ -9,15 +9,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
 from connectors.base import (
     Bookmark,
+    Capability,
     Clock,
     Connector,
     EventMeta,
+    LocalProblem,
     NativeRecord,
+    PeopleLists,
     ReadPage,
     utc_now,
 )
+from connectors.scheduling import preflight
 from connectors.scheduling.csvsource import (
     Malformed,
     NoHeaderFound,
@@ -42,6 +48,9 @@ from connectors.scheduling.rejects import RowRejected
 from connectors.scheduling.rows import BadRow, RowContext, RowConverter
 from connectors.scheduling.settings import SchedulingSettings
 from connectors.scheduling.writers import (
+    CLOSURE_COLUMNS,
+    REVIEW_COLUMNS,
+    WORKLIST_COLUMNS,
     Contacts,
     targets_by_service_line,
     write_closure_csv,
@@ -79,7 +88,15 @@ class SchedulingConnector(Connector):
     settings_model = SchedulingSettings
     max_batch_size = 1000
     cursor_field = None
-    writable = False
+    capabilities = frozenset(
+        {Capability.READ, Capability.PEOPLE_FILES, Capability.REFERRAL_MATCHING}
+    )
+    phi_native_fields = frozenset(PHI_FIELDS)
+    people_file_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "scheduling-worklist.csv": WORKLIST_COLUMNS,
+        "closure.csv": CLOSURE_COLUMNS,
+        "unmatched-appointments.csv": REVIEW_COLUMNS,
+    }
     objects: ClassVar[tuple[str, ...]] = tuple(OBJECTS)
 
     def __init__(
@@ -100,6 +117,23 @@ class SchedulingConnector(Connector):
         self._preset = resolve_preset(
             settings.preset, settings.columns, settings.status_map, settings.no_show_reasons
         )
+
+    @classmethod
+    def create(
+        cls, settings: BaseModel, *, environ: Mapping[str, str] | None = None
+    ) -> SchedulingConnector:
+        """The connector with the program's environment (the patient key may sit in .env)."""
+        return cls(SchedulingSettings.model_validate(settings), environ=environ)
+
+    @classmethod
+    def local_problems(
+        cls, settings: BaseModel, environ: Mapping[str, str], *, reading: bool, program_dir: Path
+    ) -> list[LocalProblem]:
+        """A source's export folder (missing: error; empty: warning) and patient key."""
+        if not reading:
+            return []
+        valid = SchedulingSettings.model_validate(settings)
+        return preflight.local_problems(valid, environ, program_dir)
 
     # -- contract -------------------------------------------------------------------------
 
@@ -190,6 +224,20 @@ class SchedulingConnector(Connector):
         """A matcher over ``candidates`` with this connection's date window."""
         return ReferralIndex(candidates, window_days=self.settings.match_window_days)
 
+    def people_files(self) -> tuple[Path, ...]:
+        """The worklist, closure and review CSVs in ``output_dir`` (none when it is unset)."""
+        out = self.settings.output_dir
+        return () if out is None else tuple(out / name for name in self.people_file_columns)
+
+    def write_people_files(self, lists: PeopleLists) -> list[Path]:
+        """Rewrite the worklist, closure and review CSVs from the canonical state."""
+        contacts = lists.contacts
+        return [
+            self.write_worklist(lists.referrals(), lists.definitions, contacts=contacts),
+            self.write_closure(lists.referrals(), lists.definitions, contacts=contacts),
+            self.write_review(lists.unmatched),
+        ]
+
     def write_worklist(
         self,
         referrals: Iterable[Referral],
@@ -215,7 +263,9 @@ class SchedulingConnector(Connector):
         return target
 
     def write_review(
-        self, unmatched: Iterable[tuple[Mapping[str, Any], MatchResult]], path: Path | None = None
+        self,
+        unmatched: Iterable[tuple[Mapping[str, object], MatchResult]],
+        path: Path | None = None,
     ) -> Path:
         target = path or self._output("unmatched-appointments.csv")
         write_review_csv(target, unmatched)

@@ -17,36 +17,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-__all__ = ["MatchResult", "ReferralCandidate", "ReferralIndex", "match_event"]
+from connectors.capabilities import MatchMethod, MatchResult, ReferralCandidate
 
-MatchMethod = Literal["referral_number", "authorization_number", "patient_key"]
-
-
-@dataclass(frozen=True, slots=True)
-class ReferralCandidate:
-    """What the engine knows about one referral that an event could belong to."""
-
-    referral_id: str
-    referral_number: str | None = None
-    authorization_numbers: tuple[str, ...] = ()
-    patient_key: str | None = None
-    service_line: str | None = None
-    anchor_at: datetime | None = None  # received_at / accepted time: the window's centre
-
-
-@dataclass(frozen=True, slots=True)
-class MatchResult:
-    referral_id: str | None
-    method: MatchMethod | None = None
-    reason: str | None = None  # why unmatched (for the review list)
-
-    @property
-    def matched(self) -> bool:
-        return self.referral_id is not None
+__all__ = [
+    "MatchMethod",
+    "MatchResult",
+    "ReferralCandidate",
+    "ReferralIndex",
+    "match_event",
+]
 
 
 def _norm(value: str | None) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from connectors.capabilities import SettingRole
 from mapping.model import Stage
 
 __all__ = ["DEFAULT_PATIENT_KEY_ENV", "EventTimeColumn", "PresetName", "SchedulingSettings"]
@@ -37,7 +38,7 @@ class SchedulingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    path: Path
+    path: Annotated[Path, SettingRole.PROGRAM_PATH]
     format: Literal["csv", "fhir"] = "csv"
     preset: PresetName = "generic"
     columns: dict[str, list[str]] = Field(
@@ -53,7 +54,9 @@ class SchedulingSettings(BaseModel):
         default_factory=list,
         description="cancel-reason substrings that turn a cancellation into a no-show",
     )
-    timezone: str | None = Field(default=None, description="site IANA zone for local times")
+    timezone: Annotated[str | None, SettingRole.TIMEZONE] = Field(
+        default=None, description="site IANA zone for local times"
+    )
     encoding: str | None = Field(default=None, description="override encoding detection")
     delimiter: str | None = Field(default=None, description="override delimiter detection")
     file_pattern: str | None = Field(
@@ -64,7 +67,7 @@ class SchedulingSettings(BaseModel):
     match_window_days: int = Field(default=30, ge=0)
     service_line_by_department: dict[str, str] = Field(default_factory=dict)
     default_service_line: str | None = None
-    output_dir: Path | None = None
+    output_dir: Annotated[Path | None, SettingRole.OUTPUT_DIR] = None
     phi_passthrough: bool = False
     snapshot: bool = Field(
         default=False,

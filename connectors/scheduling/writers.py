@@ -10,19 +10,14 @@ CR) are prefixed with ``'``.
 
 from __future__ import annotations
 
-import csv
-import os
-import tempfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.scheduling.matching import MatchResult
+from connectors.capabilities import Contacts, MatchResult
+from connectors.csvfiles import neutralise_cell, write_csv_atomic
 from mapping.model import (
-    Clinician,
-    Partner,
     QualifiedReferralDefinition,
     Referral,
     ServiceTargets,
@@ -60,43 +55,6 @@ REVIEW_COLUMNS = (
     "referral_number", "authorization_number", "stage", "event_at", "appointment_at",
     "service_line", "department", "referring_npi", "reason",
 )  # fmt: skip
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_cell(value: Any) -> Any:
-    """Prefix text a spreadsheet would evaluate; numbers we computed pass unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> int:
-    """Write ``rows`` to ``path`` atomically; returns the number of data rows."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([_cell(row.get(c)) for c in columns])
-                count += 1
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return neutralise_cell(value)
 
 
 def targets_by_service_line(
@@ -124,29 +82,6 @@ def _line_targets(
     if not referral.service_line:
         return None
     return targets.get(service_line_key(referral.service_line))
-
-
-@dataclass(frozen=True)
-class Contacts:
-    """Who a coordinator calls about a referral: partners and clinicians by canonical id."""
-
-    partners: Mapping[str, Partner] = field(default_factory=dict)
-    clinicians: Mapping[str, Clinician] = field(default_factory=dict)
-
-    def of(self, r: Referral) -> dict[str, Any]:
-        clinician = self.clinicians.get(r.clinician_id or "")
-        partner_id = r.partner_id or (clinician.partner_id if clinician else None)
-        partner = self.partners.get(partner_id or "")
-        return {
-            "partner": partner.name if partner else None,
-            "clinician": _full_name(clinician) if clinician else None,
-            "clinician_npi": clinician.npi if clinician else None,
-            "practice_phone": partner.phone if partner else None,
-        }
-
-
-def _full_name(c: Clinician) -> str:
-    return " ".join(part for part in (c.first_name, c.last_name) if part)
 
 
 def _entered(referral: Referral, stage: Stage) -> datetime | None:

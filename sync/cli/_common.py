@@ -4,7 +4,6 @@ codes, print with rich, redact logs."""
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from mapping.errors import ConfigurationError, RefsyncError, exit_code_for
 if TYPE_CHECKING:
     from config import Program
     from sync.engine import Engine
+    from sync.environment import RefsyncEnvironment
     from sync.state import StateStore
 
 # The engine, the state store (SQLAlchemy, Alembic) and the connectors are imported inside
@@ -57,6 +57,14 @@ def fail(exc: BaseException) -> typer.Exit:
     return typer.Exit(exit_code_for(exc))
 
 
+def refsync_environment() -> RefsyncEnvironment:
+    """The ``REFSYNC_*`` variables, typed (imported on use: ``--help`` never loads
+    pydantic-settings)."""
+    from sync.environment import refsync_environment as read
+
+    return read()
+
+
 @contextmanager
 def engine_for(config: Path, state: str | None, **kwargs: Any) -> Iterator[Engine]:
     """An engine for the program in ``config``; closes connectors and the store after."""
@@ -65,7 +73,7 @@ def engine_for(config: Path, state: str | None, **kwargs: Any) -> Iterator[Engin
 
     program = open_program(config)
     _register_secrets(program)
-    url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
+    url = refsync_environment().state_url_for(state, program.state_url)
     store = StateStore.open(url)
     runtime = Runtime(program)
     try:
@@ -85,7 +93,7 @@ def store_for(config: Path, state: str | None) -> Iterator[tuple[StateStore, Pro
     from sync.state import StateStore
 
     program = load_program(config)
-    url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
+    url = refsync_environment().state_url_for(state, program.state_url)
     store = StateStore.open(url)
     try:
         yield store, program

@@ -14,7 +14,6 @@ Exit codes: 0 found (an empty conflict list is fine), 2 no referral with that nu
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -25,7 +24,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from sync.cli._app import app
-from sync.cli._common import console, err_console, handle_errors
+from sync.cli._common import console, err_console, handle_errors, refsync_environment
 
 if TYPE_CHECKING:
     from mapping.stages import StageRules
@@ -49,7 +48,7 @@ def _store_for(
     from sync.state import StateStore
 
     program = load_program(config)  # settings unchecked: the state is all these commands read
-    url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
+    url = refsync_environment().state_url_for(state, program.state_url)
     store = StateStore.open(url)
     try:
         yield store, ZoneInfo(program.config.timezone), ownership_of(program).stage_rules()

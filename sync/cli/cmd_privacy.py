@@ -20,7 +20,7 @@ from pathlib import Path
 import typer
 
 from sync.cli._app import app
-from sync.cli._common import console, err_console, handle_errors
+from sync.cli._common import console, err_console, handle_errors, refsync_environment
 
 __all__ = ["privacy", "rotate_key"]
 
@@ -98,8 +98,9 @@ def rotate_key(
         typer.echo(new_key())
         return
     with handle_errors():
-        url = state or os.environ.get("REFSYNC_STATE_URL") or open_program(config).state_url
-        from_env = bool(os.environ.get("REFSYNC_STATE_KEY"))
+        env = refsync_environment()
+        url = env.chosen_state_url(state) or open_program(config).state_url
+        from_env = env.state_key is not None
         if from_env and new is None:
             err_console.print(
                 "[bold red]error:[/] the state key comes from REFSYNC_STATE_KEY; pass the new "
@@ -126,8 +127,8 @@ def _keep(url: str, keys: list[str], from_env: bool) -> None:
 
     if from_env:
         return
-    named = os.environ.get("REFSYNC_STATE_KEY_FILE")
-    path = Path(named) if named else key_file_for(url)
+    named = refsync_environment().state_key_file
+    path = named if named is not None else key_file_for(url)
     if path is None:
         return
     temp = path.with_name(path.name + ".new")

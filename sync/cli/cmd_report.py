@@ -12,7 +12,6 @@ Exit codes: 0 written, 2 configuration (bad ``--since``, unknown ``--partner``),
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 
 from sync.cli._app import app
-from sync.cli._common import console, err_console, handle_errors
+from sync.cli._common import console, err_console, handle_errors, refsync_environment
 
 if TYPE_CHECKING:  # the heavy parts load when a command runs, not for --help
     from config.loader import Program
@@ -93,7 +92,7 @@ def _load(
             f"deidentified with the default {_SMALL_CELL})",
             highlight=False,
         )
-    url = state or os.environ.get("REFSYNC_STATE_URL") or program.state_url
+    url = refsync_environment().state_url_for(state, program.state_url)
     with StateStore.open(url) as store:
         data = load_program_data(store, program.definitions.values())
     measures, tables = build_tables(data, now=now, days=days, threshold=threshold)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 from datetime import datetime
 from pathlib import Path
@@ -75,7 +74,9 @@ def worker(
 ) -> None:
     """A Celery worker that runs jobs (broker: REFSYNC_BROKER_URL, state: REFSYNC_STATE_URL)."""
     _check_program(config)
-    os.environ["REFSYNC_PROGRAM"] = str(config.resolve())  # read by the pool's processes
+    from sync.environment import publish_program
+
+    publish_program(config)  # read by the pool's processes
     from sync.distributed import celery_app, check_broker
 
     with handle_errors():
@@ -98,7 +99,9 @@ def beat(
     ),
 ) -> None:
     """Celery beat: sends one task per scheduled job per cron tick. Run exactly one."""
-    os.environ["REFSYNC_PROGRAM"] = str(config.resolve())
+    from sync.environment import publish_program
+
+    publish_program(config)
     from sync.distributed import celery_app, configure_beat
 
     with handle_errors():

@@ -9,13 +9,12 @@ pg_restore (exit 2).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
 
 from sync.cli._app import app
-from sync.cli._common import console, handle_errors
+from sync.cli._common import console, handle_errors, refsync_environment
 
 __all__ = ["backup", "check", "restore"]
 
@@ -36,7 +35,7 @@ _STATE = typer.Option(
 def _url(config: Path, state: str | None) -> str:
     from config import load_program
 
-    return state or os.environ.get("REFSYNC_STATE_URL") or load_program(config).state_url
+    return refsync_environment().chosen_state_url(state) or load_program(config).state_url
 
 
 @state_app.command()

@@ -1,6 +1,6 @@
 """Matching scheduling events that carry no referral number to a referral.
 
-A connector that can match (the scheduling connector's ``referral_index``) gets the
+A connector that declares REFERRAL_MATCHING (its ``referral_index`` hook) gets the
 candidate referrals the canonical store knows a patient key for; an event then matches by
 authorization number, or by patient key + service line + date window. What matches nothing
 (or several referrals equally) is listed for review, never dropped.
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from connectors.base import Capability, Connector, MatchResult, ReferralCandidate, ReferralIndex
 from sync.state import StateStore
 
 __all__ = ["PatientMatcher"]
@@ -23,17 +24,18 @@ _REVIEW_LIMIT = 5000  # unmatched events kept in memory for the review file, per
 @dataclass
 class PatientMatcher:
     store: StateStore
-    unmatched: list[tuple[Mapping[str, Any], Any]] = field(default_factory=list)
-    _indexes: dict[int, Any] = field(default_factory=dict)
+    unmatched: list[tuple[Mapping[str, object], MatchResult]] = field(default_factory=list)
+    _indexes: dict[int, ReferralIndex] = field(default_factory=dict)
 
-    def match(self, connector: Any, fields: Mapping[str, Any]) -> tuple[str | None, str]:
+    def match(
+        self, connector: Connector | None, fields: Mapping[str, object]
+    ) -> tuple[str | None, str]:
         """(referral id or None, reason when None) for one event's native fields."""
-        make_index = getattr(connector, "referral_index", None)
-        if make_index is None:
+        if connector is None or not connector.supports(Capability.REFERRAL_MATCHING):
             return None, "it has no referral number"
         index = self._indexes.get(id(connector))
         if index is None:
-            index = make_index(self._candidates())
+            index = connector.referral_index(self._candidates())
             self._indexes[id(connector)] = index
         result = index.match(fields)
         if result.matched:
@@ -42,9 +44,7 @@ class PatientMatcher:
             self.unmatched.append((fields, result))
         return None, str(result.reason or "no referral matches it")
 
-    def _candidates(self) -> list[Any]:
-        from connectors.scheduling.matching import ReferralCandidate
-
+    def _candidates(self) -> list[ReferralCandidate]:
         out = []
         for rec in self.store.iter_records("referral"):
             patient = rec.data.get("patient") or {}

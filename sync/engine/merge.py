@@ -98,10 +98,18 @@ class MergeResult:
 
 
 def changed_fields(
-    read: Mapping[str, Any], expected: Mapping[str, Any], names: list[str]
+    read: Mapping[str, Any],
+    expected: Mapping[str, Any],
+    names: list[str],
+    envelope: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """The native ``names`` whose value in ``read`` differs from ``expected``."""
-    return [n for n in names if _norm(native_value(read, n)) != _norm(native_value(expected, n))]
+    """The native ``names`` whose value in ``read`` differs from ``expected``; keys of the
+    system's record ``envelope`` (its dialect's, never fields) are not compared."""
+    return [
+        n
+        for n in names
+        if _norm(native_value(read, n), envelope) != _norm(native_value(expected, n), envelope)
+    ]
 
 
 def merge_record(
@@ -229,9 +237,9 @@ def _set(data: dict[str, Any], path: str, value: Any) -> bool:
 _MISSING = object()
 
 
-def _norm(value: Any) -> Any:
+def _norm(value: Any, envelope: frozenset[str]) -> Any:
     if value == "" or value == []:
         return None
     if isinstance(value, Mapping):
-        return {k: _norm(v) for k, v in value.items() if k != "attributes"}
+        return {k: _norm(v, envelope) for k, v in value.items() if k not in envelope}
     return value

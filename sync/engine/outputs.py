@@ -1,5 +1,6 @@
-"""Files a run leaves for people: the scheduling worklist, the closure list and the review
-list of unmatched appointments, written into each scheduling connection's ``output_dir``.
+"""Files a run leaves for people (the scheduling worklist, the closure list and the review
+list of unmatched appointments), written by every connection that declares PEOPLE_FILES and
+is configured to write them (its ``people_files`` hook names them).
 
 They are how a program sees and fixes its two slow places: referrals accepted but not yet
 scheduled (against the service line's schedule-within target), and completed referrals whose
@@ -8,12 +9,11 @@ outcome never went back to the referrer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
-from connectors.scheduling.writers import Contacts
+from connectors.base import Capability, Connector, Contacts, PeopleLists
 from mapping.model import Clinician, Partner, QualifiedReferralDefinition, Referral
 from sync.engine.matching import PatientMatcher
 from sync.state import StateStore
@@ -21,11 +21,8 @@ from sync.state import StateStore
 __all__ = ["write_outputs"]
 
 
-_FILES = ("scheduling-worklist.csv", "closure.csv", "unmatched-appointments.csv")
-
-
 def write_outputs(
-    connectors: dict[str, Any],
+    connectors: Mapping[str, Connector],
     store: StateStore,
     matcher: PatientMatcher,
     definitions: list[QualifiedReferralDefinition],
@@ -33,8 +30,8 @@ def write_outputs(
     changed: bool,
     today: date,
 ) -> list[Path]:
-    """Write worklist, closure and review files for every connection that can and has a
-    directory configured; return the paths written.
+    """Write the people files of every connection that declares them and names some; return
+    the paths written.
 
     The lists hold ages in days, so they are rewritten when the run changed a referral, left
     an appointment unmatched, or the files were written on an earlier day; otherwise the
@@ -42,24 +39,26 @@ def write_outputs(
     """
     written: list[Path] = []
     for connector in connectors.values():
-        out = getattr(getattr(connector, "settings", None), "output_dir", None)
-        if out is None or not hasattr(connector, "write_worklist"):
+        if not connector.supports(Capability.PEOPLE_FILES):
             continue
-        if not changed and not matcher.unmatched and _current(Path(out), today):
+        files = connector.people_files()
+        if not files:
             continue
-        contacts = _contacts(store)
-        written.append(connector.write_worklist(_referrals(store), definitions, contacts=contacts))
-        written.append(connector.write_closure(_referrals(store), definitions, contacts=contacts))
-        written.append(connector.write_review(matcher.unmatched))
+        if not changed and not matcher.unmatched and _current(files, today):
+            continue
+        lists = PeopleLists(
+            referrals=lambda: _referrals(store),
+            definitions=definitions,
+            contacts=_contacts(store),
+            unmatched=matcher.unmatched,
+        )
+        written.extend(connector.write_people_files(lists))
     return written
 
 
-def _current(directory: Path, today: date) -> bool:
+def _current(files: Iterable[Path], today: date) -> bool:
     try:
-        return all(
-            datetime.fromtimestamp((directory / name).stat().st_mtime).date() >= today
-            for name in _FILES
-        )
+        return all(datetime.fromtimestamp(path.stat().st_mtime).date() >= today for path in files)
     except OSError:
         return False
 

@@ -4,8 +4,9 @@ Called for every inbound record before anything else touches it, and for every r
 way to a destination, so no log line of this process, nor an exception text a vendor library
 logs, can carry a patient's name, MRN or birth date. PHI is known two ways: canonical paths
 the model classifies as PHI (``mapping.model.is_phi_path``, e.g. ``patient.name``), and
-native fields that carry PHI whether or not a mapping reads them (a scheduling connection's
-``mrn``, ``patient_name``, ``birth_date`` with ``phi_passthrough: true``).
+native fields that carry PHI whether or not a mapping reads them (what the source connector
+declares in ``phi_native_fields``: a scheduling connection's ``mrn``, ``patient_name``,
+``birth_date`` with ``phi_passthrough: true``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from connectors.scheduling.native import PHI_FIELDS
 from mapping.model import entity_model, is_phi_path, phi_paths
 from mapping.spec import EntityMapping
 from mapping.translate import native_value
@@ -23,10 +23,16 @@ from sync.logs import register_phi
 __all__ = ["note_inbound", "note_natives", "note_record"]
 
 
-def note_natives(entity: str, em: EntityMapping, records: Iterable[Mapping[str, Any]]) -> None:
-    """Register the PHI fields of native records (one page) read through ``em``."""
+def note_natives(
+    entity: str,
+    em: EntityMapping,
+    records: Iterable[Mapping[str, Any]],
+    phi_fields: Iterable[str] = (),
+) -> None:
+    """Register the PHI fields of native records (one page) read through ``em``, and the
+    native ``phi_fields`` its connector declares."""
     mapped = [fm.native for fm in em.fields if fm.reads and _is_phi(entity, fm.canonical)]
-    names = [*PHI_FIELDS, *mapped]
+    names = [*phi_fields, *mapped]
     for native in records:
         for name in names:
             _register(native_value(native, name), name)

@@ -19,9 +19,10 @@ from typing import Any
 
 import orjson
 
-from connectors.base import NativeRecord
+from connectors.base import Bookmark, Capability, Connector, NativeRecord
 from mapping.errors import RecordError, TransformError
 from mapping.history import Decision
+from mapping.schema import GENERIC, Dialect
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from mapping.translate import (
@@ -62,7 +63,7 @@ class SourceReader:
     )
     touched: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) changed this run
     _created: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) new this run
-    _connector: Any = None
+    _connector: Connector | None = None
     _rejected: int = 0  # record errors so far: a merge that added none is remembered
     _mapping_digests: dict[int, tuple[EntityMapping, list[str], bytes]] = field(
         default_factory=dict
@@ -73,14 +74,14 @@ class SourceReader:
         source: str,
         entity: str,
         em: EntityMapping,
-        connector: Any,
+        connector: Connector,
         heartbeat: Callable[[int], None],
-    ) -> dict[str, Any] | None:
+    ) -> Bookmark | None:
         """Merge everything ``source`` changed since its bookmark; return the new bookmark."""
         self._connector = connector
         since = self.store.get_bookmark(source, em.object)
         fields = native_fields(em, "in")
-        last: dict[str, Any] | None = None
+        last: Bookmark | None = None
         for page in connector.read(em.object, since=since, fields=fields, until=self.started):
             with self.unit():
                 self._merge_page(source, entity, em, page.records)
@@ -93,7 +94,8 @@ class SourceReader:
         self, source: str, entity: str, em: EntityMapping, records: Sequence[NativeRecord]
     ) -> None:
         latest = {r.id: r for r in records}  # a page boundary may repeat a record
-        note_natives(entity, em, (r.fields for r in latest.values()))  # redacted from logs
+        phi = self._connector.phi_native_fields if self._connector else ()
+        note_natives(entity, em, (r.fields for r in latest.values()), phi)  # redacted from logs
         self.report.count_read(source, entity, "read", len(latest))
         ids = self._resolve_ids(source, entity, em, list(latest.values()))
         stored = self.store.get_records(entity, {cid for cid in ids.values() if cid})
@@ -150,7 +152,8 @@ class SourceReader:
         if rec.event is not None:  # an event: a blank cell says nothing, it clears nothing
             names = [n for n in names if native_value(native, n) not in (None, "")]
         elif current:  # a snapshot: only what differs from our own echo
-            names = changed_fields(native, self._expected(em, current), names)
+            envelope = self._dialect().envelope_keys
+            names = changed_fields(native, self._expected(em, current), names, envelope)
         if not names:
             self.report.count_read(source, entity, "unchanged")
             return None
@@ -262,12 +265,10 @@ class SourceReader:
 
     def _backfill(self, source: str, em: EntityMapping, pairs: list[tuple[str, Any]]) -> None:
         """Give records created outside refsync their canonical id, so no upsert duplicates them."""
-        if not pairs or not self._connector.writable:
+        connector = self._connector
+        if not pairs or connector is None or not connector.supports(Capability.BACKFILL_KEYS):
             return
-        try:
-            results = self._connector.backfill_keys(em.object, pairs, key=em.key)
-        except NotImplementedError:
-            return
+        results = connector.backfill_keys(em.object, pairs, key=em.key)
         failed = [r.error for r in results if r.error is not None]
         self.report.count_read(source, em.entity, "keys written back", len(results) - len(failed))
         self._reject(source, em.object, failed)
@@ -291,11 +292,14 @@ class SourceReader:
                 out[r.id] = keyed((prefix + orjson.dumps(content, default=str)).decode())
         return out
 
+    def _dialect(self) -> Dialect:
+        return self._connector.dialect if self._connector is not None else GENERIC
+
     def _expected(self, em: EntityMapping, current: dict[str, Any] | None) -> dict[str, Any]:
         if current is None:
             return {}
         try:
-            return to_native(em, current, self.ctx)
+            return to_native(em, current, self.ctx, self._dialect())
         except TransformError:
             return {}
 

@@ -21,8 +21,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from config.loader import Program
+from config.models import JobConfig
 from connectors.base import utc_now
 from mapping.errors import ConfigurationError, RefsyncError
+from mapping.model import QualifiedReferralDefinition
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from sync.engine.derive_pass import derive_referrals
@@ -129,7 +131,7 @@ class Engine:
         for warning in self.program.warnings:
             log.warning("%s", warning)
 
-    def _job(self, name: str) -> Any:
+    def _job(self, name: str) -> JobConfig:
         try:
             return self.program.config.jobs[name]
         except KeyError:
@@ -180,9 +182,9 @@ class Engine:
 
     def _read(
         self,
-        job: Any,
+        job: JobConfig,
         report: RunReport,
-        unit: Callable[[], Any],
+        unit: Callable[[], AbstractContextManager[object]],
         ctx: TransformContext,
         run_id: int | None,
         started: datetime,
@@ -215,11 +217,11 @@ class Engine:
             self._touched |= reader.touched
         return bookmarks
 
-    def _definitions(self) -> list[Any]:
+    def _definitions(self) -> list[QualifiedReferralDefinition]:
         return list(self.program.definitions.values())
 
     def _derive(
-        self, job: Any, started: datetime, definitions_changed: bool, report: RunReport
+        self, job: JobConfig, started: datetime, definitions_changed: bool, report: RunReport
     ) -> None:
         tz = ZoneInfo(self.program.config.timezone)
         touched = [cid for entity, cid in self._touched if entity == "referral"]
@@ -241,9 +243,9 @@ class Engine:
 
     def _write(
         self,
-        job: Any,
+        job: JobConfig,
         report: RunReport,
-        unit: Callable[[], Any],
+        unit: Callable[[], AbstractContextManager[object]],
         ctx: TransformContext,
         run_id: int | None,
         heartbeat: Callable[[], None],
@@ -268,9 +270,9 @@ class Engine:
     def _write_destination(
         self,
         dest: str,
-        job: Any,
+        job: JobConfig,
         report: RunReport,
-        unit: Callable[[], Any],
+        unit: Callable[[], AbstractContextManager[object]],
         ctx: TransformContext,
         run_id: int | None,
         heartbeat: Callable[[], None],
@@ -287,7 +289,7 @@ class Engine:
             writer.write(dest, entity, em, self.runtime.connector(dest), tick)
 
     def _entities(
-        self, conn: str, job: Any, *, reading: bool
+        self, conn: str, job: JobConfig, *, reading: bool
     ) -> Iterator[tuple[str, EntityMapping]]:
         spec = self.program.mappings.get(conn)
         if spec is None:

@@ -7,18 +7,16 @@ connection's settings are validated, with every problem reported, before any API
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
 from config.loader import Program, load_program
 from config.secrets import environment
-from connectors.base import Connector
+from connectors.base import Connector, SettingRole, settings_with_role
 from connectors.registry import connector_class, connector_types
 from mapping.errors import ConfigurationError
 from mapping.model import Stage
@@ -79,25 +77,30 @@ def open_program(
 
 
 def default_factory(name: str, program: Program) -> Connector:
-    """Build connection ``name`` from its validated settings (relative paths -> program dir)."""
+    """Build connection ``name`` from its validated settings: the fields its settings model
+    declares as program paths rooted at the program directory, its declared timezone field
+    defaulted to the program's."""
     conn = program.config.connections[name]
     cls = connector_class(conn.type)
     settings = program.settings[name]
     if not isinstance(settings, BaseModel):
         settings = cls.settings_model.model_validate(settings)
     settings = _rooted(settings, program.root)
-    if "timezone" in type(settings).model_fields and getattr(settings, "timezone", None) is None:
-        settings = settings.model_copy(update={"timezone": program.config.timezone})
+    unset = [
+        zone
+        for zone in settings_with_role(type(settings), SettingRole.TIMEZONE)
+        if settings.model_dump(include={zone})[zone] is None
+    ]
+    if unset and program.config.timezone is not None:
+        settings = settings.model_copy(update=dict.fromkeys(unset, program.config.timezone))
     if "phi_properties" in type(settings).model_fields and conn.tier is PrivacyTier.FULL:
         # the connector refuses to write these unless they are sensitive-data properties
         settings = settings.model_copy(
             update={"phi_properties": sensitive_properties(program, name)}
         )
-    if "environ" in inspect.signature(cls).parameters:
-        # Secrets a connector reads by name (the scheduling patient key) may live in DIR/.env
-        # like every ${VAR} of refsync.yaml; the process environment wins.
-        return cls(settings, environ=environment(program.root))  # type: ignore[call-arg]
-    return cls(settings)
+    # Secrets a connector reads by name (the scheduling patient key) may live in DIR/.env
+    # like every ${VAR} of refsync.yaml; the process environment wins.
+    return cls.create(settings, environ=environment(program.root))
 
 
 def _rooted(settings: BaseModel, root: Path) -> BaseModel:
@@ -107,9 +110,9 @@ def _rooted(settings: BaseModel, root: Path) -> BaseModel:
     a no-op for them); it only matters for a Program built by hand. Never joins twice.
     """
     base = Path(root).expanduser().resolve()
-    updates: dict[str, Any] = {}
-    for name in ("path", "output_dir", "output", "private_key_file", "ca_file"):
-        value = getattr(settings, name, None)
+    updates: dict[str, object] = {}
+    names = settings_with_role(type(settings), SettingRole.PROGRAM_PATH)
+    for name, value in settings.model_dump(include=set(names)).items():
         if isinstance(value, str | Path) and str(value) and not Path(value).is_absolute():
             joined = base / Path(value).expanduser()
             updates[name] = joined if isinstance(value, Path) else str(joined)

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from connectors.base import Connector
 from mapping.errors import RecordError
 from mapping.model import is_phi_path
+from mapping.schema import GENERIC, Dialect
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from mapping.translate import to_native
@@ -84,16 +86,18 @@ class DestinationWriter:
     dry_run: bool
     mirror: bool
     _before: dict[str, StoredRecord] = field(default_factory=dict, init=False, repr=False)
+    _dialect: Dialect = field(default=GENERIC, init=False, repr=False)
 
     def write(
         self,
         dest: str,
         entity: str,
         em: EntityMapping,
-        connector: Any,
+        connector: Connector,
         heartbeat: Callable[[int], None],
     ) -> None:
         fingerprint = mapping_fingerprint(em, self.ctx)
+        self._dialect = connector.dialect
         failing = self.store.open_error_keys(self.report.job, dest, em.object)
         # Counted before writing: what is written now becomes acknowledged too.
         acknowledged = self.store.count_acknowledged(dest, entity, fingerprint)
@@ -165,7 +169,7 @@ class DestinationWriter:
             return False
         note_record(entity, rec.data)  # on its way to a vendor client: redact it from logs
         try:
-            native = to_native(em, rec.data, self.ctx)
+            native = to_native(em, rec.data, self.ctx, self._dialect)
         except RecordError as exc:
             self._reject(dest, em.object, [(rec.id, exc)])
             return True
@@ -206,7 +210,7 @@ class DestinationWriter:
             self.report.add("changes", f"{key}: changes not yet sent (to {dest})")
             return
         try:
-            before = to_native(em, old.data, self.ctx)
+            before = to_native(em, old.data, self.ctx, self._dialect)
         except RecordError:
             return
         phi = {fm.native for fm in em.fields if _is_phi(entity, fm.canonical)}
@@ -259,7 +263,7 @@ class DestinationWriter:
             self._reject(dest, em.object, failed)
 
     def _archive(
-        self, dest: str, entity: str, em: EntityMapping, connector: Any, ids: list[str]
+        self, dest: str, entity: str, em: EntityMapping, connector: Connector, ids: list[str]
     ) -> None:
         if self.dry_run:
             self.report.count_written(dest, entity, "archived", len(ids))

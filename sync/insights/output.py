@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from connectors.scheduling.writers import write_csv_atomic
+from connectors.csvfiles import write_csv_atomic
 from mapping.model import (
     Clinician,
     OutreachActivity,

@@ -36,7 +36,9 @@ def spec() -> MappingSpec:
 def _round_trip(hs: HubSpotSandbox, spec: MappingSpec, entity: str, record) -> dict:  # noqa: F811
     em = spec.entities[entity]
     connector = connector_for(hs)
-    [result] = connector.upsert(em.object, [to_native(em, record, CTX)], key=em.key)
+    [result] = connector.upsert(
+        em.object, [to_native(em, record, CTX, connector.dialect)], key=em.key
+    )
     assert result.ok, result.error
     until = datetime.now(UTC) + timedelta(seconds=30)
     pages = connector.read(em.object, since=None, fields=native_fields(em, "in"), until=until)
@@ -100,5 +102,8 @@ def test_outreach_and_definitions_round_trip(hs: HubSpotSandbox, spec: MappingSp
     definition = QualifiedReferralDefinition(id="mp-def-cardiology-3", service_line="cardiology",
                                              version="3", required_documents=["referral_order"])  # fmt: skip
     em = spec.entities["definition"]
-    [result] = connector_for(hs).upsert(em.object, [to_native(em, definition, CTX)], key=em.key)
+    connector = connector_for(hs)
+    [result] = connector.upsert(
+        em.object, [to_native(em, definition, CTX, connector.dialect)], key=em.key
+    )
     assert result.ok, result.error

@@ -137,7 +137,9 @@ def test_canonical_records_travel_to_salesforce_and_back_unchanged(
     for entity, record in (("partner", partner), ("referral", referral),
                            ("outreach", outreach), ("definition", definition)):  # fmt: skip
         em = spec.entities[entity]
-        [result] = connector.upsert(em.object, [to_native(em, record, CTX)], key=em.key)
+        [result] = connector.upsert(
+            em.object, [to_native(em, record, CTX, connector.dialect)], key=em.key
+        )
         assert result.ok, (entity, result.error)
     sandbox.advance(1)
     for em, record in ((spec.entities["partner"], partner), (spec.entities["referral"], referral)):

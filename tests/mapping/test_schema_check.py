@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from mapping.model import Stage
-from mapping.schema import FieldSchema, ObjectSchema
+from mapping.schema import Dialect, FieldSchema, ObjectSchema
 from mapping.schema_check import check_against_schema, native_kind
 from mapping.spec import EntityMapping
 
 STAGE_LABELS = {s.value: s.value.replace("_", " ").title() for s in Stage}
 URGENCIES = ("Routine", "Urgent", "STAT")
+
+
+# A Salesforce-like dialect, declared here as a connector would (mapping names no vendor).
+SF_LIKE = Dialect(
+    name="sf-like",
+    kinds={"picklist": "string", "reference": "string"},
+    lookup_rules=(("__r", "__c"), ("", "Id")),
+)
 
 
 def field(name, type_="string", **kw):
@@ -36,7 +44,7 @@ def referral_schema(*, drop=(), **overrides):
     fields.update(overrides)
     for name in drop:
         fields.pop(name)
-    return ObjectSchema("Referral__c", fields)
+    return ObjectSchema("Referral__c", fields, dialect=SF_LIKE)
 
 
 def mapping(fields, *, stage=True, key="Refsync_Id__c"):
@@ -166,16 +174,45 @@ def test_relations_need_their_lookup_field_and_an_external_id_on_the_far_side():
     em = mapping([{"canonical": "partner_id", "native": "Partner__r.Refsync_Id__c"}], stage=False)
     (problem,) = check_against_schema(em, referral_schema(drop=["Partner__c"]), direction="out")
     assert "Referral__c.Partner__c (the lookup behind Partner__r)" in problem
-    account = ObjectSchema("Account", {"Refsync_Id__c": field("Refsync_Id__c")})
+    account = ObjectSchema("Account", {"Refsync_Id__c": field("Refsync_Id__c")}, dialect=SF_LIKE)
     (problem,) = check_against_schema(
         em, referral_schema(), direction="out", related={"Account": account}
     )
     assert "Account.Refsync_Id__c is used to match Partner__r but is not an external id" in problem
 
 
-def test_native_types_fall_into_coarse_kinds():
-    assert native_kind("picklist") == "string"
-    assert native_kind("enumeration") == "string"
+def test_native_types_fall_into_coarse_kinds_through_the_connectors_dialect():
+    assert native_kind("picklist", SF_LIKE) == "string"
+    assert native_kind("Reference", SF_LIKE) == "string"
     assert native_kind("datetime") == "datetime"
-    assert native_kind("bool") == "boolean"
+    assert native_kind("boolean") == "boolean"
     assert native_kind("mystery") is None
+    assert native_kind("picklist") is None  # a vendor type name means nothing without its dialect
+
+
+def test_a_dynamics_style_lookup_is_checked_with_the_connectors_lookup_rule():
+    dynamics = Dialect(name="dynamics-like", lookup_rules=(("", "_value"),))
+    schema = ObjectSchema(
+        "referral",
+        {
+            "refsync_id": field("refsync_id", external_id=True, unique=True),
+            "parentaccount_value": field(
+                "parentaccount_value", "lookup", reference_to=("account",)
+            ),
+        },
+        dialect=dynamics,
+    )
+    fields = [{"native": "parentaccount.refsync_id", "canonical": "partner_id"}]
+    em = mapping(fields, stage=False, key="refsync_id")
+    assert check_against_schema(em, schema, direction="out") == []
+
+
+def test_a_flat_dotted_key_is_left_alone_only_where_the_dialect_declares_it():
+    flat = Dialect(name="assoc-like", flat_prefixes=("links.",))
+    fields = [{"native": "links.company", "canonical": "partner_id"}]
+    em = mapping(fields, stage=False, key="Refsync_Id__c")
+    plain = referral_schema()
+    (problem,) = check_against_schema(em, plain, direction="out")
+    assert "the lookup behind links" in problem
+    as_flat = ObjectSchema(plain.name, plain.fields, dialect=flat)
+    assert check_against_schema(em, as_flat, direction="out") == []

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from mapping.errors import RecordError, TransformError
 from mapping.model import Partner, Referral, RelationshipStatus, Stage, Urgency
+from mapping.schema import Dialect
 from mapping.spec import MappingSpec
 from mapping.transforms import TransformContext
 from mapping.translate import content_hash, native_fields, to_canonical, to_native
@@ -107,15 +108,17 @@ def test_outbound_sends_only_out_fields_and_the_key_carries_the_canonical_id():
     assert "Tier__c" not in native  # direction in
 
 
-def test_dotted_native_paths_nest_and_associations_stay_flat():
+def test_dotted_native_paths_nest_and_the_dialects_flat_prefixes_stay_flat():
     referral = Referral(id="R-1", referral_number="N-1", partner_id="P-1", stage=Stage.SCHEDULED)
     native = to_native(REFERRAL, referral, CTX)
     assert native["Partner__r"] == {"Refsync_Id__c": "P-1"}
     assert native["Stage__c"] == "Scheduled"
-    hub = to_native(
-        SPEC.entities["clinician"], {"id": "C-1", "last_name": "Ng", "partner_id": "P-1"}, CTX
-    )
+    clinician = {"id": "C-1", "last_name": "Ng", "partner_id": "P-1"}
+    flat = Dialect(name="assoc-like", flat_prefixes=("associations.",))
+    hub = to_native(SPEC.entities["clinician"], clinician, CTX, flat)
     assert hub == {"lastname": "Ng", "associations.companies": "P-1", "refsync_id": "C-1"}
+    nested = to_native(SPEC.entities["clinician"], clinician, CTX)
+    assert nested["associations"] == {"companies": "P-1"}
 
 
 def test_an_empty_relation_is_left_out_rather_than_sent_as_null():

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from scheduling_support import FIXTURES, KEY_ENV, make_connector, read_all
 
-from connectors.base import Connector
+from connectors.base import Capability, Connector
 from connectors.registry import connector_class
 from connectors.scheduling import SchedulingConnector, SchedulingSettings
 from mapping.errors import ConfigurationError, SchemaMismatch, SecretError
@@ -25,7 +25,11 @@ def test_registry_type_scheduling_is_this_connector():
     cls = connector_class("scheduling")
     assert cls is SchedulingConnector and issubclass(cls, Connector)
     assert cls.name == "scheduling" and cls.settings_model is SchedulingSettings
-    assert cls.writable is False
+    assert cls.capabilities == {
+        Capability.READ,
+        Capability.PEOPLE_FILES,
+        Capability.REFERRAL_MATCHING,
+    }  # read-only: it cannot be a job's destination
 
 
 def test_custom_preset_requires_a_column_map_and_a_status_map():

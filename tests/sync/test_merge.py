@@ -161,3 +161,11 @@ def test_changed_fields_sees_a_changed_hubspot_association_flat_key() -> None:
     assert changed_fields(read, expected, ["associations.companies", "name"]) == [
         "associations.companies"
     ]
+
+
+def test_changed_fields_ignores_only_the_envelope_keys_the_systems_dialect_declares() -> None:
+    read = {"Partner__r": {"attributes": {"type": "Account"}, "Refsync_Id__c": "p1"}}
+    expected = {"Partner__r": {"Refsync_Id__c": "p1"}}
+    assert changed_fields(read, expected, ["Partner__r"], frozenset({"attributes"})) == []
+    # a system without that envelope: the extra key is a difference, not noise
+    assert changed_fields(read, expected, ["Partner__r"]) == ["Partner__r"]

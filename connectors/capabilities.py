@@ -1,0 +1,189 @@
+"""What a connector can do, declared (singer-sdk style), and the types its hooks exchange.
+
+A connector lists its :class:`Capability` members in ``Connector.capabilities`` and
+overrides the hook of each (:data:`HOOKS`); the registry refuses a class that declares a
+capability without its hook. The engine asks ``connector.supports(...)`` and calls the hook:
+it never probes a connector for methods or guesses setting names.
+
+Settings the engine needs are declared by the connection's settings model with
+:class:`SettingRole` markers in ``Annotated`` types::
+
+    class MySettings(BaseModel):
+        path: Annotated[Path, SettingRole.PROGRAM_PATH]          # rooted at the program dir
+        output_dir: Annotated[Path | None, SettingRole.OUTPUT_DIR] = None
+        timezone: Annotated[str | None, SettingRole.TIMEZONE] = None  # program's zone if unset
+
+and the engine finds them with :func:`settings_with_role`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+from pydantic import BaseModel
+
+from mapping.model import Clinician, Partner, QualifiedReferralDefinition, Referral
+
+__all__ = [
+    "HOOKS",
+    "Capability",
+    "Contacts",
+    "LocalProblem",
+    "MatchMethod",
+    "MatchResult",
+    "NativeFields",
+    "PeopleLists",
+    "ReferralCandidate",
+    "ReferralIndex",
+    "SettingRole",
+    "settings_with_role",
+]
+
+NativeFields = Mapping[str, object]
+"""A native record's fields as the system returned them."""
+
+
+class Capability(enum.StrEnum):
+    """One thing a connector can do beyond ``check``/``describe``."""
+
+    READ = "read"
+    """``read``: a source of records (every connector so far)."""
+    WRITE = "write"
+    """``upsert``: a destination matched by key."""
+    ARCHIVE = "archive"
+    """``archive``: removes records of a destination in mirror mode."""
+    BACKFILL_KEYS = "backfill_keys"
+    """``backfill_keys``: writes canonical ids into records created outside refsync."""
+    PEOPLE_FILES = "people_files"
+    """``people_files``/``write_people_files``: worklist-style files for staff."""
+    REFERRAL_MATCHING = "referral_matching"
+    """``referral_index``: matches records that carry no referral number to a referral."""
+
+
+HOOKS: Mapping[Capability, tuple[str, ...]] = {
+    Capability.READ: ("read",),
+    Capability.WRITE: ("upsert",),
+    Capability.ARCHIVE: ("archive",),
+    Capability.BACKFILL_KEYS: ("backfill_keys",),
+    Capability.PEOPLE_FILES: ("people_files", "write_people_files"),
+    Capability.REFERRAL_MATCHING: ("referral_index",),
+}
+"""The methods a connector overrides for each capability it declares."""
+
+
+class SettingRole(enum.Enum):
+    """What the engine needs to know about a settings field (an ``Annotated`` marker)."""
+
+    PROGRAM_PATH = "program_path"
+    """A file or folder; a relative value is taken from the program directory."""
+    PROGRAM_FILE = "program_file"
+    """A file that must exist before a run (a key, a CA bundle); also a program path."""
+    OUTPUT_DIR = "output_dir"
+    """The folder the connector writes files for people into (also a program path)."""
+    TIMEZONE = "timezone"
+    """An IANA zone; the program's ``timezone`` applies when the connection sets none."""
+
+
+def settings_with_role(model: type[BaseModel], role: SettingRole) -> tuple[str, ...]:
+    """Names of ``model``'s fields marked with ``role`` (OUTPUT_DIR and PROGRAM_FILE count as
+    program paths too)."""
+    wanted = {role}
+    if role is SettingRole.PROGRAM_PATH:
+        wanted |= {SettingRole.OUTPUT_DIR, SettingRole.PROGRAM_FILE}
+    return tuple(
+        name
+        for name, info in model.model_fields.items()
+        if any(isinstance(m, SettingRole) and m in wanted for m in info.metadata)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LocalProblem:
+    """What would stop (or empty) a run of one connection on this machine, found without
+    any API call (``Connector.local_problems``; ``refsync validate`` and ``plan`` show it).
+
+    ``at`` is where in the connection's YAML (``("settings", "path")``, ``("type",)``);
+    ``message`` follows ``connection 'NAME': `` and names no value that could be PHI;
+    ``empties_reads``: the source would read nothing (a warning plan and run repeat).
+    """
+
+    at: tuple[str, ...]
+    message: str
+    fix: str
+    warning: bool = False
+    empties_reads: bool = False
+
+
+MatchMethod = Literal["referral_number", "authorization_number", "patient_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralCandidate:
+    """What the engine knows about one referral that a record could belong to."""
+
+    referral_id: str
+    referral_number: str | None = None
+    authorization_numbers: tuple[str, ...] = ()
+    patient_key: str | None = None
+    service_line: str | None = None
+    anchor_at: datetime | None = None  # received_at / accepted time: the window's centre
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """The referral a record matched, how, or why it matched none (a reason, no value)."""
+
+    referral_id: str | None
+    method: MatchMethod | None = None
+    reason: str | None = None
+
+    @property
+    def matched(self) -> bool:
+        return self.referral_id is not None
+
+
+class ReferralIndex(Protocol):
+    """What ``Connector.referral_index`` returns: matches one record's native fields."""
+
+    def match(self, fields: NativeFields) -> MatchResult: ...
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Who a coordinator calls about a referral: partners and clinicians by canonical id."""
+
+    partners: Mapping[str, Partner] = field(default_factory=dict)
+    clinicians: Mapping[str, Clinician] = field(default_factory=dict)
+
+    def of(self, r: Referral) -> dict[str, str | None]:
+        clinician = self.clinicians.get(r.clinician_id or "")
+        partner_id = r.partner_id or (clinician.partner_id if clinician else None)
+        partner = self.partners.get(partner_id or "")
+        return {
+            "partner": partner.name if partner else None,
+            "clinician": _full_name(clinician) if clinician else None,
+            "clinician_npi": clinician.npi if clinician else None,
+            "practice_phone": partner.phone if partner else None,
+        }
+
+
+def _full_name(c: Clinician) -> str:
+    return " ".join(part for part in (c.first_name, c.last_name) if part)
+
+
+@dataclass(frozen=True)
+class PeopleLists:
+    """What ``write_people_files`` gets: the canonical state, read on demand.
+
+    ``referrals`` is called once per file (each call a fresh pass over the store);
+    ``unmatched`` are records no referral matched, with the reason, for the review list.
+    """
+
+    referrals: Callable[[], Iterable[Referral]]
+    definitions: Sequence[QualifiedReferralDefinition]
+    contacts: Contacts
+    unmatched: Sequence[tuple[NativeFields, MatchResult]] = ()

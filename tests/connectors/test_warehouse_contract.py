@@ -1,0 +1,128 @@
+"""The warehouse connector passes the write (and read, archive) contract suites against the
+local PostgreSQL, each test in its own schema (dropped afterwards)."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.base import Capability
+from connectors.registry import connector_class
+from connectors.testing import ContractHarness, suites_for
+from connectors.warehouse import WarehouseConnector, WarehouseSettings
+from mapping.errors import ConnectorError, SchemaMismatch
+from mapping.privacy import PrivacyTier
+from tests.conftest import PG_BASE_URL
+
+
+class _Clock:
+    """The connector's clock, advanced by hand: stamps differ without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 2, 2, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self) -> None:
+        self.now += timedelta(seconds=1)
+
+
+@pytest.fixture
+def warehouse_schema() -> Iterator[str]:
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+    except OSError:
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+    schema = f"wh_{uuid.uuid4().hex[:12]}"
+    yield schema
+    engine = sa.create_engine(PG_BASE_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def _connector(schema: str, clock: _Clock, tier: PrivacyTier = PrivacyTier.DEIDENTIFIED):
+    settings = WarehouseSettings(url=PG_BASE_URL, schema=schema, tier=tier)
+    return WarehouseConnector(settings, clock=clock)
+
+
+def _partner(key: str) -> dict[str, object]:
+    return {"refsync_id": key, "name": f"Clinic {key}", "kind": "hospital", "referrals_total": 3}
+
+
+class TestWarehousePartnersContract(*suites_for(WarehouseConnector)):  # type: ignore[misc]
+    @pytest.fixture
+    def contract(self, warehouse_schema: str) -> Iterator[ContractHarness]:
+        clock = _Clock()
+        connector = _connector(warehouse_schema, clock)
+        yield ContractHarness(
+            connector=connector,
+            object_name="partners",
+            key_field="refsync_id",
+            fields=("refsync_id", "name", "kind", "referrals_total"),
+            make_record=_partner,
+            # a text where the column is a number: the database refuses that row alone
+            make_bad_record=lambda key: {**_partner(key), "referrals_total": "many"},
+            settle=clock.advance,
+            now=clock,
+        )
+        connector.close()
+
+
+def test_the_warehouse_is_a_registered_destination_that_reads_writes_and_archives() -> None:
+    cls = connector_class("warehouse")
+    assert cls is WarehouseConnector
+    assert cls.capabilities == {Capability.READ, Capability.WRITE, Capability.ARCHIVE}
+
+
+def test_a_deidentified_warehouse_has_no_column_for_a_care_date_or_free_text(
+    warehouse_schema: str,
+) -> None:
+    deidentified = _connector(warehouse_schema, _Clock()).describe("referrals").fields
+    full = _connector(warehouse_schema, _Clock(), PrivacyTier.FULL).describe("referrals").fields
+    assert "received_month" in deidentified and "days_to_schedule" in deidentified
+    for name in ("received_at", "reason", "appointment_at", "patient"):
+        assert name not in deidentified
+    assert {"received_at", "reason", "appointment_at"} <= set(full)
+
+
+def test_reading_a_column_the_tier_left_out_names_the_tier(warehouse_schema: str) -> None:
+    connector = _connector(warehouse_schema, _Clock())
+    with pytest.raises(SchemaMismatch, match="privacy tier deidentified"):
+        list(connector.read("referrals", since=None, fields=["refsync_id", "reason"]))
+
+
+def test_an_upsert_that_changes_nothing_leaves_the_row_and_its_stamp_alone(
+    warehouse_schema: str,
+) -> None:
+    clock = _Clock()
+    connector = _connector(warehouse_schema, clock)
+    first = connector.upsert("partners", [_partner("p1")], key="refsync_id")
+    clock.advance()
+    again = connector.upsert("partners", [_partner("p1")], key="refsync_id")
+    clock.advance()
+    changed = connector.upsert(
+        "partners", [{**_partner("p1"), "name": "Renamed"}], key="refsync_id"
+    )
+    assert [r.created for r in (*first, *again, *changed)] == [True, False, False]
+    table = sa.table("partners", sa.column("refsync_updated_at"), schema=warehouse_schema)
+    with connector.engine.connect() as conn:
+        stamp = conn.execute(sa.select(table.c.refsync_updated_at)).scalar_one()
+    assert stamp == clock.now  # moved by the change only (two seconds after the insert)
+    connector.close()
+
+
+def test_an_unreachable_warehouse_is_a_connector_error_without_its_password() -> None:
+    settings = WarehouseSettings(
+        url="postgresql+psycopg://refsync:s3cret-pw@127.0.0.1:1/x?connect_timeout=2"
+    )
+    with pytest.raises(ConnectorError) as info:
+        WarehouseConnector(settings).check()
+    assert "s3cret-pw" not in str(info.value)
+    assert "failed to connect" in str(info.value)
