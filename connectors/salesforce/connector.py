@@ -35,6 +35,14 @@ from typing import Any, ClassVar
 from simple_salesforce.api import Salesforce
 
 from connectors.base import Bookmark, Clock, Connector, ReadPage, WriteResult, utc_now
+from connectors.salesforce.activities import (
+    ACTIVITY,
+    archive_activities,
+    backfill_activity_keys,
+    describe_activities,
+    read_activities,
+    upsert_activities,
+)
 from connectors.salesforce.auth import apply_session, build_client, login, new_http_session
 from connectors.salesforce.bulk import BulkUpsert
 from connectors.salesforce.calls import CallRunner, Sleep
@@ -104,6 +112,8 @@ class SalesforceConnector(Connector):
 
     def describe(self, object_name: str) -> ObjectSchema:
         """The object's fields, plus ``<relationship>.<external id>`` lookup paths."""
+        if object_name == ACTIVITY:
+            return describe_activities(self)
         return self.schemas.full(object_name)
 
     def read(
@@ -115,6 +125,8 @@ class SalesforceConnector(Connector):
         until: datetime | None = None,
     ) -> Iterator[ReadPage]:
         """Changed (and deleted) records in ``[since, until)``, 2,000 per page with bookmarks."""
+        if object_name == ACTIVITY:
+            return read_activities(self, since=since, fields=fields, until=until)
         select = select_list(fields)
         self.schemas.require(object_name, select)
         window = ReadWindow.from_bookmark(
@@ -140,6 +152,8 @@ class SalesforceConnector(Connector):
         """
         if not records:
             return []
+        if object_name == ACTIVITY:
+            return upsert_activities(self, records, key=key)
         names = list(dict.fromkeys(n for r in records for n, _ in flat_items(r)))
         self._require_writable(object_name, key, names)
         lookups = self._lookups(object_name, names)
@@ -158,6 +172,8 @@ class SalesforceConnector(Connector):
         """Write canonical ids onto records created outside refsync, by Salesforce Id."""
         if not pairs:
             return []
+        if object_name == ACTIVITY:
+            return backfill_activity_keys(self, pairs, key=key)
         self._require_writable(object_name, key, [])
         return write_keys(self.client, self.runner, object_name, pairs, key=key,
                           batch_size=self.settings.write_batch_size)  # fmt: skip
@@ -166,6 +182,8 @@ class SalesforceConnector(Connector):
         """Delete (to the Recycle Bin) the records whose ``key`` is one of ``keys``."""
         if not keys:
             return []
+        if object_name == ACTIVITY:
+            return archive_activities(self, keys, key=key)
         self.schemas.require(object_name, [key])
         return delete_by_keys(self.client, self.runner, object_name, keys, key=key)
 
