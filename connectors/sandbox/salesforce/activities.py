@@ -53,9 +53,11 @@ def _event_times(row: Row) -> None:
         day = row.get("ActivityDate")
         if day is None:
             raise _missing("ActivityDate")
-        start = datetime.combine(day, time(0), tzinfo=UTC)
-        row.update(ActivityDateTime=start, StartDateTime=start, DurationInMinutes=_DAY_MINUTES)
-        row["EndDateTime"] = start + timedelta(minutes=_DAY_MINUTES)
+        midnight = datetime.combine(day, time(0), tzinfo=UTC)
+        row.update(
+            ActivityDateTime=midnight, StartDateTime=midnight, DurationInMinutes=_DAY_MINUTES
+        )
+        row["EndDateTime"] = midnight + timedelta(minutes=_DAY_MINUTES)
         return
     start: datetime | None = row.get("ActivityDateTime") or row.get("StartDateTime")
     if start is None:
