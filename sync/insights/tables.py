@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from mapping.measures import (
@@ -37,6 +37,7 @@ from mapping.model import (
     QualifiedReferralDefinition,
     Referral,
 )
+from sync.insights.attribution import OUTREACH_COLUMNS, outreach_rows
 from sync.state import RecordErrorInfo
 
 __all__ = [
@@ -104,10 +105,16 @@ class _Cells:
 
 
 def build_tables(
-    data: ProgramData, *, now: datetime, days: int, threshold: int = 11
+    data: ProgramData,
+    *,
+    now: datetime,
+    days: int,
+    threshold: int = 11,
+    config: MeasureConfig | None = None,
 ) -> tuple[ProgramMeasures, dict[str, Table]]:
-    """The measures over the last ``days`` days and every table of the report."""
-    config = MeasureConfig(windows=(days,))
+    """The measures over the last ``days`` days and every table of the report
+    (``config``: attribution window, trend and activity settings; its windows are ignored)."""
+    config = replace(config or MeasureConfig(), windows=(days,))
     m = compute(
         data.referrals,
         data.partners,
@@ -132,6 +139,13 @@ def build_tables(
         _scorecard(m.partners, days, c),
         _partner_lines(m.partners, days, c),
         _campaigns(m, c),
+        Table(
+            "outreach",
+            f"Referrals after each outreach activity (within {config.attribution_days} days; "
+            "all referrals to date)",
+            OUTREACH_COLUMNS,
+            outreach_rows(m, data.outreach, data.partners, threshold),
+        ),
         _timeline(data, now, days, c),
         _sla(m, days, c),
         _quality(m, w, data.errors, data.unreadable, c),

@@ -22,7 +22,7 @@ from tests.sync.report_support import AS_OF, CANARIES, make_program
 runner = CliRunner()
 TABLES = {"summary", "funnel", "stages", "time_to_schedule", "scorecard",
           "outreach_vs_referrals", "sla_breaches", "data_quality", "partner_service_lines",
-          "campaigns"}  # fmt: skip
+          "campaigns", "outreach"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +167,27 @@ def test_a_stored_record_that_no_longer_fits_the_model_is_counted_not_fatal(tmp_
     assert {"problem": "unreadable canonical record", "item": "referral", "count": "1"} in rows
     summary = _rows((tmp_path / "summary.csv").read_text(encoding="utf-8-sig"))
     assert summary[0] == {"measure": "referrals", "value": "20"}
+
+
+def test_the_attribution_window_comes_from_refsync_yaml_and_the_command_line_overrides_it(
+    program: Path, tmp_path: Path
+) -> None:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    path = program / "refsync.yaml"
+    original = path.read_text(encoding="utf-8")
+    data = yaml.load(original)
+    data["measures"] = {"attribution_days": 12}
+    try:
+        with path.open("w", encoding="utf-8") as fh:
+            yaml.dump(data, fh)
+        assert _invoke("report", "--config", str(program), "--out", str(tmp_path / "a.html")
+                       ).exit_code == 0  # fmt: skip
+        assert "within 12 days" in (tmp_path / "a.html").read_text(encoding="utf-8")
+        again = _invoke("report", "--config", str(program), "--out", str(tmp_path / "b.html"),
+                        "--attribution-days", "7")  # fmt: skip
+        assert again.exit_code == 0, again.output
+        assert "within 7 days" in (tmp_path / "b.html").read_text(encoding="utf-8")
+    finally:
+        path.write_text(original, encoding="utf-8")
