@@ -104,6 +104,10 @@ FIELD_CLASSES: dict[str, dict[str, FieldClass]] = {
                  "service_lines"),
         **_group(_OP, "a count over all of a partner's referrals", "referrals_total",
                  "referrals_completed", "referrals_open"),
+        **_group(_OP, "an aggregate over a partner's referrals in the rollup window",
+                 "referrals_recent", "acceptance_rate", "leakage_rate",
+                 "median_days_to_schedule", "referrals_after_outreach", "referral_trend",
+                 "derived_status"),
         "last_referral_at": FieldClass(
             _QI, "the receipt date of the partner's latest referral: one patient's care date"
         ),

@@ -103,6 +103,13 @@ PROPERTIES: dict[str, list[PropertySpec]] = {
         _p("refsync_last_referral_at", "datetime"),
         _p("refsync_last_referral_week"),
         _p("refsync_last_outreach_at", "datetime"),
+        *(
+            _p(f"refsync_{n}", "number")
+            for n in ("referrals_recent", "acceptance_rate", "leakage_rate",
+                      "median_days_to_schedule", "referrals_after_outreach")
+        ),  # fmt: skip
+        _p("refsync_referral_trend"),
+        _p("refsync_derived_status", "enumeration", options=_enum(RelationshipStatus)),
     ],
     "contacts": [
         _KEY,

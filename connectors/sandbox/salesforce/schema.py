@@ -215,6 +215,13 @@ def _account() -> ObjectDef:
             _dt("Last_Referral_At__c"),
             _text("Last_Referral_Week__c", 8),
             _dt("Last_Outreach_At__c"),
+            _num("Referrals_Recent__c"),
+            _f("Acceptance_Rate__c", "percent", precision=5, scale=1),
+            _f("Leakage_Rate__c", "percent", precision=5, scale=1),
+            _num("Median_Days_To_Schedule__c", 18, 1),
+            _num("Referrals_After_Outreach__c"),
+            _text("Referral_Trend__c", 20),
+            _pick("Derived_Status__c", RELATIONSHIP_STATUSES),
         ],
     )
 
