@@ -13,12 +13,12 @@ from sync.engine.rollups import update_rollups
 from sync.state import StateStore
 from tests.mapping.test_measures import (
     CLINICIANS,
-    D,
     DEFINITIONS,
     NOW,
     OUTREACH,
     PARTNERS,
     REFERRALS,
+    D,
 )
 
 UTC_ZONE = ZoneInfo("UTC")
