@@ -29,11 +29,7 @@ def test_import_layers_point_down_only() -> None:
 
 def test_ruff_finds_nothing() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "."],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, "-m", "ruff", "check", "."], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -42,10 +38,7 @@ def test_mypy_strict_on_mapping_and_checked_everywhere_else_finds_nothing() -> N
     # strict on mapping/ (pyproject's override); the other packages with mypy's defaults
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "mapping", "sync", "connectors", "config"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
+        cwd=REPO, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
