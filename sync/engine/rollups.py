@@ -60,6 +60,7 @@ class RollupResult:
     recomputed: int = 0
     changed: list[str] = field(default_factory=list)
     unreadable: int = 0
+    referrals_read: int = 0  # referrals loaded to recompute them (the pass's main cost)
 
 
 def update_rollups(
@@ -232,6 +233,7 @@ def _recompute(
         if new != data:
             updates.append((pid, new, False))
     result.recomputed += len(partners)
+    result.referrals_read += len(referrals)
     if updates:
         result.changed += store.put_records("partner", updates).changed
 
