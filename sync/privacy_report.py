@@ -41,6 +41,8 @@ OUTPUT_FILES: dict[str, tuple[str, ...]] = {
 _OUTPUT_EXTRA: dict[str, FieldClass] = {
     "referral_id": FieldClass(DataClass.OPERATIONAL, "refsync's own record id, random"),
     "accepted_at": FieldClass(DataClass.QUASI_IDENTIFIER, "a date tied to one patient's care"),
+    "waiting_since": FieldClass(DataClass.QUASI_IDENTIFIER, "a date tied to one patient's care"),
+    "sla": FieldClass(DataClass.OPERATIONAL, "which target: respond or schedule"),
     "event_at": FieldClass(DataClass.QUASI_IDENTIFIER, "a date tied to one patient's care"),
     "fhir_ref": FieldClass(DataClass.DIRECT_IDENTIFIER, "the id of a patient's FHIR resource"),
     "service_request_ref": FieldClass(
