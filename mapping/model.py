@@ -246,6 +246,10 @@ class Referral(_Base):
     partner_id: str | None = None
     clinician_id: str | None = None
     referring_npi: str | None = None  # who sent it, as the source said (resolved by the hub)
+    # The referring provider's name and practice as the export spells them: only to suggest a
+    # clinician for an NPI nobody knows (new-referrers.csv), never to link one.
+    referring_name: str | None = None
+    referring_practice: str | None = None
     stage: Stage = Stage.REFERRED
     stage_history: list[StageEvent] = Field(default_factory=list)
     events: list[ReferralEvent] = Field(default_factory=list)  # the log stage is folded from

@@ -135,6 +135,8 @@ FIELD_CLASSES: dict[str, dict[str, FieldClass]] = {
             "statuses; cancel reasons inside it are clinical text, sealed with it"
         ),
         "referring_npi": FieldClass(_OP, _PROVIDER),
+        "referring_name": FieldClass(_OP, _PROVIDER),
+        "referring_practice": FieldClass(_OP, _PROVIDER),
         **_group(_TX, _FREE_TEXT, "reason", "decline_reason", "cancel_reason"),
         **_group(_CO, _COARSE, "received_month", "received_week", "stage_entered_week"),
         **_group(_CO, _INTERVAL, "days_to_schedule", "days_to_complete", "days_to_close_loop"),

@@ -28,6 +28,7 @@ from mapping.privacy import (
 )
 from mapping.privacy_flow import Flow, flows
 from mapping.spec import resolve_path
+from sync.engine.new_referrers import NEW_REFERRER_COLUMNS
 
 __all__ = ["OUTPUT_FILES", "LeavingField", "output_problems", "privacy_rows"]
 
@@ -35,6 +36,7 @@ OUTPUT_FILES: dict[str, tuple[str, ...]] = {
     "scheduling-worklist.csv": WORKLIST_COLUMNS,
     "closure.csv": CLOSURE_COLUMNS,
     "unmatched-appointments.csv": REVIEW_COLUMNS,
+    "new-referrers.csv": NEW_REFERRER_COLUMNS,
 }
 """Files a scheduling connection writes into its output_dir, with their columns."""
 
@@ -43,6 +45,13 @@ _OUTPUT_EXTRA: dict[str, FieldClass] = {
     "accepted_at": FieldClass(DataClass.QUASI_IDENTIFIER, "a date tied to one patient's care"),
     "waiting_since": FieldClass(DataClass.QUASI_IDENTIFIER, "a date tied to one patient's care"),
     "sla": FieldClass(DataClass.OPERATIONAL, "which target: respond or schedule"),
+    "referrals": FieldClass(DataClass.OPERATIONAL, "how many referrals name the referrer"),
+    "service_lines": FieldClass(DataClass.OPERATIONAL, "the service lines referred to"),
+    "score": FieldClass(DataClass.OPERATIONAL, "how close the suggested clinician is (0-1)"),
+    **{
+        f"suggested_{name}": FieldClass(DataClass.OPERATIONAL, "a known clinician or practice")
+        for name in ("clinician_id", "clinician", "clinician_npi", "partner")
+    },
     "event_at": FieldClass(DataClass.QUASI_IDENTIFIER, "a date tied to one patient's care"),
     "fhir_ref": FieldClass(DataClass.DIRECT_IDENTIFIER, "the id of a patient's FHIR resource"),
     "service_request_ref": FieldClass(

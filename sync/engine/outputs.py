@@ -1,5 +1,6 @@
-"""Files a run leaves for people: the scheduling worklist, the closure list and the review
-list of unmatched appointments, written into each scheduling connection's ``output_dir``.
+"""Files a run leaves for people: the scheduling worklist, the closure list, the review list
+of unmatched appointments and the new referrers to review (:mod:`sync.engine.new_referrers`),
+written into each scheduling connection's ``output_dir``.
 
 They are how a program sees and fixes its two slow places: referrals accepted but not yet
 scheduled (against the service line's schedule-within target), and completed referrals whose
@@ -13,15 +14,23 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.scheduling.writers import Contacts
+from connectors.scheduling.writers import Contacts, write_csv_atomic
 from mapping.model import Clinician, Partner, QualifiedReferralDefinition, Referral
 from sync.engine.matching import PatientMatcher
+from sync.engine.new_referrers import NEW_REFERRER_COLUMNS, new_referrer_rows
 from sync.state import StateStore
 
-__all__ = ["write_outputs"]
+__all__ = ["NEW_REFERRERS_FILE", "write_outputs"]
+
+NEW_REFERRERS_FILE = "new-referrers.csv"
 
 
-_FILES = ("scheduling-worklist.csv", "closure.csv", "unmatched-appointments.csv")
+_FILES = (
+    "scheduling-worklist.csv",
+    "closure.csv",
+    "unmatched-appointments.csv",
+    NEW_REFERRERS_FILE,
+)
 
 
 def write_outputs(
@@ -51,6 +60,11 @@ def write_outputs(
         written.append(connector.write_worklist(_referrals(store), definitions, contacts=contacts))
         written.append(connector.write_closure(_referrals(store), definitions, contacts=contacts))
         written.append(connector.write_review(matcher.unmatched))
+        target = Path(out) / NEW_REFERRERS_FILE
+        write_csv_atomic(
+            target, NEW_REFERRER_COLUMNS, new_referrer_rows(_referrals(store), contacts)
+        )
+        written.append(target)
     return written
 
 
