@@ -16,6 +16,7 @@ import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +31,7 @@ from sync.engine.derived import store_definitions
 from sync.engine.matching import PatientMatcher
 from sync.engine.outputs import write_outputs
 from sync.engine.reader import SourceReader
-from sync.engine.referrers import unlinked_referral_ids
+from sync.engine.referrers import ref_resolver, unlinked_referral_ids
 from sync.engine.report import RunReport
 from sync.engine.rollups import update_rollups
 from sync.engine.runtime import Runtime, ownership_of
@@ -197,7 +198,7 @@ class Engine:
                 self.store,
                 report,
                 ownership,
-                ctx,
+                replace(ctx, resolve_ref=ref_resolver(self.store, source)),
                 unit,
                 run_id,
                 started,
