@@ -2,9 +2,9 @@
 of unmatched appointments and the new referrers to review (:mod:`sync.engine.new_referrers`),
 written into each scheduling connection's ``output_dir``.
 
-They are how a program sees and fixes its two slow places: referrals accepted but not yet
-scheduled (against the service line's schedule-within target), and completed referrals whose
-outcome never went back to the referrer.
+They are how a program sees and fixes its slow places: referrals waiting for an answer
+(against respond-within hours) or accepted but not yet scheduled (against schedule-within
+days), and completed referrals whose outcome never went back to the referrer.
 """
 
 from __future__ import annotations
