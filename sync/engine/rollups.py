@@ -222,13 +222,17 @@ def _recompute(
     models = _models(partners, Partner, result)
     m = compute(referrals, models, clinicians, outreach, definitions, now=now, config=config)
     by_partner = {pm.partner_id: pm for pm in m.partners}
-    mine = {pid: set(d.get("referrals") or ()) for pid, d in index.items()}
+    by_id = {r.id: r for r in referrals}
+    near_by: dict[str, list[OutreachActivity]] = {}
+    for o in outreach:
+        near_by.setdefault(o.partner_id or "", []).append(o)
     updates = []
     for pid, data in partners.items():
         if pid not in by_partner:
             continue  # a partner record that no longer fits the model: counted unreadable
-        own = [r for r in referrals if r.id in mine.get(pid, ())]
-        near = [o for o in outreach if o.partner_id == pid]
+        ids = index.get(pid, {}).get("referrals") or ()
+        own = [by_id[i] for i in ids if i in by_id]
+        near = near_by.get(pid, [])
         new = {**data, **rollup_fields(by_partner[pid], own, near, config.windows[0], tz)}
         if new != data:
             updates.append((pid, new, False))
