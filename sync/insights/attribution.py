@@ -50,7 +50,7 @@ def outreach_rows(
     outreach: Sequence[OutreachActivity],
     partners: Sequence[Partner],
     threshold: int,
-) -> list[dict[str, str | int | None]]:
+) -> list[dict[str, str | int | float | None]]:
     """One row per outreach activity credited with a referral, most credited first."""
     by_id = {o.id: o for o in outreach}
     names = {p.id: p.name for p in partners}
@@ -58,7 +58,7 @@ def outreach_rows(
     def cell(n: int) -> str | int:
         return n if suppress_count(n, threshold) is not None else f"<{threshold}"
 
-    rows = []
+    rows: list[dict[str, str | int | float | None]] = []
     for a in sorted(m.outreach, key=lambda a: (-a.any_touch, a.key)):
         o = by_id.get(a.key)
         if o is None:
