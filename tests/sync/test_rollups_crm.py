@@ -77,6 +77,9 @@ def test_rollups_reach_accounts_and_companies_and_only_changed_partners_are_rewr
     assert companies[home]["refsync_referrals_total"] == "2"
     assert companies[home]["refsync_derived_status"] == "active"
     assert companies[home]["refsync_referral_trend"] == "new"
+    # rollups are aggregates: no referral number or patient value on an Account or company
+    for text in (repr(accounts), repr(companies)):
+        assert "REF-8001" not in text and "00012345" not in text
 
     time.sleep(1.1)
     _rollups(hub)  # reads back the companies it wrote: nothing to send
