@@ -13,7 +13,7 @@ Suppression follows CMS cell-size rules: a count from 1 to ``threshold - 1`` rea
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -148,7 +148,7 @@ def build_tables(
         ),
         _timeline(data, now, days, c),
         _sla(m, days, c),
-        _quality(m, w, data.errors, data.unreadable, c),
+        _quality(m, w, data, c),
     ]
     return m, {t.name: t for t in tables}
 
@@ -341,13 +341,20 @@ def _sla(m: ProgramMeasures, days: int, c: _Cells) -> Table:
     )
 
 
-def _quality(
-    m: ProgramMeasures,
-    w: WindowMeasures,
-    errors: Iterable[RecordErrorInfo],
-    unreadable: dict[str, int],
-    c: _Cells,
-) -> Table:
+def _unresolved(referrals: Sequence[Referral], c: _Cells) -> list[dict[str, Cell]]:
+    """Referrals naming a referring NPI no clinician holds yet (see new-referrers.csv)."""
+    waiting = [r.referring_npi for r in referrals if r.referring_npi and not r.clinician_id]
+    if not waiting:
+        return []
+    return [{
+        "problem": "unresolved referrer",
+        "item": f"{len(set(waiting))} referring NPIs no clinician holds (new-referrers.csv)",
+        "count": c.count(len(waiting)),
+    }]  # fmt: skip
+
+
+def _quality(m: ProgramMeasures, w: WindowMeasures, data: ProgramData, c: _Cells) -> Table:
+    errors, unreadable = data.errors, data.unreadable
     rows: list[dict[str, Cell]] = [
         {"problem": "incomplete referral", "item": f"missing {doc}", "count": c.count(n)}
         for doc, n in w.missing_documents.items()
@@ -377,5 +384,6 @@ def _quality(
             "item": "no partner or clinician's partner",
             "count": c.count(m.without_partner),
         },
+        *_unresolved(data.referrals, c),
     ]
     return Table("data_quality", "Data quality", ("problem", "item", "count"), rows)

@@ -109,3 +109,19 @@ def test_a_ten_day_attribution_window_credits_only_the_outreach_ten_days_before(
            for r in tables["outreach"].rows}  # fmt: skip
     assert got == {"2026-06-18": (1, 1, 1), "2026-06-05": (1, 1, 0)}
     assert "within 10 days" in tables["outreach"].title
+
+
+def test_data_quality_counts_referrals_whose_referrer_nobody_knows():
+    from dataclasses import replace
+
+    waiting = [r.model_copy(update={"referring_npi": "1245319599", "clinician_id": None})
+               for r in REFERRALS[:3]]  # fmt: skip
+    data = replace(DATA, referrals=[*waiting, *REFERRALS[3:]])
+    _, tables = build_tables(data, now=NOW, days=365, threshold=1)
+    [row] = [r for r in tables["data_quality"].rows if r["problem"] == "unresolved referrer"]
+    assert row == {"problem": "unresolved referrer",
+                   "item": "1 referring NPIs no clinician holds (new-referrers.csv)",
+                   "count": 3}  # fmt: skip
+    _, hidden = build_tables(data, now=NOW, days=365, threshold=11)
+    assert [r["count"] for r in hidden["data_quality"].rows
+            if r["problem"] == "unresolved referrer"] == ["<11"]  # fmt: skip
