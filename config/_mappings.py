@@ -17,7 +17,7 @@ from config.problems import Loc, Problems, YamlFile, plain
 from mapping.privacy import PrivacyTier
 from mapping.privacy_flow import check_flows
 from mapping.spec import EntityMapping, FieldMapping, MappingSpec, StageMap
-from mapping.spec_check import SpecProblem, check_mapping, check_ownership
+from mapping.spec_check import SpecProblem, check_mapping, check_ownership, check_refs
 
 __all__ = ["LoadedMapping", "check_mappings", "read_mapping"]
 
@@ -78,7 +78,7 @@ def check_mappings(
             loaded.lenient, connection=name, phi_allowed=True, writes=name in destinations
         )
         _report(loaded, found, problems)
-    for name, problem in check_ownership(lenient):
+    for name, problem in [*check_ownership(lenient), *check_refs(lenient)]:
         _report(mappings[name], [problem], problems)
     for name, problem in check_flows(lenient, tiers, _origin_places(mappings)):
         _report(mappings[name], [problem], problems)

@@ -14,7 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mapping.model import EntityName
 from mapping.privacy import PrivacyTier
 
-__all__ = ["PHI_ZONE_TYPES", "ConnectionConfig", "JobConfig", "ProgramConfig", "StateConfig"]
+__all__ = [
+    "PHI_ZONE_TYPES",
+    "ConnectionConfig",
+    "JobConfig",
+    "MeasuresConfig",
+    "ProgramConfig",
+    "StateConfig",
+]
 
 PHI_ZONE_TYPES = frozenset({"scheduling"})
 """Connection types inside the covered entity's PHI zone: their default tier is full."""
@@ -84,6 +91,27 @@ class JobConfig(_Config):
     max_rejected: int = Field(default=100, ge=0)
 
 
+class MeasuresConfig(_Config):
+    """How the program's measures are computed (report, pipeline and partner rollups)."""
+
+    attribution_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="a referral is credited to outreach to its partner or clinician in this "
+        "many days before it was referred (last touch and any touch)",
+    )
+    rollup_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="window of the measures written onto partners (accounts, companies)",
+    )
+    trend_days: int = Field(default=90, ge=1, le=3650)
+    trend_threshold: float = Field(default=0.2, ge=0, le=10)
+    active_days: int = Field(default=90, ge=1, le=3650)
+
+
 class ProgramConfig(_Config):
     """The whole of ``refsync.yaml``."""
 
@@ -94,6 +122,7 @@ class ProgramConfig(_Config):
     connections: dict[str, ConnectionConfig] = Field(default_factory=dict)
     definitions: str = "definitions"
     jobs: dict[str, JobConfig] = Field(default_factory=dict)
+    measures: MeasuresConfig = Field(default_factory=MeasuresConfig)
     allow_paths_outside: bool = Field(
         default=False,
         description="Admin setting: let mapping, definitions and path settings point outside "

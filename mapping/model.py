@@ -163,6 +163,15 @@ class Partner(_Base):
     last_referral_at: AwareDatetime | None = None
     last_outreach_at: AwareDatetime | None = None
     last_referral_week: str | None = None  # ISO week of last_referral_at (2026-W07)
+    # Measures over the program's rollup window (measures.rollup_days, default 90 days; see
+    # mapping.measures): rates in percent, days as decimals, None when nothing to measure.
+    referrals_recent: int | None = None
+    acceptance_rate: float | None = None
+    leakage_rate: float | None = None
+    median_days_to_schedule: float | None = None
+    referrals_after_outreach: int | None = None
+    referral_trend: str | None = None  # none, new, growing, steady, declining, lapsed
+    derived_status: RelationshipStatus | None = None  # from referrals and outreach
 
 
 class Clinician(_Base):
@@ -237,6 +246,10 @@ class Referral(_Base):
     partner_id: str | None = None
     clinician_id: str | None = None
     referring_npi: str | None = None  # who sent it, as the source said (resolved by the hub)
+    # The referring provider's name and practice as the export spells them: only to suggest a
+    # clinician for an NPI nobody knows (new-referrers.csv), never to link one.
+    referring_name: str | None = None
+    referring_practice: str | None = None
     stage: Stage = Stage.REFERRED
     stage_history: list[StageEvent] = Field(default_factory=list)
     events: list[ReferralEvent] = Field(default_factory=list)  # the log stage is folded from

@@ -104,6 +104,10 @@ FIELD_CLASSES: dict[str, dict[str, FieldClass]] = {
                  "service_lines"),
         **_group(_OP, "a count over all of a partner's referrals", "referrals_total",
                  "referrals_completed", "referrals_open"),
+        **_group(_OP, "an aggregate over a partner's referrals in the rollup window",
+                 "referrals_recent", "acceptance_rate", "leakage_rate",
+                 "median_days_to_schedule", "referrals_after_outreach", "referral_trend",
+                 "derived_status"),
         "last_referral_at": FieldClass(
             _QI, "the receipt date of the partner's latest referral: one patient's care date"
         ),
@@ -131,6 +135,8 @@ FIELD_CLASSES: dict[str, dict[str, FieldClass]] = {
             "statuses; cancel reasons inside it are clinical text, sealed with it"
         ),
         "referring_npi": FieldClass(_OP, _PROVIDER),
+        "referring_name": FieldClass(_OP, _PROVIDER),
+        "referring_practice": FieldClass(_OP, _PROVIDER),
         **_group(_TX, _FREE_TEXT, "reason", "decline_reason", "cancel_reason"),
         **_group(_CO, _COARSE, "received_month", "received_week", "stage_entered_week"),
         **_group(_CO, _INTERVAL, "days_to_schedule", "days_to_complete", "days_to_close_loop"),

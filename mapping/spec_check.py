@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from mapping.model import Stage, is_phi_path
 from mapping.spec import EntityMapping, FieldMapping, MappingSpec, resolve_path
 
-__all__ = ["Loc", "SpecProblem", "check_entity", "check_mapping", "check_ownership"]
+__all__ = [
+    "Loc",
+    "SpecProblem",
+    "check_entity",
+    "check_mapping",
+    "check_ownership",
+    "check_refs",
+]
 
 Loc = tuple[str | int, ...]
 
@@ -221,3 +228,34 @@ def _check_stage(entity: str, em: EntityMapping, *, writes: bool) -> list[SpecPr
             )
         )
     return problems
+
+
+def check_refs(specs: Mapping[str, MappingSpec]) -> list[tuple[str, SpecProblem]]:
+    """Every inbound ``{ref: E}`` can resolve: the hub turns a native id of E into refsync's
+    id through the links of the connection that reads it, so that connection must map E."""
+    found: list[tuple[str, SpecProblem]] = []
+    for connection, spec in specs.items():
+        for entity, em in spec.entities.items():
+            for i, fm in enumerate(em.fields):
+                for j, step in enumerate(fm.transforms):
+                    target = _ref_target(step.name, step.args)
+                    if target is None or not fm.reads or target in spec.entities:
+                        continue
+                    loc: Loc = ("entities", entity, "fields", i, "transforms", j)
+                    found.append((connection, SpecProblem(loc, _unresolvable(entity, fm, target))))
+    return found
+
+
+def _ref_target(name: str, args: object) -> str | None:
+    if name != "ref":
+        return None
+    return str(args.get("entity")) if isinstance(args, dict) else str(args)
+
+
+def _unresolvable(entity: str, fm: FieldMapping, target: str) -> str:
+    return (
+        f"{entity}.{fm.canonical} reads {fm.native} with {{ref: {target}}}, but this mapping "
+        f"has no {target} entity, so its {target} ids can never be resolved to refsync ids; "
+        f"map {target} in this file (and sync it before), or drop the ref if {fm.native} "
+        "already holds refsync's id"
+    )

@@ -39,6 +39,15 @@ __all__ = ["LeavingField", "output_files", "output_problems", "privacy_rows"]
 _OUTPUT_EXTRA: dict[str, FieldClass] = {
     "referral_id": FieldClass(DataClass.OPERATIONAL, "refsync's own record id, random"),
     "accepted_at": FieldClass(DataClass.QUASI_IDENTIFIER, "a date tied to one patient's care"),
+    "waiting_since": FieldClass(DataClass.QUASI_IDENTIFIER, "a date tied to one patient's care"),
+    "sla": FieldClass(DataClass.OPERATIONAL, "which target: respond or schedule"),
+    "referrals": FieldClass(DataClass.OPERATIONAL, "how many referrals name the referrer"),
+    "service_lines": FieldClass(DataClass.OPERATIONAL, "the service lines referred to"),
+    "score": FieldClass(DataClass.OPERATIONAL, "how close the suggested clinician is (0-1)"),
+    **{
+        f"suggested_{name}": FieldClass(DataClass.OPERATIONAL, "a known clinician or practice")
+        for name in ("clinician_id", "clinician", "clinician_npi", "partner")
+    },
     "event_at": FieldClass(DataClass.QUASI_IDENTIFIER, "a date tied to one patient's care"),
     "fhir_ref": FieldClass(DataClass.DIRECT_IDENTIFIER, "the id of a patient's FHIR resource"),
     "service_request_ref": FieldClass(

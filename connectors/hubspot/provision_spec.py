@@ -80,6 +80,15 @@ class PropertySpec:
         return body
 
 
+_ROLLUP_NUMBERS = (
+    "referrals_recent",
+    "acceptance_rate",
+    "leakage_rate",
+    "median_days_to_schedule",
+    "referrals_after_outreach",
+)
+
+
 def _enum(values: type[StrEnum]) -> tuple[str, ...]:
     return tuple(v.value for v in values)
 
@@ -108,6 +117,9 @@ PROPERTIES: dict[str, list[PropertySpec]] = {
         _p("refsync_last_referral_at", "datetime"),
         _p("refsync_last_referral_week"),
         _p("refsync_last_outreach_at", "datetime"),
+        *(_p(f"refsync_{n}", "number") for n in _ROLLUP_NUMBERS),
+        _p("refsync_referral_trend"),
+        _p("refsync_derived_status", "enumeration", options=_enum(RelationshipStatus)),
     ],
     "contacts": [
         _KEY,

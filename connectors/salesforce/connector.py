@@ -47,6 +47,14 @@ from connectors.base import (
     WriteResult,
     utc_now,
 )
+from connectors.salesforce.activities import (
+    ACTIVITY,
+    archive_activities,
+    backfill_activity_keys,
+    describe_activities,
+    read_activities,
+    upsert_activities,
+)
 from connectors.salesforce.auth import apply_session, build_client, login, new_http_session
 from connectors.salesforce.bulk import BulkUpsert
 from connectors.salesforce.bulk_read import BulkQuery, cell_parsers
@@ -127,6 +135,8 @@ class SalesforceConnector(Connector):
 
     def describe(self, object_name: str) -> ObjectSchema:
         """The object's fields, plus ``<relationship>.<external id>`` lookup paths."""
+        if object_name == ACTIVITY:
+            return describe_activities(self)
         return self.schemas.full(object_name)
 
     def read(
@@ -139,6 +149,8 @@ class SalesforceConnector(Connector):
     ) -> Iterator[ReadPage]:
         """Changed (and deleted) records in ``[since, until)``, 2,000 per page with bookmarks
         (Bulk API 2.0 result pages of ``bulk_read_page_records`` past ``bulk_read_threshold``)."""
+        if object_name == ACTIVITY:
+            return read_activities(self, since=since, fields=fields, until=until)
         select = select_list(fields)
         self.schemas.require(object_name, select)
         window = ReadWindow.from_bookmark(
@@ -179,6 +191,8 @@ class SalesforceConnector(Connector):
         """
         if not records:
             return []
+        if object_name == ACTIVITY:
+            return upsert_activities(self, records, key=key)
         names = list(dict.fromkeys(n for r in records for n, _ in flat_items(r)))
         self._require_writable(object_name, key, names)
         lookups = self._lookups(object_name, names)
@@ -197,6 +211,8 @@ class SalesforceConnector(Connector):
         """Write canonical ids onto records created outside refsync, by Salesforce Id."""
         if not pairs:
             return []
+        if object_name == ACTIVITY:
+            return backfill_activity_keys(self, pairs, key=key)
         self._require_writable(object_name, key, [])
         return write_keys(self.client, self.runner, object_name, pairs, key=key,
                           batch_size=self.settings.write_batch_size)  # fmt: skip
@@ -205,6 +221,8 @@ class SalesforceConnector(Connector):
         """Delete (to the Recycle Bin) the records whose ``key`` is one of ``keys``."""
         if not keys:
             return []
+        if object_name == ACTIVITY:
+            return archive_activities(self, keys, key=key)
         self.schemas.require(object_name, [key])
         return delete_by_keys(self.client, self.runner, object_name, keys, key=key)
 

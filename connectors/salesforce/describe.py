@@ -104,6 +104,18 @@ class SchemaCache:
                 fields.update(self._relation_entries(rel, lookup))
         return ObjectSchema(name=object_name, fields=fields, dialect=SALESFORCE_DIALECT)
 
+    def read_paths(self, object_name: str) -> dict[str, FieldSchema]:
+        """``<relationship>.<external id>`` entries of every lookup, read-only ones too
+        (``Account.Refsync_Id__c`` through an activity's derived ``AccountId``)."""
+        out: dict[str, FieldSchema] = {}
+        for rel, lookup in self.relationships(object_name).items():
+            out.update(self._relation_entries(rel, lookup))
+        return out
+
+    def visible(self, object_name: str, name: str) -> bool:
+        """Whether the integration user can read ``name`` (a field or lookup path)."""
+        return self._visible(object_name, self.base(object_name), name)
+
     def _relation_entries(self, rel: str, lookup: FieldSchema) -> dict[str, FieldSchema]:
         out = {}
         for target in lookup.reference_to:

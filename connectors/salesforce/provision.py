@@ -53,7 +53,8 @@ _PERMISSION_SET = "Refsync_Integration"
 
 @dataclass(frozen=True, slots=True)
 class CustomField:
-    """One custom field: ``kind`` is Text, LongTextArea, Number, DateTime, Picklist or Lookup."""
+    """One custom field: ``kind`` is Text, LongTextArea, Number, Percent, DateTime, Picklist or
+    Lookup (``scale``: decimal places of a Number or Percent)."""
 
     object: str
     name: str
@@ -65,6 +66,7 @@ class CustomField:
     restricted: bool = False
     reference_to: str | None = None
     relationship: str | None = None
+    scale: int = 0
 
     @property
     def label(self) -> str:
@@ -105,6 +107,14 @@ CUSTOM_FIELDS: tuple[CustomField, ...] = (
     ),
     *_many("Account", "DateTime", "Last_Referral_At__c", "Last_Outreach_At__c"),
     _text("Account", "Last_Referral_Week__c", 8),
+    *_many("Account", "Number", "Referrals_Recent__c", "Referrals_After_Outreach__c"),
+    *(
+        CustomField("Account", n, "Percent", scale=1)
+        for n in ("Acceptance_Rate__c", "Leakage_Rate__c")
+    ),
+    CustomField("Account", "Median_Days_To_Schedule__c", "Number", scale=1),
+    _text("Account", "Referral_Trend__c", 20),
+    _pick("Account", "Derived_Status__c", RELATIONSHIP_STATUSES),
     _ext("Contact"),
     _text("Contact", "NPI__c", 10),
     _pick("Contact", "Clinician_Role__c", CLINICIAN_ROLES),
@@ -224,9 +234,9 @@ def field_xml(spec: CustomField) -> ET.Element:
     if spec.kind == "LongTextArea":
         _el(root, "length", 131072)
         _el(root, "visibleLines", 5)
-    if spec.kind == "Number":
-        _el(root, "precision", 18)
-        _el(root, "scale", 0)
+    if spec.kind in ("Number", "Percent"):
+        _el(root, "precision", 18 if spec.kind == "Number" else 5)
+        _el(root, "scale", spec.scale)
     if spec.kind == "Picklist":
         _picklist(root, spec)
     if spec.kind != "Picklist":

@@ -83,6 +83,18 @@ class SalesforceSettings(BaseModel):
     backoff_initial_seconds: float = Field(default=1.0, ge=0)
     backoff_max_seconds: float = Field(default=60.0, ge=0)
     lock_retries: int = Field(default=3, ge=0)
+    activity_default_kinds: dict[str, str] = Field(
+        default_factory=lambda: {
+            "Meeting": "Visit",
+            "Call": "Call",
+            "Email": "Email",
+            "ListEmail": "Email",
+            "Event": "Visit",
+            "Task": "Call",
+        },
+        description="Type, TaskSubtype/EventSubtype or object (Task, Event) -> Outreach_Kind__c "
+        "value read for an activity logged in Salesforce without Outreach_Kind__c",
+    )
 
     @field_validator("instance_url", "login_url")
     @classmethod

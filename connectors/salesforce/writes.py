@@ -29,6 +29,7 @@ __all__ = [
     "Lookup",
     "delete_by_keys",
     "flat_items",
+    "ids_by_key",
     "native_value",
     "nest_relations",
     "upsert_collections",
@@ -184,9 +185,16 @@ def upsert_collections(
     return _Upsert(client, runner, object_name, key, lookups, batch_size).run(records, lock_retries)
 
 
-def _resolve_ids(
-    client: Salesforce, runner: CallRunner, object_name: str, key: str, keys: Sequence[str]
+def ids_by_key(
+    client: Salesforce,
+    runner: CallRunner,
+    object_name: str,
+    key: str,
+    keys: Sequence[str],
+    *,
+    purpose: str = "to archive",
 ) -> dict[str, list[str]]:
+    """The Salesforce Ids of the live records whose ``key`` is in ``keys`` (200 per query)."""
     found: dict[str, list[str]] = {}
     for chunk in _chunks(list(dict.fromkeys(keys)), 200):
         soql = format_soql(
@@ -196,7 +204,7 @@ def _resolve_ids(
             key,
             list(chunk),
         )
-        where = f"finding {object_name} records to archive by {key}"
+        where = f"finding {object_name} records {purpose} by {key}"
         for row in runner.run(where, partial(client.query_all, soql))["records"]:
             found.setdefault(str(row[key]), []).append(row["Id"])
     return found
@@ -206,9 +214,9 @@ def delete_by_keys(
     client: Salesforce, runner: CallRunner, object_name: str, keys: Sequence[str], *, key: str
 ) -> list[WriteResult]:
     """Delete the records whose ``key`` is in ``keys``; one WriteResult per key, in order."""
-    ids_by_key = _resolve_ids(client, runner, object_name, key, keys)
+    found = ids_by_key(client, runner, object_name, key, keys)
     outcome: dict[str, tuple[bool, str, list[str] | None]] = {}
-    all_ids = [i for k in dict.fromkeys(keys) for i in ids_by_key.get(k, ())]
+    all_ids = [i for k in dict.fromkeys(keys) for i in found.get(k, ())]
     for chunk in _chunks(all_ids, 200):
         where = f"deleting {len(chunk)} {object_name} records"
         params = {"ids": ",".join(chunk), "allOrNone": "false"}
@@ -219,7 +227,7 @@ def delete_by_keys(
             code = str(error.get("statusCode") or "")
             ok = bool(result.get("success")) or code in _GONE_CODES
             outcome[record_id] = (ok, code, error.get("fields"))
-    return [_delete_result(object_name, key, k, ids_by_key.get(k, []), outcome) for k in keys]
+    return [_delete_result(object_name, key, k, found.get(k, []), outcome) for k in keys]
 
 
 def _delete_result(

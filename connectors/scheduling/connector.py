@@ -42,6 +42,11 @@ from connectors.scheduling.files import (
 )
 from connectors.scheduling.matching import MatchResult, ReferralCandidate, ReferralIndex
 from connectors.scheduling.native import OBJECTS, PHI_FIELDS, object_schema
+from connectors.scheduling.new_referrers import (
+    NEW_REFERRER_COLUMNS,
+    NEW_REFERRERS_FILE,
+    new_referrer_rows,
+)
 from connectors.scheduling.patient import PatientKeyer
 from connectors.scheduling.presets import resolve_preset
 from connectors.scheduling.rejects import RowRejected
@@ -54,6 +59,7 @@ from connectors.scheduling.writers import (
     Contacts,
     targets_by_service_line,
     write_closure_csv,
+    write_csv_atomic,
     write_review_csv,
     write_worklist_csv,
 )
@@ -96,6 +102,7 @@ class SchedulingConnector(Connector):
         "scheduling-worklist.csv": WORKLIST_COLUMNS,
         "closure.csv": CLOSURE_COLUMNS,
         "unmatched-appointments.csv": REVIEW_COLUMNS,
+        NEW_REFERRERS_FILE: NEW_REFERRER_COLUMNS,
     }
     objects: ClassVar[tuple[str, ...]] = tuple(OBJECTS)
 
@@ -230,13 +237,23 @@ class SchedulingConnector(Connector):
         return () if out is None else tuple(out / name for name in self.people_file_columns)
 
     def write_people_files(self, lists: PeopleLists) -> list[Path]:
-        """Rewrite the worklist, closure and review CSVs from the canonical state."""
+        """Rewrite the worklist, closure, review and new-referrer CSVs from the canonical
+        state."""
         contacts = lists.contacts
         return [
             self.write_worklist(lists.referrals(), lists.definitions, contacts=contacts),
             self.write_closure(lists.referrals(), lists.definitions, contacts=contacts),
             self.write_review(lists.unmatched),
+            self._write_new_referrers(lists),
         ]
+
+    def _write_new_referrers(self, lists: PeopleLists) -> Path:
+        """Referring NPIs no clinician holds, with a suggestion to review (never linked)."""
+        path = self._output(NEW_REFERRERS_FILE)
+        write_csv_atomic(
+            path, NEW_REFERRER_COLUMNS, new_referrer_rows(lists.referrals(), lists.contacts)
+        )
+        return path
 
     def write_worklist(
         self,

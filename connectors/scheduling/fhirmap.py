@@ -203,6 +203,7 @@ class FhirMapper:
             referral_number=number,
             service_request_ref=f"ServiceRequest/{r.id}" if r.id else None,
             referring_npi=npi_of(r.requester),
+            referring_name=getattr(r.requester, "display", None),
             department=text_of(r.performerType),
         )
         self._patient(fields, r.subject)
@@ -243,6 +244,8 @@ class FhirMapper:
             "completed_at": event_at if stage is S.COMPLETED else None,
             "cancel_reason": None,
             "referring_npi": None,
+            "referring_name": None,
+            "referring_practice": None,
             "department": None,
             "service_line": None,
             "visit_type": None,

@@ -36,6 +36,8 @@ _STAGE_EVENT: dict[str, str] = {
     "completed_at": "datetime",
     "cancel_reason": "string",
     "referring_npi": "string",
+    "referring_name": "string",
+    "referring_practice": "string",
     "department": "string",
     "service_line": "string",
     "visit_type": "string",

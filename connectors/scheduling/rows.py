@@ -227,6 +227,8 @@ class RowConverter:
             line = self._settings.service_line_by_department.get(department)
         return {
             "referring_npi": npi if is_valid_npi(npi) else None,
+            "referring_name": self._text(values, "referring_name"),
+            "referring_practice": self._text(values, "referring_practice"),
             "department": department,
             "service_line": line or self._settings.default_service_line,
         }

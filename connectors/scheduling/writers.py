@@ -43,8 +43,10 @@ __all__ = [
 WORKLIST_COLUMNS = (
     "referral_number", "referral_id", "service_line", "partner_id", "clinician_id",
     "partner", "clinician", "clinician_npi", "practice_phone", "urgency",
-    "accepted_at", "age_days", "target_days", "days_over", "status",
+    "stage", "sla", "waiting_since", "accepted_at", "age_days", "target_days", "days_over",
+    "age_hours", "target_hours", "status",
 )  # fmt: skip
+_AWAITING_RESPONSE = (Stage.REFERRED, Stage.INTAKE_RECEIVED)
 CLOSURE_COLUMNS = (
     "referral_number", "referral_id", "service_line", "partner_id", "clinician_id",
     "partner", "clinician", "clinician_npi", "practice_phone", "completed_at",
@@ -114,23 +116,60 @@ def worklist_rows(
     now: datetime,
     contacts: Contacts | None = None,
 ) -> list[dict[str, Any]]:
-    """Accepted referrals not yet scheduled, most overdue first."""
+    """Open referrals waiting on the program against a service-level target, most overdue
+    first: ``referred`` / ``intake_received`` ones against ``respond_within_hours`` (listed
+    when their service line has that target; ``age_hours``, ``target_hours``) and
+    ``accepted`` ones not yet scheduled against ``schedule_within_days`` (always listed;
+    ``no_target`` when the line has none)."""
     rows = []
     for r in referrals:
-        if r.stage is not Stage.ACCEPTED:
-            continue
-        accepted_at = _entered(r, Stage.ACCEPTED) or r.received_at
-        age = (now - accepted_at).days if accepted_at else 0
         line_targets = _line_targets(targets, r)
-        target = line_targets.schedule_within_days if line_targets else None
-        row = {
-            **_base(r, contacts),
-            "urgency": r.urgency.value,
-            "accepted_at": accepted_at,
-            "age_days": age,
-        }
-        rows.append(row | _against_target(age, target))
+        if r.stage is Stage.ACCEPTED:
+            rows.append(_schedule_row(r, line_targets, now, contacts))
+        elif r.stage in _AWAITING_RESPONSE and line_targets is not None:
+            hours = line_targets.respond_within_hours
+            if hours is not None:
+                rows.append(_respond_row(r, hours, now, contacts))
     return sorted(rows, key=_urgency_order)
+
+
+def _schedule_row(
+    r: Referral, line_targets: ServiceTargets | None, now: datetime, contacts: Contacts | None
+) -> dict[str, Any]:
+    accepted_at = _entered(r, Stage.ACCEPTED) or r.received_at
+    age = (now - accepted_at).days if accepted_at else 0
+    target = line_targets.schedule_within_days if line_targets else None
+    row = {
+        **_base(r, contacts),
+        "urgency": r.urgency.value,
+        "stage": r.stage.value,
+        "sla": "schedule",
+        "waiting_since": accepted_at,
+        "accepted_at": accepted_at,
+        "age_days": age,
+    }
+    return row | _against_target(age, target)
+
+
+def _respond_row(
+    r: Referral, hours: int, now: datetime, contacts: Contacts | None
+) -> dict[str, Any]:
+    since = r.received_at or _entered(r, Stage.REFERRED) or _entered(r, r.stage)
+    age_hours = int((now - since).total_seconds() // 3600) if since else 0
+    over = age_hours - hours
+    status = "overdue" if over > 0 else "due_today" if over > -24 else "on_track"
+    return {
+        **_base(r, contacts),
+        "urgency": r.urgency.value,
+        "stage": r.stage.value,
+        "sla": "respond",
+        "waiting_since": since,
+        "age_days": age_hours // 24,
+        "days_over": round(over / 24, 1),
+        "age_hours": age_hours,
+        "target_hours": hours,
+        "status": status,
+    }
 
 
 def closure_rows(

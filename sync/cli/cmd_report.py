@@ -41,6 +41,13 @@ _THRESHOLD = typer.Option(
 )
 _SMALL_CELL = 11  # CMS cell-size suppression policy
 _AS_OF = typer.Option(None, "--as-of", help="Compute as of this ISO time (default: now)")
+_ATTRIBUTION = typer.Option(
+    None,
+    "--attribution-days",
+    min=0,
+    help="Credit a referral to outreach this many days before it "
+    "(default: measures.attribution_days in refsync.yaml, 30)",
+)
 _TOP = 10
 
 
@@ -76,7 +83,12 @@ def _bad(message: str) -> NoReturn:
 
 
 def _load(
-    config: Path, state: str | None, now: datetime, days: int, threshold: int
+    config: Path,
+    state: str | None,
+    now: datetime,
+    days: int,
+    threshold: int,
+    attribution_days: int | None = None,
 ) -> tuple[Program, ProgramMeasures, dict[str, Table]]:
     from sync.engine import open_program
     from sync.insights import build_tables, load_program_data
@@ -95,7 +107,12 @@ def _load(
     url = refsync_environment().state_url_for(state, program.state_url)
     with StateStore.open(url) as store:
         data = load_program_data(store, program.definitions.values())
-    measures, tables = build_tables(data, now=now, days=days, threshold=threshold)
+    from sync.insights.attribution import measure_config
+
+    settings = measure_config(
+        program.config.measures, windows=(days,), attribution_days=attribution_days
+    )
+    measures, tables = build_tables(data, now=now, days=days, threshold=threshold, config=settings)
     return program, measures, tables
 
 
@@ -110,6 +127,7 @@ def report(
     since: str = _SINCE,
     threshold: int = _THRESHOLD,
     as_of: str | None = _AS_OF,
+    attribution_days: int | None = _ATTRIBUTION,
 ) -> None:
     """Write the program report: funnel, time to schedule, partner scorecard, outreach vs
     referrals, SLA breaches and data quality, in one HTML file that opens offline.
@@ -119,7 +137,7 @@ def report(
     now = _now(as_of)
     days = _days(since, now)
     with handle_errors():
-        program, _, tables = _load(config, state, now, days, threshold)
+        program, _, tables = _load(config, state, now, days, threshold, attribution_days)
         target = out or program.root / "report.html"
         from sync.insights import write_csvs, write_report
 

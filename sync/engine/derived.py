@@ -1,21 +1,19 @@
 """Derived canonical data refsync computes itself: definitions from YAML, qualification
-results, partner rollups, and the coarsened dates and intervals that destinations of privacy
-tier deidentified receive instead of per-patient dates (:func:`coarsen_referral`). Each step
+results, and the coarsened dates and intervals that destinations of privacy tier
+deidentified receive instead of per-patient dates (:func:`coarsen_referral`). Each step
 only stores a record when its value really changed, so a run without source changes writes
 nothing.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mapping.model import QualifiedReferralDefinition, Referral, Stage
+from mapping.model import QualifiedReferralDefinition, Referral
 from mapping.qualification import evaluate, select_definition
-from mapping.stages import OPEN_STAGES
 from sync.state import StateStore
 
 __all__ = [
@@ -23,7 +21,6 @@ __all__ = [
     "coarsen_referral",
     "coarsen_referrals",
     "requalified",
-    "rollup_partners",
     "store_definitions",
 ]
 
@@ -129,63 +126,3 @@ def _days(start: datetime | None, end: datetime | None) -> int | None:
     if start is None or end is None or end < start:
         return None
     return (end - start).days
-
-
-def rollup_partners(store: StateStore, tz: ZoneInfo | None = None) -> int:
-    """Recompute each partner's referral and outreach rollups; store what changed."""
-    totals: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {
-            "referrals_total": 0,
-            "referrals_completed": 0,
-            "referrals_open": 0,
-            "last_referral_at": None,
-            "last_outreach_at": None,
-        }
-    )
-    open_stages = {s.value for s in OPEN_STAGES}
-    for rec in store.iter_records("referral"):
-        pid = rec.data.get("partner_id")
-        if not pid:
-            continue
-        t = totals[pid]
-        t["referrals_total"] += 1
-        stage = rec.data.get("stage")
-        t["referrals_completed"] += stage == Stage.COMPLETED.value
-        t["referrals_open"] += stage in open_stages
-        t["last_referral_at"] = _latest(t["last_referral_at"], rec.data.get("received_at"))
-    for rec in store.iter_records("outreach"):
-        pid = rec.data.get("partner_id")
-        if pid:
-            totals[pid]["last_outreach_at"] = _latest(
-                totals[pid]["last_outreach_at"], rec.data.get("occurred_at")
-            )
-    for t in totals.values():
-        last = t["last_referral_at"]
-        t["last_referral_week"] = _week(_opt(last), tz or ZoneInfo("UTC"))
-    updates = []
-    for rec in store.iter_records("partner"):
-        new = {**rec.data, **totals.get(rec.id, _empty_rollup())}
-        if new != rec.data:
-            updates.append((rec.id, new, False))
-    if updates:
-        store.put_records("partner", updates)
-    return len(updates)
-
-
-def _empty_rollup() -> dict[str, Any]:
-    return {
-        "referrals_total": 0,
-        "referrals_completed": 0,
-        "referrals_open": 0,
-        "last_referral_at": None,
-        "last_referral_week": None,
-        "last_outreach_at": None,
-    }
-
-
-def _latest(a: str | None, b: str | None) -> str | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b, key=lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")))

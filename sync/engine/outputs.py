@@ -1,10 +1,10 @@
-"""Files a run leaves for people (the scheduling worklist, the closure list and the review
-list of unmatched appointments), written by every connection that declares PEOPLE_FILES and
-is configured to write them (its ``people_files`` hook names them).
+"""Files a run leaves for people (the scheduling worklist, the closure list, the review list
+of unmatched appointments and the new referrers to review), written by every connection that
+declares PEOPLE_FILES and is configured to write them (its ``people_files`` hook names them).
 
-They are how a program sees and fixes its two slow places: referrals accepted but not yet
-scheduled (against the service line's schedule-within target), and completed referrals whose
-outcome never went back to the referrer.
+They are how a program sees and fixes its slow places: referrals waiting for an answer
+(against respond-within hours) or accepted but not yet scheduled (against schedule-within
+days), and completed referrals whose outcome never went back to the referrer.
 """
 
 from __future__ import annotations

@@ -11,11 +11,30 @@ arrives, and every run that brings clinicians re-resolves the referrals still wa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sync.state import StateStore
 
-__all__ = ["clinicians_by_npi", "linked_to", "unlinked_referral_ids"]
+__all__ = ["clinicians_by_npi", "linked_to", "ref_resolver", "unlinked_referral_ids"]
+
+
+def ref_resolver(store: StateStore, system: str) -> Callable[[str, str], str | None]:
+    """The ``ref`` transform's lookup for records read from ``system``: a native id of an
+    entity -> refsync's id, through the links refsync keeps for ``system`` (records it read
+    or wrote there), else the value itself when it already is a refsync id; None otherwise
+    (the record is rejected, naming the entity to sync first). Answers are cached per run."""
+    known: dict[tuple[str, str], str | None] = {}
+
+    def resolve(entity: str, native: str) -> str | None:
+        if (entity, native) not in known:
+            found = store.canonical_ids_for(entity, system, [native]).get(native)
+            if found is None and store.get_record(entity, native) is not None:
+                found = native
+            known[(entity, native)] = found
+        return known[(entity, native)]
+
+    return resolve
 
 
 def unlinked_referral_ids(store: StateStore) -> list[str]:

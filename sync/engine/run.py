@@ -16,6 +16,7 @@ import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,12 +29,13 @@ from mapping.model import QualifiedReferralDefinition
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from sync.engine.derive_pass import derive_referrals
-from sync.engine.derived import rollup_partners, store_definitions
+from sync.engine.derived import store_definitions
 from sync.engine.matching import PatientMatcher
 from sync.engine.outputs import write_outputs
 from sync.engine.reader import SourceReader
-from sync.engine.referrers import unlinked_referral_ids
+from sync.engine.referrers import ref_resolver, unlinked_referral_ids
 from sync.engine.report import RunReport
+from sync.engine.rollups import update_rollups
 from sync.engine.runtime import Runtime, ownership_of
 from sync.engine.writer import DestinationWriter
 from sync.state import StateStore
@@ -198,7 +200,7 @@ class Engine:
                 self.store,
                 report,
                 ownership,
-                ctx,
+                replace(ctx, resolve_ref=ref_resolver(self.store, source)),
                 unit,
                 run_id,
                 started,
@@ -238,8 +240,20 @@ class Engine:
         report.count_read("hub", "referral", "linked to referrer", len(linked))
         for number, npi in sorted(unresolved.items()):
             report.add("unresolved", f"{number}: referring NPI {npi} matches no clinician yet")
-        if "partner" in job.entities:
-            rollup_partners(self.store, tz)
+        changed: dict[str, list[str]] = {}
+        for entity, cid in self._touched:
+            changed.setdefault(entity, []).append(cid)
+        changed.setdefault("referral", []).extend(linked)
+        rollups = update_rollups(
+            self.store,
+            changed,
+            self._definitions(),
+            now=started,
+            settings=self.program.config.measures,
+            tz=tz,
+        )
+        report.count_read("hub", "partner", "rollups recomputed", rollups.recomputed)
+        report.count_read("hub", "partner", "rollups changed", len(rollups.changed))
 
     def _write(
         self,

@@ -204,6 +204,8 @@ to sort.</p><div class="scroll">{_table(tables["scorecard"], sortable=True)}</di
 <div class="scroll">{_table(tables["partner_service_lines"])}</div></section>
 <section><h2>{html.escape(tables["campaigns"].title)}</h2>
 {_table(tables["campaigns"])}</section>
+<section><h2>{html.escape(tables["outreach"].title)}</h2>
+<div class="scroll">{_table(tables["outreach"])}</div></section>
 <section><h2>{html.escape(tables["data_quality"].title)}</h2>
 {_table(tables["data_quality"])}</section>
 <script>{_SORT_JS}</script>

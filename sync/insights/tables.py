@@ -13,8 +13,8 @@ Suppression follows CMS cell-size rules: a count from 1 to ``threshold - 1`` rea
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from mapping.measures import (
@@ -37,6 +37,7 @@ from mapping.model import (
     QualifiedReferralDefinition,
     Referral,
 )
+from sync.insights.attribution import OUTREACH_COLUMNS, outreach_rows
 from sync.state import RecordErrorInfo
 
 __all__ = [
@@ -104,10 +105,16 @@ class _Cells:
 
 
 def build_tables(
-    data: ProgramData, *, now: datetime, days: int, threshold: int = 11
+    data: ProgramData,
+    *,
+    now: datetime,
+    days: int,
+    threshold: int = 11,
+    config: MeasureConfig | None = None,
 ) -> tuple[ProgramMeasures, dict[str, Table]]:
-    """The measures over the last ``days`` days and every table of the report."""
-    config = MeasureConfig(windows=(days,))
+    """The measures over the last ``days`` days and every table of the report
+    (``config``: attribution window, trend and activity settings; its windows are ignored)."""
+    config = replace(config or MeasureConfig(), windows=(days,))
     m = compute(
         data.referrals,
         data.partners,
@@ -132,9 +139,16 @@ def build_tables(
         _scorecard(m.partners, days, c),
         _partner_lines(m.partners, days, c),
         _campaigns(m, c),
+        Table(
+            "outreach",
+            f"Referrals after each outreach activity (within {config.attribution_days} days; "
+            "all referrals to date)",
+            OUTREACH_COLUMNS,
+            outreach_rows(m, data.outreach, data.partners, threshold),
+        ),
         _timeline(data, now, days, c),
         _sla(m, days, c),
-        _quality(m, w, data.errors, data.unreadable, c),
+        _quality(m, w, data, c),
     ]
     return m, {t.name: t for t in tables}
 
@@ -327,13 +341,20 @@ def _sla(m: ProgramMeasures, days: int, c: _Cells) -> Table:
     )
 
 
-def _quality(
-    m: ProgramMeasures,
-    w: WindowMeasures,
-    errors: Iterable[RecordErrorInfo],
-    unreadable: dict[str, int],
-    c: _Cells,
-) -> Table:
+def _unresolved(referrals: Sequence[Referral], c: _Cells) -> list[dict[str, Cell]]:
+    """Referrals naming a referring NPI no clinician holds yet (see new-referrers.csv)."""
+    waiting = [r.referring_npi for r in referrals if r.referring_npi and not r.clinician_id]
+    if not waiting:
+        return []
+    return [{
+        "problem": "unresolved referrer",
+        "item": f"{len(set(waiting))} referring NPIs no clinician holds (new-referrers.csv)",
+        "count": c.count(len(waiting)),
+    }]  # fmt: skip
+
+
+def _quality(m: ProgramMeasures, w: WindowMeasures, data: ProgramData, c: _Cells) -> Table:
+    errors, unreadable = data.errors, data.unreadable
     rows: list[dict[str, Cell]] = [
         {"problem": "incomplete referral", "item": f"missing {doc}", "count": c.count(n)}
         for doc, n in w.missing_documents.items()
@@ -363,5 +384,6 @@ def _quality(
             "item": "no partner or clinician's partner",
             "count": c.count(m.without_partner),
         },
+        *_unresolved(data.referrals, c),
     ]
     return Table("data_quality", "Data quality", ("problem", "item", "count"), rows)

@@ -188,3 +188,34 @@ def test_worklist_and_closure_name_who_to_call(tmp_path):
         "partner": "Northside Family Medicine", "clinician": "",
         "clinician_npi": "", "practice_phone": "'+1 312 555 0100",
     }  # fmt: skip
+
+
+def test_the_worklist_covers_every_open_stage_with_a_target_and_says_which_sla(tmp_path):
+    # Cardiology: respond within 48 hours, schedule within 7 days; Ortho has no targets
+    definitions = [
+        QualifiedReferralDefinition(id="card", service_line="Cardiology", version="v10",
+                                    targets=ServiceTargets(respond_within_hours=48,
+                                                           schedule_within_days=7)),
+        QualifiedReferralDefinition(id="card-old", service_line="cardiology", version="v9",
+                                    targets=ServiceTargets(respond_within_hours=1)),
+    ]  # fmt: skip
+    referrals = [
+        _referral("R-1", "referred", 3, service_line="cardiology"),  # 72 h: 24 h over
+        _referral("R-2", "intake_received", 1, service_line="CARDIOLOGY"),  # 24 h of 48: 24 left
+        _referral("R-3", "accepted", 9, service_line="cardiology"),  # 9 days of 7
+        _referral("R-4", "referred", 30, service_line="ortho"),  # no respond target: left out
+        _referral("R-5", "scheduled", 30, service_line="cardiology"),  # no open SLA
+        _referral("R-6", "contacted", 30, service_line="cardiology"),  # not referred yet
+    ]
+    path = tmp_path / "w.csv"
+    write_worklist_csv(path, referrals, targets_by_service_line(definitions), now=NOW)
+    got = [
+        (r["referral_number"], r["stage"], r["sla"], r["age_hours"], r["target_hours"],
+         r["age_days"], r["target_days"], r["days_over"], r["status"])
+        for r in _rows(path)
+    ]  # fmt: skip
+    assert got == [
+        ("R-3", "accepted", "schedule", "", "", "9", "7", "2", "overdue"),
+        ("R-1", "referred", "respond", "72", "48", "3", "", "1.0", "overdue"),
+        ("R-2", "intake_received", "respond", "24", "48", "1", "", "-1.0", "on_track"),
+    ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sync.engine.derived import coarsen_referral, coarsen_referrals, rollup_partners
+from config.models import MeasuresConfig
+from sync.engine.derived import coarsen_referral, coarsen_referrals
+from sync.engine.rollups import update_rollups
 from sync.state import StateStore
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -66,5 +69,12 @@ def test_the_store_keeps_derived_fields_current_and_a_second_pass_changes_nothin
         assert coarsen_referrals(store, CHICAGO, ["r1"]) == 1
         assert coarsen_referrals(store, CHICAGO) == 0
         assert store.get_record("referral", "r1").data["days_to_schedule"] == 4
-        rollup_partners(store, CHICAGO)
+        update_rollups(
+            store,
+            {},
+            [],
+            now=datetime(2024, 3, 5, tzinfo=UTC),
+            settings=MeasuresConfig(),
+            tz=CHICAGO,
+        )
         assert store.get_record("partner", "p1").data["last_referral_week"] == "2024-W09"

@@ -22,7 +22,7 @@ from tests.sync.report_support import AS_OF, CANARIES, make_program
 runner = CliRunner()
 TABLES = {"summary", "funnel", "stages", "time_to_schedule", "scorecard",
           "outreach_vs_referrals", "sla_breaches", "data_quality", "partner_service_lines",
-          "campaigns"}  # fmt: skip
+          "campaigns", "outreach"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +178,27 @@ def test_a_threshold_below_the_cms_cell_size_warns_that_the_report_is_not_deiden
     assert "no longer de-identified" in low.output
     default = _invoke(*args)
     assert default.exit_code == 0 and "no longer de-identified" not in default.output
+
+
+def test_the_attribution_window_comes_from_refsync_yaml_and_the_command_line_overrides_it(
+    program: Path, tmp_path: Path
+) -> None:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    path = program / "refsync.yaml"
+    original = path.read_text(encoding="utf-8")
+    data = yaml.load(original)
+    data["measures"] = {"attribution_days": 12}
+    try:
+        with path.open("w", encoding="utf-8") as fh:
+            yaml.dump(data, fh)
+        assert _invoke("report", "--config", str(program), "--out", str(tmp_path / "a.html")
+                       ).exit_code == 0  # fmt: skip
+        assert "within 12 days" in (tmp_path / "a.html").read_text(encoding="utf-8")
+        again = _invoke("report", "--config", str(program), "--out", str(tmp_path / "b.html"),
+                        "--attribution-days", "7")  # fmt: skip
+        assert again.exit_code == 0, again.output
+        assert "within 7 days" in (tmp_path / "b.html").read_text(encoding="utf-8")
+    finally:
+        path.write_text(original, encoding="utf-8")

@@ -78,3 +78,50 @@ def test_campaigns_are_credited_with_the_referrals_after_their_outreach():
         {"campaign": "ortho-lunch", "referrals_last_touch": 1, "referrals_any_touch": 1,
          "completed_after": 0},
     ]  # fmt: skip
+
+
+def test_each_outreach_activity_is_credited_with_the_referrals_after_it_by_day_kind_and_partner():
+    # R1 (referred D10) follows O1 (D12) and O2 (D25); R2 (D20) follows O2; R10 (D40)
+    # follows O3 (D70, to clinician C3); only R1 completed
+    _, tables = build_tables(DATA, now=NOW, days=365, threshold=1)
+    assert tables["outreach"].rows == [
+        {"date": "2026-06-05", "kind": "email", "partner": "Northside Family Medicine",
+         "campaign": "spring-cardio", "referrals_last_touch": 1, "referrals_any_touch": 2,
+         "completed_after": 1},
+        {"date": "2026-06-18", "kind": "visit", "partner": "Northside Family Medicine",
+         "campaign": "spring-cardio", "referrals_last_touch": 1, "referrals_any_touch": 1,
+         "completed_after": 1},
+        {"date": "2026-04-21", "kind": "lunch_and_learn", "partner": "(none)",
+         "campaign": "ortho-lunch", "referrals_last_touch": 1, "referrals_any_touch": 1,
+         "completed_after": 0},
+    ]  # fmt: skip
+    _, hidden = build_tables(DATA, now=NOW, days=365, threshold=11)
+    assert {r["referrals_any_touch"] for r in hidden["outreach"].rows} == {"<11"}
+
+
+def test_a_ten_day_attribution_window_credits_only_the_outreach_ten_days_before():
+    from sync.insights.attribution import measure_config
+
+    config = measure_config(None, windows=(365,), attribution_days=10)
+    _, tables = build_tables(DATA, now=NOW, days=365, threshold=1, config=config)
+    # R1 (D10) now follows only O1 (D12); R2 (D20) only O2 (D25); R10's O3 is 30 days before
+    got = {r["date"]: (r["referrals_last_touch"], r["referrals_any_touch"], r["completed_after"])
+           for r in tables["outreach"].rows}  # fmt: skip
+    assert got == {"2026-06-18": (1, 1, 1), "2026-06-05": (1, 1, 0)}
+    assert "within 10 days" in tables["outreach"].title
+
+
+def test_data_quality_counts_referrals_whose_referrer_nobody_knows():
+    from dataclasses import replace
+
+    waiting = [r.model_copy(update={"referring_npi": "1245319599", "clinician_id": None})
+               for r in REFERRALS[:3]]  # fmt: skip
+    data = replace(DATA, referrals=[*waiting, *REFERRALS[3:]])
+    _, tables = build_tables(data, now=NOW, days=365, threshold=1)
+    [row] = [r for r in tables["data_quality"].rows if r["problem"] == "unresolved referrer"]
+    assert row == {"problem": "unresolved referrer",
+                   "item": "1 referring NPIs no clinician holds (new-referrers.csv)",
+                   "count": 3}  # fmt: skip
+    _, hidden = build_tables(data, now=NOW, days=365, threshold=11)
+    assert [r["count"] for r in hidden["data_quality"].rows
+            if r["problem"] == "unresolved referrer"] == ["<11"]  # fmt: skip

@@ -199,6 +199,19 @@ def _companies() -> list[_Prop]:
         _p("refsync_last_referral_at", "Last referral at", _DT, r),
         _p("refsync_last_referral_week", "Last referral week", "string", r),
         _p("refsync_last_outreach_at", "Last outreach at", _DT, r),
+        _p("refsync_referrals_recent", "Referrals (rollup window)", _NUM, r),
+        _p("refsync_acceptance_rate", "Acceptance rate (%)", _NUM, r),
+        _p("refsync_leakage_rate", "Leakage rate (%)", _NUM, r),
+        _p("refsync_median_days_to_schedule", "Median days to schedule", _NUM, r),
+        _p("refsync_referrals_after_outreach", "Referrals after outreach", _NUM, r),
+        _p("refsync_referral_trend", "Referral trend", "string", r),
+        _p(
+            "refsync_derived_status",
+            "Derived relationship status",
+            _ENUM,
+            r,
+            options=_enum(RelationshipStatus),
+        ),
     ]
 
 

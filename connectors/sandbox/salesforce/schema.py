@@ -215,6 +215,13 @@ def _account() -> ObjectDef:
             _dt("Last_Referral_At__c"),
             _text("Last_Referral_Week__c", 8),
             _dt("Last_Outreach_At__c"),
+            _num("Referrals_Recent__c"),
+            _f("Acceptance_Rate__c", "percent", precision=5, scale=1),
+            _f("Leakage_Rate__c", "percent", precision=5, scale=1),
+            _num("Median_Days_To_Schedule__c", 18, 1),
+            _num("Referrals_After_Outreach__c"),
+            _text("Referral_Trend__c", 20),
+            _pick("Derived_Status__c", RELATIONSHIP_STATUSES),
         ],
     )
 
@@ -281,15 +288,25 @@ def _referral() -> ObjectDef:
     )
 
 
+_DERIVED = {"createable": False, "updateable": False}
+_CREATE_ONLY = {"updateable": False, "defaulted_on_create": True}
+
+
 def _activity_fields() -> list[FieldDef]:
+    # AccountId is derived by Salesforce (the What's account, else the Who contact's) and
+    # read-only; Type is the user-editable activity type, *Subtype the create-only one.
     return [
         _f("Subject", "combobox", length=255),
         _f("Description", "textarea", length=32000),
         _ref("WhatId", _WHAT, "What"),
         _ref("WhoId", ["Contact"], "Who"),
+        _ref("AccountId", ["Account"], "Account", **_DERIVED),
+        _f("ActivityDate", "date"),
+        _pick("Type", ["Call", "Email", "Meeting", "Other"]),
         _ext("Refsync_Id__c"),
         _pick("Outreach_Kind__c", OUTREACH_KINDS),
         _text("Campaign__c", 80),
+        _text("Service_Line__c", 80),
     ]
 
 
@@ -299,7 +316,12 @@ def _task() -> ObjectDef:
         "00T",
         [
             *_activity_fields(),
-            _f("ActivityDate", "date"),
+            _pick(
+                "TaskSubtype",
+                ["Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"],
+                restricted=True,
+                **_CREATE_ONLY,
+            ),
             _pick(
                 "Status",
                 ["Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"],
@@ -307,8 +329,6 @@ def _task() -> ObjectDef:
                 defaulted_on_create=True,
             ),
             _pick("Priority", ["High", "Normal", "Low"], nillable=False, defaulted_on_create=True),
-            _pick("Type", ["Call", "Email", "Meeting", "Other"]),
-            _text("Service_Line__c", 80),
         ],
     )
 
@@ -319,10 +339,13 @@ def _event() -> ObjectDef:
         "00U",
         [
             *_activity_fields(),
+            _pick("EventSubtype", ["Event"], restricted=True, **_CREATE_ONLY),
+            _f("IsAllDayEvent", "boolean", nillable=False, defaulted_on_create=True),
             _dt("StartDateTime"),
             _dt("EndDateTime"),
             _f("DurationInMinutes", "int", precision=8),
             _dt("ActivityDateTime"),
+            _text("Location", 255),
         ],
     )
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from connectors.sandbox.common import FaultPlan
+from connectors.sandbox.salesforce.activities import ACTIVITY_DEFAULTS, derive_activity
 from connectors.sandbox.salesforce.errors import RecordFailure, record_error
 from connectors.sandbox.salesforce.schema import FieldDef, ObjectDef
 from connectors.sandbox.salesforce.store import Row, Store
@@ -25,7 +26,11 @@ __all__ = ["MultipleMatches", "Writer"]
 
 Coerce = Callable[[FieldDef, Any], Any]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_DEFAULTS = {("Task", "Status"): "Not Started", ("Task", "Priority"): "Normal"}
+_DEFAULTS = {
+    ("Task", "Status"): "Not Started",
+    ("Task", "Priority"): "Normal",
+    **ACTIVITY_DEFAULTS,
+}
 
 
 class MultipleMatches(Exception):
@@ -256,6 +261,7 @@ class Writer:
         row.update({k: v for k, v in values.items() if v is not None or k not in row})
         if obj.custom and row.get("Name") is None and obj.field("Name") is not None:
             row["Name"] = row_id
+        derive_activity(self.store, obj.name, row)
         self._check_lock(obj, row)
         self._check_unique(obj, row)
         row["CreatedDate"] = self._now()
@@ -264,6 +270,7 @@ class Writer:
 
     def _apply_update(self, obj: ObjectDef, row: Row, values: dict[str, Any]) -> None:
         merged = {**row, **values}
+        derive_activity(self.store, obj.name, merged)
         self._check_unique(obj, merged)
         self._stamp(obj, merged)
 

@@ -1,0 +1,119 @@
+"""Referrers nobody knows yet, for a person to review: ``new-referrers.csv``.
+
+A referral whose referring NPI matches no clinician is never linked by a guess (see
+:mod:`sync.engine.referrers`). It is listed here, one row per unknown NPI, with how many
+referrals name it and, when the export carried the referrer's name and practice, the known
+clinician whose name and practice are closest, with a score from 0 to 1:
+
+- names are compared as sorted words without titles or punctuation ("AVERY, ADA MD" and
+  "Dr. Ada Avery" are the same words) by :class:`difflib.SequenceMatcher`'s ratio;
+- the score is ``0.7 * name + 0.3 * practice`` when both sides have a practice, else the
+  name alone; a clinician is suggested from ``SUGGEST_FROM`` (0.75) up, never linked.
+
+The list names providers only (NPI, names, practice, service lines, counts): no referral
+number, patient or date.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from connectors.capabilities import Contacts
+from mapping.model import Clinician, Referral
+
+NEW_REFERRERS_FILE = "new-referrers.csv"
+
+__all__ = [
+    "NEW_REFERRERS_FILE",
+    "NEW_REFERRER_COLUMNS",
+    "SUGGEST_FROM",
+    "Suggestion",
+    "new_referrer_rows",
+    "suggest",
+]
+
+NEW_REFERRER_COLUMNS = (
+    "referring_npi", "referring_name", "referring_practice", "referrals", "service_lines",
+    "suggested_clinician_id", "suggested_clinician", "suggested_clinician_npi",
+    "suggested_partner", "score",
+)  # fmt: skip
+SUGGEST_FROM = 0.75
+_TITLES = frozenset({"dr", "md", "do", "np", "pa", "rn", "aprn", "dnp", "phd", "mr", "mrs", "ms"})
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    clinician: Clinician
+    score: float
+
+
+def _words(text: str | None, *, titles: bool = False) -> str:
+    words = _WORD.findall((text or "").casefold())
+    return " ".join(sorted(w for w in words if titles or w not in _TITLES))
+
+
+def _ratio(a: str, b: str) -> float:
+    return SequenceMatcher(None, a, b).ratio() if a and b else 0.0
+
+
+def suggest(name: str | None, practice: str | None, contacts: Contacts) -> Suggestion | None:
+    """The known clinician closest to ``name`` at ``practice``, if it scores SUGGEST_FROM."""
+    wanted = _words(name)
+    if not wanted:
+        return None
+    place = _words(practice, titles=True)
+    best: Suggestion | None = None
+    for c in sorted(contacts.clinicians.values(), key=lambda c: c.id):
+        score = _ratio(wanted, _words(f"{c.first_name or ''} {c.last_name}"))
+        partner = contacts.partners.get(c.partner_id or "")
+        if place and partner is not None:
+            score = 0.7 * score + 0.3 * _ratio(place, _words(partner.name, titles=True))
+        if best is None or score > best.score:
+            best = Suggestion(c, round(score, 2))
+    return best if best is not None and best.score >= SUGGEST_FROM else None
+
+
+def _full_name(c: Clinician) -> str:
+    return " ".join(part for part in (c.first_name, c.last_name) if part)
+
+
+def new_referrer_rows(
+    referrals: Iterable[Referral], contacts: Contacts
+) -> list[dict[str, str | int | float | None]]:
+    """One row per referring NPI no known clinician holds, most referrals first."""
+    known = {c.npi for c in contacts.clinicians.values() if c.npi}
+    counts: Counter[str] = Counter()
+    lines: dict[str, set[str]] = defaultdict(set)
+    names: dict[str, tuple[str | None, str | None]] = {}
+    for r in referrals:
+        npi = r.referring_npi
+        if not npi or r.clinician_id or npi in known:
+            continue
+        counts[npi] += 1
+        if r.service_line:
+            lines[npi].add(r.service_line)
+        if r.referring_name or npi not in names:
+            names[npi] = (r.referring_name, r.referring_practice)
+    rows = []
+    for npi, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        name, practice = names[npi]
+        found = suggest(name, practice, contacts)
+        partner = contacts.partners.get(found.clinician.partner_id or "") if found else None
+        rows.append({
+            "referring_npi": npi,
+            "referring_name": name,
+            "referring_practice": practice,
+            "referrals": n,
+            "service_lines": ";".join(sorted(lines[npi])),
+            "suggested_clinician_id": found.clinician.id if found else None,
+            "suggested_clinician": _full_name(found.clinician) if found else None,
+            "suggested_clinician_npi": found.clinician.npi if found else None,
+            "suggested_partner": partner.name if partner else None,
+            "score": found.score if found else None,
+        })  # fmt: skip
+    return rows

@@ -1,0 +1,98 @@
+"""Partner rollups in the state store, computed incrementally, on the hand-computed program of
+tests/mapping/test_measures.py (NOW = 2026-06-30 12:00 UTC; D(n) = n days before)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from config.models import MeasuresConfig
+from sync.engine.rollups import update_rollups
+from sync.state import StateStore
+from tests.mapping.test_measures import (
+    CLINICIANS,
+    DEFINITIONS,
+    NOW,
+    OUTREACH,
+    PARTNERS,
+    REFERRALS,
+    D,
+)
+
+UTC_ZONE = ZoneInfo("UTC")
+SETTINGS = MeasuresConfig(rollup_days=90, attribution_days=30)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        for entity, records in (("partner", PARTNERS), ("clinician", CLINICIANS),
+                                ("referral", REFERRALS), ("outreach", OUTREACH)):  # fmt: skip
+            store.put_records(entity, [(r.id, r.model_dump(mode="json"), False) for r in records])
+        yield store
+
+
+def _run(store, touched, now=NOW):
+    return update_rollups(store, touched, DEFINITIONS, now=now, settings=SETTINGS, tz=UTC_ZONE)
+
+
+def _rollup(store, pid):
+    return store.get_record("partner", pid).data
+
+
+def test_the_first_run_of_a_day_computes_every_partner_by_hand_figures(store):
+    result = _run(store, {})
+    assert (result.full, result.recomputed) == (True, 5)
+    p1 = _rollup(store, "P1")
+    # P1: R1, R2, R6, R7 and R3 (no partner; its clinician C1 works at P1)
+    assert (p1["referrals_total"], p1["referrals_completed"], p1["referrals_open"]) == (5, 2, 1)
+    # last 90 days: R1 (D10), R2 (D20), R3 (D40); R2 and R1 accepted, R3 declined
+    assert (p1["referrals_recent"], p1["acceptance_rate"]) == (3, 66.7)
+    # due for scheduling: R1 (in 2.5 days) and R2 (in 15); R3 declined is not due
+    assert (p1["leakage_rate"], p1["median_days_to_schedule"]) == (0.0, round((2.5 + 15) / 2, 1))
+    assert p1["referrals_after_outreach"] == 2  # R1 after O1 and O2, R2 after O2
+    assert (p1["referral_trend"], p1["derived_status"]) == ("growing", "active")  # 3 vs 0
+    assert p1["last_referral_at"].startswith(D(10).date().isoformat())
+    assert p1["last_outreach_at"].startswith(D(12).date().isoformat())  # O6 (D11) cancelled
+    quiet = _rollup(store, "P3")  # an attended seminar, no referral
+    assert (quiet["referrals_total"], quiet["referrals_recent"], quiet["acceptance_rate"]) == (
+        0, 0, None)  # fmt: skip
+    assert (quiet["median_days_to_schedule"], quiet["derived_status"]) == (None, "engaged")
+
+
+def test_a_later_run_recomputes_only_the_partners_whose_records_changed(store):
+    _run(store, {})
+    assert _run(store, {}).recomputed == 0  # nothing touched: nothing recomputed
+    moved = next(r for r in REFERRALS if r.id == "R2").model_copy(update={"partner_id": "P2"})
+    store.put_records("referral", [("R2", moved.model_dump(mode="json"), False)])
+    result = _run(store, {"referral": ["R2"]})
+    assert (result.full, result.recomputed, sorted(result.changed)) == (False, 2, ["P1", "P2"])
+    assert _rollup(store, "P1")["referrals_recent"] == 2  # R1, R3
+    assert _rollup(store, "P2")["referrals_recent"] == 4  # R5, R8, R10 and now R2
+    # the same referral touched again without a change: its partner recomputed, nothing stored
+    again = _run(store, {"referral": ["R2"]})
+    assert (again.recomputed, again.changed) == (1, [])
+
+
+def test_outreach_and_a_new_partner_recompute_the_partners_they_concern(store):
+    _run(store, {})
+    late = OUTREACH[0].model_copy(update={"id": "O8", "occurred_at": D(1), "partner_id": "P4"})
+    store.put_records("outreach", [("O8", late.model_dump(mode="json"), False)])
+    store.put_records("partner", [("P6", {"id": "P6", "name": "Brand New Clinic"}, False)])
+    result = _run(store, {"outreach": ["O8"], "partner": ["P6"]})
+    # O8 went to P4 and to clinician C1 (P1); P6 is new
+    assert (result.recomputed, sorted(result.changed)) == (3, ["P4", "P6"])
+    assert _rollup(store, "P4")["derived_status"] == "engaged"
+    assert _rollup(store, "P6")["referrals_total"] == 0
+
+
+def test_a_new_day_or_new_settings_recompute_every_partner_once(store):
+    _run(store, {})
+    assert _run(store, {}, now=NOW + timedelta(days=1)).full is True
+    assert _run(store, {}, now=NOW + timedelta(days=1)).full is False
+    wider = MeasuresConfig(rollup_days=365)
+    result = update_rollups(store, {}, DEFINITIONS, now=NOW + timedelta(days=1), settings=wider,
+                            tz=UTC_ZONE)  # fmt: skip
+    assert result.full and _rollup(store, "P1")["referrals_recent"] == 4  # R6 (D200) joins
