@@ -110,7 +110,10 @@ class Transport:
             before_sleep=self._count_retry,
             reraise=True,
         )
-        return retrying(self._attempt, api, method, args, kwargs, what, bucket)
+        try:
+            return retrying(self._attempt, api, method, args, kwargs, what, bucket)
+        except RetryableError as exc:
+            raise exc.gave_up(self._settings.retries + 1) from exc
 
     def _attempt(
         self,

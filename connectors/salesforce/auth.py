@@ -105,7 +105,7 @@ def login(settings: SalesforceSettings, http: requests.Session) -> Session:
     except SalesforceAuthenticationFailed as exc:
         if isinstance(exc.code, int) and exc.code >= 500:
             raise ServiceUnavailable(
-                f"the Salesforce login endpoint answered {exc.code}; retrying"
+                f"the Salesforce login endpoint answered {exc.code}"
             ) from exc
         raise AuthenticationError(
             f"Salesforce refused the {settings.auth!r} login for this connection "

@@ -98,7 +98,10 @@ class CallRunner:
             sleep=self.sleep,
             reraise=True,
         )
-        return cast(T, retrying(self._once, where, fn))
+        try:
+            return cast(T, retrying(self._once, where, fn))
+        except (ServiceUnavailable, RateLimited) as exc:
+            raise exc.gave_up(self.settings.max_attempts) from exc
 
     def _once(self, where: str, fn: Callable[[], Any]) -> Any:
         self.quota.check()

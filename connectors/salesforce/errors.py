@@ -76,7 +76,7 @@ def _translate_refused(
     if code == "REQUEST_LIMIT_EXCEEDED" and "Concurrent" in message:
         return RateLimited(
             f"Salesforce refused {where}: too many concurrent long-running requests in the org "
-            "(REQUEST_LIMIT_EXCEEDED); retrying after a pause",
+            "(REQUEST_LIMIT_EXCEEDED)",
             retry_after=30.0,
         )
     if code == "REQUEST_LIMIT_EXCEEDED":
@@ -110,7 +110,7 @@ def translate(exc: BaseException, where: str, *, retry_after: float | None = Non
         )
     if isinstance(exc, requests.RequestException | ValueError):
         return ServiceUnavailable(
-            f"Salesforce did not answer {where} ({type(exc).__name__}); retrying",
+            f"Salesforce did not answer {where} ({type(exc).__name__})",
             retry_after=retry_after,
         )
     return ConnectorError(f"unexpected {type(exc).__name__} during {where}")
@@ -136,7 +136,10 @@ def _translate_salesforce(
         )
     if isinstance(exc, SalesforceMalformedRequest):
         if code == LOCK_CODE:
-            return ServiceUnavailable(f"Salesforce row lock during {where}; retrying")
+            return ServiceUnavailable(
+                f"Salesforce row lock during {where} ({LOCK_CODE}): another process or user "
+                "was changing the same records"
+            )
         if code in _SCHEMA_CODES:
             return SchemaMismatch(
                 f"Salesforce rejected {where}: {code}{_schema_detail(message)}; create the field "
@@ -147,7 +150,7 @@ def _translate_salesforce(
         return RateLimited(f"Salesforce rate-limited {where}", retry_after=retry_after or 30.0)
     if isinstance(exc, SalesforceGeneralError) and (exc.status >= 500 or exc.status == 420):
         return ServiceUnavailable(
-            f"Salesforce answered {exc.status} to {where}; retrying", retry_after=retry_after
+            f"Salesforce answered {exc.status} to {where}", retry_after=retry_after
         )
     return ConnectorError(f"Salesforce answered {exc.status} ({code}) to {where}")
 
@@ -180,6 +183,15 @@ def record_error(
         return DuplicateKey(
             f"{object_name} {key_field}={key}: the key matches several records ({code}); "
             "merge the duplicates in Salesforce",
+            key=key,
+            field=field,
+            code=code,
+        )
+    if code == LOCK_CODE:
+        return RecordRejected(
+            f"Salesforce could not lock {object_name} {key_field}={key} ({code}): another "
+            "process or user was changing it; the record stays pending and the next run "
+            "writes it again",
             key=key,
             field=field,
             code=code,

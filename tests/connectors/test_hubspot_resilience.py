@@ -18,7 +18,7 @@ from hubspot_support import (  # noqa: F401
 
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox.hubspot import HubSpotSandbox
-from mapping.errors import AuthenticationError, QuotaExhausted, exit_code_for
+from mapping.errors import AuthenticationError, QuotaExhausted, RateLimited, exit_code_for
 
 
 def _prefix() -> str:
@@ -179,3 +179,20 @@ def test_a_20000_record_sync_at_100_calls_per_10_seconds_loses_nothing(
     assert len({r["id"] for r in _stored(hs, prefix)}) == 20_000
     assert connector.transport.calls["objects_batch.upsert"] == 200
     assert connector.transport.rate_limited <= 3, connector.transport.calls
+
+
+def test_a_429_storm_that_outlasts_the_retries_says_it_gave_up_not_waiting(
+    hs: HubSpotSandbox,  # noqa: F811
+) -> None:
+    (connector, _), prefix = fake_time_connector(hs, retries=2), _prefix()
+    connector.check()
+    hs.faults.configure(fail_every=1, fail_status=429)
+    try:
+        with pytest.raises(RateLimited) as info:
+            connector.upsert("companies", companies(prefix, 1), key="refsync_id")
+    finally:
+        hs.faults.clear()
+    message = str(info.value)
+    assert "gave up after 3 attempts" in message and "next run" in message
+    assert "waiting" not in message and "retrying" not in message
+    assert connector.transport.rate_limited == 3

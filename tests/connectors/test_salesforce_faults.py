@@ -257,3 +257,30 @@ def test_a_malformed_bookmark_is_a_state_error_not_a_silent_full_read(
 ) -> None:
     with pytest.raises(StateError, match="bookmark"):
         list(make_connector(sandbox).read("Referral__c", since=bookmark, fields=FIELDS))
+
+
+def test_a_server_error_that_outlasts_the_retries_says_it_gave_up_not_retrying(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    sleeps = Sleeps()
+    connector = make_connector(sandbox, sleeps, max_attempts=3)
+    connector.check()
+    sandbox.faults.configure(fail_every=1, fail_status=503)
+    with pytest.raises(ServiceUnavailable) as info:
+        connector.upsert("Referral__c", [referral("r-1")], key=KEY)
+    sandbox.faults.clear()
+    message = str(info.value)
+    assert "gave up after 3 attempts" in message and "next run" in message
+    assert "retrying" not in message and "waiting" not in message
+    assert len(sleeps) == 2
+
+
+def test_a_lasting_row_lock_says_the_next_run_writes_it_not_fix_the_value(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    connector = make_connector(sandbox, lock_retries=1)
+    sandbox.faults.lock_rows(["r-1"])
+    [result] = connector.upsert("Referral__c", [referral("r-1")], key=KEY)
+    assert result.error is not None and result.error.code == "UNABLE_TO_LOCK_ROW"
+    assert "fix the value" not in result.error.message
+    assert "next run" in result.error.message
