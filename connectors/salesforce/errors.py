@@ -12,6 +12,7 @@ Messages name the object, key, field and Salesforce's error code, never field va
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import requests
@@ -44,11 +45,12 @@ from mapping.errors import (
     TlsVerificationFailed,
 )
 
-__all__ = ["LOCK_CODE", "raise_for_response", "record_error", "translate"]
+__all__ = ["LOCK_CODE", "matched_ids", "raise_for_response", "record_error", "translate"]
 
 LOCK_CODE = "UNABLE_TO_LOCK_ROW"
 _SCHEMA_CODES = frozenset({"INVALID_FIELD", "INVALID_TYPE", "INVALID_FIELD_FOR_INSERT_UPDATE"})
 _DUPLICATE_CODES = frozenset({"DUPLICATE_EXTERNAL_ID", "MULTIPLE_RECORDS_FOUND"})
+DUPLICATE_RULE_CODE = "DUPLICATES_DETECTED"
 _NO_SUCH_COLUMN = re.compile(r"No such column '([A-Za-z0-9_.]+)'")
 _UNSUPPORTED_TYPE = re.compile(r"sObject type '([A-Za-z0-9_]+)' is not supported")
 
@@ -173,12 +175,46 @@ def raise_for_response(response: requests.Response, where: str) -> None:
         raise translate(exc, where, retry_after=_retry_after(response)) from exc
 
 
+def matched_ids(error: Mapping[str, Any]) -> list[str]:
+    """Ids of the existing records a duplicate rule matched (``DUPLICATES_DETECTED``).
+
+    Salesforce puts them in ``duplicateResult.matchResults[].matchRecords[].record.Id``.
+    """
+    result = error.get("duplicateResult") or {}
+    return [
+        str(match["record"]["Id"])
+        for group in result.get("matchResults") or ()
+        for match in group.get("matchRecords") or ()
+        if (match.get("record") or {}).get("Id")
+    ]
+
+
 def record_error(
-    object_name: str, key_field: str, key: str, code: str, fields: list[str] | None
+    object_name: str,
+    key_field: str,
+    key: str,
+    code: str,
+    fields: list[str] | None,
+    *,
+    matched: Sequence[str] = (),
 ) -> RecordError:
-    """A per-record error for one failed record of a write."""
+    """A per-record error for one failed record of a write.
+
+    ``matched``: the existing records a duplicate rule matched (named in the message, so an
+    admin can merge them or exempt the integration user from the rule).
+    """
     field = fields[0] if fields else None
     on = f" on {field}" if field else ""
+    if code == DUPLICATE_RULE_CODE:
+        found = f" existing record {', '.join(matched)}" if matched else " an existing record"
+        return RecordRejected(
+            f"a Salesforce duplicate rule refused {object_name} {key_field}={key} "
+            f"({code}): it matches{found}; merge the records in Salesforce, or have the admin "
+            "exempt the integration user from the rule; the record stays pending until then",
+            key=key,
+            field=field,
+            code=code,
+        )
     if code in _DUPLICATE_CODES:
         return DuplicateKey(
             f"{object_name} {key_field}={key}: the key matches several records ({code}); "

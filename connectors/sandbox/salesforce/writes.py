@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from connectors.sandbox.common import FaultPlan
+from connectors.sandbox.salesforce.duplicates import DuplicateRule, check_duplicates
 from connectors.sandbox.salesforce.errors import RecordFailure, record_error
 from connectors.sandbox.salesforce.schema import FieldDef, ObjectDef
 from connectors.sandbox.salesforce.store import Row, Store
@@ -52,6 +53,7 @@ class Writer:
         self.store = store
         self.faults = faults
         self.user_id = user_id
+        self.duplicate_rules: list[DuplicateRule] = []
 
     # -- public operations (callers hold store.lock) ----------------------------------------
 
@@ -243,6 +245,11 @@ class Writer:
                 "unable to obtain exclusive access to this record or 1 records",
             )
 
+    def _check_duplicates(self, obj: ObjectDef, row: Row) -> None:
+        if self.duplicate_rules:
+            others = self.store.table(obj.name).rows.values()
+            check_duplicates(obj, row, others, self.duplicate_rules)
+
     # -- applying -------------------------------------------------------------------------------
 
     def _insert(self, obj: ObjectDef, values: dict[str, Any]) -> str:
@@ -258,6 +265,7 @@ class Writer:
             row["Name"] = row_id
         self._check_lock(obj, row)
         self._check_unique(obj, row)
+        self._check_duplicates(obj, row)
         row["CreatedDate"] = self._now()
         self._stamp(obj, row)
         return row_id
@@ -265,6 +273,7 @@ class Writer:
     def _apply_update(self, obj: ObjectDef, row: Row, values: dict[str, Any]) -> None:
         merged = {**row, **values}
         self._check_unique(obj, merged)
+        self._check_duplicates(obj, merged)
         self._stamp(obj, merged)
 
     def _stamp(self, obj: ObjectDef, row: Row) -> None:
