@@ -3,10 +3,13 @@ real simple-salesforce client against the sandbox. Each test names its case id."
 
 from __future__ import annotations
 
-from sf_support import make_connector, sandbox, sf_sandbox  # noqa: F401
+from sf_support import make_connector, referral, sandbox, sf_sandbox  # noqa: F401
 
 from connectors.sandbox import SalesforceSandbox
+from connectors.sandbox.salesforce.schema import DEFAULT_SCHEMA, FieldDef, with_fields
 from mapping.errors import RecordRejected
+from mapping.schema_check import check_against_schema
+from mapping.spec import EntityMapping
 
 KEY = "Refsync_Id__c"
 
@@ -50,3 +53,78 @@ def test_e5_a_record_refused_by_a_duplicate_rule_is_not_retried_in_a_loop(
     assert result.error is not None and result.error.code == "DUPLICATES_DETECTED"
     assert sleeps == []
     assert sandbox.stats.calls["PATCH composite/sobjects upsert"] == 1
+
+
+def _with_formula(sandbox: SalesforceSandbox) -> None:  # noqa: F811
+    formula = FieldDef(
+        "Partner_Name__c",
+        "string",
+        label="Partner Name",
+        length=255,
+        custom=True,
+        createable=False,
+        updateable=False,
+        calculated=True,
+        formula="Partner__r.Name",
+    )
+    sandbox.define_object(with_fields(DEFAULT_SCHEMA["Referral__c"], formula))
+
+
+def test_d5_a_formula_field_is_described_as_calculated_and_refused_as_a_write_target(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    """D5: validate --online refuses mapping a formula field outbound, naming it a formula."""
+    _with_formula(sandbox)
+    schema = make_connector(sandbox).describe("Referral__c")
+    assert schema.fields["Partner_Name__c"].calculated is True
+    assert schema.fields["Reason__c"].calculated is False
+    em = EntityMapping.model_validate(
+        {
+            "object": "Referral__c",
+            "key": KEY,
+            "fields": [{"canonical": "reason", "native": "Partner_Name__c"}],
+        }
+    ).for_entity("referral")
+    (problem,) = check_against_schema(em, schema, direction="out")
+    assert "Partner_Name__c" in problem and "formula" in problem and "direction: in" in problem
+    assert check_against_schema(em, schema, direction="in") == []
+
+
+def test_d5_a_write_to_a_formula_field_is_one_rejected_record_as_salesforce_refuses_it(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    """D5: Salesforce answers INVALID_FIELD_FOR_INSERT_UPDATE per record; the others land."""
+    _with_formula(sandbox)
+    records = [referral("r-1"), referral("r-2", Partner_Name__c="Typed over"), referral("r-3")]
+    results = make_connector(sandbox).upsert("Referral__c", records, key=KEY)
+    assert [r.ok for r in results] == [True, False, True]
+    error = results[1].error
+    assert isinstance(error, RecordRejected)
+    assert (error.code, error.field, error.key) == (
+        "INVALID_FIELD_FOR_INSERT_UPDATE",
+        "Partner_Name__c",
+        "r-2",
+    )
+    assert sorted(r[KEY] for r in sandbox.records("Referral__c")) == ["r-1", "r-3"]
+
+
+def test_d5_a_formula_value_changes_with_its_parent_while_systemmodstamp_stays(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    """D5 as the API documents it: the formula is computed at read time, so renaming the
+    partner changes the referral's value but not its SystemModstamp (why refsync never maps
+    a formula field as a change signal: an incremental read does not see it)."""
+    _with_formula(sandbox)
+    [account] = sandbox.insert("Account", [{"Name": "North Clinic", KEY: "p-1"}])
+    sandbox.insert("Referral__c", [referral("r-1", Partner__c=account)])
+    sandbox.advance(60)
+    client = sandbox.make_client()
+    query = "SELECT Partner_Name__c, SystemModstamp FROM Referral__c"
+    [before] = client.query(query)["records"]
+    client.Account.update(account, {"Name": "North Clinic Group"})
+    [after] = client.query(query)["records"]
+    assert (before["Partner_Name__c"], after["Partner_Name__c"]) == (
+        "North Clinic",
+        "North Clinic Group",
+    )
+    assert after["SystemModstamp"] == before["SystemModstamp"]
