@@ -5,15 +5,17 @@
   so an interrupted full read resumes where it stopped; the last page's bookmark starts the
   incremental reads at ``until``.
 - **Incremental read**: :class:`~connectors.hubspot.search.SearchWalker` (200 per page,
-  past the 10,000 cap), then archived records (``archived=true``, which search never
-  returns) archived since the last run, as tombstones.
+  past the 10,000 cap) from a lookback before the bookmark, for search-index lag, without
+  delivering a record twice (:mod:`connectors.hubspot.lookback`), then archived records
+  (``archived=true``, which search never returns) archived since the last run, as
+  tombstones.
 - **Associations** are read for every chunk of up to 1,000 records (one v4 batch read per
   associated type), since changing a link does not change a record's modified date.
 
 Records come back as plain JSON (the client's raw-response path), never as model objects.
 
-Bookmarks (JSON): ``{"ts": ms, "id": hs_object_id | None, "archived_ts": ms}`` for
-incremental reads (see :class:`~connectors.hubspot.search.Cursor`), ``{"full_after":
+Bookmarks (JSON): ``{"ts": ms, "id": hs_object_id | None, "archived_ts": ms, "recent":
+{id: ms}}`` for incremental reads (see :class:`~connectors.hubspot.search.Cursor`), ``{"full_after":
 cursor, "start": ms}`` while a full read is under way. The virtual ``engagements`` object
 keeps one such bookmark per engagement type.
 """
@@ -26,6 +28,7 @@ from typing import Any
 
 from connectors.base import Bookmark, NativeRecord, ReadPage
 from connectors.hubspot.associations import AssociationStore, association_targets
+from connectors.hubspot.lookback import Lookback, later
 from connectors.hubspot.pipelines import PipelineCatalog
 from connectors.hubspot.search import Cursor, SearchWalker, modified_property, parse_ms
 from connectors.hubspot.settings import HubSpotSettings
@@ -58,6 +61,7 @@ class ObjectReader:
         self._properties = list(dict.fromkeys([*plain, self._modified]))
         self._associations = associations
         self._pipelines = pipelines if {"dealstage", "pipeline"} & set(plain) else None
+        self.lookback = Lookback(settings.search_lookback_seconds * 1000)
 
     def read(
         self, since: Bookmark | None, until_ms: int, *, bounded: bool = True
@@ -79,10 +83,12 @@ class ObjectReader:
         while True:
             data = self._list_page(after, archived=False)
             results = data.get("results", [])
-            chunk += [r for r in results if limit is None or self._stamp(r) <= limit]
+            kept = [r for r in results if limit is None or self._stamp(r) <= limit]
+            self.lookback.note(kept, self._stamp)
+            chunk += kept
             after = ((data.get("paging") or {}).get("next") or {}).get("after")
             if after is None:
-                final = {"ts": start, "id": None, "archived_ts": start}
+                final = self._bookmark(Cursor(start, None), start)
                 yield ReadPage(self._native(chunk), final)
                 return
             if len(chunk) >= _CHUNK:
@@ -106,6 +112,7 @@ class ObjectReader:
 
     def _incremental(self, since: Bookmark, until_ms: int) -> Iterator[ReadPage]:
         start = Cursor(int(since["ts"]), None if since.get("id") is None else int(since["id"]))
+        self.lookback = Lookback.load(since, self.lookback.window_ms)
         archived_from = int(since.get("archived_ts", start.ts))
         walker = SearchWalker(
             self._transport,
@@ -116,8 +123,9 @@ class ObjectReader:
         )
         chunk: list[dict[str, Any]] = []
         cursor = start
-        for records, cursor in walker.walk(start, until_ms):
-            chunk += records
+        for records, walked in walker.walk(self.lookback.start(start), until_ms):
+            cursor = later(cursor, walked)  # pages inside the lookback keep the old position
+            chunk += self.lookback.fresh(records, self._stamp)
             if len(chunk) >= _CHUNK:
                 yield ReadPage(self._native(chunk), self._bookmark(cursor, archived_from))
                 chunk = []
@@ -125,9 +133,11 @@ class ObjectReader:
         final = self._bookmark(cursor, max(archived_from, until_ms))
         yield ReadPage([*self._native(chunk), *tombstones], final)
 
-    @staticmethod
-    def _bookmark(cursor: Cursor, archived_ts: int) -> Bookmark:
-        return {"ts": cursor.ts, "id": cursor.id, "archived_ts": archived_ts}
+    def _bookmark(self, cursor: Cursor, archived_ts: int) -> Bookmark:
+        mark: Bookmark = {"ts": cursor.ts, "id": cursor.id, "archived_ts": archived_ts}
+        if self.lookback.window_ms > 0:
+            mark["recent"] = self.lookback.recent(cursor.ts)
+        return mark
 
     def _archived_since(self, from_ms: int, until_ms: int) -> list[NativeRecord]:
         out: list[NativeRecord] = []

@@ -82,6 +82,12 @@ class HubSpotSettings(BaseModel):
         "without refsync_outreach_kind (a liaison's own meeting, call or note)",
     )
     search_cap: int = Field(10_000, ge=200, description="HubSpot's search result cap per query")
+    search_lookback_seconds: int = Field(
+        120,
+        ge=0,
+        description="incremental reads re-ask search for this long before the bookmark, for "
+        "records the search index shows late (already delivered ones are dropped)",
+    )
 
     @field_validator("host")
     @classmethod

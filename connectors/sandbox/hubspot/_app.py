@@ -53,6 +53,8 @@ class SandboxState:
     stats: Stats
     extras: dict[str, Any] = field(default_factory=dict)  # pipelines, associations
     search_result_cap: int = 10_000
+    # (object type, record id) -> epoch ms from which search returns it (index lag)
+    index_delays: dict[tuple[str, int], int] = field(default_factory=dict)
     max_filter_groups: int = 5
     max_filters_per_group: int = 10
     max_filters_total: int = 25

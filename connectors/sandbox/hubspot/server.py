@@ -194,6 +194,17 @@ class HubSpotSandbox:
                 ids.append(str(rec.id))
         return ids
 
+    def delay_indexing(self, object_type: str, ids: Iterable[str], seconds: float) -> None:
+        """Search returns these records only ``seconds`` after their last change (HubSpot's
+        search index lags the database: a record can surface after later-stamped ones).
+        Reads by id and list pages see them at once, as in HubSpot."""
+        state = self._state
+        name, table = resolve_table(state, object_type)
+        with state.store.lock:
+            for rid in ids:
+                rec = table.records[int(rid)]
+                state.index_delays[(name, rec.id)] = rec.updated + int(seconds * 1000)
+
     def records(self, object_type: str, *, archived: bool = False) -> list[dict[str, Any]]:
         """Every record of a type as SimplePublicObject JSON with all set properties."""
         state = self._state
@@ -215,6 +226,7 @@ class HubSpotSandbox:
     def reset_data(self) -> None:
         """Back to a fresh account: no records, default schema and pipeline, limits reset."""
         self._state.store.clear()
+        self._state.index_delays.clear()
         self._state.schema = SchemaRegistry()
         self._reset_extras()
         self._state.limiter.reset()
