@@ -9,6 +9,11 @@
   delivering a record twice (:mod:`connectors.hubspot.lookback`), then archived records
   (``archived=true``, which search never returns) archived since the last run, as
   tombstones.
+- **Long property lists** (catalogue case G3): the list API takes ``properties`` in the
+  URL, and HubSpot answers 414 past about 8,000 characters. When the mapped properties would
+  make the query longer than ``max_url_chars``, full reads list ids only and fetch each
+  page's properties with one batch read (POST body, no URL limit): one more call per 100
+  records, never a dropped property.
 - **Associations** are read for every chunk of up to 1,000 records (one v4 batch read per
   associated type), since changing a link does not change a record's modified date.
 
@@ -25,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from connectors.base import Bookmark, NativeRecord, ReadPage
 from connectors.hubspot.associations import AssociationStore, association_targets
@@ -62,6 +68,8 @@ class ObjectReader:
         self._associations = associations
         self._pipelines = pipelines if {"dealstage", "pipeline"} & set(plain) else None
         self.lookback = Lookback(settings.search_lookback_seconds * 1000)
+        query = urlencode([("properties", p) for p in self._properties])
+        self.batch_properties = len(query) > settings.max_url_chars
 
     def read(
         self, since: Bookmark | None, until_ms: int, *, bounded: bool = True
@@ -82,7 +90,7 @@ class ObjectReader:
         chunk: list[dict[str, Any]] = []
         while True:
             data = self._list_page(after, archived=False)
-            results = data.get("results", [])
+            results = self._with_properties(data.get("results", []), archived=False)
             kept = [r for r in results if limit is None or self._stamp(r) <= limit]
             self.lookback.note(kept, self._stamp)
             chunk += kept
@@ -96,9 +104,10 @@ class ObjectReader:
                 chunk = []
 
     def _list_page(self, after: str | None, *, archived: bool) -> dict[str, Any]:
+        properties = [self._modified] if self.batch_properties else self._properties
         kwargs: dict[str, Any] = {
             "limit": self._settings.list_page_size,
-            "properties": self._properties,
+            "properties": properties,
             "archived": archived,
         }
         if after is not None:
@@ -107,6 +116,33 @@ class ObjectReader:
             "objects_basic", "get_page", self._type, what=f"{self._type} list", **kwargs
         )
         return response.data or {}
+
+    def _with_properties(
+        self, listed: list[dict[str, Any]], *, archived: bool
+    ) -> list[dict[str, Any]]:
+        """``listed`` with every mapped property: as listed, or through one batch read."""
+        if not self.batch_properties or not listed:
+            return listed
+        body = {
+            "inputs": [{"id": str(r["id"])} for r in listed],
+            "properties": self._properties,
+            "propertiesWithHistory": [],
+        }
+        response = self._transport.call(
+            "objects_batch",
+            "read",
+            self._type,
+            body,
+            archived=archived,
+            what=f"{self._type} batch read",
+        )
+        by_id = {str(r["id"]): r for r in (response.data or {}).get("results", [])}
+        out = []
+        for record in listed:  # list order; a record gone since the list page is skipped
+            full = by_id.get(str(record["id"]))
+            if full is not None:
+                out.append({**record, **full} if archived else full)
+        return out
 
     # -- incremental -----------------------------------------------------------------------
 
@@ -144,7 +180,7 @@ class ObjectReader:
         after = None
         while True:
             data = self._list_page(after, archived=True)
-            for record in data.get("results", []):
+            for record in self._with_properties(data.get("results", []), archived=True):
                 when = parse_ms(record.get("archivedAt")) or self._stamp(record)
                 if from_ms <= when <= until_ms:
                     out.append(

@@ -82,6 +82,12 @@ class HubSpotSettings(BaseModel):
         "without refsync_outreach_kind (a liaison's own meeting, call or note)",
     )
     search_cap: int = Field(10_000, ge=200, description="HubSpot's search result cap per query")
+    max_url_chars: int = Field(
+        6000,
+        ge=500,
+        description="longest properties query refsync puts in a list URL; longer property "
+        "lists are fetched by batch read (HubSpot answers 414 past about 8,000 characters)",
+    )
     search_lookback_seconds: int = Field(
         120,
         ge=0,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hubspot.crm.objects import ApiException
 from hubspot_support import companies, connector_for, provisioned_sandbox
 
 from connectors.sandbox.hubspot import HubSpotSandbox
@@ -18,8 +19,8 @@ FIELDS = ["refsync_id", "name"]
 
 @pytest.fixture(scope="module")
 def hsc() -> Iterator[HubSpotSandbox]:
-    """A sandbox of this module's own: these tests move its clock."""
-    yield from provisioned_sandbox()
+    """A sandbox of this module's own: these tests move its clock and add properties."""
+    yield from provisioned_sandbox(ten_second_limit=100_000)
 
 
 def _prefix() -> str:
@@ -71,3 +72,41 @@ def test_c2_a_record_search_shows_late_is_read_once_by_the_next_run_within_the_l
     blind = connector_for(hsc, search_lookback_seconds=0)
     pages = list(blind.read("companies", since=after_first, fields=FIELDS, until=second_until))
     assert _keys(pages, prefix) == []
+
+
+def test_g3_300_mapped_properties_arrive_through_batch_reads_where_a_list_url_gets_414(
+    hsc: HubSpotSandbox,
+) -> None:
+    """G3: a property list too long for a GET URL (HubSpot answers 414) is read by POST batch
+    read, one per list page: every mapped property arrives, none is dropped."""
+    client = hsc.make_client()
+    names = [f"clinic_custom_property_number_{i:03d}" for i in range(300)]
+    for name in names:
+        spec = {"name": name, "label": name, "type": "string", "fieldType": "text",
+                "groupName": "refsync"}  # fmt: skip
+        client.crm.properties.core_api.create("companies", spec)
+    prefix = _prefix()
+    rows = companies(prefix, 250)
+    for n, row in enumerate(rows):
+        row.update({name: f"v{n}-{i}" for i, name in enumerate(names)})
+    hsc.insert("companies", rows)
+
+    with pytest.raises(ApiException) as info:  # the control: the plain list call is refused
+        client.crm.objects.basic_api.get_page("companies", limit=100, properties=names)
+    assert info.value.status == 414
+
+    reader = connector_for(hsc)
+    until = datetime.now(UTC) + timedelta(days=30)  # past this module's moved clock
+    pages = list(reader.read("companies", since=None, fields=["refsync_id", *names], until=until))
+    mine = {
+        str(r.fields["refsync_id"]): r.fields
+        for p in pages
+        for r in p.records
+        if str(r.fields.get("refsync_id", "")).startswith(prefix)
+    }
+    assert len(mine) == 250
+    for n in range(250):
+        fields = mine[f"{prefix}{n:05d}"]
+        assert [fields[name] for name in names] == [f"v{n}-{i}" for i in range(300)]
+    listed = reader.transport.calls["objects_basic.get_page"]
+    assert reader.transport.calls["objects_batch.read"] == listed  # one per listed page
