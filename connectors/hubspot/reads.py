@@ -15,19 +15,26 @@
   page's properties with one batch read (POST body, no URL limit): one more call per 100
   records, never a dropped property.
 - **Associations** are read for every chunk of up to 1,000 records (one v4 batch read per
-  associated type), since changing a link does not change a record's modified date.
+  associated type). Changing a link does not change a record's modified date (catalogue
+  case D4), so an object read with links is also *reconciled* every
+  ``association_reconcile_hours`` (default 24): one pass of the list API over every record
+  with its links, before that run's incremental read. Its cost per pass, for N records:
+  ceil(N/100) list calls plus ceil(N/1000) association reads per linked type (for 100,000
+  deals linked to companies and contacts: 1,000 + 200 calls: 1,200 calls at the
+  default 190 calls per 10 s, about a minute).
 
 Records come back as plain JSON (the client's raw-response path), never as model objects.
 
 Bookmarks (JSON): ``{"ts": ms, "id": hs_object_id | None, "archived_ts": ms, "recent":
 {id: ms}}`` for incremental reads (see :class:`~connectors.hubspot.search.Cursor`), ``{"full_after":
-cursor, "start": ms}`` while a full read is under way. The virtual ``engagements`` object
-keeps one such bookmark per engagement type.
+cursor, "start": ms}`` while a full read is under way; ``reconciled_at`` (ms) is the last
+association reconciliation and ``reconcile_after`` the list cursor of one under way. The
+virtual ``engagements`` object keeps one such bookmark per engagement type.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -68,6 +75,7 @@ class ObjectReader:
         self._associations = associations
         self._pipelines = pipelines if {"dealstage", "pipeline"} & set(plain) else None
         self.lookback = Lookback(settings.search_lookback_seconds * 1000)
+        self._reconciled = 0
         query = urlencode([("properties", p) for p in self._properties])
         self.batch_properties = len(query) > settings.max_url_chars
 
@@ -79,29 +87,61 @@ class ObjectReader:
         if not since or "full_after" in since:
             yield from self._full(since or {}, until_ms, bounded)
             return
+        if self._reconcile_due(since, until_ms):
+            since = yield from self._reconcile(since, until_ms)
         yield from self._incremental(since, until_ms)
 
     # -- full ------------------------------------------------------------------------------
 
     def _full(self, since: Bookmark, until_ms: int, bounded: bool) -> Iterator[ReadPage]:
         start = int(since.get("start", until_ms))
+        self._reconciled = start
         limit = start if bounded else None
-        after = since.get("full_after") or None
+        for chunk, after in self._listing(since.get("full_after") or None, limit):
+            self.lookback.note(chunk, self._stamp)
+            if after is None:
+                yield ReadPage(self._native(chunk), self._bookmark(Cursor(start, None), start))
+                return
+            yield ReadPage(self._native(chunk), {"full_after": after, "start": start})
+
+    def _listing(
+        self, after: str | None, limit: int | None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """Every live record through the list API, in chunks of ~1,000, each with the list
+        cursor after it (None after the last); records stamped after ``limit`` left out."""
         chunk: list[dict[str, Any]] = []
         while True:
             data = self._list_page(after, archived=False)
             results = self._with_properties(data.get("results", []), archived=False)
-            kept = [r for r in results if limit is None or self._stamp(r) <= limit]
-            self.lookback.note(kept, self._stamp)
-            chunk += kept
+            chunk += [r for r in results if limit is None or self._stamp(r) <= limit]
             after = ((data.get("paging") or {}).get("next") or {}).get("after")
             if after is None:
-                final = self._bookmark(Cursor(start, None), start)
-                yield ReadPage(self._native(chunk), final)
+                yield chunk, None
                 return
             if len(chunk) >= _CHUNK:
-                yield ReadPage(self._native(chunk), {"full_after": after, "start": start})
+                yield chunk, after
                 chunk = []
+
+    # -- association reconciliation --------------------------------------------------------
+
+    def _reconcile_due(self, since: Bookmark, until_ms: int) -> bool:
+        period_ms = int(self._settings.association_reconcile_hours * 3_600_000)
+        if not self._links or period_ms <= 0:
+            return False
+        last = int(since.get("reconciled_at", since["ts"]))
+        return "reconcile_after" in since or until_ms - last >= period_ms
+
+    def _reconcile(self, since: Bookmark, until_ms: int) -> Generator[ReadPage, None, Bookmark]:
+        """Every record with its links (a change of links alone moves no modified date);
+        pages keep the incremental position, so the incremental read follows unchanged."""
+        base = {k: v for k, v in since.items() if k != "reconcile_after"}
+        for chunk, after in self._listing(since.get("reconcile_after"), until_ms):
+            if after is None:
+                done: Bookmark = {**base, "reconciled_at": until_ms}
+                yield ReadPage(self._native(chunk), done)
+                return done
+            yield ReadPage(self._native(chunk), {**base, "reconcile_after": after})
+        raise AssertionError("unreachable: a listing ends with a last chunk")
 
     def _list_page(self, after: str | None, *, archived: bool) -> dict[str, Any]:
         properties = [self._modified] if self.batch_properties else self._properties
@@ -149,6 +189,7 @@ class ObjectReader:
     def _incremental(self, since: Bookmark, until_ms: int) -> Iterator[ReadPage]:
         start = Cursor(int(since["ts"]), None if since.get("id") is None else int(since["id"]))
         self.lookback = Lookback.load(since, self.lookback.window_ms)
+        self._reconciled = int(since.get("reconciled_at", start.ts))
         archived_from = int(since.get("archived_ts", start.ts))
         walker = SearchWalker(
             self._transport,
@@ -170,7 +211,12 @@ class ObjectReader:
         yield ReadPage([*self._native(chunk), *tombstones], final)
 
     def _bookmark(self, cursor: Cursor, archived_ts: int) -> Bookmark:
-        mark: Bookmark = {"ts": cursor.ts, "id": cursor.id, "archived_ts": archived_ts}
+        mark: Bookmark = {
+            "ts": cursor.ts,
+            "id": cursor.id,
+            "archived_ts": archived_ts,
+            "reconciled_at": self._reconciled,
+        }
         if self.lookback.window_ms > 0:
             mark["recent"] = self.lookback.recent(cursor.ts)
         return mark

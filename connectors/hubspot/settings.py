@@ -88,6 +88,12 @@ class HubSpotSettings(BaseModel):
         description="longest properties query refsync puts in a list URL; longer property "
         "lists are fetched by batch read (HubSpot answers 414 past about 8,000 characters)",
     )
+    association_reconcile_hours: float = Field(
+        24.0,
+        ge=0,
+        description="re-read every record's links this often (a changed link alone moves no "
+        "modified date, so incremental reads cannot see it); 0 turns it off",
+    )
     search_lookback_seconds: int = Field(
         120,
         ge=0,

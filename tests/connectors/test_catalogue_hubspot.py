@@ -110,3 +110,56 @@ def test_g3_300_mapped_properties_arrive_through_batch_reads_where_a_list_url_ge
         assert [fields[name] for name in names] == [f"v{n}-{i}" for i in range(300)]
     listed = reader.transport.calls["objects_basic.get_page"]
     assert reader.transport.calls["objects_batch.read"] == listed  # one per listed page
+
+
+def test_d4_a_link_changed_alone_is_seen_by_the_daily_reconciliation_not_before(
+    hsc: HubSpotSandbox,
+) -> None:
+    """D4: moving a deal to another company changes no deal property and no modified date,
+    so the incremental search misses it; the association reconciliation (every
+    association_reconcile_hours) reads the new link, and only the new one."""
+    prefix = _prefix()
+    connector = connector_for(hsc)
+    connector.upsert("companies", companies(prefix, 2), key="refsync_id")
+    deal = {"refsync_id": f"{prefix}d", "dealname": "R", "associations.companies": f"{prefix}00000"}
+    [written] = connector.upsert("deals", [deal], key="refsync_id")
+    fields = ["refsync_id", "associations.companies"]
+    start = datetime.now(UTC) + timedelta(days=40)  # past this module's moved clock
+    hsc.set_now(start)
+    full = list(connector_for(hsc).read("deals", since=None, fields=fields, until=start))
+    bookmark = full[-1].bookmark
+    assert bookmark["reconciled_at"] == _ms(start)
+
+    other = hsc.records("companies")
+    [k2] = [r["id"] for r in other if r["properties"].get("refsync_id") == f"{prefix}00001"]
+    client = hsc.make_client()
+    old = [{"id": i} for i in hsc.associations("deals", written.id, "companies")]
+    client.crm.associations.v4.batch_api.archive(
+        "deals", "companies", {"inputs": [{"from": {"id": written.id}, "to": old}]}
+    )
+    client.crm.associations.v4.batch_api.create_default(
+        "deals", "companies", {"inputs": [{"from": {"id": written.id}, "to": {"id": k2}}]}
+    )
+
+    soon = start + timedelta(hours=1)
+    hsc.set_now(soon)
+    pages = list(connector_for(hsc).read("deals", since=bookmark, fields=fields, until=soon))
+    assert _keys(pages, prefix) == []  # no modified date moved: incremental search misses it
+    bookmark = pages[-1].bookmark
+
+    next_day = start + timedelta(hours=25)
+    hsc.set_now(next_day)
+    reader = connector_for(hsc)
+    pages = list(reader.read("deals", since=bookmark, fields=fields, until=next_day))
+    [record] = [r for p in pages for r in p.records if r.fields.get("refsync_id") == f"{prefix}d"]
+    assert record.fields["associations.companies"] == f"{prefix}00001"  # K2 only, K1 gone
+    assert pages[-1].bookmark["reconciled_at"] == _ms(next_day)
+    assert pages[-1].bookmark["ts"] >= bookmark["ts"]
+    deals = len(hsc.records("deals"))
+    assert reader.transport.calls["objects_basic.get_page"] >= -(-deals // 100)
+
+    hsc.set_now(next_day + timedelta(hours=1))  # reconciled: the next run is incremental only
+    later_run = connector_for(hsc)
+    until = next_day + timedelta(hours=1)
+    list(later_run.read("deals", since=pages[-1].bookmark, fields=fields, until=until))
+    assert later_run.transport.calls["objects_basic.get_page"] == 1  # the archived listing
