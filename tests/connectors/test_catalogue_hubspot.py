@@ -3,9 +3,12 @@ hubspot-api-client against the sandbox. Each test names its case id."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hubspot.crm.objects import ApiException
@@ -13,6 +16,7 @@ from hubspot_support import companies, connector_for, provisioned_sandbox
 
 from connectors.sandbox.hubspot import HubSpotSandbox
 
+TEMPLATES = Path(__file__).resolve().parents[2] / "config" / "templates" / "mappings"
 BASE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 FIELDS = ["refsync_id", "name"]
 
@@ -163,3 +167,66 @@ def test_d4_a_link_changed_alone_is_seen_by_the_daily_reconciliation_not_before(
     until = next_day + timedelta(hours=1)
     list(later_run.read("deals", since=pages[-1].bookmark, fields=fields, until=until))
     assert later_run.transport.calls["objects_basic.get_page"] == 1  # the archived listing
+
+
+def test_e3_two_runs_creating_the_same_new_records_at_once_make_each_record_once(
+    hsc: HubSpotSandbox,
+) -> None:
+    """E3: two writers (a re-run racing a slow run, two workers) create the same 150 new
+    records at the same moment; upserts keyed by the canonical id make one HubSpot record
+    each, and both writers get success with the same HubSpot id."""
+    prefix = _prefix()
+    records = companies(prefix, 150)
+    barrier = threading.Barrier(2)
+
+    def write() -> list:
+        connector = connector_for(hsc)
+        connector.describe("companies")
+        barrier.wait()
+        return connector.upsert("companies", records, key="refsync_id")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = [f.result() for f in [pool.submit(write), pool.submit(write)]]
+    assert all(r.ok for r in first + second)
+    assert [r.id for r in first] == [r.id for r in second]
+    mine = [
+        r
+        for r in hsc.records("companies")
+        if str(r["properties"].get("refsync_id", "")).startswith(prefix)
+    ]
+    assert len(mine) == 150
+
+
+def test_e6_an_email_differing_only_by_case_updates_the_contact_that_holds_it(
+    hsc: HubSpotSandbox,
+) -> None:
+    """E6: HubSpot compares e-mail case-insensitively: a clinician whose address differs
+    only by case adopts the contact holding it (no near-duplicate), and a second canonical
+    clinician with that address is one rejected record, not a second contact."""
+    prefix = _prefix()
+    address = f"{prefix}jane.doe@clinic.example"
+    [existing] = hsc.insert("contacts", [{"email": address, "lastname": "Doe"}])
+    shouting = address.replace("jane.doe@clinic", "Jane.Doe@Clinic").upper()
+    records = [
+        {"refsync_id": f"{prefix}c1", "email": shouting, "lastname": "Doe"},
+        {"refsync_id": f"{prefix}c2", "email": address.title(), "lastname": "Other"},
+    ]
+    adopted, refused = connector_for(hsc).upsert("contacts", records, key="refsync_id")
+    assert adopted.ok and adopted.id == existing and adopted.created is False
+    assert not refused.ok and refused.error is not None
+    assert refused.error.code == "DUPLICATE_VALUE" and refused.key == f"{prefix}c2"
+    holders = [
+        r
+        for r in hsc.records("contacts")
+        if str(r["properties"].get("email", "")).lower() == address.lower()
+    ]
+    assert [h["id"] for h in holders] == [existing]
+
+
+@pytest.mark.parametrize("template", ["hubspot", "salesforce"])
+def test_e6_the_shipped_mappings_trim_and_lowercase_email_before_any_match(template: str) -> None:
+    """E6: surrounding spaces and case never reach a CRM: the shipped clinician mappings
+    send e-mail through strip and lower."""
+    text = (TEMPLATES / f"{template}.yaml").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if "canonical: email," in line]
+    assert lines and all("transforms: [strip, lower]" in line for line in lines)
