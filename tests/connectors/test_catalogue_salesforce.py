@@ -3,6 +3,9 @@ real simple-salesforce client against the sandbox. Each test names its case id."
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from sf_support import make_connector, referral, sandbox, sf_sandbox  # noqa: F401
 
 from connectors.sandbox import SalesforceSandbox
@@ -128,3 +131,63 @@ def test_d5_a_formula_value_changes_with_its_parent_while_systemmodstamp_stays(
         "North Clinic Group",
     )
     assert after["SystemModstamp"] == before["SystemModstamp"]
+
+
+def test_h6_an_inactive_owner_rejects_only_the_contacts_it_would_own(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    """H6: a mapping that writes OwnerId meets a deactivated user. Salesforce refuses it for
+    contacts (INACTIVE_OWNER_OR_USER) but lets it own accounts; refsync reports the refused
+    contact as one rejected record naming OwnerId, and the rest land."""
+    user = {"Username": "gone@example.org", "LastName": "Gone", "Email": "gone@example.org"}
+    [inactive] = sandbox.insert("User", [{**user, "IsActive": False}])
+    connector = make_connector(sandbox)
+    contacts = [
+        {**_clinician("c-1", "a@clinic.org"), "OwnerId": sandbox.user_id},
+        {**_clinician("c-2", "b@clinic.org"), "OwnerId": inactive},
+    ]
+    results = connector.upsert("Contact", contacts, key=KEY)
+    assert [r.ok for r in results] == [True, False]
+    error = results[1].error
+    assert isinstance(error, RecordRejected)
+    assert (error.code, error.field, error.key) == ("INACTIVE_OWNER_OR_USER", "OwnerId", "c-2")
+    [account] = connector.upsert("Account", [{KEY: "p-1", "Name": "North", "OwnerId": inactive}],
+                                 key=KEY)  # fmt: skip
+    assert account.ok
+
+
+def test_h1_a_value_outside_a_restricted_picklist_is_one_rejected_record_naming_the_field(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    """H1: Salesforce refuses a value a restricted picklist lacks (the stage picklist of
+    Referral__c) per record; refsync reports that record, names the field, and the others
+    land. (validate --online catches the same before any write: tests/mapping/
+    test_schema_check.py.)"""
+    records = [referral("r-1"), referral("r-2", Stage__c="Seen by clinic"), referral("r-3")]
+    results = make_connector(sandbox).upsert("Referral__c", records, key=KEY)
+    assert [r.ok for r in results] == [True, False, True]
+    error = results[1].error
+    assert isinstance(error, RecordRejected) and error.exit_code == 1
+    assert (error.code, error.field) == ("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "Stage__c")
+    assert "Seen by clinic" not in error.message
+
+
+def test_e3_two_runs_creating_the_same_new_records_at_once_make_each_record_once(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    """E3: two writers create the same 300 new referrals at the same moment; upserts keyed by
+    the external id make one Salesforce record each, both writers see the same ids."""
+    records = [referral(f"r-{i:04d}") for i in range(300)]
+    barrier = threading.Barrier(2)
+
+    def write() -> list:
+        connector = make_connector(sandbox)
+        connector.describe("Referral__c")
+        barrier.wait()
+        return connector.upsert("Referral__c", records, key=KEY)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = [f.result() for f in [pool.submit(write), pool.submit(write)]]
+    assert all(r.ok for r in first + second)
+    assert [r.id for r in first] == [r.id for r in second]
+    assert len(sandbox.records("Referral__c")) == 300

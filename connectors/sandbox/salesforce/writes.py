@@ -26,6 +26,7 @@ __all__ = ["MultipleMatches", "Writer"]
 
 Coerce = Callable[[FieldDef, Any], Any]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ACTIVE_OWNER_ONLY = frozenset({"Contact", "Lead", "Task"})
 _DEFAULTS = {("Task", "Status"): "Not Started", ("Task", "Priority"): "Normal"}
 
 
@@ -136,7 +137,22 @@ class Writer:
                 raise _not_writable(f.name)
             values[f.name] = self._check_value(f, coerce(f, raw))
         self._check_required(obj, values, creating=creating)
+        self._check_owner(obj, values)
         return values
+
+    def _check_owner(self, obj: ObjectDef, values: dict[str, Any]) -> None:
+        """Since Spring '15 an inactive user may own accounts, opportunities and custom
+        objects, but not contacts, leads or tasks (``INACTIVE_OWNER_OR_USER``)."""
+        owner = values.get("OwnerId")
+        if owner is None or obj.name not in _ACTIVE_OWNER_ONLY:
+            return
+        found = self.store.get_any(str(owner))
+        if found is not None and found[0].name == "User" and found[1].get("IsActive") is False:
+            raise record_error(
+                "INACTIVE_OWNER_OR_USER",
+                f"operation performed with inactive user [{owner}] as owner of {obj.name.lower()}",
+                "OwnerId",
+            )
 
     def _check_value(self, f: FieldDef, value: Any) -> Any:
         if value is None:
