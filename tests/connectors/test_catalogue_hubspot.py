@@ -230,3 +230,44 @@ def test_e6_the_shipped_mappings_trim_and_lowercase_email_before_any_match(templ
     text = (TEMPLATES / f"{template}.yaml").read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if "canonical: email," in line]
     assert lines and all("transforms: [strip, lower]" in line for line in lines)
+
+
+def test_d3_a_merged_contact_is_followed_to_its_survivor_and_never_created_again(
+    hsc: HubSpotSandbox,
+) -> None:
+    """D3: a HubSpot user merges refsync's contact into their own duplicate, then merges that
+    into a third (a chain). The old ids read as the survivor, which lists them in
+    hs_merged_object_ids; refsync's next updates land on the survivor (the engine re-links
+    to the id returned) and no new contact is ever created."""
+    prefix = _prefix()
+    connector = connector_for(hsc)
+    mine = {"refsync_id": f"{prefix}k2", "email": f"{prefix}k2@clinic.example", "lastname": "Lee"}
+    [created] = connector.upsert("contacts", [mine], key="refsync_id")
+    first, second = hsc.insert(
+        "contacts",
+        [
+            {"email": f"{prefix}own@clinic.example", "lastname": "Lee"},
+            {"email": f"{prefix}third@clinic.example", "lastname": "Lee"},
+        ],
+    )
+    contacts = hsc.make_client().crm.contacts
+    contacts.basic_api.merge({"primaryObjectId": first, "objectIdToMerge": created.id})
+    again = connector_for(hsc).upsert("contacts", [{**mine, "lastname": "Lee-Park"}],
+                                      key="refsync_id")  # fmt: skip
+    assert (again[0].id, again[0].created) == (first, False)
+
+    contacts.basic_api.merge({"primaryObjectId": second, "objectIdToMerge": first})
+    survivor = contacts.basic_api.get_by_id(created.id, properties=["hs_merged_object_ids"])
+    assert survivor.id == second
+    merged = set(survivor.properties["hs_merged_object_ids"].split(";"))
+    assert merged == {created.id, first}
+    [last] = connector_for(hsc).upsert("contacts", [{**mine, "lastname": "Park"}],
+                                       key="refsync_id")  # fmt: skip
+    assert (last.id, last.created) == (second, False)
+    holders = [
+        r
+        for r in hsc.records("contacts")
+        if str(r["properties"].get("email", "")).startswith(prefix)
+    ]
+    assert [(h["id"], h["properties"]["refsync_id"], h["properties"]["lastname"])
+            for h in holders] == [(second, f"{prefix}k2", "Park")]  # fmt: skip

@@ -18,6 +18,7 @@ from connectors.sandbox.hubspot._associations import AssociationBook
 from connectors.sandbox.hubspot._auth import OAuthIssuer, RateLimiter, TokenAuthority
 from connectors.sandbox.hubspot._batch import ROUTES as _BATCH_ROUTES
 from connectors.sandbox.hubspot._clock import Clock
+from connectors.sandbox.hubspot._merge import ROUTES as _MERGE_ROUTES
 from connectors.sandbox.hubspot._meta_routes import ROUTES as _META_ROUTES
 from connectors.sandbox.hubspot._objects import ROUTES as _OBJECT_ROUTES
 from connectors.sandbox.hubspot._objects import (
@@ -36,6 +37,7 @@ __all__ = ["HubSpotSandbox"]
 
 _DATA_FILE = "hubspot.json"
 ROUTES: list[Route] = [
+    *_MERGE_ROUTES,
     *_BATCH_ROUTES,
     *_SEARCH_ROUTES,
     *_OBJECT_ROUTES,
