@@ -183,6 +183,7 @@ class ConnectorContract:
         assert all(r.ok for i, r in enumerate(results) if i != 2)
 
     def test_full_read_yields_every_record_with_a_bookmark(self, contract: ContractHarness) -> None:
+        """Failure catalogue: B3."""
         keys = contract.keys()
         written = contract.write([contract.make_record(k) for k in keys])
         contract.settle()

@@ -23,6 +23,7 @@ N = int(os.environ.get("REFSYNC_CRASH_N", "600"))
 @pytest.mark.slow
 @pytest.mark.timeout(1800)  # 41 CLI runs; a hang guard sized for a loaded 2-core machine
 def test_sigkill_at_twenty_points_then_rerun_loses_nothing_and_duplicates_nothing(hub: Hub) -> None:
+    """Failure catalogue: C3."""
     write_epic_export(hub.root / "exports" / "epic" / "big.csv", N, datetime.now(UTC))
     env = dict(os.environ)
     expected = {f"REF-{1040 + i}" for i in range(N)}
