@@ -128,7 +128,7 @@ class ObjectReader:
         period_ms = int(self._settings.association_reconcile_hours * 3_600_000)
         if not self._links or period_ms <= 0:
             return False
-        last = int(since.get("reconciled_at", since["ts"]))
+        last = int(since.get("reconciled_at") or since["ts"])
         return "reconcile_after" in since or until_ms - last >= period_ms
 
     def _reconcile(self, since: Bookmark, until_ms: int) -> Generator[ReadPage, None, Bookmark]:

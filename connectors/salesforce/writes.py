@@ -117,7 +117,7 @@ class _Upsert:
         for i, record in enumerate(records):
             if record.get(self.key) in (None, ""):
                 results[i] = self._failed(
-                    str(record.get(self.key) or ""), "MISSING_KEY", [self.key]
+                    str(record.get(self.key) or ""), "MISSING_KEY", {"fields": [self.key]}
                 )
             else:
                 pending.append(i)
