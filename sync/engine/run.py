@@ -25,6 +25,7 @@ from connectors.base import utc_now
 from mapping.errors import ConfigurationError, RefsyncError
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
+from sync.engine.crashpoint import crash_point_from_env
 from sync.engine.derive_pass import derive_referrals
 from sync.engine.derived import rollup_partners, store_definitions
 from sync.engine.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
@@ -66,6 +67,7 @@ class Engine:
         self.lock_ttl = lock_ttl_seconds
         self.lock_lease = lock_lease_seconds or self._default_lease(store, lock_ttl_seconds)
         self._keeper: LeaseKeeper | None = None
+        self._crash = crash_point_from_env()  # a test hook; None outside crash tests
         self.progress = progress or (lambda _phase, _n: None)
         # the size of a phase, where it is known before it runs (writes: the entity's records)
         self.progress_total = progress_total or (lambda _phase, _n: None)
@@ -123,6 +125,10 @@ class Engine:
             _log_finished(report, event)
         return report
 
+    def _boundary(self, phase: str) -> None:
+        if self._crash is not None:
+            self._crash.boundary(phase)
+
     @staticmethod
     def _default_lease(store: StateStore, ttl: int) -> int:
         """A short lease renewed by a thread on a shared PostgreSQL state; else the TTL."""
@@ -174,9 +180,12 @@ class Engine:
                 store_definitions(self.store, self.program.definitions.values())
             )
         self._matcher = PatientMatcher(self.store)
+        self._boundary("read")
         bookmarks = self._read(job, report, unit, ctx, run_id, started, heartbeat)
+        self._boundary("derive")
         with unit():
             self._derive(job, started, definitions_changed, report)
+        self._boundary("write")
         self._write(job, report, unit, ctx, run_id, heartbeat)
         if report.rejected > job.max_rejected:
             report.status = "failed"
@@ -186,9 +195,11 @@ class Engine:
             )
             return
         if not dry:
+            self._boundary("bookmarks")
             with unit():
                 for (conn, obj), bookmark in bookmarks.items():
                     self.store.set_bookmark(conn, obj, bookmark)
+            self._boundary("outputs")
             used = {n: self.runtime.connector(n) for n in (*job.sources, *job.destinations)}
             changed = any(entity == "referral" for entity, _ in self._touched)
             for path in write_outputs(
@@ -329,6 +340,8 @@ class Engine:
         def tick(records: int) -> None:
             heartbeat()
             self.progress(phase, records)
+            if self._crash is not None:
+                self._crash.records(phase, records)
 
         return tick
 
