@@ -1,6 +1,7 @@
 """Crash consistency: SIGKILL a run at 20 exact points, then re-run.
 
-Run: ``python bench/crash_consistency.py [--n 5000] [--points 20]``
+Run: ``python bench/crash_consistency.py [--n 4000] [--points 20]`` (at least 8 points: the
+phase boundaries and read points come first)
 
 The issue's fault test (issue 7) with the harness of ``tests/sync/crash.py``: a baseline
 ``refsync run scheduling-to-crm`` (a real ``python -m sync run`` subprocess against both CRM
@@ -120,7 +121,7 @@ def _run_all(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=5_000)
+    parser.add_argument("--n", type=int, default=4_000)
     parser.add_argument("--points", type=int, default=20)
     args = parser.parse_args()
     started = time.monotonic()
