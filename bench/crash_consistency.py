@@ -1,14 +1,17 @@
-"""Crash consistency at full size: SIGKILL a 20,000-referral run at 20 points, then re-run.
+"""Crash consistency: SIGKILL a run at 20 exact points, then re-run.
 
-Run: ``python bench/crash_consistency.py [--n 20000] [--points 20]``
+Run: ``python bench/crash_consistency.py [--n 4000] [--points 20]`` (at least 8 points: the
+phase boundaries and read points come first)
 
 The issue's fault test (issue 7) with the harness of ``tests/sync/crash.py``: a baseline
 ``refsync run scheduling-to-crm`` (a real ``python -m sync run`` subprocess against both CRM
-sandboxes in this process) tells how many write calls and seconds a whole run takes; the
-kill points are spread across it, half by write-call count (the run is killed as soon as
-the sandboxes have seen that many write calls) and half by time (read, merge, derive and
-write phases alike). Each scenario starts from empty systems and state, kills the first
-run with SIGKILL at its point, runs again to completion, and checks:
+sandboxes in this process) tells how many records a whole run reads and writes; the kill
+points are placed by progress, not time (``REFSYNC_CRASH_AT``, :mod:`sync.engine.crashpoint`:
+the run kills itself there), so each lands where it claims on any load: every phase
+boundary (before read, derive, write, bookmark commit, outputs), three points in the read
+phase (a quarter, half, three quarters of the records read) and the rest spread over the
+write phase (by records written and recorded). Each scenario starts from empty systems and
+state, kills the first run with SIGKILL at its point, runs again to completion, and checks:
 
 - the re-run exits 0; Salesforce and HubSpot each hold exactly N referrals;
 - no referral number appears twice in either CRM, none is missing;
@@ -34,7 +37,7 @@ from _engine import JOB, Systems, systems
 from rich.console import Console
 from rich.table import Table
 
-from tests.sync.crash import Scenario, Trigger, run_cli, run_scenario
+from tests.sync.crash import Scenario, Trigger, crash_points, run_cli, run_scenario
 
 _EXPORT = "big.csv"
 _CONSOLE = Console(width=180)
@@ -55,18 +58,9 @@ def _baseline(s: Systems) -> tuple[int, int, float]:
     return int(s.sf.stats.write_calls + s.hs.stats.write_calls), _written(s), seconds
 
 
-def _triggers(writes: int, seconds: float, points: int) -> list[Trigger]:
-    """Half the points by write-call count, half by time, each spread over the whole run."""
-    by_writes = points // 2
-    step = max(1, writes // by_writes)
-    triggers: list[Trigger] = [("writes", k) for k in range(1, writes, step)][:by_writes]
-    rest = points - len(triggers)
-    triggers += [("seconds", round(seconds * (i + 1) / (rest + 2), 2)) for i in range(rest)]
-    return triggers
-
-
 def _problems(r: Scenario, n: int) -> list[str]:
     checks = {
+        "the run ended before its kill point": r.killed,
         f"re-run exit {r.final_exit}": r.final_exit == 0,
         f"Salesforce holds {r.salesforce}": r.salesforce == n,
         f"HubSpot holds {r.hubspot}": r.hubspot == n,
@@ -80,7 +74,12 @@ def _problems(r: Scenario, n: int) -> list[str]:
 
 def _describe(trigger: Trigger) -> str:
     kind, value = trigger
-    return f"after {value:g} write calls" if kind == "writes" else f"at {value:.2f} s"
+    if kind == "at":
+        where, _, amount = str(value).partition(":")
+        if where == "phase":
+            return f"before the {amount} phase"
+        return f"after {int(amount):,} records {'read' if where == 'read' else 'written'}"
+    return f"after {value} write calls" if kind == "writes" else f"at {float(value):.2f} s"
 
 
 def _print_table(results: list[Scenario], resent: list[int], n: int) -> None:
@@ -122,7 +121,7 @@ def _run_all(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--n", type=int, default=4_000)
     parser.add_argument("--points", type=int, default=20)
     args = parser.parse_args()
     started = time.monotonic()
@@ -130,7 +129,7 @@ def main() -> int:
         s.write_export(_EXPORT, args.n)
         writes, records, seconds = _baseline(s)
         print(f"baseline: {args.n:,} referrals, {writes} write calls, {seconds:.1f} s", flush=True)
-        triggers = _triggers(writes, seconds, args.points)
+        triggers = crash_points(reads=args.n, written=records, count=args.points)
         results, resent = _run_all(s, triggers, args.n, records)
     _print_table(results, resent, args.n)
     failed = [r for r in results if _problems(r, args.n)]

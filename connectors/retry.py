@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tenacity import (
     RetryCallState,
@@ -30,6 +31,7 @@ from mapping.errors import RetryableError
 __all__ = ["RetryPolicy", "Sleep"]
 
 Sleep = Callable[[float], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,23 @@ class RetryPolicy:
             reraise=True,
             **options,  # type: ignore[arg-type]
         )
+
+    def call(
+        self,
+        fn: Callable[..., T],
+        *args: object,
+        sleep: Sleep | None = None,
+        before_sleep: Callable[[RetryCallState], None] | None = None,
+    ) -> T:
+        """``fn(*args)`` under this policy. Once the attempts are spent, the last retryable
+        error is raised as :meth:`~mapping.errors.RetryableError.gave_up` (its message
+        says the run gave up, never "retrying")."""
+        try:
+            return self.retrying(sleep=sleep, before_sleep=before_sleep)(fn, *args)
+        except RetryableError as exc:
+            if not isinstance(exc, self.retryable):
+                raise  # not this policy's to retry: as it came
+            raise exc.gave_up(self.max_attempts) from exc
 
     def _exponential(self, state: RetryCallState) -> float:
         wait = wait_exponential_jitter(

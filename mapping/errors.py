@@ -85,6 +85,14 @@ class RetryableError(RefsyncError):
         super().__init__(message)
         self.retry_after = retry_after
 
+    def gave_up(self, attempts: int) -> RetryableError:
+        """The same error once retries are exhausted: its message says so (no "retrying")."""
+        message = (
+            f"{self.message}; gave up after {attempts} attempt{'s' if attempts != 1 else ''} "
+            "(the run stops with its state saved; the next run tries again)"
+        )
+        return type(self)(message, retry_after=self.retry_after)
+
 
 class RecordError(RefsyncError):
     """Marker: one record failed; record it against that record and carry on.

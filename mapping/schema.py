@@ -89,6 +89,7 @@ class FieldSchema:
     picklist_values: tuple[str, ...] = ()
     restricted_picklist: bool = False
     reference_to: tuple[str, ...] = ()
+    calculated: bool = False  # a formula/roll-up the system computes: never written
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,12 @@ def _check_field(
 
 
 def _check_writable(schema: ObjectSchema, native: FieldSchema) -> list[str]:
+    if native.calculated:
+        return [
+            f"{_name(schema, native.name)} is a formula (calculated) field: the system computes "
+            "it and refuses writes (INVALID_FIELD_FOR_INSERT_UPDATE); set direction: in or map "
+            "a writable field"
+        ]
     missing = [
         w
         for w, ok in (("createable", native.createable), ("updateable", native.updateable))

@@ -216,7 +216,7 @@ def _rate_error(body: ErrorBody, what: str) -> ConnectorError:
             "its state saved and resumes after the daily reset"
         )
     return RateLimited(
-        f"HubSpot {what}: rate limited ({body.policy or 'burst'}); waiting",
+        f"HubSpot {what}: rate limited ({body.policy or 'burst'})",
         retry_after=_retry_after(body) or _interval(body),
     )
 

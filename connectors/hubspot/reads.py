@@ -5,27 +5,43 @@
   so an interrupted full read resumes where it stopped; the last page's bookmark starts the
   incremental reads at ``until``.
 - **Incremental read**: :class:`~connectors.hubspot.search.SearchWalker` (200 per page,
-  past the 10,000 cap), then archived records (``archived=true``, which search never
-  returns) archived since the last run, as tombstones.
+  past the 10,000 cap) from a lookback before the bookmark, for search-index lag, without
+  delivering a record twice (:mod:`connectors.hubspot.lookback`), then archived records
+  (``archived=true``, which search never returns) archived since the last run, as
+  tombstones.
+- **Long property lists** (catalogue case G3): the list API takes ``properties`` in the
+  URL, and HubSpot answers 414 past about 8,000 characters. When the mapped properties would
+  make the query longer than ``max_url_chars``, full reads list ids only and fetch each
+  page's properties with one batch read (POST body, no URL limit): one more call per 100
+  records, never a dropped property.
 - **Associations** are read for every chunk of up to 1,000 records (one v4 batch read per
-  associated type), since changing a link does not change a record's modified date.
+  associated type). Changing a link does not change a record's modified date (catalogue
+  case D4), so an object read with links is also *reconciled* every
+  ``association_reconcile_hours`` (default 24): one pass of the list API over every record
+  with its links, before that run's incremental read. Its cost per pass, for N records:
+  ceil(N/100) list calls plus ceil(N/1000) association reads per linked type (for 100,000
+  deals linked to companies and contacts: 1,000 + 200 calls: 1,200 calls at the
+  default 190 calls per 10 s, about a minute).
 
 Records come back as plain JSON (the client's raw-response path), never as model objects.
 
-Bookmarks (JSON): ``{"ts": ms, "id": hs_object_id | None, "archived_ts": ms}`` for
-incremental reads (see :class:`~connectors.hubspot.search.Cursor`), ``{"full_after":
-cursor, "start": ms}`` while a full read is under way. The virtual ``engagements`` object
-keeps one such bookmark per engagement type.
+Bookmarks (JSON): ``{"ts": ms, "id": hs_object_id | None, "archived_ts": ms, "recent":
+{id: ms}}`` for incremental reads (see :class:`~connectors.hubspot.search.Cursor`), ``{"full_after":
+cursor, "start": ms}`` while a full read is under way; ``reconciled_at`` (ms) is the last
+association reconciliation and ``reconcile_after`` the list cursor of one under way. The
+virtual ``engagements`` object keeps one such bookmark per engagement type.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from connectors.base import Bookmark, NativeRecord, ReadPage
 from connectors.hubspot.associations import AssociationStore, association_targets
+from connectors.hubspot.lookback import Lookback, later
 from connectors.hubspot.pipelines import PipelineCatalog
 from connectors.hubspot.search import Cursor, SearchWalker, modified_property, parse_ms
 from connectors.hubspot.settings import HubSpotSettings
@@ -58,6 +74,10 @@ class ObjectReader:
         self._properties = list(dict.fromkeys([*plain, self._modified]))
         self._associations = associations
         self._pipelines = pipelines if {"dealstage", "pipeline"} & set(plain) else None
+        self.lookback = Lookback(settings.search_lookback_seconds * 1000)
+        self._reconciled = 0
+        query = urlencode([("properties", p) for p in self._properties])
+        self.batch_properties = len(query) > settings.max_url_chars
 
     def read(
         self, since: Bookmark | None, until_ms: int, *, bounded: bool = True
@@ -67,32 +87,67 @@ class ObjectReader:
         if not since or "full_after" in since:
             yield from self._full(since or {}, until_ms, bounded)
             return
+        if self._reconcile_due(since, until_ms):
+            since = yield from self._reconcile(since, until_ms)
         yield from self._incremental(since, until_ms)
 
     # -- full ------------------------------------------------------------------------------
 
     def _full(self, since: Bookmark, until_ms: int, bounded: bool) -> Iterator[ReadPage]:
         start = int(since.get("start", until_ms))
+        self._reconciled = start
         limit = start if bounded else None
-        after = since.get("full_after") or None
+        for chunk, after in self._listing(since.get("full_after") or None, limit):
+            self.lookback.note(chunk, self._stamp)
+            if after is None:
+                yield ReadPage(self._native(chunk), self._bookmark(Cursor(start, None), start))
+                return
+            yield ReadPage(self._native(chunk), {"full_after": after, "start": start})
+
+    def _listing(
+        self, after: str | None, limit: int | None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """Every live record through the list API, in chunks of ~1,000, each with the list
+        cursor after it (None after the last); records stamped after ``limit`` left out."""
         chunk: list[dict[str, Any]] = []
         while True:
             data = self._list_page(after, archived=False)
-            results = data.get("results", [])
+            results = self._with_properties(data.get("results", []), archived=False)
             chunk += [r for r in results if limit is None or self._stamp(r) <= limit]
             after = ((data.get("paging") or {}).get("next") or {}).get("after")
             if after is None:
-                final = {"ts": start, "id": None, "archived_ts": start}
-                yield ReadPage(self._native(chunk), final)
+                yield chunk, None
                 return
             if len(chunk) >= _CHUNK:
-                yield ReadPage(self._native(chunk), {"full_after": after, "start": start})
+                yield chunk, after
                 chunk = []
 
+    # -- association reconciliation --------------------------------------------------------
+
+    def _reconcile_due(self, since: Bookmark, until_ms: int) -> bool:
+        period_ms = int(self._settings.association_reconcile_hours * 3_600_000)
+        if not self._links or period_ms <= 0:
+            return False
+        last = int(since.get("reconciled_at") or since["ts"])
+        return "reconcile_after" in since or until_ms - last >= period_ms
+
+    def _reconcile(self, since: Bookmark, until_ms: int) -> Generator[ReadPage, None, Bookmark]:
+        """Every record with its links (a change of links alone moves no modified date);
+        pages keep the incremental position, so the incremental read follows unchanged."""
+        base = {k: v for k, v in since.items() if k != "reconcile_after"}
+        for chunk, after in self._listing(since.get("reconcile_after"), until_ms):
+            if after is None:
+                done: Bookmark = {**base, "reconciled_at": until_ms}
+                yield ReadPage(self._native(chunk), done)
+                return done
+            yield ReadPage(self._native(chunk), {**base, "reconcile_after": after})
+        raise AssertionError("unreachable: a listing ends with a last chunk")
+
     def _list_page(self, after: str | None, *, archived: bool) -> dict[str, Any]:
+        properties = [self._modified] if self.batch_properties else self._properties
         kwargs: dict[str, Any] = {
             "limit": self._settings.list_page_size,
-            "properties": self._properties,
+            "properties": properties,
             "archived": archived,
         }
         if after is not None:
@@ -102,10 +157,39 @@ class ObjectReader:
         )
         return response.data or {}
 
+    def _with_properties(
+        self, listed: list[dict[str, Any]], *, archived: bool
+    ) -> list[dict[str, Any]]:
+        """``listed`` with every mapped property: as listed, or through one batch read."""
+        if not self.batch_properties or not listed:
+            return listed
+        body = {
+            "inputs": [{"id": str(r["id"])} for r in listed],
+            "properties": self._properties,
+            "propertiesWithHistory": [],
+        }
+        response = self._transport.call(
+            "objects_batch",
+            "read",
+            self._type,
+            body,
+            archived=archived,
+            what=f"{self._type} batch read",
+        )
+        by_id = {str(r["id"]): r for r in (response.data or {}).get("results", [])}
+        out = []
+        for record in listed:  # list order; a record gone since the list page is skipped
+            full = by_id.get(str(record["id"]))
+            if full is not None:
+                out.append({**record, **full} if archived else full)
+        return out
+
     # -- incremental -----------------------------------------------------------------------
 
     def _incremental(self, since: Bookmark, until_ms: int) -> Iterator[ReadPage]:
         start = Cursor(int(since["ts"]), None if since.get("id") is None else int(since["id"]))
+        self.lookback = Lookback.load(since, self.lookback.window_ms)
+        self._reconciled = int(since.get("reconciled_at", start.ts))
         archived_from = int(since.get("archived_ts", start.ts))
         walker = SearchWalker(
             self._transport,
@@ -116,8 +200,9 @@ class ObjectReader:
         )
         chunk: list[dict[str, Any]] = []
         cursor = start
-        for records, cursor in walker.walk(start, until_ms):
-            chunk += records
+        for records, walked in walker.walk(self.lookback.start(start), until_ms):
+            cursor = later(cursor, walked)  # pages inside the lookback keep the old position
+            chunk += self.lookback.fresh(records, self._stamp)
             if len(chunk) >= _CHUNK:
                 yield ReadPage(self._native(chunk), self._bookmark(cursor, archived_from))
                 chunk = []
@@ -125,16 +210,23 @@ class ObjectReader:
         final = self._bookmark(cursor, max(archived_from, until_ms))
         yield ReadPage([*self._native(chunk), *tombstones], final)
 
-    @staticmethod
-    def _bookmark(cursor: Cursor, archived_ts: int) -> Bookmark:
-        return {"ts": cursor.ts, "id": cursor.id, "archived_ts": archived_ts}
+    def _bookmark(self, cursor: Cursor, archived_ts: int) -> Bookmark:
+        mark: Bookmark = {
+            "ts": cursor.ts,
+            "id": cursor.id,
+            "archived_ts": archived_ts,
+            "reconciled_at": self._reconciled,
+        }
+        if self.lookback.window_ms > 0:
+            mark["recent"] = self.lookback.recent(cursor.ts)
+        return mark
 
     def _archived_since(self, from_ms: int, until_ms: int) -> list[NativeRecord]:
         out: list[NativeRecord] = []
         after = None
         while True:
             data = self._list_page(after, archived=True)
-            for record in data.get("results", []):
+            for record in self._with_properties(data.get("results", []), archived=True):
                 when = parse_ms(record.get("archivedAt")) or self._stamp(record)
                 if from_ms <= when <= until_ms:
                     out.append(

@@ -94,6 +94,24 @@ class HubSpotSettings(BaseModel):
         "on (Enterprise, under its BAA); refsync creates the PHI properties with this "
         "dataSensitivity and needs the app granted crm.objects.<object>.<level>.read/.write",
     )
+    max_url_chars: int = Field(
+        6000,
+        ge=500,
+        description="longest properties query refsync puts in a list URL; longer property "
+        "lists are fetched by batch read (HubSpot answers 414 past about 8,000 characters)",
+    )
+    association_reconcile_hours: float = Field(
+        24.0,
+        ge=0,
+        description="re-read every record's links this often (a changed link alone moves no "
+        "modified date, so incremental reads cannot see it); 0 turns it off",
+    )
+    search_lookback_seconds: int = Field(
+        120,
+        ge=0,
+        description="incremental reads re-ask search for this long before the bookmark, for "
+        "records the search index shows late (already delivered ones are dropped)",
+    )
 
     @field_validator("host")
     @classmethod

@@ -118,8 +118,10 @@ class Transport:
         self, api: str, method: str, *args: Any, what: str, bucket: str = BURST, **kwargs: Any
     ) -> Response:
         """Call ``api.method(*args, **kwargs)``; JSON-decoded answer or a refsync error."""
-        retrying = self.policy.retrying(sleep=self._sleep, before_sleep=self._count_retry)
-        return retrying(self._attempt, api, method, args, kwargs, what, bucket)
+        return self.policy.call(
+            self._attempt, api, method, args, kwargs, what, bucket,
+            sleep=self._sleep, before_sleep=self._count_retry,
+        )  # fmt: skip
 
     def _attempt(
         self,

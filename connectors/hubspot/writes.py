@@ -111,11 +111,13 @@ class BatchWriter:
             "another synced record; fix the duplicate at the source",
             code="DUPLICATE_VALUE",
         )
-        results = {
-            item.index: _failed(item, taken)
-            for item, existing in pairs
-            if owners.get(existing) not in (None, "", item.key)
-        }
+        results: dict[int, WriteResult] = {}
+        claimed: set[str] = set()  # two inputs of one batch never adopt the same record
+        owner_first = sorted(pairs, key=lambda pair: owners.get(pair[1]) != pair[0].key)
+        for item, existing in owner_first:
+            if owners.get(existing) not in (None, "", item.key) or existing in claimed:
+                results[item.index] = _failed(item, taken)
+            claimed.add(existing)
         pairs = [(item, existing) for item, existing in pairs if item.index not in results]
         if pairs:
             results.update(self._update_by_id(pairs, key))

@@ -104,9 +104,7 @@ def login(settings: SalesforceSettings, http: requests.Session) -> Session:
         return _soap_login(settings, http)
     except SalesforceAuthenticationFailed as exc:
         if isinstance(exc.code, int) and exc.code >= 500:
-            raise ServiceUnavailable(
-                f"the Salesforce login endpoint answered {exc.code}; retrying"
-            ) from exc
+            raise ServiceUnavailable(f"the Salesforce login endpoint answered {exc.code}") from exc
         raise AuthenticationError(
             f"Salesforce refused the {settings.auth!r} login for this connection "
             f"({exc.code}); check the connection's credentials and connected app"

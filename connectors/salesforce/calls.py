@@ -83,7 +83,7 @@ class CallRunner:
                 ) from second
 
     def _with_retries(self, where: str, fn: Callable[[], T]) -> T:
-        return cast(T, self.policy.retrying(sleep=self.sleep)(self._once, where, fn))
+        return cast(T, self.policy.call(self._once, where, fn, sleep=self.sleep))
 
     def _once(self, where: str, fn: Callable[[], Any]) -> Any:
         self.quota.check()

@@ -58,6 +58,7 @@ def field_schema(raw: dict[str, Any]) -> FieldSchema:
         ),
         restricted_picklist=bool(raw.get("restrictedPicklist", False)),
         reference_to=tuple(raw.get("referenceTo") or ()),
+        calculated=bool(raw.get("calculated", False)),
     )
 
 

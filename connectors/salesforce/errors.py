@@ -12,6 +12,7 @@ Messages name the object, key, field and Salesforce's error code, never field va
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import requests
@@ -44,11 +45,12 @@ from mapping.errors import (
     TlsVerificationFailed,
 )
 
-__all__ = ["LOCK_CODE", "raise_for_response", "record_error", "translate"]
+__all__ = ["LOCK_CODE", "matched_ids", "raise_for_response", "record_error", "translate"]
 
 LOCK_CODE = "UNABLE_TO_LOCK_ROW"
 _SCHEMA_CODES = frozenset({"INVALID_FIELD", "INVALID_TYPE", "INVALID_FIELD_FOR_INSERT_UPDATE"})
 _DUPLICATE_CODES = frozenset({"DUPLICATE_EXTERNAL_ID", "MULTIPLE_RECORDS_FOUND"})
+DUPLICATE_RULE_CODE = "DUPLICATES_DETECTED"
 _NO_SUCH_COLUMN = re.compile(r"No such column '([A-Za-z0-9_.]+)'")
 _UNSUPPORTED_TYPE = re.compile(r"sObject type '([A-Za-z0-9_]+)' is not supported")
 
@@ -76,7 +78,7 @@ def _translate_refused(
     if code == "REQUEST_LIMIT_EXCEEDED" and "Concurrent" in message:
         return RateLimited(
             f"Salesforce refused {where}: too many concurrent long-running requests in the org "
-            "(REQUEST_LIMIT_EXCEEDED); retrying after a pause",
+            "(REQUEST_LIMIT_EXCEEDED)",
             retry_after=30.0,
         )
     if code == "REQUEST_LIMIT_EXCEEDED":
@@ -110,7 +112,7 @@ def translate(exc: BaseException, where: str, *, retry_after: float | None = Non
         )
     if isinstance(exc, requests.RequestException | ValueError):
         return ServiceUnavailable(
-            f"Salesforce did not answer {where} ({type(exc).__name__}); retrying",
+            f"Salesforce did not answer {where} ({type(exc).__name__})",
             retry_after=retry_after,
         )
     return ConnectorError(f"unexpected {type(exc).__name__} during {where}")
@@ -136,7 +138,10 @@ def _translate_salesforce(
         )
     if isinstance(exc, SalesforceMalformedRequest):
         if code == LOCK_CODE:
-            return ServiceUnavailable(f"Salesforce row lock during {where}; retrying")
+            return ServiceUnavailable(
+                f"Salesforce row lock during {where} ({LOCK_CODE}): another process or user "
+                "was changing the same records"
+            )
         if code in _SCHEMA_CODES:
             return SchemaMismatch(
                 f"Salesforce rejected {where}: {code}{_schema_detail(message)}; create the field "
@@ -147,7 +152,7 @@ def _translate_salesforce(
         return RateLimited(f"Salesforce rate-limited {where}", retry_after=retry_after or 30.0)
     if isinstance(exc, SalesforceGeneralError) and (exc.status >= 500 or exc.status == 420):
         return ServiceUnavailable(
-            f"Salesforce answered {exc.status} to {where}; retrying", retry_after=retry_after
+            f"Salesforce answered {exc.status} to {where}", retry_after=retry_after
         )
     return ConnectorError(f"Salesforce answered {exc.status} ({code}) to {where}")
 
@@ -170,16 +175,59 @@ def raise_for_response(response: requests.Response, where: str) -> None:
         raise translate(exc, where, retry_after=_retry_after(response)) from exc
 
 
+def matched_ids(error: Mapping[str, Any]) -> list[str]:
+    """Ids of the existing records a duplicate rule matched (``DUPLICATES_DETECTED``).
+
+    Salesforce puts them in ``duplicateResult.matchResults[].matchRecords[].record.Id``.
+    """
+    result = error.get("duplicateResult") or {}
+    return [
+        str(match["record"]["Id"])
+        for group in result.get("matchResults") or ()
+        for match in group.get("matchRecords") or ()
+        if (match.get("record") or {}).get("Id")
+    ]
+
+
 def record_error(
-    object_name: str, key_field: str, key: str, code: str, fields: list[str] | None
+    object_name: str,
+    key_field: str,
+    key: str,
+    code: str,
+    fields: list[str] | None,
+    *,
+    matched: Sequence[str] = (),
 ) -> RecordError:
-    """A per-record error for one failed record of a write."""
+    """A per-record error for one failed record of a write.
+
+    ``matched``: the existing records a duplicate rule matched (named in the message, so an
+    admin can merge them or exempt the integration user from the rule).
+    """
     field = fields[0] if fields else None
     on = f" on {field}" if field else ""
+    if code == DUPLICATE_RULE_CODE:
+        found = f" existing record {', '.join(matched)}" if matched else " an existing record"
+        return RecordRejected(
+            f"a Salesforce duplicate rule refused {object_name} {key_field}={key} "
+            f"({code}): it matches{found}; merge the records in Salesforce, or have the admin "
+            "exempt the integration user from the rule; the record stays pending until then",
+            key=key,
+            field=field,
+            code=code,
+        )
     if code in _DUPLICATE_CODES:
         return DuplicateKey(
             f"{object_name} {key_field}={key}: the key matches several records ({code}); "
             "merge the duplicates in Salesforce",
+            key=key,
+            field=field,
+            code=code,
+        )
+    if code == LOCK_CODE:
+        return RecordRejected(
+            f"Salesforce could not lock {object_name} {key_field}={key} ({code}): another "
+            "process or user was changing it; the record stays pending and the next run "
+            "writes it again",
             key=key,
             field=field,
             code=code,

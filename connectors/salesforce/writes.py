@@ -23,7 +23,7 @@ from simple_salesforce.format import format_soql
 
 from connectors.base import WriteResult
 from connectors.salesforce.calls import CallRunner
-from connectors.salesforce.errors import LOCK_CODE, record_error
+from connectors.salesforce.errors import LOCK_CODE, matched_ids, record_error
 
 __all__ = [
     "Lookup",
@@ -118,7 +118,7 @@ class _Upsert:
         for i, record in enumerate(records):
             if record.get(self.key) in (None, ""):
                 results[i] = self._failed(
-                    str(record.get(self.key) or ""), "MISSING_KEY", [self.key]
+                    str(record.get(self.key) or ""), "MISSING_KEY", {"fields": [self.key]}
                 )
             else:
                 pending.append(i)
@@ -163,11 +163,14 @@ class _Upsert:
                 if code == LOCK_CODE and not final:
                     locked.append(i)
                 else:
-                    results[i] = self._failed(key, code, error.get("fields"))
+                    results[i] = self._failed(key, code, error)
         return locked
 
-    def _failed(self, key: str, code: str, fields: list[str] | None) -> WriteResult:
-        return WriteResult(key, error=record_error(self.object_name, self.key, key, code, fields))
+    def _failed(self, key: str, code: str, error: Mapping[str, Any]) -> WriteResult:
+        failure = record_error(
+            self.object_name, self.key, key, code, error.get("fields"), matched=matched_ids(error)
+        )
+        return WriteResult(key, error=failure)
 
 
 def upsert_collections(

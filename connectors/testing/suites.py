@@ -46,6 +46,7 @@ class ReadContract(_Suite):
     def test_full_read_yields_every_record_with_a_json_bookmark(
         self, contract: ContractHarness
     ) -> None:
+        """Failure catalogue: B3 (every page to the end)."""
         keys = contract.keys()
         contract.put([contract.make_record(k) for k in keys])
         contract.settle()

@@ -28,8 +28,10 @@ from mapping.errors import ConfigurationError, RefsyncError
 from mapping.model import QualifiedReferralDefinition
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
+from sync.engine.crashpoint import crash_point_from_env
 from sync.engine.derive_pass import derive_referrals
 from sync.engine.derived import store_definitions
+from sync.engine.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
 from sync.engine.matching import PatientMatcher
 from sync.engine.outputs import write_outputs
 from sync.engine.reader import SourceReader
@@ -58,6 +60,7 @@ class Engine:
         *,
         clock: Callable[[], datetime] = utc_now,
         lock_ttl_seconds: int = 600,
+        lock_lease_seconds: int | None = None,
         progress: Callable[[str, int], None] | None = None,
         progress_total: Callable[[str, int], None] | None = None,
     ) -> None:
@@ -66,6 +69,9 @@ class Engine:
         self.store = store
         self.clock = clock
         self.lock_ttl = lock_ttl_seconds
+        self.lock_lease = lock_lease_seconds or self._default_lease(store, lock_ttl_seconds)
+        self._keeper: LeaseKeeper | None = None
+        self._crash = crash_point_from_env()  # a test hook; None outside crash tests
         self.progress = progress or (lambda _phase, _n: None)
         # the size of a phase, where it is known before it runs (writes: the entity's records)
         self.progress_total = progress_total or (lambda _phase, _n: None)
@@ -90,11 +96,12 @@ class Engine:
         report.run_id = run_id
         try:
             self.store.acquire_lock(
-                job, run_id=run_id, ttl_seconds=self.lock_ttl, host=self.host, pid=self.pid
+                job, run_id=run_id, ttl_seconds=self.lock_lease, host=self.host, pid=self.pid
             )
         except RefsyncError as exc:
             self.store.finish_run(run_id, "locked", {"message": exc.message})
             raise
+        self._keeper = self._lease_keeper(job, run_id)
         event = {"job": job, "run_id": run_id, "host": self.host, "pid": self.pid}
         log.info(
             "run %s of %s started",
@@ -112,12 +119,35 @@ class Engine:
             report.status = "failed"
             raise
         finally:
+            if self._keeper is not None:
+                self._keeper.stop()
+                self._keeper = None
             self.store.finish_run(
                 run_id, report.status, {**report.counts(), "message": report.message}
             )
             self.store.release_lock(job, run_id)
             _log_finished(report, event)
         return report
+
+    def _boundary(self, phase: str) -> None:
+        if self._crash is not None:
+            self._crash.boundary(phase)
+
+    @staticmethod
+    def _default_lease(store: StateStore, ttl: int) -> int:
+        """A short lease renewed by a thread on a shared PostgreSQL state; else the TTL."""
+        return min(DEFAULT_LEASE_SECONDS, ttl) if store.dialect == "postgresql" else ttl
+
+    def _lease_keeper(self, job: str, run_id: int) -> LeaseKeeper | None:
+        if self.lock_lease >= self.lock_ttl:
+            return None
+        keeper = LeaseKeeper(
+            lambda: self.store.heartbeat(job, run_id),
+            lease_seconds=self.lock_lease,
+            progress_ttl_seconds=self.lock_ttl,
+        )
+        keeper.start()
+        return keeper
 
     def _mark_interrupted(self, job: str, run_id: int) -> None:
         # We hold the lock: any older run still `running` lost its process.
@@ -154,9 +184,12 @@ class Engine:
                 store_definitions(self.store, self.program.definitions.values())
             )
         self._matcher = PatientMatcher(self.store)
+        self._boundary("read")
         bookmarks = self._read(job, report, unit, ctx, run_id, started, heartbeat)
+        self._boundary("derive")
         with unit():
             self._derive(job, started, definitions_changed, report)
+        self._boundary("write")
         self._write(job, report, unit, ctx, run_id, heartbeat)
         if report.rejected > job.max_rejected:
             report.status = "failed"
@@ -166,9 +199,11 @@ class Engine:
             )
             return
         if not dry:
+            self._boundary("bookmarks")
             with unit():
                 for (conn, obj), bookmark in bookmarks.items():
                     self.store.set_bookmark(conn, obj, bookmark)
+            self._boundary("outputs")
             used = {n: self.runtime.connector(n) for n in (*job.sources, *job.destinations)}
             changed = any(entity == "referral" for entity, _ in self._touched)
             for path in write_outputs(
@@ -321,6 +356,8 @@ class Engine:
         def tick(records: int) -> None:
             heartbeat()
             self.progress(phase, records)
+            if self._crash is not None:
+                self._crash.records(phase, records)
 
         return tick
 
@@ -330,6 +367,8 @@ class Engine:
 
         def beat() -> None:
             self.store.heartbeat(job, run_id)
+            if self._keeper is not None:
+                self._keeper.progressed()
 
         return beat
 

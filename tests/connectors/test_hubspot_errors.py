@@ -119,6 +119,7 @@ def test_tls_failures_are_fatal_not_retried_whether_bare_or_wrapped() -> None:
 
 
 def test_messages_name_the_property_and_code_but_never_the_value() -> None:
+    """Failure catalogue: L2."""
     problems = [
         {
             "isValid": False,
@@ -143,6 +144,7 @@ def test_messages_name_the_property_and_code_but_never_the_value() -> None:
 def test_a_mapped_property_that_does_not_exist_is_a_schema_mismatch_naming_it(
     hs: HubSpotSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: G2."""
     connector = HubSpotConnector(settings_for(hs))
     with pytest.raises(SchemaMismatch) as info:
         connector.upsert(

@@ -38,6 +38,7 @@ def test_applying_the_plan_creates_one_stage_per_canonical_stage(fresh: HubSpotS
 
 
 def test_missing_enumeration_options_are_planned_and_added(fresh: HubSpotSandbox) -> None:
+    """Failure catalogue: H2."""
     client = fresh.make_client()
     client.crm.properties.core_api.update(
         "deals",

@@ -64,6 +64,7 @@ def test_headers_lower_the_budget_to_the_account_limit_and_its_interval() -> Non
 
 
 def test_a_nearly_spent_window_reported_by_hubspot_pauses_new_calls() -> None:
+    """Failure catalogue: A1."""
     limiter, sleep = _limiter(budget=190)
     limiter.observe(
         {"X-HubSpot-RateLimit-Remaining": "1", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}

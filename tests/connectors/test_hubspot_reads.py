@@ -26,6 +26,7 @@ def _mine(pages: list, prefix: str) -> dict[str, object]:
 
 
 def test_contacts_page_on_lastmodifieddate_and_other_objects_on_hs_lastmodifieddate() -> None:
+    """Failure catalogue: D4."""
     assert modified_property("contacts") == "lastmodifieddate"
     for object_type in ("companies", "deals", "meetings", "p_referral_definitions"):
         assert modified_property(object_type) == "hs_lastmodifieddate"
@@ -131,6 +132,7 @@ def test_a_changed_association_shows_in_the_next_full_read(hs: HubSpotSandbox) -
 def test_records_archived_since_the_bookmark_come_back_once_as_tombstones(
     hs: HubSpotSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: D2."""
     connector, prefix = connector_for(hs), _prefix()
     written = connector.upsert("companies", companies(prefix, 3), key="refsync_id")
     time.sleep(1.1)

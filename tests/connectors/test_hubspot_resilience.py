@@ -18,7 +18,7 @@ from hubspot_support import (  # noqa: F401
 
 from connectors.hubspot import HubSpotConnector
 from connectors.sandbox.hubspot import HubSpotSandbox
-from mapping.errors import AuthenticationError, QuotaExhausted, exit_code_for
+from mapping.errors import AuthenticationError, QuotaExhausted, RateLimited, exit_code_for
 
 
 def _prefix() -> str:
@@ -47,6 +47,7 @@ def _read_keys(connector: HubSpotConnector, prefix: str) -> list[str]:
 def test_a_429_on_every_third_call_still_writes_and_reads_everything(
     hs: HubSpotSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: A1."""
     (connector, sleep), prefix = fake_time_connector(hs), _prefix()
     hs.faults.configure(fail_every=3, fail_status=429)
     results = connector.upsert("companies", companies(prefix, 1000), key="refsync_id")
@@ -60,6 +61,7 @@ def test_a_429_on_every_third_call_still_writes_and_reads_everything(
 
 
 def test_server_errors_on_every_other_call_are_retried_with_backoff(hs: HubSpotSandbox) -> None:  # noqa: F811
+    """Failure catalogue: A2."""
     (connector, sleep), prefix = fake_time_connector(hs), _prefix()
     hs.faults.configure(fail_every=2, fail_status=503)
     results = connector.upsert("companies", companies(prefix, 300), key="refsync_id")
@@ -71,6 +73,7 @@ def test_server_errors_on_every_other_call_are_retried_with_backoff(hs: HubSpotS
 
 
 def test_the_daily_limit_stops_the_run_with_quota_exhausted(hs: HubSpotSandbox) -> None:  # noqa: F811
+    """Failure catalogue: A1."""
     (connector, _), prefix = fake_time_connector(hs), _prefix()
     daily = hs.limits.daily_limit
     hs.limits.daily_limit = 2
@@ -86,6 +89,7 @@ def test_the_daily_limit_stops_the_run_with_quota_exhausted(hs: HubSpotSandbox) 
 
 
 def test_an_expired_oauth_token_is_refreshed_once_mid_run(hs: HubSpotSandbox) -> None:  # noqa: F811
+    """Failure catalogue: K1."""
     oauth, prefix = hs.oauth, _prefix()
     settings = settings_for(
         hs,
@@ -111,6 +115,7 @@ def test_an_expired_oauth_token_is_refreshed_once_mid_run(hs: HubSpotSandbox) ->
 
 
 def test_threads_that_see_401_together_share_one_refresh(hs: HubSpotSandbox) -> None:  # noqa: F811
+    """Failure catalogue: K1."""
     oauth = hs.oauth
     settings = settings_for(
         hs,
@@ -179,3 +184,20 @@ def test_a_20000_record_sync_at_100_calls_per_10_seconds_loses_nothing(
     assert len({r["id"] for r in _stored(hs, prefix)}) == 20_000
     assert connector.transport.calls["objects_batch.upsert"] == 200
     assert connector.transport.rate_limited <= 3, connector.transport.calls
+
+
+def test_a_429_storm_that_outlasts_the_retries_says_it_gave_up_not_waiting(
+    hs: HubSpotSandbox,  # noqa: F811
+) -> None:
+    (connector, _), prefix = fake_time_connector(hs, retries=2), _prefix()
+    connector.check()
+    hs.faults.configure(fail_every=1, fail_status=429)
+    try:
+        with pytest.raises(RateLimited) as info:
+            connector.upsert("companies", companies(prefix, 1), key="refsync_id")
+    finally:
+        hs.faults.clear()
+    message = str(info.value)
+    assert "gave up after 3 attempts" in message and "next run" in message
+    assert "waiting" not in message and "retrying" not in message
+    assert connector.transport.rate_limited == 3

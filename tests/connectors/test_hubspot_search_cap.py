@@ -28,6 +28,7 @@ def _ids(pages: list) -> Counter[str]:
 def test_25000_deals_modified_in_the_same_millisecond_are_each_read_once(
     big: HubSpotSandbox,
 ) -> None:
+    """Failure catalogue: B2."""
     stamp = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
     big.set_now(stamp, frozen=True)
     try:
@@ -50,6 +51,7 @@ def test_25000_deals_modified_in_the_same_millisecond_are_each_read_once(
 def test_12000_changes_over_several_stamps_are_split_by_time_and_each_read_once(
     big: HubSpotSandbox,
 ) -> None:
+    """Failure catalogue: B1."""
     start = datetime(2026, 2, 1, tzinfo=UTC)
     big.set_now(start)  # running clock: every insert gets a later millisecond
     try:
@@ -68,6 +70,7 @@ def test_12000_changes_over_several_stamps_are_split_by_time_and_each_read_once(
 def test_an_interrupted_read_resumes_from_a_page_bookmark_without_skipping(
     big: HubSpotSandbox,
 ) -> None:
+    """Failure catalogue: C1."""
     stamp = datetime(2026, 3, 1, tzinfo=UTC)
     big.set_now(stamp, frozen=True)
     try:

@@ -46,6 +46,7 @@ def test_second_upsert_of_unchanged_records_creates_no_new_records(hs: HubSpotSa
 def test_one_invalid_record_in_a_batch_of_100_leaves_the_other_99_written(
     hs: HubSpotSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: F1."""
     connector, prefix = connector_for(hs), _prefix()
     records = companies(prefix, 100, refsync_partner_kind="hospital")
     records[57]["refsync_partner_kind"] = "CANARY-DX-Z99.89"
@@ -80,6 +81,7 @@ def test_duplicate_keys_in_one_call_are_sent_once_and_the_last_values_win(
 def test_dropped_connection_after_a_committed_batch_write_loses_and_duplicates_nothing(
     hs: HubSpotSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: A2, E1."""
     connector, prefix = connector_for(hs), _prefix()
     hs.faults.drop_next_writes(1)
     results = connector.upsert("companies", companies(prefix, 150), key="refsync_id")
@@ -106,6 +108,7 @@ def test_deal_stage_is_written_as_the_stage_id_of_the_referrals_pipeline(
 
 
 def test_an_unknown_stage_label_rejects_only_that_deal(hs: HubSpotSandbox) -> None:  # noqa: F811
+    """Failure catalogue: H2."""
     connector, prefix = connector_for(hs), _prefix()
     records = [
         {"refsync_id": f"{prefix}ok", "dealname": "A", "dealstage": "Scheduled"},
@@ -203,6 +206,7 @@ def test_archive_resolves_keys_and_archives_in_batches(hs: HubSpotSandbox) -> No
 def test_a_contact_whose_email_another_record_holds_is_adopted_not_duplicated(
     hs: HubSpotSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: E2."""
     connector, prefix = connector_for(hs), _prefix()
     email = f"{prefix}jane@clinic.example"
     [existing] = hs.insert("contacts", [{"email": email, "lastname": "Doe"}])
@@ -222,6 +226,7 @@ def test_a_contact_whose_email_another_record_holds_is_adopted_not_duplicated(
 def test_a_unique_value_held_by_another_synced_record_is_rejected_not_taken_over(
     hs: HubSpotSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: E6."""
     connector, prefix = connector_for(hs), _prefix()
     records = [
         {"refsync_id": f"{prefix}{i:03d}", "lastname": "L", "email": f"{prefix}{i}@x.example"}
@@ -243,6 +248,7 @@ def test_a_unique_value_held_by_another_synced_record_is_rejected_not_taken_over
 def test_a_batch_refused_whole_for_one_input_is_split_until_the_other_99_land(
     hs: HubSpotSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: F1."""
     from connectors.hubspot.writes import BatchWriter, Input
 
     connector, prefix = connector_for(hs), _prefix()

@@ -59,6 +59,7 @@ def _view(pages: list[ReadPage]) -> list[tuple[str, dict, bool, object]]:
 def test_a_read_of_the_threshold_or_more_goes_on_through_a_bulk_job_and_reads_what_rest_reads(
     sandbox: SalesforceSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: B3."""
     _seed(sandbox)
     rest = _read(sandbox, bulk_read_threshold=10_000)
     assert sandbox.stats.calls.get("POST jobs/query", 0) == 0

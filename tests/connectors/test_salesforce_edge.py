@@ -161,6 +161,7 @@ def test_client_credentials_login_sends_basic_auth_to_the_my_domain() -> None:
 
 @responses.activate
 def test_a_refused_login_is_an_authentication_error_without_the_secret() -> None:
+    """Failure catalogue: L2."""
     responses.post(
         TOKEN_URL, status=400, json={"error": "invalid_client", "error_description": "x"}
     )
@@ -204,6 +205,7 @@ def test_vendor_errors_become_one_refsync_error_type(
 
 @responses.activate
 def test_an_unknown_column_names_the_field_in_the_schema_error() -> None:
+    """Failure catalogue: G2."""
     body = _error(
         "INVALID_FIELD", "\nSELECT Foo__c FROM Account\nNo such column 'Foo__c' on entity"
     )
@@ -214,6 +216,7 @@ def test_an_unknown_column_names_the_field_in_the_schema_error() -> None:
 
 @responses.activate
 def test_concurrent_request_limit_is_retried_as_a_rate_limit() -> None:
+    """Failure catalogue: A3."""
     sleeps = Sleeps()
     body = _error("REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.")
     responses.get(f"{BASE}limits/", status=403, json=body)
@@ -406,6 +409,7 @@ def _bulk_connector(**settings: object) -> SalesforceConnector:
 
 @responses.activate
 def test_a_failed_bulk_job_is_a_connector_error_naming_the_job() -> None:
+    """Failure catalogue: F2."""
     connector = _bulk_connector()
     responses.get(f"{JOBS}750J/", json={"id": "750J", "state": "Failed", "errorMessage": "x"})
     with pytest.raises(ConnectorError, match="750J ended Failed"):
@@ -414,6 +418,7 @@ def test_a_failed_bulk_job_is_a_connector_error_naming_the_job() -> None:
 
 @responses.activate
 def test_a_stuck_bulk_job_is_aborted_and_reported_as_unavailable() -> None:
+    """Failure catalogue: F2."""
     connector = _bulk_connector(bulk_timeout_seconds=0.001, max_attempts=1)
     responses.get(f"{JOBS}750J/", json={"id": "750J", "state": "InProgress"})
     with pytest.raises(ServiceUnavailable, match="aborted"):

@@ -41,6 +41,7 @@ def _keys(n: int, tag: str = "r") -> list[str]:
 def test_records_sharing_one_stamp_are_each_read_once_across_a_crash_and_resume(
     sandbox: SalesforceSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: B2."""
     sandbox.insert("Referral__c", [referral(k) for k in _keys(5000)])  # frozen clock: one stamp
     sandbox.advance(1)
     connector = make_connector(sandbox)
@@ -64,6 +65,7 @@ def test_records_sharing_one_stamp_are_each_read_once_across_a_crash_and_resume(
 
 
 def test_a_bookmark_never_passes_until(sandbox: SalesforceSandbox) -> None:  # noqa: F811
+    """Failure catalogue: C1."""
     connector = make_connector(sandbox)
     connector.upsert("Referral__c", [referral("r-1")], key=KEY)
     until = sandbox.now() + timedelta(seconds=1)
@@ -80,6 +82,7 @@ def test_a_bookmark_never_passes_until(sandbox: SalesforceSandbox) -> None:  # n
 def test_a_lookback_window_picks_up_a_record_that_became_visible_late(
     sandbox: SalesforceSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: C2."""
     connector = make_connector(sandbox, lookback_seconds=60)
     connector.upsert("Referral__c", [referral("r-1")], key=KEY)
     sandbox.advance(30)
@@ -111,6 +114,7 @@ def test_1000_changes_are_read_in_one_call(sandbox: SalesforceSandbox) -> None: 
 
 
 def test_deleted_records_come_back_as_tombstones(sandbox: SalesforceSandbox) -> None:  # noqa: F811
+    """Failure catalogue: D1."""
     connector = make_connector(sandbox)
     written = connector.upsert("Referral__c", [referral(k) for k in _keys(3)], key=KEY)
     sandbox.advance(1)
@@ -142,6 +146,7 @@ def test_503_every_fifth_call_loses_and_duplicates_nothing(sandbox: SalesforceSa
 def test_a_session_expiring_mid_run_is_renewed_and_the_run_completes(
     sandbox: SalesforceSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: K1."""
     connector = make_connector(sandbox)
     connector.check()
     sandbox.faults.configure(expire_session_after=3)
@@ -168,6 +173,7 @@ def test_a_session_that_cannot_be_renewed_ends_with_an_authentication_error(
 
 
 def test_row_locks_are_retried_for_the_locked_records_only(sandbox: SalesforceSandbox) -> None:  # noqa: F811
+    """Failure catalogue: F3."""
     sleeps = Sleeps()
     connector = make_connector(sandbox, sleeps)
     keys = _keys(300)
@@ -180,6 +186,7 @@ def test_row_locks_are_retried_for_the_locked_records_only(sandbox: SalesforceSa
 
 
 def test_a_lasting_row_lock_is_reported_against_those_records(sandbox: SalesforceSandbox) -> None:  # noqa: F811
+    """Failure catalogue: F3."""
     connector = make_connector(sandbox, lock_retries=2)
     keys = _keys(10)
     sandbox.faults.lock_rows([keys[4]])
@@ -194,6 +201,7 @@ def test_a_lasting_row_lock_is_reported_against_those_records(sandbox: Salesforc
 def test_a_dropped_connection_after_commit_is_retried_without_duplicates(
     sandbox: SalesforceSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: E1."""
     connector = make_connector(sandbox)
     sandbox.faults.drop_next_writes(1)
     keys = _keys(300)
@@ -206,6 +214,7 @@ def test_a_dropped_connection_after_commit_is_retried_without_duplicates(
 
 
 def test_daily_allowance_share_stops_the_run_with_nothing_lost(sandbox: SalesforceSandbox) -> None:  # noqa: F811
+    """Failure catalogue: A3."""
     sandbox.set_daily_limit(100, used=70)
     connector = make_connector(sandbox, quota_share=0.8)
     keys = _keys(4000)
@@ -224,6 +233,7 @@ def test_daily_allowance_share_stops_the_run_with_nothing_lost(sandbox: Salesfor
 
 
 def test_the_orgs_hard_limit_is_quota_exhausted_and_not_retried(sandbox: SalesforceSandbox) -> None:  # noqa: F811
+    """Failure catalogue: A3."""
     sleeps = Sleeps()
     connector = make_connector(sandbox, sleeps, quota_share=1.0)
     connector.check()
@@ -255,5 +265,33 @@ def test_a_malformed_bookmark_is_a_state_error_not_a_silent_full_read(
     sandbox: SalesforceSandbox,  # noqa: F811
     bookmark: dict[str, object],
 ) -> None:
+    """Failure catalogue: C3."""
     with pytest.raises(StateError, match="bookmark"):
         list(make_connector(sandbox).read("Referral__c", since=bookmark, fields=FIELDS))
+
+
+def test_a_server_error_that_outlasts_the_retries_says_it_gave_up_not_retrying(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    sleeps = Sleeps()
+    connector = make_connector(sandbox, sleeps, max_attempts=3)
+    connector.check()
+    sandbox.faults.configure(fail_every=1, fail_status=503)
+    with pytest.raises(ServiceUnavailable) as info:
+        connector.upsert("Referral__c", [referral("r-1")], key=KEY)
+    sandbox.faults.clear()
+    message = str(info.value)
+    assert "gave up after 3 attempts" in message and "next run" in message
+    assert "retrying" not in message and "waiting" not in message
+    assert len(sleeps) == 2
+
+
+def test_a_lasting_row_lock_says_the_next_run_writes_it_not_fix_the_value(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    connector = make_connector(sandbox, lock_retries=1)
+    sandbox.faults.lock_rows(["r-1"])
+    [result] = connector.upsert("Referral__c", [referral("r-1")], key=KEY)
+    assert result.error is not None and result.error.code == "UNABLE_TO_LOCK_ROW"
+    assert "fix the value" not in result.error.message
+    assert "next run" in result.error.message

@@ -82,6 +82,7 @@ def test_describe_reports_types_picklists_external_ids_and_lookup_paths(
 def test_a_field_the_user_cannot_see_is_named_in_a_schema_mismatch(
     sandbox: SalesforceSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: G1."""
     connector = make_connector(sandbox)
     with pytest.raises(SchemaMismatch, match=r"Referral__c.*Secret_Notes__c.*field-level"):
         list(connector.read("Referral__c", since=None, fields=[KEY, "Secret_Notes__c"]))
@@ -131,6 +132,7 @@ def test_above_the_bulk_threshold_one_bulk_job_writes_everything(
 def test_bulk_failed_rows_come_back_as_record_errors_matched_by_key(
     sandbox: SalesforceSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: F2."""
     connector = make_connector(sandbox, bulk_threshold=10, bulk_poll_seconds=0)
     keys = _keys(30)
     records = [referral(k) for k in keys]
@@ -182,6 +184,7 @@ def test_lookups_travel_as_external_ids_nested_or_dotted(
 def test_external_ids_with_slashes_and_unicode_match_the_same_record_twice(
     sandbox: SalesforceSandbox,  # noqa: F811
 ) -> None:
+    """Failure catalogue: E4."""
     keys = ["REF/2024/001", "100%", "a b#c", "Müller-Łódź", "00042"]
     connector = make_connector(sandbox)
     first = connector.upsert("Referral__c", [referral(k) for k in keys], key=KEY)
@@ -215,6 +218,7 @@ def test_a_field_name_carrying_soql_is_refused_before_any_query(
 
 
 def test_keys_with_quotes_are_archived_through_format_soql(sandbox: SalesforceSandbox) -> None:  # noqa: F811
+    """Failure catalogue: H5."""
     keys = ["o'brien", "back\\slash", "a' OR Name != '"]
     connector = make_connector(sandbox)
     connector.upsert("Referral__c", [referral(k) for k in [*keys, "keep"]], key=KEY)

@@ -83,6 +83,7 @@ def test_a_missing_native_field_is_named_with_its_object():
 
 
 def test_read_only_fields_may_be_read_but_not_written():
+    """Failure catalogue: G1."""
     em = mapping([{"canonical": "received_at", "native": "CreatedDate", "direction": "in"}])
     assert check_against_schema(em, referral_schema(), direction="both") == []
     em = mapping([{"canonical": "received_at", "native": "CreatedDate"}])
@@ -99,6 +100,7 @@ def test_an_incompatible_type_is_reported():
 
 
 def test_a_native_field_shorter_than_the_canonical_values_needs_a_truncate():
+    """Failure catalogue: H4."""
     schema = referral_schema(Referral_Number__c=field("Referral_Number__c", length=10))
     em = mapping(
         [{"canonical": "reason", "native": "Referral_Number__c", "transforms": [{"truncate": 255}]}]
@@ -141,6 +143,7 @@ def test_inbound_stage_values_must_exist_when_the_connection_is_read():
 
 
 def test_value_map_targets_must_exist_in_a_restricted_picklist():
+    """Failure catalogue: H1."""
     fields = [
         {
             "canonical": "urgency",

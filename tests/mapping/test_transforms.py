@@ -153,12 +153,14 @@ def test_strip_upper_lower_normalise_in_both_directions():
 
 
 def test_truncate_cuts_outbound_only():
+    """Failure catalogue: H4."""
     assert out([{"truncate": 5}], "abcdefgh") == "abcde"
     assert out([{"truncate": {"length": 2}}], "abc") == "ab"
     assert into([{"truncate": 5}], "abcdefgh") == "abcdefgh"
 
 
 def test_join_makes_a_multipicklist_and_split_reads_it_back():
+    """Failure catalogue: H1."""
     assert out(["join"], ["Cardiology", "Oncology"]) == "Cardiology;Oncology"
     assert into(["join"], "Cardiology; Oncology;;") == ["Cardiology", "Oncology"]
     assert out(["join"], []) == ""
@@ -252,6 +254,7 @@ def test_boolean_reads_true_words_as_true(text):
 
 
 def test_boolean_outbound_forms():
+    """Failure catalogue: H2."""
     assert out(["boolean"], True) is True
     assert out([{"boolean": "string"}], False) == "false"
     custom = {"boolean": {True: "Yes", False: "No"}}

@@ -26,6 +26,7 @@ def into(raw, value, ctx=CHICAGO):
 
 
 def test_hubspot_date_property_is_midnight_utc_milliseconds_of_the_calendar_date():
+    """Failure catalogue: I1."""
     assert out({"date": "epoch_ms"}, date(2024, 3, 10)) == "1710028800000"
     assert into({"date": "epoch_ms"}, "1710028800000") == date(2024, 3, 10)
     assert into({"date": "epoch_ms"}, 1710028800000) == date(2024, 3, 10)
@@ -40,11 +41,13 @@ def test_hubspot_datetime_is_epoch_milliseconds_and_iso_is_accepted_back():
 
 
 def test_ten_digit_epoch_in_a_millisecond_field_is_refused_not_read_as_1970():
+    """Failure catalogue: I1."""
     with pytest.raises(TransformError, match="epoch seconds"):
         into({"datetime": "epoch_ms"}, "1710077400")
 
 
 def test_date_of_birth_before_1970_survives_epoch_milliseconds():
+    """Failure catalogue: I2."""
     dob = date(1931, 2, 28)
     assert into({"date": "epoch_ms"}, out({"date": "epoch_ms"}, dob)) == dob
 

@@ -87,6 +87,14 @@ def _objects_session(client: Any) -> dict[str, str]:
     )
     contacts.basic_api.archive(gone.id)
     contacts.basic_api.get_page(archived=True)
+    twin = contacts.basic_api.create(
+        {"properties": {"email": "twin@example.org"}, "associations": []}
+    )
+    kept = contacts.basic_api.create(
+        {"properties": {"email": "kept@example.org"}, "associations": []}
+    )
+    contacts.basic_api.merge({"primaryObjectId": kept.id, "objectIdToMerge": twin.id})
+    assert contacts.basic_api.get_by_id(twin.id).id == kept.id
     return {"contact": ann.id, "company": company.id, "deal": deal.id}
 
 

@@ -68,6 +68,7 @@ def test_ingest_job_polls_in_progress_before_job_complete(sf_sandbox, sf):
 
 
 def test_bulk_query_pages_with_sforce_locator_until_null(sf_sandbox, sf):
+    """Failure catalogue: B3."""
     sf_sandbox.insert("Account", [{"Name": f"A{i:03d}", "Tier__c": str(i % 3)} for i in range(25)])
     pages = list(
         sf.bulk2.Account.query(

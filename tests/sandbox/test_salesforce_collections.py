@@ -46,6 +46,7 @@ def test_upsert_collection_reports_created_per_record_in_request_order(sf_sandbo
 
 
 def test_per_record_validation_errors_use_status_code_and_name_the_field(sf_sandbox, sf):
+    """Failure catalogue: H4."""
     sf_sandbox.faults.lock_rows(["r-locked"])
     missing_account = to_id18("001Dn0000000999")
     results = _upsert(

@@ -20,6 +20,7 @@ def _write(tmp_path: Path, name: str, data: bytes) -> Path:
 
 
 def test_utf8_bom_before_the_first_header_does_not_hide_the_header():
+    """Failure catalogue: J1."""
     result = read_all(FIXTURES / "epic_cadence_report.csv", preset="epic_cadence")
     assert FIXTURES.joinpath("epic_cadence_report.csv").read_bytes().startswith(codecs.BOM_UTF8)
     assert len(result.records) == 6
@@ -43,6 +44,7 @@ def test_encoding_override_wins_over_detection(tmp_path):
 
 
 def test_utf16_export_with_bom_is_read(tmp_path):
+    """Failure catalogue: J1."""
     data = f"{EPIC_HEADER}\r\n1,1,2024-03-05 09:00,2,R-1,\r\n".encode("utf-16")
     result = read_all(_write(tmp_path, "x.csv", data), preset="epic_cadence")
     assert result.stages() == {"1": "completed"}
@@ -55,6 +57,7 @@ def test_banner_lines_totals_and_trailing_blank_lines_are_not_rows():
 
 
 def test_quoted_newline_stays_in_its_cell_and_later_line_numbers_stay_true():
+    """Failure catalogue: J1."""
     rows = read_all(FIXTURES / "epic_cadence_report.csv", preset="epic_cadence").by_appointment()
     assert rows["7001003"]["cancel_reason"] == "Patient Request -\nwill call back"
     assert rows["7001003"]["source_line"] == 7
@@ -67,6 +70,7 @@ def test_excel_serial_appointment_time_is_read_in_the_site_zone():
 
 
 def test_mrn_that_lost_its_leading_zeros_gets_the_same_patient_key(tmp_path, keyer):
+    """Failure catalogue: H3."""
     data = f"{EPIC_HEADER}\n1,00012345,2024-03-05 09:00,1,,\n2,12345,2024-03-06 09:00,1,,\n"
     rows = read_all(_write(tmp_path, "x.csv", data.encode()), preset="epic_cadence")
     keys = {r["patient_key"] for r in rows.by_appointment().values()}

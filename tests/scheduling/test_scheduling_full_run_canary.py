@@ -73,6 +73,7 @@ def _run(root: Path) -> tuple[dict, list]:
 
 
 def test_planted_phi_reaches_no_destination_log_error_report_or_state(program, servers, caplog):
+    """Failure catalogue: L1."""
     sf, hs = servers
     caplog.set_level(logging.DEBUG)
     report, errors = _run(program)

@@ -95,6 +95,7 @@ def test_the_newest_definition_version_sets_the_targets():
 
 @pytest.mark.parametrize("cell", ['=HYPERLINK("x")', "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx"])
 def test_cells_a_spreadsheet_would_evaluate_are_neutralised(cell, tmp_path):
+    """Failure catalogue: J2."""
     assert neutralise_cell(cell) == "'" + cell
     referral = _referral("R-9", "accepted", 1, partner_id=cell)
     path = tmp_path / "w.csv"
@@ -103,6 +104,7 @@ def test_cells_a_spreadsheet_would_evaluate_are_neutralised(cell, tmp_path):
 
 
 def test_plain_text_and_computed_numbers_pass_unchanged():
+    """Failure catalogue: J2."""
     assert neutralise_cell("R-1") == "R-1"
     assert neutralise_cell(-3) == -3
 

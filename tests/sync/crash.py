@@ -5,7 +5,10 @@ referrals). The sandboxes run in this process; each run is a real ``python -m sy
 subprocess. A scenario starts from empty sandboxes and state, kills the first run when its
 trigger fires, then runs again to completion:
 
-- ``("seconds", s)``: ``s`` seconds into the run (read, merge, derive or write phase);
+- ``("at", point)``: the run kills itself exactly at ``point`` (``REFSYNC_CRASH_AT``, see
+  :mod:`sync.engine.crashpoint`): ``phase:derive``, ``write:250``...; the way to place a
+  kill point where it claims to be;
+- ``("seconds", s)``: ``s`` seconds into the run (where it lands depends on the load);
 - ``("writes", k)``: once the sandboxes have seen ``k`` write calls.
 """
 
@@ -22,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from sync.demo import provision_hubspot
+from sync.engine.crashpoint import ENV, PHASES
 from sync.state import StateStore
 
-__all__ = ["Scenario", "duplicates", "run_cli", "run_scenario"]
+__all__ = ["Scenario", "crash_points", "duplicates", "run_cli", "run_scenario"]
 
-Trigger = tuple[str, float]
+Trigger = tuple[str, float | str]
 
 
 @dataclass
@@ -43,6 +47,17 @@ class Scenario:
     seconds: float
 
 
+def crash_points(*, reads: int, written: int, count: int = 20) -> list[Trigger]:
+    """``count`` kill points over a whole run: every phase boundary, then records read
+    (a quarter, a half, three quarters of ``reads``), then records written spread over the
+    first 80% of ``written`` (a clean run's total; the last chunks may be unchanged ones)."""
+    points: list[Trigger] = [("at", f"phase:{p}") for p in PHASES]
+    points += [("at", f"read:{max(1, reads * q // 4)}") for q in (1, 2, 3)]
+    rest = count - len(points)
+    points += [("at", f"write:{max(1, written * 8 * (i + 1) // (10 * rest))}") for i in range(rest)]
+    return points
+
+
 def _writes(sf: Any, hs: Any) -> int:
     return int(sf.stats.write_calls + hs.stats.write_calls)
 
@@ -52,6 +67,8 @@ def run_cli(
 ) -> tuple[int, bool]:
     """Run ``refsync run job``; SIGKILL it when ``trigger`` fires. (exit code, was killed)."""
     start_writes = _writes(sf, hs)
+    if trigger is not None and trigger[0] == "at":
+        env = {**env, ENV: str(trigger[1])}
     proc = subprocess.Popen(
         [sys.executable, "-m", "sync", "run", job, "--config", str(root), "--json"],
         env=env,
@@ -60,7 +77,7 @@ def run_cli(
     )
     started = time.monotonic()
     while proc.poll() is None:
-        if trigger is not None:
+        if trigger is not None and trigger[0] != "at":
             kind, value = trigger
             fired = (kind == "writes" and _writes(sf, hs) - start_writes >= value) or (
                 kind == "seconds" and time.monotonic() - started >= value
@@ -70,6 +87,8 @@ def run_cli(
                 proc.wait()
                 return -9, True
         time.sleep(0.002)
+    if proc.returncode == -signal.SIGKILL:  # it killed itself at its crash point
+        return -9, True
     if proc.returncode and proc.stdout is not None:
         print(proc.stdout.read().decode(errors="replace")[-4000:])
     return proc.returncode, False

@@ -82,6 +82,7 @@ def test_a_scheduling_export_updates_referral_stages_in_salesforce_and_hubspot(h
 
 
 def test_the_second_run_with_no_source_changes_makes_zero_write_calls(hub: Hub) -> None:
+    """Failure catalogue: E3."""
     write_export(hub, "a.csv", [(str(i), f"REF-{i}", "1", "03/05/2024 9:30 AM") for i in range(30)])
     first = hub.run("scheduling-to-crm")
     assert first.written["salesforce/referral/created"] == 30
@@ -105,6 +106,7 @@ def test_plan_shows_the_stage_moves_and_writes_nothing(hub: Hub) -> None:
 
 
 def test_an_admin_stage_edit_in_salesforce_owned_by_scheduling_is_a_conflict(hub: Hub) -> None:
+    """Failure catalogue: E3."""
     hub.edit_config(
         lambda d: d["jobs"].__setitem__(
             "salesforce-to-hub",

@@ -41,6 +41,7 @@ def test_connection_secrets_and_token_shapes_are_redacted_from_log_lines(capsys)
 
 
 def test_exception_text_in_a_log_record_is_redacted_too(capsys) -> None:
+    """Failure catalogue: L2."""
     configure_logging(json_lines=True, secrets=[CANARY_SECRET])
     try:
         raise RuntimeError(f"vendor said: token {CANARY_SECRET} invalid")

@@ -62,6 +62,7 @@ def _vendor_noise(first: str, last: str, mrn: str) -> None:
 def test_a_canary_patient_read_by_a_run_never_reaches_a_log_line(
     hub: Hub, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Failure catalogue: L1."""
     tag = uuid.uuid4().hex[:6].upper()
     last, first, mrn = f"ZYXCANARY{tag}", f"QUENTIN{tag}", "00991177"
     hub.edit_config(

@@ -84,6 +84,7 @@ def test_records_go_out_in_chunks_of_the_connectors_size(store: StateStore) -> N
 
 
 def test_a_crash_mid_write_resends_only_the_chunk_in_flight(store: StateStore) -> None:
+    """Failure catalogue: C3."""
     crashing = _FakeCrm(crash_on_call=3)
     with pytest.raises(_Crash):
         _writer(store).write("crm", "partner", MAPPING, crashing, lambda _n: None)

@@ -55,6 +55,9 @@ class SandboxState:
     extras: dict[str, Any] = field(default_factory=dict)  # pipelines, associations
     sensitive_data: bool = False  # the account's irreversible HIPAA sensitive-data setting
     search_result_cap: int = 10_000
+    max_url_length: int = 8192  # longer request lines answer 414 URI Too Long
+    # (object type, record id) -> epoch ms from which search returns it (index lag)
+    index_delays: dict[tuple[str, int], int] = field(default_factory=dict)
     max_filter_groups: int = 5
     max_filters_per_group: int = 10
     max_filters_total: int = 25
@@ -162,6 +165,11 @@ class HubSpotApp:
         return response(environ, start_response)
 
     def _serve(self, request: Request, environ: dict[str, Any]) -> Response:
+        if len(request.full_path) > self.state.max_url_length:
+            message = (
+                f"URI Too Long: the request line exceeds {self.state.max_url_length} characters"
+            )
+            return _json_response(414, error_body(message, "URI_TOO_LONG"), {})
         adapter = self._map.bind_to_environ(environ)
         try:
             index, args = adapter.match()

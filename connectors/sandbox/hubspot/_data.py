@@ -161,6 +161,7 @@ def _system(created: str = "createdate", modified: str = "hs_lastmodifieddate") 
         _p("hs_object_id", "Record ID", _NUM),
         _p(created, "Create Date", _DT),
         _p(modified, "Last Modified Date", _DT),
+        _p("hs_merged_object_ids", "Merged record IDs"),
     ]
 
 
@@ -168,7 +169,9 @@ def _refsync_common() -> list[_Prop]:
     return [_p("refsync_id", "refsync ID", "string", "refsync", unique=True)]
 
 
-_READ_ONLY = frozenset({"hs_object_id", "hs_lastmodifieddate", "lastmodifieddate"})
+_READ_ONLY = frozenset(
+    {"hs_object_id", "hs_lastmodifieddate", "lastmodifieddate", "hs_merged_object_ids"}
+)
 # enumerations whose values live elsewhere (pipelines API, owners): not checked as options
 EXTERNAL_OPTIONS = frozenset({"pipeline", "dealstage", "hubspot_owner_id"})
 

@@ -199,6 +199,15 @@ def _cached_ids(state: SandboxState, name: str, table: Table, body: dict[str, An
     return ids
 
 
+def _indexed(state: SandboxState, name: str, ids: list[int]) -> list[int]:
+    """``ids`` without the records the search index has not caught up with yet."""
+    if not state.index_delays:
+        return ids
+    now = state.clock.now_ms()
+    delays = state.index_delays
+    return [i for i in ids if delays.get((name, i), 0) <= now]
+
+
 def _search(call: Call, objectType: str) -> tuple[int, Any]:
     state = call.state
     name, table = resolve_table(state, objectType)
@@ -221,7 +230,7 @@ def _search(call: Call, objectType: str) -> tuple[int, Any]:
                 for f in g.get("filters") or [] if isinstance(f, dict)]  # fmt: skip
     call.require_scopes(name, [*(body.get("properties") or []), *filtered], "read")
     with state.store.lock:
-        ids = _cached_ids(state, name, table, body)
+        ids = _indexed(state, name, _cached_ids(state, name, table, body))
         end = min(after + limit, len(ids), state.search_result_cap)
         wanted = body.get("properties") or []
         results = [record_json(state, name, table.records[i], wanted) for i in ids[after:end]]

@@ -43,6 +43,10 @@ class Record:
         }
 
 
+_MERGED_IDS = "hs_merged_object_ids"
+_SYSTEM_PROPS = frozenset({"hs_object_id", "createdate", "hs_createdate", _MERGED_IDS})
+
+
 @dataclass
 class Table:
     """Records of one object type. Callers hold :attr:`RecordStore.lock`."""
@@ -55,6 +59,7 @@ class Table:
     unique: dict[str, dict[str, int]] = field(default_factory=dict)
     version: int = 0
     serial: int = field(default_factory=lambda: next(_SERIALS))
+    merged_into: dict[int, int] = field(default_factory=dict)  # merged-away id -> primary
 
     def index_key(self, prop: str, value: str) -> str:
         # email matching is case-insensitive in HubSpot, and search EQ is too; unique values
@@ -64,7 +69,10 @@ class Table:
     def find(self, prop: str, value: str) -> Record | None:
         """The live record whose unique ``prop`` equals ``value`` (``hs_object_id`` too)."""
         if prop == "hs_object_id":
-            rec = self.records.get(int(value)) if value.isdigit() else None
+            rid = int(value) if value.isdigit() else 0
+            while rid in self.merged_into:  # a merged-away id reads as its primary
+                rid = self.merged_into[rid]
+            rec = self.records.get(rid)
             return rec if rec is not None and not rec.archived else None
         found = self.unique.get(prop, {}).get(self.index_key(prop, value))
         return self.records.get(found) if found is not None else None
@@ -114,6 +122,22 @@ class Table:
         rec.archived = True
         rec.archived_at = now
         self.version += 1
+
+    def merge(self, primary: Record, merged: Record, now: int) -> None:
+        """Fold ``merged`` into ``primary`` (see :mod:`connectors.sandbox.hubspot._merge`)."""
+        self.unindex_record(merged)
+        del self.records[merged.id]
+        self.order.remove(merged.id)
+        self.merged_into[merged.id] = primary.id
+        taken = {
+            k: v
+            for k, v in merged.props.items()
+            if k not in primary.props and k not in _SYSTEM_PROPS
+        }
+        earlier = [i for i in (primary.props.get(_MERGED_IDS) or "").split(";") if i]
+        carried = [i for i in (merged.props.get(_MERGED_IDS) or "").split(";") if i]
+        ids = sorted({*earlier, *carried, str(merged.id)}, key=int)
+        self.apply(primary, {**taken, _MERGED_IDS: ";".join(ids)}, now)
 
     def page(self, after: int, limit: int, archived: bool) -> tuple[list[Record], int | None]:
         """Up to ``limit`` records with id > ``after``; the next cursor or None at the end."""

@@ -18,6 +18,7 @@ from connectors.sandbox.hubspot._associations import AssociationBook
 from connectors.sandbox.hubspot._auth import OAuthIssuer, RateLimiter, TokenAuthority
 from connectors.sandbox.hubspot._batch import ROUTES as _BATCH_ROUTES
 from connectors.sandbox.hubspot._clock import Clock
+from connectors.sandbox.hubspot._merge import ROUTES as _MERGE_ROUTES
 from connectors.sandbox.hubspot._meta_routes import ROUTES as _META_ROUTES
 from connectors.sandbox.hubspot._objects import ROUTES as _OBJECT_ROUTES
 from connectors.sandbox.hubspot._objects import (
@@ -36,6 +37,7 @@ __all__ = ["HubSpotSandbox"]
 
 _DATA_FILE = "hubspot.json"
 ROUTES: list[Route] = [
+    *_MERGE_ROUTES,
     *_BATCH_ROUTES,
     *_SEARCH_ROUTES,
     *_OBJECT_ROUTES,
@@ -211,6 +213,17 @@ class HubSpotSandbox:
                 ids.append(str(rec.id))
         return ids
 
+    def delay_indexing(self, object_type: str, ids: Iterable[str], seconds: float) -> None:
+        """Search returns these records only ``seconds`` after their last change (HubSpot's
+        search index lags the database: a record can surface after later-stamped ones).
+        Reads by id and list pages see them at once, as in HubSpot."""
+        state = self._state
+        name, table = resolve_table(state, object_type)
+        with state.store.lock:
+            for rid in ids:
+                rec = table.records[int(rid)]
+                state.index_delays[(name, rec.id)] = rec.updated + int(seconds * 1000)
+
     def records(self, object_type: str, *, archived: bool = False) -> list[dict[str, Any]]:
         """Every record of a type as SimplePublicObject JSON with all set properties."""
         state = self._state
@@ -232,6 +245,7 @@ class HubSpotSandbox:
     def reset_data(self) -> None:
         """Back to a fresh account: no records, default schema and pipeline, limits reset."""
         self._state.store.clear()
+        self._state.index_delays.clear()
         self._state.schema = SchemaRegistry()
         self._reset_extras()
         self._state.limiter.reset()

@@ -29,6 +29,7 @@ def field_json(f: FieldDef) -> dict[str, Any]:
         "autoNumber": False,
         "byteLength": f.length * 3 if text_like else 0,
         "calculated": f.calculated,
+        "calculatedFormula": f.formula,
         "caseSensitive": False,
         "createable": f.createable,
         "custom": f.custom,

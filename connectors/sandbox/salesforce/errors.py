@@ -39,9 +39,15 @@ class RecordFailure(Exception):
     code: str
     message: str
     fields: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. ``duplicateResult``
 
     def entry(self) -> dict[str, Any]:
-        return {"statusCode": self.code, "message": self.message, "fields": self.fields}
+        return {
+            **self.extra,
+            "statusCode": self.code,
+            "message": self.message,
+            "fields": self.fields,
+        }
 
     def as_api_error(self) -> ApiError:
         """The same failure answered by a single-record endpoint (400 with ``errorCode``)."""

@@ -24,7 +24,7 @@ from connectors.sandbox.salesforce.soql import And, In, Like, Not, Or, Path, Que
 from connectors.sandbox.salesforce.store import Row, Store
 from connectors.sandbox.salesforce.values import is_id, is_text, to_id18, to_json
 
-__all__ = ["Cursors", "QueryResult", "run_query"]
+__all__ = ["Cursors", "QueryResult", "field_value", "run_query"]
 
 Getter = Callable[[Row], Any]
 _TYPE_NAMES = {"datetime": "dateTime", "date": "date", "boolean": "boolean"}
@@ -45,7 +45,7 @@ class _Column:
         for lookup in self.lookups:
             parent = _follow(self.store, row, lookup) if row is not None else None
             row = parent[1] if parent else None
-        return row.get(self.field.name) if row is not None else None
+        return field_value(self.store, row, self.field) if row is not None else None
 
 
 @dataclass
@@ -85,7 +85,22 @@ class QueryResult:
                 nested = OrderedDict(attributes=self._attributes(parent[0].name, parent[1]["Id"]))
                 target[rel_name] = nested
             target, current = nested, parent[1]
-        target[col.names[-1]] = to_json(col.field, current.get(col.field.name))
+        target[col.names[-1]] = to_json(col.field, field_value(self.store, current, col.field))
+
+
+def field_value(store: Store, row: Row, f: FieldDef) -> Any:
+    """A stored value, or a formula field's value computed now (Salesforce computes formulas
+    at read time: a change of the parent changes the value, never the row's SystemModstamp)."""
+    if f.formula is None:
+        return row.get(f.name)
+    current: Row | None = row
+    *relations, name = f.formula.split(".")
+    for rel in relations:
+        found = store.get_any(current["Id"]) if current is not None else None
+        lookup = found[0].relationship(rel) if found else None
+        parent = _follow(store, current, lookup) if current is not None and lookup else None
+        current = parent[1] if parent else None
+    return current.get(name) if current is not None else None
 
 
 def _follow(store: Store, row: Row, lookup: FieldDef) -> tuple[ObjectDef, Row] | None:

@@ -20,6 +20,7 @@ from connectors.sandbox.common import BackgroundServer, FaultPlan, Stats
 from connectors.sandbox.salesforce import bulk, collections, replication, rest
 from connectors.sandbox.salesforce.app import Allowance, Org, SalesforceApp
 from connectors.sandbox.salesforce.auth import Credentials, Sessions
+from connectors.sandbox.salesforce.duplicates import DuplicateRule
 from connectors.sandbox.salesforce.errors import RecordFailure
 from connectors.sandbox.salesforce.query import Cursors
 from connectors.sandbox.salesforce.schema import ObjectDef, default_schema
@@ -341,8 +342,14 @@ class SalesforceSandbox:
             if include_deleted or not row.get("IsDeleted")
         ]
 
+    def add_duplicate_rule(self, sobject: str, fields: Iterable[str], name: str) -> None:
+        """Activate a blocking duplicate rule: saving a record whose ``fields`` all equal a live
+        record's (case and surrounding spaces ignored) fails ``DUPLICATES_DETECTED``."""
+        self._org.writer.duplicate_rules.append(DuplicateRule(sobject, tuple(fields), name))
+
     def reset_data(self) -> None:
-        """Drop every record (the integration user is re-created)."""
+        """Drop every record and duplicate rule (the integration user is re-created)."""
+        self._org.writer.duplicate_rules.clear()
         self._org.store.reset()
         self._org.jobs.clear()
         self._org.cursors = Cursors()

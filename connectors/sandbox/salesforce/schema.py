@@ -55,6 +55,7 @@ class FieldDef:
     reference_to: tuple[str, ...] = ()
     relationship_name: str | None = None
     calculated: bool = False
+    formula: str | None = None  # a formula field's cross-object path, e.g. "Partner__r.Name"
 
     @property
     def required_on_create(self) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.sandbox.common import FaultPlan
 from connectors.sandbox.salesforce.activities import ACTIVITY_DEFAULTS, derive_activity
+from connectors.sandbox.salesforce.duplicates import DuplicateRule, check_duplicates
 from connectors.sandbox.salesforce.errors import RecordFailure, record_error
 from connectors.sandbox.salesforce.schema import FieldDef, ObjectDef
 from connectors.sandbox.salesforce.store import Row, Store
@@ -26,6 +27,7 @@ __all__ = ["MultipleMatches", "Writer"]
 
 Coerce = Callable[[FieldDef, Any], Any]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ACTIVE_OWNER_ONLY = frozenset({"Contact", "Lead", "Task"})
 _DEFAULTS = {
     ("Task", "Status"): "Not Started",
     ("Task", "Priority"): "Normal",
@@ -57,6 +59,7 @@ class Writer:
         self.store = store
         self.faults = faults
         self.user_id = user_id
+        self.duplicate_rules: list[DuplicateRule] = []
 
     # -- public operations (callers hold store.lock) ----------------------------------------
 
@@ -139,7 +142,22 @@ class Writer:
                 raise _not_writable(f.name)
             values[f.name] = self._check_value(f, coerce(f, raw))
         self._check_required(obj, values, creating=creating)
+        self._check_owner(obj, values)
         return values
+
+    def _check_owner(self, obj: ObjectDef, values: dict[str, Any]) -> None:
+        """Since Spring '15 an inactive user may own accounts, opportunities and custom
+        objects, but not contacts, leads or tasks (``INACTIVE_OWNER_OR_USER``)."""
+        owner = values.get("OwnerId")
+        if owner is None or obj.name not in _ACTIVE_OWNER_ONLY:
+            return
+        found = self.store.get_any(str(owner))
+        if found is not None and found[0].name == "User" and found[1].get("IsActive") is False:
+            raise record_error(
+                "INACTIVE_OWNER_OR_USER",
+                f"operation performed with inactive user [{owner}] as owner of {obj.name.lower()}",
+                "OwnerId",
+            )
 
     def _check_value(self, f: FieldDef, value: Any) -> Any:
         if value is None:
@@ -248,6 +266,11 @@ class Writer:
                 "unable to obtain exclusive access to this record or 1 records",
             )
 
+    def _check_duplicates(self, obj: ObjectDef, row: Row) -> None:
+        if self.duplicate_rules:
+            others = self.store.table(obj.name).rows.values()
+            check_duplicates(obj, row, others, self.duplicate_rules)
+
     # -- applying -------------------------------------------------------------------------------
 
     def _insert(self, obj: ObjectDef, values: dict[str, Any]) -> str:
@@ -264,6 +287,7 @@ class Writer:
         derive_activity(self.store, obj.name, row)
         self._check_lock(obj, row)
         self._check_unique(obj, row)
+        self._check_duplicates(obj, row)
         row["CreatedDate"] = self._now()
         self._stamp(obj, row)
         return row_id
@@ -272,6 +296,7 @@ class Writer:
         merged = {**row, **values}
         derive_activity(self.store, obj.name, merged)
         self._check_unique(obj, merged)
+        self._check_duplicates(obj, merged)
         self._stamp(obj, merged)
 
     def _stamp(self, obj: ObjectDef, row: Row) -> None:
