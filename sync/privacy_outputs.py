@@ -33,9 +33,13 @@ _LABEL = FieldClass(
     DataClass.OPERATIONAL, "a row label: stage, service line, partner, campaign or measure name"
 )
 _MONTH = FieldClass(DataClass.COARSENED, "a calendar month over all referrals, not a patient's")
+_OUTREACH_DAY = FieldClass(
+    DataClass.OPERATIONAL,
+    "the day of a liaison's outreach to a practice (a provider contact, not a patient's care)",
+)
 _LABELS = frozenset(
     {"stage", "service_line", "partner", "campaign", "measure", "problem", "item", "status",
-     "trend", "target"}
+     "trend", "target", "kind"}
 )  # fmt: skip
 _AGGREGATES = re.compile(
     r"^(value|referrals.*|completed.*|scheduled|outreach|due|breaches|count|sla_breaches|"
@@ -69,6 +73,8 @@ def report_class(column: str) -> FieldClass:
         return _LABEL
     if column == "month":
         return _MONTH
+    if column == "date":  # only the per-activity outreach table has one
+        return _OUTREACH_DAY
     if _AGGREGATES.match(column):
         return _AGGREGATE
     return FieldClass(DataClass.DIRECT_IDENTIFIER, "not classified: class it in privacy_outputs")

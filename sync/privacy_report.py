@@ -257,7 +257,11 @@ def output_problems(program: Program) -> list[str]:
     problems = []
     config = program.root / CONFIG_FILE
     for (name, target), rows in refused.items():
-        conn = program.config.connections[name]
+        conn = program.config.connections.get(name)
+        if conn is None:  # refsync's own report: a column nobody classed (a refsync bug)
+            columns = ", ".join(r.field for r in rows)
+            problems.append(f"{name}: {target} has unclassed columns {columns}")
+            continue
         key = "privacy" if conn.privacy is not None else "phi_allowed"
         where = locate(config, ("connections", name, key), str(config))
         columns = ", ".join(f"{r.field} ({r.data_class})" for r in rows)

@@ -63,7 +63,7 @@ def describe_activities(connector: SalesforceConnector) -> ObjectSchema:
             **connector.schemas.read_paths(name),
         }.items():
             fields.setdefault(field, schema)
-    return ObjectSchema(name=ACTIVITY, fields=fields)
+    return ObjectSchema(name=ACTIVITY, fields=fields, dialect=connector.dialect)
 
 
 def read_activities(

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from connectors.base import Capability, Connector, Contacts, PeopleLists
-from mapping.model import Clinician, Partner, QualifiedReferralDefinition, Referral
+from mapping.model import Clinician, Partner, QualifiedReferralDefinition, Referral, Stage
 from sync.engine.matching import PatientMatcher
 from sync.state import StateStore
 
@@ -73,6 +74,19 @@ def _contacts(store: StateStore) -> Contacts:
     )
 
 
+_SETTLED = frozenset({Stage.CANCELLED.value, Stage.DECLINED.value, Stage.NO_SHOW.value})
+
+
+def _may_be_listed(data: Mapping[str, Any]) -> bool:
+    """Could a people file list this referral? Decided on fields kept in clear, so the
+    others are never opened: open and completed referrals (worklist, closure list), and any
+    whose referrer is still unknown (new referrers). A program's lost referrals pile up over
+    the years; the lists never name them."""
+    if data.get("stage") not in _SETTLED:
+        return True
+    return bool(data.get("referring_npi")) and not data.get("clinician_id")
+
+
 def _referrals(store: StateStore) -> Iterator[Referral]:
-    for rec in store.iter_records("referral"):
+    for rec in store.iter_records("referral", where=_may_be_listed):
         yield Referral.model_validate(rec.data)

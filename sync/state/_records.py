@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -91,9 +91,17 @@ class RecordsMixin(StoreBase):
         return found
 
     def iter_records(
-        self, entity: str, *, include_tombstones: bool = False
+        self,
+        entity: str,
+        *,
+        include_tombstones: bool = False,
+        where: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> Iterator[StoredRecord]:
-        """Every record of ``entity`` in id order, fetched a page at a time."""
+        """Every record of ``entity`` in id order, fetched a page at a time.
+
+        ``where`` sees each record's fields kept in clear (its PHI still sealed) and decides
+        whether the record is wanted: a record it turns down is never opened (decrypted).
+        """
         last: str | None = None
         while True:
             query = sa.select(records).where(records.c.entity == entity)
@@ -103,11 +111,13 @@ class RecordsMixin(StoreBase):
                 query = query.where(records.c.id > last)
             query = query.order_by(records.c.id).limit(_PAGE)
             with self._tx(f"read {entity} records", read_only=True) as conn:
-                page = [_to_row(row, self._sealer) for row in conn.execute(query)]
-            yield from page
-            if len(page) < _PAGE:
+                rows = conn.execute(query).all()
+            yield from (
+                _to_row(row, self._sealer) for row in rows if where is None or where(row.data)
+            )
+            if len(rows) < _PAGE:
                 return
-            last = page[-1].id
+            last = rows[-1].id
 
     def put_records(
         self,

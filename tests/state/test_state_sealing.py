@@ -155,3 +155,21 @@ def test_rotation_also_seals_phi_an_older_version_kept_in_clear(url):
         assert store.reseal_records() == 1
         assert store.get_record("referral", "ref-0").data == _referral(0)
     assert [c for c in CANARIES if c.encode() in _file_bytes(url)] == []
+
+
+def test_a_record_the_filter_turns_down_is_never_opened(url):
+    # Sealed under one key, read with another: opening any of them would raise. The filter
+    # sees the clear fields only, and what it turns down is never decrypted.
+    with StateStore.open(url) as store:
+        rows = [(f"ref-{n}", {**_referral(n), "stage": "cancelled"}, False) for n in range(5)]
+        store.put_records("referral", rows)
+    with StateStore.open(url, keys=[new_key()]) as other:
+        seen: list[dict] = []
+
+        def wanted(data) -> bool:
+            seen.append(dict(data))
+            return False
+
+        assert list(other.iter_records("referral", where=wanted)) == []
+    assert [d["stage"] for d in seen] == ["cancelled"] * 5
+    assert all("patient" not in d and MRN not in str(d) for d in seen)  # still sealed
