@@ -142,11 +142,13 @@ def _check_entities(
     spec = None if loaded is None else loaded.lenient
     if spec is None:
         return  # the mapping file's own problems are reported already
-    # Definitions are read from the program's definitions/ directory, so a source need not
-    # map them; destinations must.
+    # Definitions are read from the program's definitions/ directory, and partner rollups
+    # are computed by the hub from the referrals a job moves, so a source need not map them;
+    # destinations must.
+    hub_made = {"definition", *(("partner",) if "referral" in job.entities else ())}
     is_source = conn in job.sources
     missing = [
-        e for e in job.entities if e not in spec.entities and not (e == "definition" and is_source)
+        e for e in job.entities if e not in spec.entities and not (e in hub_made and is_source)
     ]
     spec_file = loaded.file.display if loaded else conn
     if missing:

@@ -133,6 +133,12 @@ class DestinationWriter:
         if self.dry_run:
             self._before = self._committed(entity, [r.id for r, h in page if h is not None])
         records = [rec for rec, _ in page]
+        # Records the destination already holds never get its own (owned) fields back.
+        held = (
+            self.store.native_ids_for(entity, run.dest, [r.id for r in records])
+            if (_unowned(em) is not em)
+            else {}
+        )
         taken = {
             rid: (name, value) for rid, name, value in self.store.key_collisions(entity, records)
         }
@@ -146,7 +152,7 @@ class DestinationWriter:
                 err = NaturalKeyTaken(entity, name, value, key=rec.id, job=self.report.job)
                 self._reject(run.dest, em.object, [(rec.id, err)])
                 continue
-            wrote = self._diff(run, rec, last_hash)
+            wrote = self._diff(run, rec, last_hash, held=rec.id in held)
             if not wrote and rec.id in failing:
                 run.settled.append(rec.id)
             if len(run.pending) >= run.connector.write_chunk_size:
@@ -159,10 +165,16 @@ class DestinationWriter:
         run.heartbeat(done)
         return _Pending()
 
-    def _diff(self, run: _Pass, rec: StoredRecord, last_hash: str | None) -> bool:
-        """Queue ``rec`` if the destination lacks this version; False when it holds it."""
-        dest, entity, em, pending = run.dest, run.entity, run.em, run.pending
-        digest = ledger_hash(run.fingerprint, rec.data, outbound_keys(em))
+    def _diff(self, run: _Pass, rec: StoredRecord, last_hash: str | None, *, held: bool) -> bool:
+        """Queue ``rec`` if the destination lacks this version; False when it holds it.
+
+        The content hash leaves out the fields the destination owns (``owned: true`` in its
+        mapping): it is their system of record, so a change there never needs a write back,
+        and a record it already holds (``held``) is sent without them. A record it does not
+        hold yet is created whole."""
+        dest, entity, pending = run.dest, run.entity, run.pending
+        em = _unowned(run.em) if held else run.em
+        digest = ledger_hash(run.fingerprint, rec.data, outbound_keys(_unowned(run.em)))
         if digest == last_hash:  # e.g. only hub-only fields (the event log) changed
             self.report.count_written(dest, entity, "unchanged")
             run.current[rec.id] = rec.version
@@ -206,7 +218,8 @@ class DestinationWriter:
         key = _label(entity, rec)
         old = self._before.get(rec.id)
         fingerprint = mapping_fingerprint(em, self.ctx)
-        if old is None or ledger_hash(fingerprint, old.data, outbound_keys(em)) != last_hash:
+        keys = outbound_keys(_unowned(em))
+        if old is None or ledger_hash(fingerprint, old.data, keys) != last_hash:
             self.report.add("changes", f"{key}: changes not yet sent (to {dest})")
             return
         try:
@@ -306,6 +319,22 @@ def _label(entity: str, rec: StoredRecord) -> str:
         if value and not _is_phi(entity, name):
             return str(value)
     return rec.id
+
+
+_UNOWNED: dict[int, tuple[EntityMapping, EntityMapping]] = {}
+
+
+def _unowned(em: EntityMapping) -> EntityMapping:
+    """``em`` without the fields its connection owns (``em`` itself when it owns none)."""
+    hit = _UNOWNED.get(id(em))
+    if hit is not None and hit[0] is em:
+        return hit[1]
+    kept = [fm for fm in em.fields if not (fm.owned and fm.writes)]
+    out = em if len(kept) == len(em.fields) else em.model_copy(update={"fields": kept})
+    if len(_UNOWNED) > 256:
+        _UNOWNED.clear()
+    _UNOWNED[id(em)] = (em, out)
+    return out
 
 
 @lru_cache(maxsize=512)

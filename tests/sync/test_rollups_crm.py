@@ -1,8 +1,9 @@
 """Partner rollups reach Salesforce Accounts and HubSpot companies through the mappings and the
-write ledger: the run that changes referrals recomputes the partners concerned, and the jobs
-that write partners (partners-to-hubspot; rollups-to-salesforce, which a job must do since a
-job cannot read and write one system) send the changed ones; an unchanged run writes nothing, and a referral that moves to
-another practice rewrites those two partners only."""
+write ledger in the run that changes the referrals: the default scheduling-to-crm job carries
+the partners whose rollups it changed to both CRMs. Salesforce owns its Accounts' names and
+addresses, so an Account it already holds gets the rollups only, never its own fields back
+(a user's edit refsync has not read yet is not overwritten). An unchanged run writes nothing,
+and a referral that moves to another practice rewrites those two partners only."""
 
 from __future__ import annotations
 
@@ -41,12 +42,7 @@ def _companies(hub: Hub) -> dict[str, dict]:
     return {c["properties"]["name"]: c["properties"] for c in hub.hs.records("companies")}
 
 
-_JOBS = ("partners-to-hubspot", "rollups-to-salesforce")
-
-
-def _rollups(hub: Hub) -> tuple[int, int]:
-    """Run the two jobs that write partners; their exit codes."""
-    return tuple(hub.run(job).exit_code() for job in _JOBS)  # type: ignore[return-value]
+_JOBS = ("scheduling-to-crm", "partners-to-hubspot")
 
 
 def _practice_of(hub: Hub, npi: str) -> str:
@@ -57,22 +53,24 @@ def _practice_of(hub: Hub, npi: str) -> str:
 def test_rollups_reach_accounts_and_companies_and_only_changed_partners_are_rewritten(
     hub: Hub,
 ) -> None:
-    hub.edit_config(lambda d: d["jobs"].__setitem__("rollups-to-salesforce", {
-        "sources": ["hubspot"], "destinations": ["salesforce"], "entities": ["partner"]}))  # fmt: skip
     seed_crm(hub.sf, hub.hs)
     time.sleep(1.1)
     assert hub.run("partners-to-hubspot").exit_code() == 0
     first, second = _CLINICIANS[0][2], _CLINICIANS[1][2]
     home, other = _practice_of(hub, first), _practice_of(hub, second)
     assert home != other
+    # A user renames the practice in Salesforce; refsync has not read it yet.
+    home_id = _accounts(hub)[home]["Id"]
+    hub.sf.make_client().Account.update(home_id, {"Name": "Renamed By A User"})
     _export(hub, "a.csv", [("1", "REF-8001", first), ("2", "REF-8002", first)])
     report = hub.run("scheduling-to-crm")
     assert report.exit_code() == 0, report.to_json()
     assert report.read["hub/partner/rollups changed"] == 1
-    assert _rollups(hub) == (0, 0)
     accounts, companies = _accounts(hub), _companies(hub)
-    assert accounts[home]["Referrals_Total__c"] == 2 and accounts[home]["Referrals_Recent__c"] == 2
-    assert accounts[home]["Derived_Status__c"] == "Active"
+    assert "Renamed By A User" in accounts  # Salesforce's own field was not sent back
+    renamed = accounts["Renamed By A User"]
+    assert renamed["Referrals_Total__c"] == 2 and renamed["Referrals_Recent__c"] == 2
+    assert renamed["Derived_Status__c"] == "Active"
     assert accounts[other]["Referrals_Total__c"] == 0
     assert companies[home]["refsync_referrals_total"] == "2"
     assert companies[home]["refsync_derived_status"] == "active"
@@ -82,18 +80,21 @@ def test_rollups_reach_accounts_and_companies_and_only_changed_partners_are_rewr
         assert "REF-8001" not in text and "00012345" not in text
 
     time.sleep(1.1)
-    _rollups(hub)  # reads back the companies it wrote: nothing to send
+    assert hub.run("partners-to-hubspot").exit_code() == 0  # reads the rename, sends it on
+    assert _companies(hub)["Renamed By A User"]["refsync_referrals_total"] == "2"
+    time.sleep(1.1)
     hub.sf.stats.reset()
     hub.hs.stats.reset()
-    quiet = [hub.run("scheduling-to-crm"), *(hub.run(j) for j in _JOBS)]
+    quiet = [hub.run(job) for job in _JOBS]
     assert hub.write_write_calls() == 0, [r.written for r in quiet]
 
     _export(hub, "b.csv", [("1", "REF-8001", second)])
-    recomputed = hub.run("scheduling-to-crm").read["hub/partner/rollups recomputed"]
-    assert recomputed == 2
-    hub_report, sf_report = (hub.run(j) for j in _JOBS)
+    moved = hub.run("scheduling-to-crm")
+    assert moved.read["hub/partner/rollups recomputed"] == 2
     accounts, companies = _accounts(hub), _companies(hub)
+    home = "Renamed By A User"
     assert (accounts[home]["Referrals_Total__c"], accounts[other]["Referrals_Total__c"]) == (1, 1)
     assert companies[other]["refsync_referrals_total"] == "1"
-    assert hub_report.written["hubspot/partner/updated"] == 2
-    assert sf_report.written["salesforce/partner/updated"] == 2
+    assert companies[home]["refsync_referrals_total"] == "1"
+    assert moved.written["hubspot/partner/updated"] == 2
+    assert moved.written["salesforce/partner/updated"] == 2
