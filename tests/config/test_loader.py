@@ -252,14 +252,23 @@ def test_a_connection_type_without_settings_model_is_reported_with_the_reason(pr
 
 def test_jobs_must_name_known_connections_mapped_entities_and_valid_cron(program_dir):
     edit(program_dir, "refsync.yaml", "destinations: [crm]", "destinations: [crm, hubspot]")
-    edit(program_dir, "refsync.yaml", "entities: [referral]", "entities: [referral, partner]")
+    edit(program_dir, "refsync.yaml", "entities: [referral]", "entities: [referral, clinician]")
     edit(program_dir, "refsync.yaml", '"*/15 * * * *"', '"every 15 minutes"')
     found = problems_of(program_dir)
     text = "\n".join(found)
     assert "unknown connection 'hubspot'" in text
-    assert "syncs partner but" in text and "clinic.yaml" in text
+    assert "syncs clinician but" in text and "clinic.yaml" in text
     assert "'every 15 minutes' is not a valid cron expression" in text
-    assert len(found) == 4  # partner is missing from both mappings
+    assert len(found) == 4  # clinician is missing from both mappings
+
+
+def test_a_source_need_not_map_partner_when_its_job_moves_referrals_but_a_destination_must(
+    program_dir,
+):
+    # The hub computes partner rollups from the referrals a job moves.
+    edit(program_dir, "refsync.yaml", "entities: [referral]", "entities: [referral, partner]")
+    (problem,) = problems_of(program_dir)
+    assert "syncs partner but" in problem and "crm.yaml" in problem
 
 
 def test_two_owners_of_one_canonical_field_are_an_error(program_dir):
