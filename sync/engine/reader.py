@@ -1,5 +1,11 @@
 """Steps 2-4 of a run: read each source since its bookmark, translate, merge.
 
+The pieces: :mod:`sync.engine.identity` says which canonical record each native record is,
+:mod:`sync.engine.digests` which snapshot records are unchanged since their last read,
+:func:`sync.engine.merge.merge_record` merges one record (a pure function), and
+:mod:`sync.engine.backfill` writes refsync's key into records created elsewhere; this module
+runs them page by page and records what they report.
+
 Each page is merged in its own transaction (flat memory, and a crash loses at most the
 page being merged); the page's bookmark is only *collected* here and committed by the run
 once every destination acknowledged its writes.
@@ -11,15 +17,13 @@ A record that was rejected has no stored hash, so it is read again until it is f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
-
-from connectors.base import Bookmark, Capability, Connector, NativeRecord
+from connectors.base import Bookmark, Connector, NativeRecord
 from mapping.errors import RecordError, TransformError
 from mapping.history import Decision
 from mapping.schema import GENERIC, Dialect
@@ -27,15 +31,16 @@ from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from mapping.translate import (
     InboundRecord,
-    content_hash,
     has_native,
     native_fields,
     native_value,
     to_canonical,
     to_native,
 )
+from sync.engine.backfill import backfill_keys, unkeyed
+from sync.engine.digests import ContentDigests
 from sync.engine.events import event_for, outcome_message
-from sync.engine.ids import NATURAL_KEYS, canonical_id
+from sync.engine.identity import IdentityResolver
 from sync.engine.matching import PatientMatcher
 from sync.engine.merge import Conflict, MergeResult, Ownership, changed_fields, merge_record
 from sync.engine.phi import note_inbound, note_natives
@@ -65,9 +70,12 @@ class SourceReader:
     _created: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) new this run
     _connector: Connector | None = None
     _rejected: int = 0  # record errors so far: a merge that added none is remembered
-    _mapping_digests: dict[int, tuple[EntityMapping, list[str], bytes]] = field(
-        default_factory=dict
-    )
+    _identity: IdentityResolver = field(init=False)
+    _digests: ContentDigests = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._identity = IdentityResolver(self.store, self.matcher, self.ctx, self.translate)
+        self._digests = ContentDigests(self.store.keyed_hash)
 
     def read(
         self,
@@ -97,14 +105,18 @@ class SourceReader:
         phi = self._connector.phi_native_fields if self._connector else ()
         note_natives(entity, em, (r.fields for r in latest.values()), phi)  # redacted from logs
         self.report.count_read(source, entity, "read", len(latest))
-        ids = self._resolve_ids(source, entity, em, list(latest.values()))
+        resolved = self._identity.resolve(
+            source, entity, em, list(latest.values()), self._connector
+        )
+        self._reject(source, em.object, resolved.unmatched)
+        ids = resolved.ids
         stored = self.store.get_records(entity, {cid for cid in ids.values() if cid})
         # Records are merged one after another against the state the previous ones left,
         # so several rows of one referral in a page all reach its event log.
         working = {cid: row.data for cid, row in stored.items()}
         puts: dict[str, tuple[dict[str, Any], bool]] = {}
         links: list[tuple[str, str]] = []
-        digests = self._digests(em, latest.values())
+        digests = {} if self.dry_run else self._digests.digests(em, latest.values())
         known = self.store.read_hashes(source, entity, digests) if digests else {}
         merged_clean: list[tuple[str, str]] = []
         for native_id, rec in latest.items():
@@ -129,7 +141,10 @@ class SourceReader:
             if digest is not None and self._rejected == rejected:
                 merged_clean.append((native_id, digest))
         if not self.dry_run:
-            self._backfill(source, em, _unkeyed(em, latest.values(), ids))
+            filled = backfill_keys(self._connector, em, unkeyed(em, latest.values(), ids))
+            if filled.written or filled.errors:
+                self.report.count_read(source, entity, "keys written back", filled.written)
+            self._reject(source, em.object, filled.errors)
             self.store.remember_read_hashes(source, entity, merged_clean)
         if puts:
             items = [(cid, data, tomb) for cid, (data, tomb) in puts.items()]
@@ -263,35 +278,6 @@ class SourceReader:
                 ]
             )
 
-    def _backfill(self, source: str, em: EntityMapping, pairs: list[tuple[str, Any]]) -> None:
-        """Give records created outside refsync their canonical id, so no upsert duplicates them."""
-        connector = self._connector
-        if not pairs or connector is None or not connector.supports(Capability.BACKFILL_KEYS):
-            return
-        results = connector.backfill_keys(em.object, pairs, key=em.key)
-        failed = [r.error for r in results if r.error is not None]
-        self.report.count_read(source, em.entity, "keys written back", len(results) - len(failed))
-        self._reject(source, em.object, failed)
-
-    def _digests(self, em: EntityMapping, records: Iterable[NativeRecord]) -> dict[str, str]:
-        """Keyed hash of each live snapshot record's mapped content (system stamps left out)
-        and of the mapping that reads it."""
-        if self.dry_run:
-            return {}
-        hit = self._mapping_digests.get(id(em))
-        if hit is None or hit[0] is not em:
-            names = native_fields(em, "in")
-            digest = content_hash(em.model_dump(mode="json"))
-            hit = self._mapping_digests[id(em)] = (em, names, digest.encode())
-        _, names, prefix = hit
-        keyed = self.store.keyed_hash
-        out: dict[str, str] = {}
-        for r in records:
-            if r.event is None and not r.deleted:
-                content = [native_value(r.fields, n) for n in names]
-                out[r.id] = keyed((prefix + orjson.dumps(content, default=str)).decode())
-        return out
-
     def _dialect(self) -> Dialect:
         return self._connector.dialect if self._connector is not None else GENERIC
 
@@ -302,61 +288,6 @@ class SourceReader:
             return to_native(em, current, self.ctx, self._dialect())
         except TransformError:
             return {}
-
-    def _resolve_ids(
-        self, source: str, entity: str, em: EntityMapping, records: list[NativeRecord]
-    ) -> dict[str, str | None]:
-        ids: dict[str, str | None] = dict(
-            self.store.canonical_ids_for(entity, source, [r.id for r in records])
-        )
-        natural = NATURAL_KEYS.get(entity)
-        pending: dict[str, str] = {}
-        for rec in records:
-            if rec.id in ids:
-                continue
-            key = native_value(rec.fields, em.key)
-            if key not in (None, ""):
-                ids[rec.id] = str(key)
-                continue
-            nat = self._natural_value(em, natural, rec) if natural else None
-            if nat:
-                pending[rec.id] = nat
-            elif entity != "referral":
-                ids[rec.id] = canonical_id(entity, source, rec.id)
-            else:
-                ids[rec.id], why = self.matcher.match(self._connector, rec.fields)
-                if ids[rec.id] is None and not rec.deleted:
-                    self._reject(
-                        source,
-                        em.object,
-                        [
-                            RecordError(
-                                f"{em.object} {rec.id} matches no {entity} ({why}); it is listed "
-                                "for review: add the referral number to the source row, or map it",
-                                key=rec.id,
-                                field=natural,
-                                code="UNMATCHED",
-                            )
-                        ],
-                    )
-        found = (
-            self.store.find_ids_by_key(entity, natural, pending.values())
-            if pending and natural
-            else {}
-        )
-        for native_id, nat in pending.items():
-            ids[native_id] = found.get(nat) or canonical_id(entity, nat)
-        return ids
-
-    def _natural_value(self, em: EntityMapping, natural: str, rec: NativeRecord) -> str | None:
-        for fm in em.fields:
-            if fm.canonical == natural and fm.reads and has_native(rec.fields, fm.native):
-                inbound = self.translate(
-                    em, {fm.native: native_value(rec.fields, fm.native)}, self.ctx
-                )
-                value = inbound.values.get(natural)
-                return None if value in (None, "") else str(value)
-        return None
 
     def _reject(self, system: str, obj: str, errors: Sequence[RecordError]) -> None:
         if not errors:
@@ -376,17 +307,6 @@ _REPORTED = {
     Decision.SUPERSEDED: "superseded",
 }
 _LOG_FIELDS = ("events", "stage_history")  # every new event changes these: not worth listing
-
-
-def _unkeyed(
-    em: EntityMapping, records: Iterable[NativeRecord], ids: Mapping[str, str | None]
-) -> list[tuple[str, Any]]:
-    """(native id, canonical id) of live records that do not carry our key yet."""
-    return [
-        (rec.id, ids[rec.id])
-        for rec in records
-        if ids.get(rec.id) and native_value(rec.fields, em.key) in (None, "") and not rec.deleted
-    ]
 
 
 def _keyed(err: RecordError, key: str) -> RecordError:

@@ -1,0 +1,115 @@
+"""The reader's pieces on their own, with plain records and a real SQLite store: identity
+resolution, content digests and the key back-fill choice (issue 14: the engine in small
+pieces with typed inputs and outputs)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from connectors.base import EventMeta, NativeRecord
+from mapping.spec import EntityMapping
+from mapping.transforms import TransformContext
+from mapping.translate import to_canonical
+from sync.engine.backfill import backfill_keys, unkeyed
+from sync.engine.digests import ContentDigests
+from sync.engine.identity import IdentityResolver
+from sync.engine.ids import canonical_id
+from sync.engine.matching import PatientMatcher
+from sync.state import StateStore
+
+REFERRALS = EntityMapping.model_validate(
+    {
+        "object": "Referral__c",
+        "key": "Refsync_Id__c",
+        "fields": [
+            {"canonical": "referral_number", "native": "Referral_Number__c"},
+            {"canonical": "service_line", "native": "Service_Line__c"},
+        ],
+    }
+).for_entity("referral")
+PARTNERS = EntityMapping.model_validate(
+    {
+        "object": "Account",
+        "key": "Refsync_Id__c",
+        "fields": [{"canonical": "name", "native": "Name"}],
+    }
+).for_entity("partner")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StateStore:
+    return StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+
+
+def _resolver(store: StateStore) -> IdentityResolver:
+    return IdentityResolver(store, PatientMatcher(store), TransformContext(), to_canonical)
+
+
+def test_identity_comes_from_the_link_then_our_key_then_the_natural_key_then_the_origin(store):
+    store.link_many("partner", "sf", [("par_linked", "001A")])
+    records = [
+        NativeRecord("001A", {"Name": "Linked"}),
+        NativeRecord("001B", {"Name": "Keyed", "Refsync_Id__c": "par_keyed"}),
+        NativeRecord("001C", {"Name": "New"}),
+    ]
+    resolved = _resolver(store).resolve("sf", "partner", PARTNERS, records, None)
+    assert resolved.ids == {
+        "001A": "par_linked",
+        "001B": "par_keyed",
+        "001C": canonical_id("partner", "sf", "001C"),
+    }
+    assert resolved.unmatched == []
+
+
+def test_a_referral_is_found_by_its_number_or_gets_the_id_its_number_gives(store):
+    store.put_records("referral", [("ref_old", {"id": "ref_old", "referral_number": "R-1"}, False)])
+    records = [
+        NativeRecord("a1", {"Referral_Number__c": "R-1"}),
+        NativeRecord("a2", {"Referral_Number__c": "R-2"}),
+    ]
+    resolved = _resolver(store).resolve("sf", "referral", REFERRALS, records, None)
+    assert resolved.ids == {"a1": "ref_old", "a2": canonical_id("referral", "R-2")}
+
+
+def test_a_referral_without_a_number_that_matches_nothing_is_an_error_not_a_guess(store):
+    records = [NativeRecord("a3", {"Service_Line__c": "cardiology"})]
+    resolved = _resolver(store).resolve("sf", "referral", REFERRALS, records, None)
+    assert resolved.ids == {"a3": None}
+    (error,) = resolved.unmatched
+    assert (error.key, error.code, error.field) == ("a3", "UNMATCHED", "referral_number")
+
+
+def test_equal_content_gives_equal_digests_and_a_changed_field_or_mapping_does_not():
+    digests = ContentDigests(lambda text: f"h({text})")
+    one = NativeRecord("1", {"Name": "A", "SystemModstamp": "t1"})
+    same = NativeRecord("1", {"Name": "A", "SystemModstamp": "t2"})  # a stamp is not content
+    changed = NativeRecord("1", {"Name": "B"})
+    first = digests.digests(PARTNERS, [one])["1"]
+    assert digests.digests(PARTNERS, [same])["1"] == first
+    assert digests.digests(PARTNERS, [changed])["1"] != first
+    other = PARTNERS.model_copy(update={"key": "Other__c"})
+    assert digests.digests(other, [one])["1"] != first
+
+
+def test_events_and_deletions_get_no_digest():
+    digests = ContentDigests(lambda text: text)
+    event = NativeRecord(
+        "e", {"Name": "A"}, event=EventMeta(at=datetime(2026, 1, 1, tzinfo=UTC), status="1")
+    )
+    gone = NativeRecord("d", {"Name": "A"}, deleted=True)
+    assert digests.digests(PARTNERS, [event, gone]) == {}
+
+
+def test_only_live_records_without_our_key_are_written_back_and_only_by_a_capable_connector():
+    records = [
+        NativeRecord("1", {"Name": "A"}),
+        NativeRecord("2", {"Name": "B", "Refsync_Id__c": "par_2"}),
+        NativeRecord("3", {"Name": "C"}, deleted=True),
+        NativeRecord("4", {"Name": "D"}),
+    ]
+    pairs = unkeyed(PARTNERS, records, {"1": "par_1", "2": "par_2", "3": "par_3", "4": None})
+    assert pairs == [("1", "par_1")]
+    assert backfill_keys(None, PARTNERS, pairs).written == 0
