@@ -86,6 +86,10 @@ class SettingRole(enum.Enum):
     """The folder the connector writes files for people into (also a program path)."""
     TIMEZONE = "timezone"
     """An IANA zone; the program's ``timezone`` applies when the connection sets none."""
+    PHI_FIELDS = "phi_fields"
+    """Native object -> the fields a ``privacy: full`` connection is sent PHI in, filled by
+    the engine from the mappings (never set in refsync.yaml); the connector may refuse to
+    write PHI anywhere else (HubSpot: only into sensitive-data properties)."""
 
 
 def settings_with_role(model: type[BaseModel], role: SettingRole) -> tuple[str, ...]:

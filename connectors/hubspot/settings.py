@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from hubspot import HubSpot
 from pydantic import (
@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from connectors.base import require_tls
+from connectors.base import SettingRole, require_tls
 
 __all__ = ["DEFAULT_HOST", "HubSpotSettings", "build_hubspot_client"]
 
@@ -82,7 +82,7 @@ class HubSpotSettings(BaseModel):
         "without refsync_outreach_kind (a liaison's own meeting, call or note)",
     )
     search_cap: int = Field(10_000, ge=200, description="HubSpot's search result cap per query")
-    phi_properties: dict[str, list[str]] = Field(
+    phi_properties: Annotated[dict[str, list[str]], SettingRole.PHI_FIELDS] = Field(
         default_factory=dict,
         description="object type -> properties that receive PHI; filled by refsync from the "
         "mapping of a privacy: full connection (writes refuse any that is not a "

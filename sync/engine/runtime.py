@@ -93,11 +93,10 @@ def default_factory(name: str, program: Program) -> Connector:
     ]
     if unset and program.config.timezone is not None:
         settings = settings.model_copy(update=dict.fromkeys(unset, program.config.timezone))
-    if "phi_properties" in type(settings).model_fields and conn.tier is PrivacyTier.FULL:
-        # the connector refuses to write these unless they are sensitive-data properties
-        settings = settings.model_copy(
-            update={"phi_properties": sensitive_properties(program, name)}
-        )
+    phi_fields = settings_with_role(type(settings), SettingRole.PHI_FIELDS)
+    if phi_fields and conn.tier is PrivacyTier.FULL:
+        targets = sensitive_properties(program, name)  # where the mappings send PHI
+        settings = settings.model_copy(update=dict.fromkeys(phi_fields, targets))
     # Secrets a connector reads by name (the scheduling patient key) may live in DIR/.env
     # like every ${VAR} of refsync.yaml; the process environment wins.
     return cls.create(settings, environ=environment(program.root))
