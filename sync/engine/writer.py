@@ -101,8 +101,9 @@ class DestinationWriter:
         failing = self.store.open_error_keys(self.report.job, dest, em.object)
         # Counted before writing: what is written now becomes acknowledged too.
         acknowledged = self.store.count_acknowledged(dest, entity, fingerprint)
+        # A destination whose mapping sends no sealed (PHI) field gets records unopened.
         todo = self.store.records_to_write(
-            dest, entity, fingerprint, include_tombstones=self.mirror
+            dest, entity, fingerprint, include_tombstones=self.mirror, fields=outbound_keys(em)
         )
         run = _Pass(dest, entity, em, connector, heartbeat, fingerprint)
         seen: set[str] = set()

@@ -9,14 +9,14 @@ PHI is sealed, so opening one costs a decryption). The rest are compared by cont
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from sync.state._base import StoreBase, chunks
 from sync.state._schema import records, write_ledger
-from sync.state._sealing import Sealer
+from sync.state._sealing import SEALED, Sealer
 from sync.state._types import StoredRecord
 
 __all__ = ["LedgerMixin", "LedgerWrite"]
@@ -126,18 +126,29 @@ class LedgerMixin(StoreBase):
             return int(conn.execute(query).scalar_one())
 
     def records_to_write(
-        self, destination: str, entity: str, fingerprint: str, *, include_tombstones: bool
+        self,
+        destination: str,
+        entity: str,
+        fingerprint: str,
+        *,
+        include_tombstones: bool,
+        fields: Collection[str] | None = None,
     ) -> Iterator[tuple[StoredRecord, str | None]]:
         """``(record, last content hash or None)`` in id order, for every record of
         ``entity`` that ``destination`` has not acknowledged at its stored version under
-        ``fingerprint`` (tombstones only while the destination still holds them)."""
+        ``fingerprint`` (tombstones only while the destination still holds them).
+
+        ``fields``: the top-level fields the caller needs. When none of them is sealed (a
+        de-identified destination's mapping sends no PHI), records come back without their
+        sealed fields and nothing is decrypted."""
+        opened = fields is None or not SEALED.get(entity, frozenset()).isdisjoint(fields)
         last: str | None = None
         while True:
             query = self._to_write_query(destination, entity, fingerprint, include_tombstones)
             if last is not None:
                 query = query.where(records.c.id > last)
             with self._tx(f"read {entity} records for {destination}", read_only=True) as conn:
-                page = [_pair(row, self._sealer) for row in conn.execute(query)]
+                page = [_pair(row, self._sealer, opened) for row in conn.execute(query)]
             yield from page
             if len(page) < _PAGE:
                 return
@@ -178,10 +189,10 @@ def _acknowledged(fingerprint: str) -> sa.ColumnElement[bool]:
     )
 
 
-def _pair(row: sa.Row[Any], sealer: Sealer) -> tuple[StoredRecord, str | None]:
+def _pair(row: sa.Row[Any], sealer: Sealer, opened: bool) -> tuple[StoredRecord, str | None]:
     record = StoredRecord(
         id=row.id,
-        data=sealer.unseal(row.entity, row.data),
+        data=sealer.unseal(row.entity, row.data) if opened else sealer.closed(row.data),
         tombstone=row.tombstone,
         version=row.version,
         updated_at=row.updated_at,

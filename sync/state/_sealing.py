@@ -144,6 +144,11 @@ class Sealer:
         out.update(opened)
         return out
 
+    def closed(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` without its sealed fields (nothing decrypted): for callers that need
+        none of them (:data:`SEALED`)."""
+        return {k: v for k, v in data.items() if k != _TOKEN} if _TOKEN in data else data
+
     def needs_rotation(self, data: Mapping[str, Any]) -> bool:
         """True when the record holds a token (rotation re-encrypts it under the primary)."""
         return _TOKEN in data

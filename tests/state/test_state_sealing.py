@@ -173,3 +173,22 @@ def test_a_record_the_filter_turns_down_is_never_opened(url):
         assert list(other.iter_records("referral", where=wanted)) == []
     assert [d["stage"] for d in seen] == ["cancelled"] * 5
     assert all("patient" not in d and MRN not in str(d) for d in seen)  # still sealed
+
+
+def test_a_destination_sent_no_sealed_field_gets_its_records_unopened(url):
+    # Read with another key: any decryption would raise. A de-identified destination's
+    # fields are all in clear, so its records come back without the sealed ones.
+    with StateStore.open(url) as store:
+        store.put_records("referral", [("ref-1", _referral(1), False)])
+    with StateStore.open(url, keys=[new_key()]) as other:
+        clear = other.records_to_write(
+            "crm", "referral", "fp", include_tombstones=False, fields={"id", "stage"}
+        )
+        ((record, last_hash),) = list(clear)
+        assert record.data["stage"] == "scheduled" and last_hash is None
+        assert "patient" not in record.data and MRN not in str(record.data)
+        sealed = other.records_to_write(
+            "crm", "referral", "fp", include_tombstones=False, fields={"id", "appointment_at"}
+        )
+        with pytest.raises(StateError, match="REFSYNC_STATE_KEY"):
+            list(sealed)
