@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -23,15 +22,14 @@ from typing import Any
 from simple_salesforce.api import Salesforce
 
 from connectors.base import WriteResult
+from connectors.salesforce.bulk_jobs import poll_job
 from connectors.salesforce.calls import CallRunner
 from connectors.salesforce.errors import raise_for_response, record_error
 from connectors.salesforce.writes import flat_items
-from mapping.errors import ConnectorError, ServiceUnavailable
 
 __all__ = ["BulkUpsert", "csv_value", "parse_error"]
 
 _MAX_CSV_BYTES = 90 * 1024 * 1024  # characters; Salesforce caps a job at 100 MB
-_DONE = frozenset({"JobComplete", "Failed", "Aborted"})
 
 
 def csv_value(value: Any) -> str:
@@ -170,24 +168,15 @@ class BulkUpsert:
         return job_id
 
     def _wait(self, where: str, job_id: str) -> None:
-        deadline = time.monotonic() + self.timeout_seconds
-        while True:
-            info = self._call(where, "GET", f"ingest/{job_id}/").json()
-            state = info.get("state")
-            if state == "JobComplete":
-                return
-            if state in _DONE:
-                raise ConnectorError(
-                    f"{where}: Salesforce Bulk job {job_id} ended {state}; see Setup > Bulk "
-                    "Data Load Jobs for its error, fix it and re-run (upserts are safe to repeat)"
-                )
-            if time.monotonic() > deadline:
-                self._call(where, "PATCH", f"ingest/{job_id}/", json={"state": "Aborted"})
-                raise ServiceUnavailable(
-                    f"{where}: Bulk job {job_id} still {state} after {self.timeout_seconds:g}s; "
-                    "aborted it, the run will retry (raise bulk_timeout_seconds if jobs are slow)"
-                )
-            self.runner.sleep(self.poll_seconds)
+        poll_job(
+            self._call, self.runner.sleep, where, f"ingest/{job_id}/",
+            label=f"Bulk job {job_id}", poll_seconds=self.poll_seconds,
+            timeout_seconds=self.timeout_seconds, first_poll=self.poll_seconds,
+            failed=lambda state, _info: (
+                f"{where}: Salesforce Bulk job {job_id} ended {state}; see Setup > Bulk "
+                "Data Load Jobs for its error, fix it and re-run (upserts are safe to repeat)"
+            ),
+        )  # fmt: skip
 
     def _results(self, job_id: str) -> dict[str, WriteResult]:
         where = f"reading Bulk job {job_id} results"

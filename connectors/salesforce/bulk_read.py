@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -28,9 +27,9 @@ from typing import Any
 import requests
 from simple_salesforce.api import Salesforce
 
+from connectors.salesforce.bulk_jobs import poll_job
 from connectors.salesforce.calls import CallRunner
 from connectors.salesforce.errors import raise_for_response
-from mapping.errors import ConnectorError, ServiceUnavailable
 from mapping.schema import ObjectSchema
 
 __all__ = ["BulkQuery", "Cell", "cell_parsers", "decode_csv"]
@@ -38,7 +37,6 @@ __all__ = ["BulkQuery", "Cell", "cell_parsers", "decode_csv"]
 Cell = Callable[[str], Any]
 """Turns one non-blank CSV cell into the value REST JSON would have carried."""
 
-_FAILED = frozenset({"Failed", "Aborted"})
 _FIRST_POLL_SECONDS = 0.05
 _NUMBER = frozenset({"double", "currency", "percent"})
 
@@ -169,25 +167,13 @@ class BulkQuery:
         return self.runner.run(where, send)
 
     def _wait(self, where: str, job_id: str) -> None:
-        deadline = time.monotonic() + self.timeout_seconds
-        pause = min(_FIRST_POLL_SECONDS, self.poll_seconds)
-        while True:
-            info = self._call(where, "GET", f"query/{job_id}").json()
-            state = info.get("state")
-            if state == "JobComplete":
-                return
-            if state in _FAILED:
-                raise ConnectorError(
-                    f"{where}: Salesforce Bulk query job {job_id} ended {state} "
-                    f"({info.get('errorMessage') or 'no message'}); see Setup > Bulk Data Load "
-                    "Jobs (or raise bulk_read_threshold to read this object through REST)"
-                )
-            if time.monotonic() > deadline:
-                self._call(where, "PATCH", f"query/{job_id}", json={"state": "Aborted"})
-                raise ServiceUnavailable(
-                    f"{where}: Bulk query job {job_id} still {state} after "
-                    f"{self.timeout_seconds:g}s; aborted it, the run will retry "
-                    "(raise bulk_timeout_seconds if jobs are slow)"
-                )
-            self.runner.sleep(pause)
-            pause = min(pause * 2, self.poll_seconds)
+        poll_job(
+            self._call, self.runner.sleep, where, f"query/{job_id}",
+            label=f"Bulk query job {job_id}", poll_seconds=self.poll_seconds,
+            timeout_seconds=self.timeout_seconds, first_poll=_FIRST_POLL_SECONDS,
+            failed=lambda state, info: (
+                f"{where}: Salesforce Bulk query job {job_id} ended {state} "
+                f"({info.get('errorMessage') or 'no message'}); see Setup > Bulk Data Load "
+                "Jobs (or raise bulk_read_threshold to read this object through REST)"
+            ),
+        )  # fmt: skip
