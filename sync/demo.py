@@ -286,6 +286,13 @@ def _run_demo(say: Callable[[str], None], workdir: Path | None) -> dict[str, Any
             store.close()
         figures["salesforce_referrals"] = len(sf.records("Referral__c"))
         figures["hubspot_deals"] = len(hs.records("deals"))
+        figures["account_rollup"] = sum(
+            int(a.get("Referrals_Total__c") or 0) for a in sf.records("Account")
+        )
+        figures["company_rollup"] = sum(
+            int(c["properties"].get("refsync_referrals_total") or 0)
+            for c in hs.records("companies")
+        )
     say(f"The program report (opens offline in a browser): {figures['report']}")
     say(
         f"Look at: {program}/refsync.yaml (jobs), mappings/ (field mappings), "

@@ -30,6 +30,8 @@ def demo(
     console.print(
         f"Salesforce now holds {figures['salesforce_referrals']} referrals and HubSpot "
         f"{figures['hubspot_deals']} deals; the second run made "
-        f"{sum(r['write_calls'] for r in second)} write calls."
+        f"{sum(r['write_calls'] for r in second)} write calls. Partner rollups count "
+        f"{figures['account_rollup']} referrals on Salesforce Accounts and "
+        f"{figures['company_rollup']} on HubSpot companies."
     )
     raise typer.Exit(1 if failed else 0)

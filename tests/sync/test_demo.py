@@ -24,6 +24,8 @@ def test_the_demo_syncs_everything_and_its_second_run_writes_nothing(tmp_path: P
     assert "REF-1041: (new) -> completed (from epic)" in out
     assert "Salesforce now holds 12 referrals and HubSpot 12 deals" in out
     assert "the second run made 0 write calls" in out
+    # the referrals of the three seeded practices, counted on both CRMs' partner records
+    assert "Partner rollups count 12 referrals on Salesforce Accounts and 12 on HubSpot" in out
     program = tmp_path / "program"
     assert (program / "refsync.yaml").exists() and (program / "state.db").exists()
     # no patient identifier of the demo export reached the state's error table or the report
