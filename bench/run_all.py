@@ -1,6 +1,6 @@
-"""Run every benchmark in ``bench/`` and write ``BENCHMARKS.md`` with what each one measured.
+"""Run every benchmark in ``bench/`` and write ``docs/benchmarks.md`` with what each one measured.
 
-Run: ``python bench/run_all.py [--full] [--rounds 1] [--only NAME ...] [--out BENCHMARKS.md]``
+Run: ``python bench/run_all.py [--full] [--rounds 1] [--only NAME ...] [--out docs/benchmarks.md]``
 
 By default every script runs at small sizes (the whole set takes about ten minutes on a
 2-core machine); ``--full`` uses the sizes of the throughput issue (100,000 records per CRM,
@@ -181,7 +181,7 @@ def _summary_table(outcomes: list[Outcome]) -> list[str]:
 
 
 def render(outcomes: list[Outcome], *, full: bool, started: datetime) -> str:
-    """The BENCHMARKS.md text for ``outcomes``."""
+    """The docs/benchmarks.md text for ``outcomes``."""
     load = os.getloadavg()
     out = [
         "# Benchmarks",
@@ -210,7 +210,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the issue's sizes (hours)")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each script")
     parser.add_argument("--only", nargs="+", help="benchmark names or scripts to run")
-    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
     chosen = [b for b in BENCHES if not args.only or b.name in args.only or b.script in args.only]
     started = datetime.now(UTC)

@@ -1,4 +1,4 @@
-"""bench/run_all.py: BENCHMARKS.md carries min/median/max, the ratios and the machine's load."""
+"""bench/run_all.py: docs/benchmarks.md carries min/median/max, the ratios and the machine's load."""
 
 from __future__ import annotations
 
