@@ -11,7 +11,7 @@ arrives, and every run that brings clinicians re-resolves the referrals still wa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sync.state import StateStore
@@ -39,11 +39,13 @@ def ref_resolver(store: StateStore, system: str) -> Callable[[str, str], str | N
 
 def unlinked_referral_ids(store: StateStore) -> list[str]:
     """Referrals that name a referring NPI but no clinician yet (waiting for a referrer)."""
-    return [
-        r.id
-        for r in store.iter_records("referral")
-        if r.data.get("referring_npi") and not r.data.get("clinician_id")
-    ]
+    # Both fields are kept in clear: the other referrals are never opened (decrypted).
+    waiting = store.iter_records("referral", where=_waiting_for_referrer)
+    return [r.id for r in waiting]
+
+
+def _waiting_for_referrer(data: Mapping[str, Any]) -> bool:
+    return bool(data.get("referring_npi")) and not data.get("clinician_id")
 
 
 def clinicians_by_npi(store: StateStore, npis: set[str]) -> dict[str, dict[str, Any]]:
