@@ -154,8 +154,8 @@ def test_a_strict_value_map_codes_free_text_so_only_listed_values_leave(program_
     assert "referral.cancel_reason is PHI (clinical_text" in problem
 
 
-def test_a_native_field_named_as_a_birth_date_in_a_crm_source_counts_as_one(program_dir):
-    _add_crm_field(program_dir, "{canonical: urgency, native: Patient_DOB__c, direction: in}")
+def _send_urgency_to_a_second_crm(program_dir):
+    """A second CRM connection, ``hub``, whose mapping sends the referral's urgency out."""
     hubspot = program_dir / "mappings/hub.yaml"
     hubspot.write_text(
         "system: hubspot\nentities:\n  referral:\n    object: deals\n    key: refsync_id\n"
@@ -164,6 +164,12 @@ def test_a_native_field_named_as_a_birth_date_in_a_crm_source_counts_as_one(prog
     edit(program_dir, "refsync.yaml", "connections:\n",
          "connections:\n  hub:\n    type: salesforce\n    mapping: mappings/hub.yaml\n"
          "    settings: {instance_url: x, access_token: '${CRM_TOKEN}'}\n")  # fmt: skip
+    return hubspot
+
+
+def test_a_native_field_named_as_a_birth_date_in_a_crm_source_counts_as_one(program_dir):
+    _add_crm_field(program_dir, "{canonical: urgency, native: Patient_DOB__c, direction: in}")
+    hubspot = _send_urgency_to_a_second_crm(program_dir)
     (problem,) = problems_of(program_dir)
     assert problem.startswith(f"{hubspot}:7:")
     assert "crm Patient_DOB__c (quasi_identifier" in problem
@@ -178,14 +184,7 @@ def test_a_referral_source_field_named_as_a_phone_email_or_zip_counts_as_phi(
     program_dir, native, data_class
 ):
     _add_crm_field(program_dir, f"{{canonical: urgency, native: {native}, direction: in}}")
-    hubspot = program_dir / "mappings/hub.yaml"
-    hubspot.write_text(
-        "system: hubspot\nentities:\n  referral:\n    object: deals\n    key: refsync_id\n"
-        "    fields:\n      - {canonical: urgency, native: refsync_urgency, direction: out}\n"
-    )
-    edit(program_dir, "refsync.yaml", "connections:\n",
-         "connections:\n  hub:\n    type: salesforce\n    mapping: mappings/hub.yaml\n"
-         "    settings: {instance_url: x, access_token: '${CRM_TOKEN}'}\n")  # fmt: skip
+    hubspot = _send_urgency_to_a_second_crm(program_dir)
     (problem,) = problems_of(program_dir)
     assert problem.startswith(f"{hubspot}:7:")
     assert f"crm {native} ({data_class}" in problem

@@ -205,7 +205,9 @@ def test_validate_online_names_the_sensitive_scopes_the_token_lacks(hub, monkeyp
     assert "crm.objects.deals.sensitive.read, crm.objects.deals.sensitive.write" in line
 
 
-def test_validate_online_reports_phi_bound_for_an_ordinary_property(hub, monkeypatch):
+def _phi_bound_for_an_ordinary_property(hub, monkeypatch):
+    """A full HubSpot whose mapping sends appointment times to a property not provisioned as
+    sensitive data, with a token that holds the sensitive scopes."""
     _full_hubspot(hub)
     mapping = hub.root / "mappings" / "hubspot.yaml"
     mapping.write_text(
@@ -213,19 +215,17 @@ def test_validate_online_reports_phi_bound_for_an_ordinary_property(hub, monkeyp
     )
     hub.hs.sensitive_data = True
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.hs.sensitive_token)
+
+
+def test_validate_online_reports_phi_bound_for_an_ordinary_property(hub, monkeypatch):
+    _phi_bound_for_an_ordinary_property(hub, monkeypatch)
     code, output = _validate_online(hub)
     assert code == 2
     assert "CONFLICT refsync_appointment_at (exists as non_sensitive data" in output
 
 
 def test_a_run_refuses_to_write_phi_into_an_ordinary_property_and_writes_none(hub, monkeypatch):
-    _full_hubspot(hub)
-    mapping = hub.root / "mappings" / "hubspot.yaml"
-    mapping.write_text(
-        mapping.read_text().replace("refsync_appointment_time", "refsync_appointment_at")
-    )
-    hub.hs.sensitive_data = True
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.hs.sensitive_token)
+    _phi_bound_for_an_ordinary_property(hub, monkeypatch)
     provision_hubspot(hub.root)  # creates refsync_patient_name; appointment_at is a conflict
     with pytest.raises(SchemaMismatch) as caught:
         hub.run("scheduling-to-crm")
