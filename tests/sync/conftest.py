@@ -126,3 +126,14 @@ def sf_stages(sf: SalesforceSandbox) -> dict[str, str]:
 
 def env_without(*names: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in names}
+
+
+@pytest.fixture
+def program(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A program from the templates with no state key or URL from this machine's
+    environment (modules that need another program define their own ``program``)."""
+    for name in ("REFSYNC_STATE_KEY", "REFSYNC_STATE_KEY_FILE", "REFSYNC_STATE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    root = tmp_path / "program"
+    write_program(root)
+    return root

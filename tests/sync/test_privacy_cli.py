@@ -8,22 +8,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from config import write_program
 from mapping.errors import StateError
 from sync.cli import app
 from sync.state import StateStore, new_key
 
 runner = CliRunner()
 PHI = {"name": "Zebulon Quillfeather", "mrn": "0048151623"}
-
-
-@pytest.fixture
-def program(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("REFSYNC_STATE_KEY", "REFSYNC_STATE_KEY_FILE", "REFSYNC_STATE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    root = tmp_path / "program"
-    write_program(root)
-    return root
 
 
 def _privacy(program: Path) -> tuple[int, dict]:

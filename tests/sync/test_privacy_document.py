@@ -13,22 +13,12 @@ import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from config import write_program
 from sync.cli import app
 from sync.insights import ProgramData, build_tables
 from sync.privacy_outputs import report_class
 
 runner = CliRunner()
 SCHEMA = Path(__file__).parents[2] / "docs" / "privacy-report.schema.json"
-
-
-@pytest.fixture
-def program(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("REFSYNC_STATE_KEY", "REFSYNC_STATE_KEY_FILE", "REFSYNC_STATE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    root = tmp_path / "program"
-    write_program(root)
-    return root
 
 
 def _edit(program: Path, edit) -> None:
