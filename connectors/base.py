@@ -41,6 +41,7 @@ Contract (the read and write suites of :mod:`connectors.testing`, composed per c
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,12 +52,15 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from connectors.capabilities import (
+    AT_TIER,
     HOOKS,
     Capability,
     Contacts,
     LocalProblem,
     MatchResult,
     PeopleLists,
+    PhiFields,
+    ProvisionAction,
     ReferralCandidate,
     ReferralIndex,
     SettingRole,
@@ -64,9 +68,11 @@ from connectors.capabilities import (
 )
 from connectors.retry import RetryPolicy
 from mapping.errors import ConfigurationError, RecordError
+from mapping.privacy import PrivacyTier
 from mapping.schema import GENERIC, Dialect, FieldSchema, ObjectSchema
 
 __all__ = [
+    "AT_TIER",
     "Bookmark",
     "Capability",
     "CapabilityMissing",
@@ -81,6 +87,8 @@ __all__ = [
     "NativeRecord",
     "ObjectSchema",
     "PeopleLists",
+    "PhiFields",
+    "ProvisionAction",
     "ReadPage",
     "ReferralCandidate",
     "ReferralIndex",
@@ -191,7 +199,8 @@ def missing_hooks(cls: type[Connector]) -> list[str]:
         for cap in Capability
         if cap in cls.capabilities
         for hook in HOOKS[cap]
-        if getattr(cls, hook) is getattr(Connector, hook)
+        # static lookup: a classmethod hook is a new bound object on every getattr
+        if inspect.getattr_static(cls, hook) is inspect.getattr_static(Connector, hook)
     ]
 
 
@@ -214,6 +223,8 @@ class Connector(ABC):
     """Native fields that carry PHI whether or not a mapping reads them (redacted from logs)."""
     people_file_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     """PEOPLE_FILES: file name -> its columns (for the privacy report)."""
+    provision_source_folder: ClassVar[str] = "provision"
+    """PROVISION_SOURCE: the folder ``refsync validate`` suggests for ``--out``."""
 
     @classmethod
     def supports(cls, capability: Capability) -> bool:
@@ -249,6 +260,20 @@ class Connector(ABC):
         connection is a source of some job; ``program_dir`` is where its ``.env`` lives.
         Declared paths and files the engine checks
         itself (:class:`SettingRole`); the default finds nothing else."""
+        return []
+
+    @classmethod
+    def tier_problems(
+        cls, settings: BaseModel, tier: PrivacyTier, phi_fields: PhiFields
+    ) -> list[LocalProblem]:
+        """Where ``settings`` disagree with the connection's privacy ``tier`` given the fields
+        its mappings send PHI to (``validate`` and every run refuse them before any API
+        call; :data:`AT_TIER` points at the tier). The default finds none."""
+        return []
+
+    def access_problems(self, phi_fields: PhiFields) -> list[LocalProblem]:
+        """What the live account lacks that runs of this connection need (token scopes,
+        permissions), found with read-only calls by ``validate --online``; default none."""
         return []
 
     @property
@@ -327,6 +352,27 @@ class Connector(ABC):
     def write_people_files(self, lists: PeopleLists) -> list[Path]:
         """PEOPLE_FILES: (re)write every file of :meth:`people_files` from ``lists``."""
         raise self._missing(Capability.PEOPLE_FILES)
+
+    def provision_plan(self, phi_fields: PhiFields) -> list[ProvisionAction]:
+        """PROVISION: what the system still lacks for the default mappings, PHI fields made
+        where the system may keep PHI (reads only). After :meth:`apply_provision` of it, a
+        new plan has no action that ``applies``."""
+        raise self._missing(Capability.PROVISION)
+
+    def apply_provision(self, plan: Sequence[ProvisionAction]) -> int:
+        """PROVISION: make the changes of ``plan`` in order; the number made."""
+        raise self._missing(Capability.PROVISION)
+
+    @classmethod
+    def write_provision_source(cls, out_dir: Path) -> list[Path]:
+        """PROVISION_SOURCE: write what the default mappings need as source files under
+        ``out_dir`` (the same files each time); the files written."""
+        raise CapabilityMissing(f"connection type {cls.name!r} writes no provisioning source")
+
+    @classmethod
+    def deploy_command(cls, out_dir: Path) -> str:
+        """PROVISION_SOURCE: the command an admin runs to deploy what ``out_dir`` holds."""
+        raise CapabilityMissing(f"connection type {cls.name!r} writes no provisioning source")
 
     def _missing(self, capability: Capability) -> CapabilityMissing:
         return CapabilityMissing(

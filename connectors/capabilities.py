@@ -22,13 +22,14 @@ import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import ClassVar, Literal, Protocol
 
 from pydantic import BaseModel
 
 from mapping.model import Clinician, Partner, QualifiedReferralDefinition, Referral
 
 __all__ = [
+    "AT_TIER",
     "HOOKS",
     "Capability",
     "Contacts",
@@ -37,6 +38,8 @@ __all__ = [
     "MatchResult",
     "NativeFields",
     "PeopleLists",
+    "PhiFields",
+    "ProvisionAction",
     "ReferralCandidate",
     "ReferralIndex",
     "SettingRole",
@@ -62,6 +65,12 @@ class Capability(enum.StrEnum):
     """``people_files``/``write_people_files``: worklist-style files for staff."""
     REFERRAL_MATCHING = "referral_matching"
     """``referral_index``: matches records that carry no referral number to a referral."""
+    PROVISION = "provision"
+    """``provision_plan``/``apply_provision``: makes the objects and fields the connection's
+    mappings need through the system's API (``refsync provision TYPE [--apply]``)."""
+    PROVISION_SOURCE = "provision_source"
+    """``write_provision_source``/``deploy_command``: writes them as source files an admin
+    deploys with the vendor's own tool (``refsync provision TYPE --out DIR``)."""
 
 
 HOOKS: Mapping[Capability, tuple[str, ...]] = {
@@ -71,6 +80,8 @@ HOOKS: Mapping[Capability, tuple[str, ...]] = {
     Capability.BACKFILL_KEYS: ("backfill_keys",),
     Capability.PEOPLE_FILES: ("people_files", "write_people_files"),
     Capability.REFERRAL_MATCHING: ("referral_index",),
+    Capability.PROVISION: ("provision_plan", "apply_provision"),
+    Capability.PROVISION_SOURCE: ("write_provision_source", "deploy_command"),
 }
 """The methods a connector overrides for each capability it declares."""
 
@@ -90,6 +101,9 @@ class SettingRole(enum.Enum):
     """Native object -> the fields a ``privacy: full`` connection is sent PHI in, filled by
     the engine from the mappings (never set in refsync.yaml); the connector may refuse to
     write PHI anywhere else (HubSpot: only into sensitive-data properties)."""
+    PHI_STORAGE = "phi_storage"
+    """Where in the system a ``privacy: full`` connection keeps PHI (HubSpot's
+    ``sensitive_data`` level); the privacy report names it."""
 
 
 def settings_with_role(model: type[BaseModel], role: SettingRole) -> tuple[str, ...]:
@@ -103,6 +117,46 @@ def settings_with_role(model: type[BaseModel], role: SettingRole) -> tuple[str, 
         for name, info in model.model_fields.items()
         if any(isinstance(m, SettingRole) and m in wanted for m in info.metadata)
     )
+
+
+PhiFields = Mapping[str, Sequence[str]]
+"""Native object -> the fields a connection is sent PHI in (from its mappings and tier)."""
+
+AT_TIER: tuple[str, ...] = ("privacy",)
+"""``LocalProblem.at`` of a problem with the connection's privacy tier: the engine points at
+``privacy:`` or ``phi_allowed:``, whichever the connection sets."""
+
+
+@dataclass(frozen=True)
+class ProvisionAction:
+    """One step of a PROVISION plan: a change to make, or a note (``kind`` ``conflict`` or
+    ``skip``) that ``apply_provision`` passes over.
+
+    ``kind`` is the connector's own word for the change (``create_property``); ``verb`` how it
+    reads when printed (``create property``); ``body`` what the connector sends to make it.
+    ``blocks_phi``: a conflict that leaves PHI bound for a field the system may not keep it
+    in; ``validate --online`` reports it as a problem, not a note.
+    """
+
+    NOTES: ClassVar[frozenset[str]] = frozenset({"conflict", "skip"})
+
+    kind: str
+    object_type: str
+    name: str
+    detail: str = ""
+    body: Mapping[str, object] = field(default_factory=dict, compare=False)
+    verb: str = ""
+    blocks_phi: bool = False
+
+    @property
+    def applies(self) -> bool:
+        """A change to make (not a note)."""
+        return self.kind not in self.NOTES
+
+    def __str__(self) -> str:
+        verb = "CONFLICT" if self.kind == "conflict" else self.verb or self.kind.replace("_", " ")
+        extra = f" ({self.detail})" if self.detail else ""
+        return f"{self.object_type}: {verb} {self.name}{extra}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from ruamel.yaml import YAML
 from config import write_program
 from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.engine import Engine, Runtime, open_program
-from sync.provisioning import provision_hubspot as provision_hubspot_account
+from sync.provisioning import provision_connection
 from sync.state import StateStore
 
 __all__ = [
@@ -315,7 +315,7 @@ def _write_report(store: StateStore, runtime: Runtime, program: Path) -> Path:
 
 def provision_hubspot(program: Path) -> None:
     """The Referrals pipeline, properties and custom object the HubSpot mapping needs."""
-    provision_hubspot_account(program, apply=True)
+    provision_connection(program, connection="hubspot", apply=True)
 
 
 def _run_jobs(engine: Engine, sf: Any, hs: Any, say: Callable[[str], None]) -> list[dict[str, Any]]:

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict
 
 from config import Program
 from mapping.privacy import PrivacyTier
-from sync.privacy_hubspot import hubspot_problems, sensitive_level
 from sync.privacy_report import LeavingField, output_problems, privacy_rows
+from sync.privacy_tiers import phi_storage, tier_problems
 
 __all__ = ["SCHEMA_VERSION", "Destination", "Field", "PrivacyDocument", "privacy_document"]
 
@@ -103,7 +103,7 @@ def _destination(program: Program, key: tuple[str, str], rows: list[LeavingField
         tier=PrivacyTier(rows[0].tier),
         agreement_kind=agreement_kind,
         agreement=agreement,
-        sensitive_data=sensitive_level(program, name) if conn is not None else None,
+        sensitive_data=phi_storage(program, name) if conn is not None else None,
         fields=len(rows),
         refused=sum(1 for r in rows if not r.allowed),
     )
@@ -120,5 +120,5 @@ def privacy_document(program: Program) -> PrivacyDocument:
         destinations=[_destination(program, k, v) for k, v in sorted(grouped.items())],
         fields=[Field.model_validate(r.as_json()) for r in rows],
         refused=sum(1 for r in rows if not r.allowed),
-        problems=output_problems(program) + hubspot_problems(program),
+        problems=output_problems(program) + tier_problems(program),
     )

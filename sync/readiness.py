@@ -4,8 +4,9 @@
 calling any API: each scheduling source's export folder (missing is an error, empty a
 warning: the run would read 0 records), the patient key its matching needs, output folders
 that must be writable, and key and CA files named in settings. ``online_findings`` adds what
-only the live systems can say: authentication, every mapped object and field, and whether
-the HubSpot account has the Referrals pipeline and ``refsync_*`` properties. Every finding
+only the live systems can say: authentication, every mapped object and field, what a connector
+that provisions (PROVISION) would still make, and what its ``access_problems`` hook finds
+(a HubSpot token without the sensitive scopes). Every finding
 names the command or edit that fixes it.
 """
 
@@ -21,12 +22,13 @@ from pydantic import BaseModel
 
 from config import Program, locate
 from config.secrets import environment
-from connectors.base import Connector, SettingRole, settings_with_role
+from connectors.base import Capability, Connector, SettingRole, settings_with_role
 from connectors.registry import connector_class
 from mapping.errors import RefsyncError
 from mapping.schema import ObjectSchema
 from mapping.schema_check import schema_problems
 from sync.engine.runtime import Runtime
+from sync.privacy_tiers import phi_fields
 
 __all__ = ["Finding", "empty_export_folders", "local_findings", "online_findings"]
 
@@ -146,7 +148,8 @@ def _named_files(program: Program, name: str, settings: Any) -> list[Finding]:
 def online_findings(
     program: Program, runtime_factory: Callable[[Program], Runtime] = Runtime
 ) -> list[Finding]:
-    """Authentication, mapped objects and fields, and HubSpot provisioning, per connection."""
+    """Authentication, mapped objects and fields, what provisioning would still make, and
+    what the account lacks (scopes), per connection, as its connector declares them."""
     runtime = runtime_factory(program)
     found: list[Finding] = _state_store(program)
     try:
@@ -161,9 +164,8 @@ def online_findings(
                 found.append(Finding(where, f"connection {name!r}: {exc.message}", _auth_fix(name)))
                 continue  # one cause, not one problem per object
             found += _schema_findings(program, name, connector)
-            if program.config.connections[name].type == "hubspot":
-                found += _hubspot_provisioning(program, name, connector)
-                found += _hubspot_scopes(program, name, connector)
+            found += _provisioning(program, name, connector)
+            found += _access(program, name, connector)
     finally:
         runtime.close()
     return found
@@ -194,15 +196,17 @@ def _auth_fix(name: str) -> str:
     )
 
 
-def _provision_fix(program: Program, name: str) -> str:
-    conn = program.config.connections[name]
-    if conn.type == "hubspot":
-        extra = "" if name == "hubspot" else f" --connection {name}"
-        return f"refsync provision hubspot --config {program.root}{extra} --apply"
-    if conn.type == "salesforce":
+def _provision_fix(program: Program, name: str, connector: Connector) -> str:
+    """The command that makes what connection ``name`` lacks, as its connector declares."""
+    type_name = program.config.connections[name].type
+    if connector.supports(Capability.PROVISION):
+        extra = "" if name == type_name else f" --connection {name}"
+        return f"refsync provision {type_name} --config {program.root}{extra} --apply"
+    if connector.supports(Capability.PROVISION_SOURCE):
+        out = Path(connector.provision_source_folder)
         return (
-            "refsync provision salesforce --out sfdx, then "
-            "sf project deploy start --source-dir sfdx (the custom objects and fields)"
+            f"refsync provision {type_name} --out {out}, then "
+            f"{connector.deploy_command(out)} (the objects and fields its mappings use)"
         )
     return f"fix mappings of connection {name!r}"
 
@@ -213,7 +217,7 @@ def _schema_findings(program: Program, name: str, connector: Connector) -> list[
     direction = program.role(name) or "both"
     schemas: dict[str, ObjectSchema] = {}
     found: list[Finding] = []
-    fix = _provision_fix(program, name)
+    fix = _provision_fix(program, name, connector)
     for entity, em in spec.entities.items():
         if em.object in schemas:
             continue
@@ -232,49 +236,38 @@ def _schema_findings(program: Program, name: str, connector: Connector) -> list[
     return found
 
 
-def _hubspot_scopes(program: Program, name: str, connector: Any) -> list[Finding]:
-    """A HubSpot with sensitive data: the token holds the sensitive scopes its PHI needs."""
-    from connectors.hubspot.sensitive import granted_scopes, required_scopes
-    from sync.privacy_hubspot import sensitive_level, sensitive_properties
-
-    level = sensitive_level(program, name)
-    if level is None:
-        return []
-    where = _where(program, name, "settings", "sensitive_data")
-    objects = list(sensitive_properties(program, name)) or ["deals"]
+def _access(program: Program, name: str, connector: Connector) -> list[Finding]:
+    """What the live account lacks that runs need (its connector's ``access_problems``)."""
     try:
-        granted = granted_scopes(connector.transport, connector.settings.auth == "oauth")
+        problems = connector.access_problems(phi_fields(program, name))
     except RefsyncError as exc:
-        return [Finding(where, f"connection {name!r}: {exc.message}", _auth_fix(name))]
-    missing = [s for s in required_scopes(objects, level) if s not in granted]
-    if not missing:
-        return []
+        return [
+            Finding(
+                _where(program, name, "type"),
+                f"connection {name!r}: {exc.message}",
+                _auth_fix(name),
+            )
+        ]
     return [
-        Finding(
-            where,
-            f"connection {name!r}: the app's token lacks the scopes {', '.join(missing)}, "
-            f"which reading and writing its {level}-data properties need",
-            "grant them in the private app's Scopes tab (an OAuth app: add them to its scopes "
-            "and have the account reinstall it), then put the new token in .env",
-        )
+        Finding(_where(program, name, *p.at), f"connection {name!r}: {p.message}", p.fix, p.warning)
+        for p in problems
     ]
 
 
-def _hubspot_provisioning(program: Program, name: str, connector: Any) -> list[Finding]:
-    from connectors.hubspot.provision import plan_provision
-    from sync.privacy_hubspot import sensitive_properties
-
+def _provisioning(program: Program, name: str, connector: Connector) -> list[Finding]:
+    """PROVISION: what the account still lacks for the mappings, and PHI bound for a field
+    the system may not keep it in (never a note to skip)."""
+    if not connector.supports(Capability.PROVISION):
+        return []
+    where = _where(program, name, "type")
     try:
-        sensitive = sensitive_properties(program, name)
-        plan = plan_provision(connector, sensitive)
+        plan = connector.provision_plan(phi_fields(program, name))
     except RefsyncError as exc:
-        return [Finding(_where(program, name, "type"), exc.message, _auth_fix(name))]
+        return [Finding(where, exc.message, _auth_fix(name))]
     missing = [a for a in plan if a.applies]
     found = [
-        Finding(_where(program, name, "type"), f"connection {name!r}: {a}", "fix it by hand")
-        for a in plan
-        if a.kind == "conflict" and "sensitiv" in a.detail
-    ]  # PHI bound for an ordinary property: never a warning to skip
+        Finding(where, f"connection {name!r}: {a}", "fix it by hand") for a in plan if a.blocks_phi
+    ]
     if not missing:
         return found
     listed = "; ".join(str(a) for a in missing[:5])
@@ -282,9 +275,9 @@ def _hubspot_provisioning(program: Program, name: str, connector: Any) -> list[F
     return [
         *found,
         Finding(
-            _where(program, name, "type"),
+            where,
             f"connection {name!r}: the account lacks {len(missing)} things run writes to: "
             f"{listed}{more}",
-            _provision_fix(program, name),
+            _provision_fix(program, name, connector),
         ),
     ]

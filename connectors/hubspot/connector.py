@@ -14,12 +14,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
 from connectors.base import (
     Bookmark,
     Capability,
     Clock,
     Connector,
     Dialect,
+    LocalProblem,
+    PhiFields,
+    ProvisionAction,
     ReadPage,
     RetryPolicy,
     WriteResult,
@@ -29,12 +34,15 @@ from connectors.hubspot.associations import ASSOCIATION_PREFIX, ENGAGEMENT_TYPES
 from connectors.hubspot.describe import HUBSPOT_DIALECT, describe_object
 from connectors.hubspot.ids import REFSYNC_ID, IdResolver
 from connectors.hubspot.pipelines import PipelineCatalog
+from connectors.hubspot.provision import apply_provision, plan_provision
 from connectors.hubspot.reads import ObjectReader
 from connectors.hubspot.settings import HubSpotSettings, build_hubspot_client
+from connectors.hubspot.tiers import scope_problems, tier_problems
 from connectors.hubspot.transport import RETRY_POLICY, Transport
 from connectors.hubspot.values import to_hubspot
 from connectors.hubspot.writes import BatchWriter, Input
 from mapping.errors import RecordError, RecordRejected, SchemaMismatch
+from mapping.privacy import PrivacyTier
 from mapping.schema import ObjectSchema
 
 __all__ = ["HubSpotConnector"]
@@ -54,7 +62,13 @@ class HubSpotConnector(Connector):
     dialect: ClassVar[Dialect] = HUBSPOT_DIALECT
     retry_policy: ClassVar[RetryPolicy] = RETRY_POLICY
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.READ, Capability.WRITE, Capability.ARCHIVE, Capability.BACKFILL_KEYS}
+        {
+            Capability.READ,
+            Capability.WRITE,
+            Capability.ARCHIVE,
+            Capability.BACKFILL_KEYS,
+            Capability.PROVISION,
+        }
     )
 
     def __init__(
@@ -164,6 +178,23 @@ class HubSpotConnector(Connector):
             pipelines=self.pipelines,
         )
         yield from reader.read(since, until_ms, bounded=until is not None)
+
+    # -- provisioning and the privacy tier (connectors.hubspot.provision / .tiers) -------
+
+    def provision_plan(self, phi_fields: PhiFields) -> list[ProvisionAction]:
+        return plan_provision(self, phi_fields)
+
+    def apply_provision(self, plan: Sequence[ProvisionAction]) -> int:
+        return apply_provision(self, plan)
+
+    @classmethod
+    def tier_problems(
+        cls, settings: BaseModel, tier: PrivacyTier, phi_fields: PhiFields
+    ) -> list[LocalProblem]:
+        return tier_problems(HubSpotSettings.model_validate(settings), tier, phi_fields)
+
+    def access_problems(self, phi_fields: PhiFields) -> list[LocalProblem]:
+        return scope_problems(self, phi_fields)
 
     def forget_schemas(self) -> None:
         """Drop cached schemas and pipelines (after provisioning changed the account)."""

@@ -17,9 +17,10 @@ Properties that exist with another type are reported as conflicts and left alone
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from connectors.base import ProvisionAction
 from connectors.hubspot.provision_spec import (
     DEFINITION_PROPERTIES,
     DEFINITIONS_OBJECT,
@@ -40,34 +41,27 @@ __all__ = ["ProvisionAction", "apply_provision", "plan_provision"]
 _STAGE_PROBABILITY = {"Completed": "1.0", "Declined": "0.0", "Cancelled": "0.0", "No Show": "0.0"}
 
 
-@dataclass(frozen=True)
-class ProvisionAction:
-    """One change to make (``kind``: create_group, create_property, add_options,
-    create_pipeline, add_stage, create_custom_object) or a note (``conflict``, ``skip``)."""
+_VERBS = {
+    "create_group": "create property group",
+    "create_property": "create property",
+    "add_options": "add options to",
+    "create_pipeline": "create pipeline",
+    "add_stage": "add stage",
+    "create_custom_object": "create custom object",
+}
 
-    kind: str
-    object_type: str
-    name: str
-    detail: str = ""
-    body: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    @property
-    def applies(self) -> bool:
-        return self.kind not in ("conflict", "skip")
-
-    def __str__(self) -> str:
-        verb = {
-            "create_group": "create property group",
-            "create_property": "create property",
-            "add_options": "add options to",
-            "create_pipeline": "create pipeline",
-            "add_stage": "add stage",
-            "create_custom_object": "create custom object",
-            "conflict": "CONFLICT",
-            "skip": "skip",
-        }[self.kind]
-        extra = f" ({self.detail})" if self.detail else ""
-        return f"{self.object_type}: {verb} {self.name}{extra}"
+def _action(
+    kind: str,
+    object_type: str,
+    name: str,
+    detail: str = "",
+    body: Mapping[str, object] | None = None,
+    *,
+    blocks_phi: bool = False,
+) -> ProvisionAction:
+    verb = _VERBS.get(kind, "")
+    return ProvisionAction(kind, object_type, name, detail, body or {}, verb, blocks_phi)
 
 
 def plan_provision(
@@ -125,6 +119,8 @@ def apply_provision(connector: HubSpotConnector, plan: Sequence[ProvisionAction]
             )
         elif action.kind == "create_custom_object":
             transport.call("schemas", "create", action.body, what=what)
+        else:  # a plan from elsewhere: never count a change that was not made
+            raise ConfigurationError(f"{what}: no HubSpot change is called {action.kind!r}")
         done += 1
     connector.forget_schemas()
     return done
@@ -156,7 +152,7 @@ def _plan_properties(
     plan: list[ProvisionAction] = []
     if GROUP not in {g.get("name") for g in (groups.data or {}).get("results", [])}:
         body = {"name": GROUP, "label": "refsync", "displayOrder": -1}
-        plan.append(ProvisionAction("create_group", object_type, GROUP, body=body))
+        plan.append(_action("create_group", object_type, GROUP, body=body))
     existing = list_properties(transport, object_type, connector.settings.sensitive_data)
     have = {p["name"]: p for p in existing if not p.get("archived")}
     for spec in specs:
@@ -170,13 +166,11 @@ def _plan_property(
     if current is None:
         detail = spec.type + (", unique" if spec.unique else "")
         detail += f", {spec.sensitivity} data" if spec.sensitivity else ""
-        return [
-            ProvisionAction("create_property", object_type, spec.name, detail, spec.create_body())
-        ]
+        return [_action("create_property", object_type, spec.name, detail, spec.create_body())]
     if current.get("type") != spec.type or bool(current.get("hasUniqueValue")) != spec.unique:
         detail = f"exists as {current.get('type')}, unique={bool(current.get('hasUniqueValue'))}; "
         detail += f"refsync needs {spec.type}, unique={spec.unique}: fix it by hand"
-        return [ProvisionAction("conflict", object_type, spec.name, detail)]
+        return [_action("conflict", object_type, spec.name, detail)]
     level = current.get("dataSensitivity") or "non_sensitive"
     if level != (spec.sensitivity or "non_sensitive"):
         detail = (
@@ -185,7 +179,7 @@ def _plan_property(
             "HubSpot cannot change a property's sensitivity): map another property, or "
             "archive this one and provision again"
         )
-        return [ProvisionAction("conflict", object_type, spec.name, detail)]
+        return [_action("conflict", object_type, spec.name, detail, blocks_phi=True)]
     have = {str(o.get("value")) for o in current.get("options") or ()}
     missing = [v for v in spec.options if v not in have]
     if not missing:
@@ -194,9 +188,7 @@ def _plan_property(
         o for o in spec.option_bodies() if o["value"] in missing
     ]
     return [
-        ProvisionAction(
-            "add_options", object_type, spec.name, ", ".join(missing), {"options": options}
-        )
+        _action("add_options", object_type, spec.name, ", ".join(missing), {"options": options})
     ]
 
 
@@ -213,9 +205,9 @@ def _plan_pipeline(connector: HubSpotConnector) -> list[ProvisionAction]:
     if found is None:
         body = {"label": PIPELINE_LABEL, "displayOrder": 1, "stages": stages}
         detail = f"{len(stages)} stages: " + ", ".join(s["label"] for s in stages)  # type: ignore[misc]
-        return [ProvisionAction("create_pipeline", "deals", PIPELINE_LABEL, detail, body)]
+        return [_action("create_pipeline", "deals", PIPELINE_LABEL, detail, body)]
     return [
-        ProvisionAction("add_stage", "deals", str(stage["label"]), f"in {PIPELINE_LABEL}", stage)
+        _action("add_stage", "deals", str(stage["label"]), f"in {PIPELINE_LABEL}", stage)
         for stage in stages
         if stage["label"] not in found.stages
     ]
@@ -226,7 +218,7 @@ def _plan_custom_object(connector: HubSpotConnector) -> list[ProvisionAction]:
         response = connector.transport.call("schemas", "get_all", what="custom object schemas")
     except (PermissionDenied, SchemaMismatch):
         return [
-            ProvisionAction(
+            _action(
                 "skip",
                 DEFINITIONS_OBJECT,
                 DEFINITIONS_OBJECT,
@@ -250,8 +242,4 @@ def _plan_custom_object(connector: HubSpotConnector) -> list[ProvisionAction]:
         ],
     }
     detail = f"{len(DEFINITION_PROPERTIES)} properties, refsync_id unique"
-    return [
-        ProvisionAction(
-            "create_custom_object", DEFINITIONS_OBJECT, DEFINITIONS_OBJECT, detail, body
-        )
-    ]
+    return [_action("create_custom_object", DEFINITIONS_OBJECT, DEFINITIONS_OBJECT, detail, body)]

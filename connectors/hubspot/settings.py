@@ -88,7 +88,9 @@ class HubSpotSettings(BaseModel):
         "mapping of a privacy: full connection (writes refuse any that is not a "
         "sensitive-data property); not for refsync.yaml",
     )
-    sensitive_data: Literal["sensitive", "highly_sensitive"] | None = Field(
+    sensitive_data: Annotated[
+        Literal["sensitive", "highly_sensitive"] | None, SettingRole.PHI_STORAGE
+    ] = Field(
         None,
         description="privacy: full only: the account has HubSpot's HIPAA sensitive-data setting "
         "on (Enterprise, under its BAA); refsync creates the PHI properties with this "

@@ -62,6 +62,7 @@ from connectors.salesforce.calls import RETRY_POLICY, CallRunner, Sleep
 from connectors.salesforce.describe import SALESFORCE_DIALECT, SchemaCache
 from connectors.salesforce.errors import LOCK_CODE
 from connectors.salesforce.keys import write_keys
+from connectors.salesforce.provision import SalesforceProvisionSource
 from connectors.salesforce.quota import QuotaGuard
 from connectors.salesforce.reads import CURSOR, BulkSwitch, ReadWindow, read_pages, select_list
 from connectors.salesforce.settings import SalesforceSettings
@@ -72,7 +73,7 @@ from mapping.schema import ObjectSchema
 __all__ = ["SalesforceConnector"]
 
 
-class SalesforceConnector(Connector):
+class SalesforceConnector(SalesforceProvisionSource, Connector):
     """Reads, upserts and archives Salesforce records; see the module docstring."""
 
     name: ClassVar[str] = "salesforce"
@@ -83,6 +84,7 @@ class SalesforceConnector(Connector):
     retry_policy: ClassVar[RetryPolicy] = RETRY_POLICY
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.READ, Capability.WRITE, Capability.ARCHIVE, Capability.BACKFILL_KEYS}
+        | {Capability.PROVISION_SOURCE}
     )
 
     def __init__(

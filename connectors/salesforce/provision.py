@@ -25,6 +25,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 from xml.etree import ElementTree as ET
 
 from connectors.salesforce.picklists import (
@@ -39,6 +40,7 @@ __all__ = [
     "CUSTOM_FIELDS",
     "CUSTOM_OBJECTS",
     "CustomField",
+    "SalesforceProvisionSource",
     "field_xml",
     "object_xml",
     "package_xml",
@@ -325,3 +327,18 @@ def write_sfdx_source(out_dir: str | Path) -> list[Path]:
     (out / "sfdx-project.json").write_text(json.dumps(project, indent=2) + "\n", encoding="utf-8")
     written += [perm, out / "package.xml", out / "sfdx-project.json"]
     return sorted(written)
+
+
+class SalesforceProvisionSource:
+    """The PROVISION_SOURCE hooks of :class:`~connectors.salesforce.SalesforceConnector`:
+    Salesforce metadata is deployed by an admin with the Salesforce CLI, not by refsync."""
+
+    provision_source_folder: ClassVar[str] = "sfdx"
+
+    @classmethod
+    def write_provision_source(cls, out_dir: Path) -> list[Path]:
+        return write_sfdx_source(out_dir)
+
+    @classmethod
+    def deploy_command(cls, out_dir: Path) -> str:
+        return f"sf project deploy start --source-dir {out_dir}"

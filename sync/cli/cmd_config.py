@@ -103,11 +103,11 @@ def validate(
         raise typer.Exit(exc.exit_code) from None
     for warning in program.warnings:
         _console.print(Text(warning, style="yellow"))
-    from sync.privacy_hubspot import hubspot_problems
     from sync.privacy_report import output_problems
+    from sync.privacy_tiers import tier_problems
 
-    # output files whose columns their tier may not hold; HubSpot PHI outside sensitive data
-    refused = output_problems(program) + hubspot_problems(program)
+    # output files whose columns their tier may not hold; settings at odds with the tier
+    refused = output_problems(program) + tier_problems(program)
     if refused:
         noun = "problem" if len(refused) == 1 else "problems"
         _report(refused, f"{len(refused)} configuration {noun} in {config}")

@@ -1,8 +1,10 @@
-"""``refsync provision``: what the default mappings need in each CRM.
+"""``refsync provision TYPE``: what the default mappings need in a system, for any connector
+that declares provisioning.
 
-Salesforce metadata is deployed by an admin with the Salesforce CLI, so refsync writes it as
-DX source; HubSpot's properties, pipeline and custom object are created through its API,
-after printing the plan (``--apply`` makes the changes).
+A connector with PROVISION (HubSpot) makes its properties, pipeline and custom object
+through the API, after printing the plan (``--apply`` makes the changes). One with
+PROVISION_SOURCE (Salesforce, whose metadata an admin deploys with the Salesforce CLI)
+writes source files under ``--out``.
 """
 
 from __future__ import annotations
@@ -14,49 +16,50 @@ import typer
 from sync.cli._app import app
 from sync.cli._common import console, handle_errors
 
-__all__ = ["provision_hubspot", "provision_salesforce"]
-
-provision = typer.Typer(
-    help="Create the objects, fields and pipeline the default mappings use.", no_args_is_help=True
-)
-app.add_typer(provision, name="provision")
+__all__ = ["provision"]
 
 
-@provision.command(
-    "salesforce",
-    epilog="Example:  refsync provision salesforce --out sfdx && "
-    "sf project deploy start --source-dir sfdx",
-)
-def provision_salesforce(
-    out: Path = typer.Option(..., "--out", help="Directory for the Salesforce DX source"),
-) -> None:
-    """Write custom objects, fields and a permission set as Salesforce DX source."""
-    from connectors.salesforce.provision import write_sfdx_source
-
-    with handle_errors():
-        written = write_sfdx_source(out)
-    console.print(f"wrote {len(written)} files under {out}")
-    console.print(f"deploy them with: sf project deploy start --source-dir {out}")
-
-
-@provision.command(
-    "hubspot",
-    epilog="Examples:  refsync provision hubspot --config myprogram  |  "
+@app.command(
+    "provision",
+    epilog="Examples:  refsync provision salesforce --out sfdx && "
+    "sf project deploy start --source-dir sfdx  |  "
+    "refsync provision hubspot --config myprogram  |  "
     "refsync provision hubspot --config myprogram --apply",
 )
-def provision_hubspot(
+def provision(
+    type_name: str = typer.Argument(
+        ..., metavar="TYPE", help="The connection type (salesforce, hubspot, or a plugin's)"
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Directory for source files an admin deploys (e.g. salesforce)"
+    ),
     config: Path = typer.Option(Path("."), "--config", "-c", help="Program directory"),
-    connection: str = typer.Option("hubspot", help="The HubSpot connection in refsync.yaml"),
+    connection: str | None = typer.Option(
+        None, help="The connection in refsync.yaml (default: the one named like TYPE)"
+    ),
     apply: bool = typer.Option(False, "--apply", help="Make the changes (default: print the plan)"),
 ) -> None:
-    """Print (and with --apply, make) the properties, pipeline and custom object refsync needs."""
-    from sync.provisioning import provision_hubspot as provision_hubspot_account
+    """Create the objects, fields and pipeline the default mappings use: write them as source
+    (--out DIR) or print (and with --apply, make) them through the system's API."""
+    from connectors.base import Capability
+    from mapping.errors import ConfigurationError
+    from sync.provisioning import provision_connection, provisioner, write_provision_source
 
     with handle_errors():
-        done = provision_hubspot_account(
-            config, connection=connection, apply=apply, say=console.print
+        if out is not None:
+            written, deploy = write_provision_source(type_name, out)
+            console.print(f"wrote {len(written)} files under {out}")
+            console.print(f"deploy them with: {deploy}")
+            return
+        if not provisioner(type_name).supports(Capability.PROVISION):
+            raise ConfigurationError(f"{type_name} is provisioned from source files: add --out DIR")
+        done = provision_connection(
+            config,
+            connection=connection or type_name,
+            type_name=type_name,
+            apply=apply,
+            say=console.print,
         )
-    if apply:
-        console.print(f"made {done} changes")
-    else:
-        console.print("dry run: add --apply to make the changes listed")
+    console.print(
+        f"made {done} changes" if apply else "dry run: add --apply to make the changes listed"
+    )

@@ -22,8 +22,8 @@ from mapping.errors import ConfigurationError
 from mapping.model import Stage
 from mapping.privacy import PrivacyTier
 from sync.engine.merge import Ownership
-from sync.privacy_hubspot import hubspot_problems, sensitive_properties
 from sync.privacy_report import output_problems
+from sync.privacy_tiers import phi_fields, tier_problems
 
 __all__ = [
     "ConnectorFactory",
@@ -67,7 +67,7 @@ def open_program(
     """Load and validate ``directory`` with each connection type's settings model, and the
     tiers of its output files (a run never writes what a tier may not hold)."""
     program = load_program(Path(directory), settings_models=RegistrySettings(), env=env)
-    problems = output_problems(program) + hubspot_problems(program)
+    problems = output_problems(program) + tier_problems(program)
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
         raise ConfigurationError(
@@ -93,10 +93,10 @@ def default_factory(name: str, program: Program) -> Connector:
     ]
     if unset and program.config.timezone is not None:
         settings = settings.model_copy(update=dict.fromkeys(unset, program.config.timezone))
-    phi_fields = settings_with_role(type(settings), SettingRole.PHI_FIELDS)
-    if phi_fields and conn.tier is PrivacyTier.FULL:
-        targets = sensitive_properties(program, name)  # where the mappings send PHI
-        settings = settings.model_copy(update=dict.fromkeys(phi_fields, targets))
+    phi_settings = settings_with_role(type(settings), SettingRole.PHI_FIELDS)
+    if phi_settings and conn.tier is PrivacyTier.FULL:
+        targets = phi_fields(program, name)  # where the mappings send PHI
+        settings = settings.model_copy(update=dict.fromkeys(phi_settings, targets))
     # Secrets a connector reads by name (the scheduling patient key) may live in DIR/.env
     # like every ${VAR} of refsync.yaml; the process environment wins.
     return cls.create(settings, environ=environment(program.root))

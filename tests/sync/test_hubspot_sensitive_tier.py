@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from mapping.errors import ConfigurationError, PermissionDenied, RefsyncError, SchemaMismatch
 from sync.cli import app
 from sync.demo import provision_hubspot
-from sync.provisioning import provision_hubspot as provision_hubspot_account
+from sync.provisioning import provision_connection
 from tests.sync.conftest import Hub
 from tests.sync.test_privacy_tiers_canary import (
     BIRTHS_ISO,
@@ -144,7 +144,7 @@ def test_an_ordinary_property_already_there_is_a_conflict_not_a_home_for_phi(hub
     hub.hs.sensitive_data = True
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.hs.sensitive_token)
     lines: list[str] = []
-    provision_hubspot_account(hub.root, say=lines.append)
+    provision_connection(hub.root, connection="hubspot", say=lines.append)
     [conflict] = [line for line in lines if "CONFLICT" in line]
     assert "refsync_appointment_at" in conflict and "exists as non_sensitive data" in conflict
     assert _deal_property(hub, "refsync_appointment_at")["dataSensitivity"] == "non_sensitive"
