@@ -11,10 +11,11 @@ or add ``pytest_plugins = ["connectors.testing.plugin"]`` to a ``conftest.py``).
         def contract(self) -> ContractHarness:
             return ContractHarness(connector=..., object_name=..., key_field=..., ...)
 
-:func:`suites_for` picks the read, write and archive suites the connector's declared
-capabilities call for. :class:`MemoryConnector` over a :class:`MemorySystem` is an
-in-memory system and reference connector that passes all three, so the suites can run
-before a sandbox exists (the ``memory_system`` fixture gives one).
+:func:`suites_for` picks the read, write, archive and provisioning suites the connector's
+declared capabilities call for. :class:`MemoryConnector` over a :class:`MemorySystem` is an
+in-memory system and reference connector that passes the first three, and
+:class:`MemoryProvisioner` adds PROVISION, so the suites can run before a sandbox exists
+(the ``memory_system`` fixture gives one).
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ pytest.register_assert_rewrite("connectors.testing.suites", "connectors.testing.
 
 from connectors.testing.harness import ContractHarness, sleep_to_next_second  # noqa: E402
 from connectors.testing.memory import MemoryConnector, MemorySystem, memory_schema  # noqa: E402
+from connectors.testing.provisioning import MemoryProvisioner  # noqa: E402
 from connectors.testing.suites import (  # noqa: E402
     ArchiveContract,
     ConnectorContract,
+    ProvisionContract,
+    ProvisionSourceContract,
     ReadContract,
     WriteContract,
     suites_for,
@@ -39,7 +43,10 @@ __all__ = [
     "ConnectorContract",
     "ContractHarness",
     "MemoryConnector",
+    "MemoryProvisioner",
     "MemorySystem",
+    "ProvisionContract",
+    "ProvisionSourceContract",
     "ReadContract",
     "WriteContract",
     "memory_schema",

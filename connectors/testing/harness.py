@@ -52,7 +52,8 @@ class ContractHarness:
     - ``id_field``: the field that tells this test's records apart (default ``key_field``;
       a source whose records never carry refsync's key names another, e.g. a referral
       number);
-    - ``missing_field``: a field name the object does not have.
+    - ``missing_field``: a field name the object does not have;
+    - ``phi_fields``: native object -> fields planned to receive PHI (the provision suite).
     """
 
     connector: Connector
@@ -69,6 +70,7 @@ class ContractHarness:
     read_shows_change: Callable[[NativeDict, NativeRecord], bool] | None = None
     missing_field: str = "refsync_no_such_field"
     record_count: int = 5
+    phi_fields: Mapping[str, Sequence[str]] = field(default_factory=dict)
     prefix: str = field(default_factory=lambda: f"ct-{uuid.uuid4().hex[:10]}-")
 
     def keys(self, count: int | None = None, tag: str = "") -> list[str]:

@@ -17,6 +17,7 @@ Each test uses its own keys (a random prefix), so one system can serve the whole
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,15 @@ from connectors.base import Capability, Connector
 from connectors.testing.harness import ContractHarness
 from mapping.errors import RecordError, SchemaMismatch
 
-__all__ = ["ArchiveContract", "ConnectorContract", "ReadContract", "WriteContract", "suites_for"]
+__all__ = [
+    "ArchiveContract",
+    "ConnectorContract",
+    "ProvisionContract",
+    "ProvisionSourceContract",
+    "ReadContract",
+    "WriteContract",
+    "suites_for",
+]
 
 
 class _Suite:
@@ -191,15 +200,91 @@ class ArchiveContract(_Suite):
         assert results[0].ok
 
 
+class ProvisionContract(_Suite):
+    """PROVISION: planning reads only, applying makes what the plan lists, and a plan made
+    after that has nothing left to apply (``refsync provision TYPE --apply`` run twice is
+    harmless). ``contract.phi_fields`` are the fields planned to receive PHI."""
+
+    def test_planning_twice_gives_the_same_plan(self, contract: ContractHarness) -> None:
+        first = contract.connector.provision_plan(contract.phi_fields)
+        assert contract.connector.provision_plan(contract.phi_fields) == first
+
+    def test_a_plan_made_after_applying_a_plan_has_nothing_to_apply(
+        self, contract: ContractHarness
+    ) -> None:
+        plan = contract.connector.provision_plan(contract.phi_fields)
+        done = contract.connector.apply_provision(plan)
+        assert done == sum(1 for step in plan if step.applies)
+        again = contract.connector.provision_plan(contract.phi_fields)
+        assert [step for step in again if step.applies] == []
+
+    def test_applying_only_the_notes_of_a_plan_changes_nothing(
+        self, contract: ContractHarness
+    ) -> None:
+        plan = contract.connector.provision_plan(contract.phi_fields)
+        notes = [step for step in plan if not step.applies]
+        assert contract.connector.apply_provision(notes) == 0
+        assert contract.connector.provision_plan(contract.phi_fields) == plan
+
+    def test_every_step_prints_as_one_line_naming_what_it_changes(
+        self, contract: ContractHarness
+    ) -> None:
+        for step in contract.connector.provision_plan(contract.phi_fields):
+            printed = str(step)
+            assert step.name in printed and step.object_type in printed
+            assert "\n" not in printed
+
+
+class ProvisionSourceContract(_Suite):
+    """PROVISION_SOURCE: the source lands under the folder given, the same files each time,
+    and the deploy command names that folder. A test class may give ``connector_type``
+    instead of a ``contract`` (the hooks are class methods: no connection is needed)."""
+
+    @pytest.fixture
+    def connector_type(self, contract: ContractHarness) -> type[Connector]:
+        return type(contract.connector)
+
+    def test_the_source_is_written_under_the_folder_given(
+        self, connector_type: type[Connector], tmp_path: Path
+    ) -> None:
+        out = tmp_path / "out"
+        written = connector_type.write_provision_source(out)
+        assert written
+        assert all(
+            path.is_file() and path.resolve().is_relative_to(out.resolve()) for path in written
+        )
+
+    def test_writing_the_source_twice_writes_the_same_files(
+        self, connector_type: type[Connector], tmp_path: Path
+    ) -> None:
+        first = {
+            p.relative_to(tmp_path / "a"): p.read_bytes()
+            for p in connector_type.write_provision_source(tmp_path / "a")
+        }
+        second = {
+            p.relative_to(tmp_path / "b"): p.read_bytes()
+            for p in connector_type.write_provision_source(tmp_path / "b")
+        }
+        assert first == second
+
+    def test_the_deploy_command_names_the_folder(
+        self, connector_type: type[Connector], tmp_path: Path
+    ) -> None:
+        assert str(tmp_path / "src") in connector_type.deploy_command(tmp_path / "src")
+
+
 _SUITES: tuple[tuple[Capability, type[_Suite]], ...] = (
     (Capability.READ, ReadContract),
     (Capability.WRITE, WriteContract),
     (Capability.ARCHIVE, ArchiveContract),
+    (Capability.PROVISION, ProvisionContract),
+    (Capability.PROVISION_SOURCE, ProvisionSourceContract),
 )
 
 
 def suites_for(connector: type[Connector]) -> tuple[type[_Suite], ...]:
-    """The suites of every capability ``connector`` declares (read, write, archive)."""
+    """The suites of every capability ``connector`` declares (read, write, archive,
+    provisioning)."""
     return tuple(suite for cap, suite in _SUITES if connector.supports(cap))
 
 

@@ -105,8 +105,8 @@ def test_asking_a_read_only_connector_to_write_is_a_configuration_error() -> Non
 @pytest.mark.parametrize(
     ("cls", "declared"),
     [
-        (SalesforceConnector, {"read", "write", "archive", "backfill_keys"}),
-        (HubSpotConnector, {"read", "write", "archive", "backfill_keys"}),
+        (SalesforceConnector, {"read", "write", "archive", "backfill_keys", "provision_source"}),
+        (HubSpotConnector, {"read", "write", "archive", "backfill_keys", "provision"}),
         (SchedulingConnector, {"read", "people_files", "referral_matching"}),
     ],
 )

@@ -1,4 +1,5 @@
-"""`refsync provision hubspot`: the plan, applying it, and a second plan that is empty."""
+"""`refsync provision hubspot`: the plan, applying it, and a second plan that is empty (the
+PROVISION contract suite, on an ordinary and on a privacy: full account)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from collections.abc import Iterator
 import pytest
 from hubspot_support import connector_for
 
-from connectors.hubspot import apply_provision, plan_provision
+from connectors.hubspot import HubSpotConnector, apply_provision, plan_provision
 from connectors.hubspot.provision_spec import PIPELINE_LABEL, STAGE_LABELS
 from connectors.sandbox.hubspot import HubSpotSandbox
+from connectors.testing import ContractHarness, ProvisionContract
 
 
 @pytest.fixture
@@ -83,3 +85,33 @@ def test_a_property_with_the_wrong_type_is_reported_not_changed(fresh: HubSpotSa
     [conflict] = [a for a in plan if a.name == "refsync_tier"]
     assert conflict.kind == "conflict" and not conflict.applies
     assert "fix it by hand" in str(conflict)
+
+
+def _provision_harness(connector: HubSpotConnector) -> ContractHarness:
+    return ContractHarness(
+        connector=connector,
+        object_name="deals",
+        key_field="refsync_id",
+        fields=(),
+        make_record=lambda key: {"refsync_id": key},
+    )
+
+
+class TestHubSpotProvisionContract(ProvisionContract):
+    @pytest.fixture
+    def contract(self, fresh: HubSpotSandbox) -> ContractHarness:
+        return _provision_harness(connector_for(fresh))
+
+
+class TestFullHubSpotProvisionContract(ProvisionContract):
+    """A privacy: full account: the PHI properties are planned as sensitive data."""
+
+    @pytest.fixture
+    def contract(self, fresh: HubSpotSandbox) -> ContractHarness:
+        fresh.sensitive_data = True
+        connector = connector_for(
+            fresh, access_token=fresh.sensitive_token, sensitive_data="sensitive"
+        )
+        harness = _provision_harness(connector)
+        harness.phi_fields = {"deals": ["refsync_patient_name"]}
+        return harness

@@ -11,8 +11,11 @@ import pytest
 from ruamel.yaml import YAML
 from sf_support import make_connector, sandbox, sf_sandbox  # noqa: F401
 
+from connectors.base import Connector
+from connectors.salesforce import SalesforceConnector
 from connectors.salesforce.provision import CUSTOM_FIELDS, CUSTOM_OBJECTS, write_sfdx_source
 from connectors.sandbox import SalesforceSandbox
+from connectors.testing import ProvisionSourceContract
 from mapping.model import OutreachActivity, Partner, QualifiedReferralDefinition, Referral
 from mapping.schema_check import check_against_schema
 from mapping.spec import MappingSpec
@@ -155,3 +158,11 @@ def test_canonical_records_travel_to_salesforce_and_back_unchanged(
         assert not {"received_at", "reason", "appointment_at"} & sent
         if em.stage is not None:
             assert back.stage == record.stage
+
+
+class TestSalesforceProvisionSourceContract(ProvisionSourceContract):
+    """The PROVISION_SOURCE suite: the hooks are class methods, so no org is needed."""
+
+    @pytest.fixture
+    def connector_type(self) -> type[Connector]:
+        return SalesforceConnector
