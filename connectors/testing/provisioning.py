@@ -51,10 +51,9 @@ class MemoryProvisioner(MemoryConnector):
                     ProvisionAction("create_object", obj, obj, f"{len(wanted)} fields", body)
                 )
                 continue
-            plan += [
-                _field_step(obj, spec, have.fields.get(n)) for n, spec in sorted(wanted.items())
-            ]
-        return [step for step in plan if step is not None]
+            steps = (_field_step(obj, s, have.fields.get(n)) for n, s in sorted(wanted.items()))
+            plan += [step for step in steps if step is not None]
+        return plan
 
     def apply_provision(self, plan: Sequence[ProvisionAction]) -> int:
         done = 0

@@ -18,6 +18,8 @@ from connectors.base import (
     CapabilityMissing,
     Connector,
     ObjectSchema,
+    PhiFields,
+    ProvisionAction,
     ReadPage,
     SettingRole,
     missing_hooks,
@@ -153,3 +155,32 @@ def test_a_connector_reports_its_own_local_problems_and_only_as_a_source(tmp_pat
         _ReadOnly.local_problems(_Settings(folder=tmp_path), {}, reading=True, program_dir=tmp_path)
         == []
     )
+
+
+class _ClaimsToProvision(_ReadOnly):
+    name = "claims-to-provision"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.READ, Capability.PROVISION, Capability.PROVISION_SOURCE}
+    )
+
+    def provision_plan(self, phi_fields: PhiFields) -> list[ProvisionAction]:
+        return []
+
+
+def test_the_registry_refuses_a_plugin_declaring_provisioning_without_every_hook(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert missing_hooks(_ClaimsToProvision) == [
+        "provision: apply_provision",
+        "provision_source: write_provision_source",
+        "provision_source: deploy_command",
+    ]
+    monkeypatch.setitem(registry._BUILTIN, "claims-to-provision", f"{__name__}:_ClaimsToProvision")
+    with pytest.raises(ConfigurationError, match="provision: apply_provision"):
+        registry.connector_class("claims-to-provision")
+
+
+def test_a_class_method_hook_counts_as_implemented_only_when_overridden() -> None:
+    assert "provision_source: write_provision_source" not in missing_hooks(SalesforceConnector)
+    with pytest.raises(CapabilityMissing, match="writes no provisioning source"):
+        HubSpotConnector.write_provision_source(Path("out"))
