@@ -1,7 +1,8 @@
 """Path containment: files a program names stay inside its directory unless an admin allows more.
 
-``mapping``, ``definitions`` and every path setting of a connection (``path``, ``*_file``,
-``*_dir``, ``*_path``) are resolved against the program directory, symlinks followed; one
+``mapping``, ``definitions`` and every path setting of a connection (the fields its settings
+model declares :attr:`~mapping.setting_roles.SettingRole.PROGRAM_PATH`, output folder or
+file) are resolved against the program directory, symlinks followed; one
 that ends up outside it (``../``, an absolute path elsewhere, a symlink out) is a
 configuration problem unless refsync.yaml says ``allow_paths_outside: true`` at its top. A
 program directory copied from elsewhere can then not make refsync read ``/etc`` or write

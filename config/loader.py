@@ -14,7 +14,7 @@ connection type.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +30,7 @@ from config.problems import Problems, YamlFile, load_yaml, plain
 from config.secrets import environment, find_literal_secrets, resolve_references
 from mapping.errors import ConfigurationError, SecretError
 from mapping.model import QualifiedReferralDefinition
+from mapping.setting_roles import SettingRole, settings_with_role
 from mapping.spec import Direction, MappingSpec
 
 __all__ = ["CONFIG_FILE", "Program", "load_program"]
@@ -244,17 +245,18 @@ def _settings(
     for name, conn in connections.items():
         at = ("connections", name, "settings")
         values = resolve_references(conn.settings, variables, file=file, problems=problems, loc=at)
-        values = _resolve_paths(root, values)
-        if confined and _paths_outside(root, name, values, file, problems):
-            continue
         if not models:
-            resolved[name] = values
+            resolved[name] = values  # unchecked: these loads read no connection's files
             continue
         try:
             model = models[conn.type]
         except KeyError as exc:
             message = exc.args[0] if exc.args else f"unknown connection type {conn.type!r}"
             problems.add(file, ("connections", name, "type"), f"connection {name!r}: {message}")
+            continue
+        paths = settings_with_role(model, SettingRole.PROGRAM_PATH)
+        values = _resolve_paths(root, values, paths)
+        if confined and _paths_outside(root, name, values, paths, file, problems):
             continue
         try:
             resolved[name] = model.model_validate(values, context={"root": root})
@@ -263,30 +265,29 @@ def _settings(
     return resolved
 
 
-_PATH_SUFFIXES = ("_file", "_dir", "_path")
-_PATH_KEYS = ("path",)
-
-
-def _resolve_paths(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    """Relative ``path`` / ``*_file`` / ``*_dir`` / ``*_path`` settings are
-    relative to DIR (``root``, already absolute): the result is absolute."""
+def _resolve_paths(root: Path, settings: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
+    """The settings the model declares as program paths (``paths``) are relative to DIR
+    (``root``, already absolute): the result is absolute."""
     out = dict(settings)
     for key, value in settings.items():
-        is_path = key in _PATH_KEYS or key.endswith(_PATH_SUFFIXES)
-        if is_path and isinstance(value, str) and value.strip():
+        if key in paths and isinstance(value, str) and value.strip():
             candidate = Path(value).expanduser()
             out[key] = str(candidate if candidate.is_absolute() else root / candidate)
     return out
 
 
 def _paths_outside(
-    root: Path, name: str, values: Mapping[str, Any], file: YamlFile, problems: Problems
+    root: Path,
+    name: str,
+    values: Mapping[str, Any],
+    paths: Sequence[str],
+    file: YamlFile,
+    problems: Problems,
 ) -> bool:
-    """Report every path setting of connection ``name`` that leaves ``root``; any?"""
+    """Report every declared path setting of connection ``name`` that leaves ``root``; any?"""
     refused = False
     for key, value in values.items():
-        is_path = key in _PATH_KEYS or key.endswith(_PATH_SUFFIXES)
-        if is_path and isinstance(value, str) and value.strip():
+        if key in paths and isinstance(value, str) and value.strip():
             refused |= refuse_outside(
                 root,
                 Path(value),

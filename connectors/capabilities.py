@@ -13,7 +13,9 @@ Settings the engine needs are declared by the connection's settings model with
         output_dir: Annotated[Path | None, SettingRole.OUTPUT_DIR] = None
         timezone: Annotated[str | None, SettingRole.TIMEZONE] = None  # program's zone if unset
 
-and the engine finds them with :func:`settings_with_role`.
+and the engine finds them with :func:`settings_with_role` (both live in
+:mod:`mapping.setting_roles`, below ``config`` too, whose loader roots and confines the
+declared paths).
 """
 
 from __future__ import annotations
@@ -24,9 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Literal, Protocol
 
-from pydantic import BaseModel
-
 from mapping.model import Clinician, Partner, QualifiedReferralDefinition, Referral
+from mapping.setting_roles import SettingRole, settings_with_role
 
 __all__ = [
     "AT_TIER",
@@ -84,39 +85,6 @@ HOOKS: Mapping[Capability, tuple[str, ...]] = {
     Capability.PROVISION_SOURCE: ("write_provision_source", "deploy_command"),
 }
 """The methods a connector overrides for each capability it declares."""
-
-
-class SettingRole(enum.Enum):
-    """What the engine needs to know about a settings field (an ``Annotated`` marker)."""
-
-    PROGRAM_PATH = "program_path"
-    """A file or folder; a relative value is taken from the program directory."""
-    PROGRAM_FILE = "program_file"
-    """A file that must exist before a run (a key, a CA bundle); also a program path."""
-    OUTPUT_DIR = "output_dir"
-    """The folder the connector writes files for people into (also a program path)."""
-    TIMEZONE = "timezone"
-    """An IANA zone; the program's ``timezone`` applies when the connection sets none."""
-    PHI_FIELDS = "phi_fields"
-    """Native object -> the fields a ``privacy: full`` connection is sent PHI in, filled by
-    the engine from the mappings (never set in refsync.yaml); the connector may refuse to
-    write PHI anywhere else (HubSpot: only into sensitive-data properties)."""
-    PHI_STORAGE = "phi_storage"
-    """Where in the system a ``privacy: full`` connection keeps PHI (HubSpot's
-    ``sensitive_data`` level); the privacy report names it."""
-
-
-def settings_with_role(model: type[BaseModel], role: SettingRole) -> tuple[str, ...]:
-    """Names of ``model``'s fields marked with ``role`` (OUTPUT_DIR and PROGRAM_FILE count as
-    program paths too)."""
-    wanted = {role}
-    if role is SettingRole.PROGRAM_PATH:
-        wanted |= {SettingRole.OUTPUT_DIR, SettingRole.PROGRAM_FILE}
-    return tuple(
-        name
-        for name, info in model.model_fields.items()
-        if any(isinstance(m, SettingRole) and m in wanted for m in info.metadata)
-    )
 
 
 PhiFields = Mapping[str, Sequence[str]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import textwrap
 from pathlib import Path
+from typing import Annotated
 
 import pytest
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 from config import Program, load_program
 from mapping.errors import ConfigurationError, SecretError
 from mapping.model import Stage
+from mapping.setting_roles import SettingRole
 
 FIXTURE = Path(__file__).parent / "fixtures" / "program"
 ENV = {"CRM_TOKEN": "token-from-env"}
@@ -26,8 +28,9 @@ class CrmSettings(BaseModel):
 
 class ClinicSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    path: Path
-    output_dir: Path | None = None
+    path: Annotated[Path, SettingRole.PROGRAM_PATH]
+    output_dir: Annotated[Path | None, SettingRole.OUTPUT_DIR] = None
+    label_dir: str | None = None  # named like a folder, declared as none
 
 
 MODELS = {"salesforce": CrmSettings, "scheduling": ClinicSettings}
@@ -83,6 +86,15 @@ def test_without_settings_models_settings_stay_resolved_dicts(program_dir):
 def test_relative_paths_in_settings_are_relative_to_the_program_directory(program_dir):
     program = load_program(program_dir, settings_models=MODELS, env=ENV)
     assert program.settings["clinic"].path == program_dir / "exports"
+
+
+def test_a_setting_is_a_program_path_because_its_model_declares_it_not_by_its_name(
+    program_dir,
+):
+    edit(program_dir, "refsync.yaml", "path: exports", "path: exports\n      label_dir: ../x")
+    program = load_program(program_dir, settings_models=MODELS, env=ENV)
+    assert program.settings["clinic"].path == program_dir / "exports"
+    assert program.settings["clinic"].label_dir == "../x"  # neither rooted nor refused
 
 
 def test_the_state_url_defaults_to_a_sqlite_file_in_the_directory(program_dir):
