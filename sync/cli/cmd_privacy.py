@@ -107,7 +107,7 @@ def rotate_key(
                 "key with --new-key (make one with --print-new-key), then set the variable to it"
             )
             raise typer.Exit(2)
-        old = load_keys(url)
+        old = load_keys(url, env)
         fresh = new or new_key()
         # Both keys go to the key file first: a rotation stopped half-way still opens.
         _keep(url, [fresh, *old], from_env)

@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from mapping.errors import StateError
 from mapping.model import ENTITIES
 from mapping.privacy import DataClass, canonical_class
+from sync.environment import RefsyncEnvironment, refsync_environment
 
 __all__ = ["SEALED", "Sealer", "key_file_for", "load_keys", "new_key"]
 
@@ -63,13 +64,14 @@ def key_file_for(url: str) -> Path | None:
     return Path(str(parsed.database) + ".key")
 
 
-def load_keys(url: str, env: Mapping[str, str] | None = None) -> list[str]:
-    """The state keys for ``url``, primary first (see the module docstring for the order)."""
-    env = os.environ if env is None else env
-    if env.get("REFSYNC_STATE_KEY"):
-        return [k.strip() for k in env["REFSYNC_STATE_KEY"].split(",") if k.strip()]
-    named = env.get("REFSYNC_STATE_KEY_FILE")
-    path = Path(named) if named else key_file_for(url)
+def load_keys(url: str, env: RefsyncEnvironment | None = None) -> list[str]:
+    """The state keys for ``url``, primary first (see the module docstring for the order);
+    the variables are read through :mod:`sync.environment` (this process's, by default)."""
+    env = refsync_environment() if env is None else env
+    if env.state_key is not None:
+        return [k.strip() for k in env.state_key.get_secret_value().split(",") if k.strip()]
+    named = env.state_key_file
+    path = named if named is not None else key_file_for(url)
     if path is None:
         return []
     if not path.exists():

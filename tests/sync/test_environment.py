@@ -58,3 +58,18 @@ def test_a_published_program_is_what_the_next_read_sees(
     publish_program(tmp_path / "prog")
     assert refsync_environment().program == (tmp_path / "prog").resolve()
     monkeypatch.delenv("REFSYNC_PROGRAM")
+
+
+def test_the_state_keys_are_read_through_the_typed_environment_not_os_environ(
+    tmp_path: Path,
+) -> None:
+    from sync.environment import RefsyncEnvironment
+    from sync.state import load_keys, new_key
+
+    first, second = new_key(), new_key()
+    env = RefsyncEnvironment.model_validate({"state_key": f"{first}, {second}"})
+    assert load_keys("postgresql+psycopg://u@db/refsync", env) == [first, second]
+    key_file = tmp_path / "keys"
+    key_file.write_text(f"{second}\n", encoding="ascii")
+    env = RefsyncEnvironment.model_validate({"state_key": None, "state_key_file": key_file})
+    assert load_keys("postgresql+psycopg://u@db/refsync", env) == [second]
