@@ -1,11 +1,18 @@
-"""``WarehouseConnector``: canonical entities into PostgreSQL tables, for BI tools."""
+"""``WarehouseConnector``: canonical entities into PostgreSQL tables, for BI tools.
+
+Every statement runs under the shared :class:`~connectors.retry.RetryPolicy`: a deadlock or
+serialization failure (two runs upserting the same rows) and a dropped connection are
+:class:`~mapping.errors.ServiceUnavailable` and retried, each attempt its own transaction;
+any other database error is fatal.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -20,9 +27,11 @@ from connectors.base import (
     NativeRecord,
     ObjectSchema,
     ReadPage,
+    RetryPolicy,
     WriteResult,
     utc_now,
 )
+from connectors.retry import Sleep
 from connectors.warehouse.settings import WarehouseSettings
 from connectors.warehouse.tables import (
     ARCHIVED,
@@ -33,9 +42,18 @@ from connectors.warehouse.tables import (
     build_tables,
     object_schema,
 )
-from mapping.errors import ConnectorError, RecordRejected, SchemaMismatch
+from mapping.errors import ConnectorError, RecordRejected, SchemaMismatch, ServiceUnavailable
 
-__all__ = ["WarehouseConnector"]
+__all__ = ["RETRY_POLICY", "WarehouseConnector"]
+
+RETRY_POLICY = RetryPolicy(retryable=(ServiceUnavailable,), max_attempts=4, backoff_initial=0.5)
+"""Transient database failures (see the module docstring) are retried; nothing else is."""
+
+_TRANSIENT = frozenset({"40001", "40P01", "57P01", "08000", "08003", "08006"})
+"""SQLSTATEs worth another attempt: serialization failure, deadlock, admin shutdown, lost
+connection."""
+
+T = TypeVar("T")
 
 Row = Mapping[str, Any]
 _ROW_ERRORS = (sa.exc.DataError, sa.exc.IntegrityError)
@@ -45,13 +63,15 @@ _ROW_ERRORS = (sa.exc.DataError, sa.exc.IntegrityError)
 class WarehouseConnector(Connector):
     """Upserts by ``refsync_id`` (INSERT ... ON CONFLICT), archives by stamping
     ``refsync_archived_at``, reads by ``refsync_updated_at``. ``client`` injects an
-    SQLAlchemy ``Engine``; ``clock`` stamps the bookkeeping columns."""
+    SQLAlchemy ``Engine``; ``clock`` stamps the bookkeeping columns; ``sleep`` is the wait
+    between retries (tests count it)."""
 
     name = "warehouse"
     settings_model = WarehouseSettings
     max_batch_size = 500
     cursor_field = UPDATED
     dialect: ClassVar[Dialect] = WAREHOUSE_DIALECT
+    retry_policy: ClassVar[RetryPolicy] = RETRY_POLICY
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.READ, Capability.WRITE, Capability.ARCHIVE}
     )
@@ -62,8 +82,10 @@ class WarehouseConnector(Connector):
         *,
         client: sa.Engine | None = None,
         clock: Clock = utc_now,
+        sleep: Sleep = time.sleep,
     ) -> None:
         super().__init__(settings, client=client, clock=clock)
+        self._sleep = sleep
         self.settings: WarehouseSettings = settings
         self._metadata = build_tables(settings.db_schema, settings.tier)
         self._ready = False
@@ -80,8 +102,7 @@ class WarehouseConnector(Connector):
 
     def check(self) -> None:
         """Connect, and create the schema and missing tables when ``create_tables``."""
-        with self._translated("connect"), self.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        self._call("connect", self._ping)
         self._prepare()
 
     def describe(self, object_name: str) -> ObjectSchema:
@@ -151,8 +172,7 @@ class WarehouseConnector(Connector):
             .where(table.c[KEY].in_(list(keys)), table.c[ARCHIVED].is_(None))
             .values({ARCHIVED: now, UPDATED: now})
         )
-        with self._translated("archive"), self.engine.begin() as conn:
-            conn.execute(stmt)
+        self._call("archive", lambda: self._execute(stmt))
         return [WriteResult(str(k), str(k)) for k in keys]
 
     def close(self) -> None:
@@ -161,13 +181,43 @@ class WarehouseConnector(Connector):
 
     # -- internals ------------------------------------------------------------------------
 
+    def _call(self, operation: str, fn: Callable[[], T]) -> T:
+        """``fn`` under the retry policy, database errors translated at this edge; each
+        attempt opens its own transaction, so a failed one left nothing behind."""
+
+        def attempt() -> T:
+            with _translating(self.settings.url.get_secret_value(), operation):
+                return fn()
+
+        return self.retry_policy.call(attempt, sleep=self._sleep)
+
+    def _ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def _execute(self, stmt: sa.Executable) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
     def _write(
         self, table: sa.Table, rows: Sequence[Row], results: dict[int, WriteResult], at: list[int]
     ) -> dict[str, bool]:
         if not rows:
             return {}
         now = self.clock()
-        with self._translated("upsert"), self.engine.begin() as conn:
+        return self._call("upsert", lambda: self._write_once(table, rows, results, at, now))
+
+    def _write_once(
+        self,
+        table: sa.Table,
+        rows: Sequence[Row],
+        results: dict[int, WriteResult],
+        at: list[int],
+        now: datetime,
+    ) -> dict[str, bool]:
+        for i in at:
+            results.pop(i, None)  # a rejection an earlier, rolled-back attempt found
+        with self.engine.begin() as conn:
             try:
                 with conn.begin_nested():
                     return _upsert(conn, table, rows, now)
@@ -194,16 +244,22 @@ class WarehouseConnector(Connector):
             )
         if until is not None:
             stmt = stmt.where(table.c[UPDATED] <= until)
-        with self._translated("read"), self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(stmt.limit(self.settings.page_size)).mappings()]
+        return self._call("read", lambda: self._rows(stmt.limit(self.settings.page_size)))
+
+    def _rows(self, stmt: sa.Select[Any]) -> list[Row]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
 
     def _prepare(self) -> None:
         if self._ready or not self.settings.create_tables:
             return
-        with self._translated("create its tables"), self.engine.begin() as conn:
+        self._call("create its tables", self._create_tables)
+        self._ready = True
+
+    def _create_tables(self) -> None:
+        with self.engine.begin() as conn:
             conn.execute(sa.schema.CreateSchema(self.settings.db_schema, if_not_exists=True))
             self._metadata.create_all(conn, checkfirst=True)
-        self._ready = True
 
     def _table(self, object_name: str) -> sa.Table:
         if object_name not in TABLES:
@@ -229,9 +285,6 @@ class WarehouseConnector(Connector):
                 f"warehouse table {object_name} matches on {KEY}, not {key!r}; set key: {KEY}"
             )
 
-    def _translated(self, operation: str) -> contextlib.AbstractContextManager[None]:
-        return _translating(self.settings.url.get_secret_value(), operation)
-
 
 @contextlib.contextmanager
 def _translating(url: str, operation: str) -> Iterator[None]:
@@ -241,6 +294,11 @@ def _translating(url: str, operation: str) -> Iterator[None]:
     except SQLAlchemyError as exc:
         where = sa.make_url(url).render_as_string(hide_password=True)
         cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        code = getattr(cause, "sqlstate", None)
+        if code in _TRANSIENT or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+            raise ServiceUnavailable(
+                f"warehouse {where} failed to {operation} (SQLSTATE {code or 'connection lost'})"
+            ) from exc
         raise ConnectorError(
             f"warehouse {where} failed to {operation} ({type(cause).__name__}); check that "
             "the database is reachable and the user may create and write the schema"

@@ -15,7 +15,7 @@ from connectors.base import Capability
 from connectors.registry import connector_class
 from connectors.testing import ContractHarness, suites_for
 from connectors.warehouse import WarehouseConnector, WarehouseSettings
-from mapping.errors import ConnectorError, SchemaMismatch
+from mapping.errors import ConnectorError, SchemaMismatch, ServiceUnavailable
 from mapping.privacy import PrivacyTier
 from tests.conftest import PG_BASE_URL
 
@@ -126,3 +126,60 @@ def test_an_unreachable_warehouse_is_a_connector_error_without_its_password() ->
         WarehouseConnector(settings).check()
     assert "s3cret-pw" not in str(info.value)
     assert "failed to connect" in str(info.value)
+
+
+def _flaky_inserts(schema: str, failures: int) -> None:
+    """A real server-side fault: the first ``failures`` INSERTs into partners fail with
+    SQLSTATE 40P01 (deadlock detected), as a concurrent run upserting the same rows causes
+    (the counter is a sequence, which a rolled-back transaction does not undo)."""
+    engine = sa.create_engine(PG_BASE_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SEQUENCE "{schema}".faults'))
+        conn.execute(
+            sa.text(
+                f'CREATE FUNCTION "{schema}".flaky() RETURNS trigger AS $$ BEGIN '
+                f"IF nextval('\"{schema}\".faults') <= {failures} THEN "
+                "RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF; "
+                "RETURN NULL; END $$ LANGUAGE plpgsql"
+            )
+        )
+        conn.execute(
+            sa.text(
+                f'CREATE TRIGGER flaky BEFORE INSERT ON "{schema}".partners '
+                f'FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".flaky()'
+            )
+        )
+    engine.dispose()
+
+
+def test_a_deadlocked_upsert_is_retried_under_the_shared_policy_and_written_once(
+    warehouse_schema: str,
+) -> None:
+    waits: list[float] = []
+    settings = WarehouseSettings(url=PG_BASE_URL, schema=warehouse_schema)
+    connector = WarehouseConnector(settings, clock=_Clock(), sleep=waits.append)
+    connector.check()
+    _flaky_inserts(warehouse_schema, failures=2)
+    results = connector.upsert("partners", [_partner("p1"), _partner("p2")], key="refsync_id")
+    assert [(r.key, r.ok, r.created) for r in results] == [("p1", True, True), ("p2", True, True)]
+    assert waits == [connector.retry_policy.backoff(1), connector.retry_policy.backoff(2)]
+    pages = list(connector.read("partners", since=None, fields=["refsync_id"]))
+    assert sorted(r.id for page in pages for r in page.records) == ["p1", "p2"]
+    connector.close()
+
+
+def test_a_warehouse_that_keeps_failing_gives_up_after_the_policys_attempts(
+    warehouse_schema: str,
+) -> None:
+    waits: list[float] = []
+    settings = WarehouseSettings(url=PG_BASE_URL, schema=warehouse_schema)
+    connector = WarehouseConnector(settings, clock=_Clock(), sleep=waits.append)
+    connector.check()
+    _flaky_inserts(warehouse_schema, failures=100)
+    with pytest.raises(ServiceUnavailable, match="gave up after 4 attempts") as info:
+        connector.upsert("partners", [_partner("p1")], key="refsync_id")
+    assert "SQLSTATE 40P01" in str(info.value)
+    assert len(waits) == connector.retry_policy.max_attempts - 1
+    pages = list(connector.read("partners", since=None, fields=["refsync_id"]))
+    assert [r for page in pages for r in page.records] == []
+    connector.close()
