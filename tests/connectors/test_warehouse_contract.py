@@ -152,14 +152,21 @@ def _flaky_inserts(schema: str, failures: int) -> None:
     engine.dispose()
 
 
+def _flaky_warehouse(schema: str, failures: int) -> tuple[WarehouseConnector, list[float]]:
+    """A connector whose tables exist and whose next ``failures`` INSERTs deadlock; the
+    waits between its retries are recorded, not slept."""
+    waits: list[float] = []
+    settings = WarehouseSettings(url=PG_BASE_URL, schema=schema)
+    connector = WarehouseConnector(settings, clock=_Clock(), sleep=waits.append)
+    connector.check()
+    _flaky_inserts(schema, failures)
+    return connector, waits
+
+
 def test_a_deadlocked_upsert_is_retried_under_the_shared_policy_and_written_once(
     warehouse_schema: str,
 ) -> None:
-    waits: list[float] = []
-    settings = WarehouseSettings(url=PG_BASE_URL, schema=warehouse_schema)
-    connector = WarehouseConnector(settings, clock=_Clock(), sleep=waits.append)
-    connector.check()
-    _flaky_inserts(warehouse_schema, failures=2)
+    connector, waits = _flaky_warehouse(warehouse_schema, failures=2)
     results = connector.upsert("partners", [_partner("p1"), _partner("p2")], key="refsync_id")
     assert [(r.key, r.ok, r.created) for r in results] == [("p1", True, True), ("p2", True, True)]
     assert waits == [connector.retry_policy.backoff(1), connector.retry_policy.backoff(2)]
@@ -171,11 +178,7 @@ def test_a_deadlocked_upsert_is_retried_under_the_shared_policy_and_written_once
 def test_a_warehouse_that_keeps_failing_gives_up_after_the_policys_attempts(
     warehouse_schema: str,
 ) -> None:
-    waits: list[float] = []
-    settings = WarehouseSettings(url=PG_BASE_URL, schema=warehouse_schema)
-    connector = WarehouseConnector(settings, clock=_Clock(), sleep=waits.append)
-    connector.check()
-    _flaky_inserts(warehouse_schema, failures=100)
+    connector, waits = _flaky_warehouse(warehouse_schema, failures=100)
     with pytest.raises(ServiceUnavailable, match="gave up after 4 attempts") as info:
         connector.upsert("partners", [_partner("p1")], key="refsync_id")
     assert "SQLSTATE 40P01" in str(info.value)
