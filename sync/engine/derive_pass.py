@@ -29,6 +29,7 @@ _BATCH = 2000
 class DerivedReferrals:
     linked: list[str] = field(default_factory=list)  # referral ids whose referrer changed
     unresolved: dict[str, str] = field(default_factory=dict)  # referral number -> NPI
+    prospects: set[str] = field(default_factory=set)  # unresolved NPIs held by a prospect
     stored: int = 0
 
 
@@ -69,8 +70,10 @@ def _linked(
     if not npi:
         return data
     clinician = clinicians.get(str(npi))
-    if clinician is None:
+    if clinician is None or clinician.get("prospect"):  # a prospect is a lead, not a referrer
         result.unresolved[str(data.get("referral_number") or data["id"])] = str(npi)
+        if clinician is not None:
+            result.prospects.add(str(npi))
         return data
     linked = linked_to(data, clinician)
     if linked is None:

@@ -34,6 +34,7 @@ from sync.engine.derived import store_definitions
 from sync.engine.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
 from sync.engine.matching import PatientMatcher
 from sync.engine.outputs import write_outputs
+from sync.engine.prospects import create_prospects
 from sync.engine.reader import SourceReader
 from sync.engine.referrers import ref_resolver, unlinked_referral_ids
 from sync.engine.report import RunReport
@@ -273,8 +274,12 @@ class Engine:
             linked += again.linked
             unresolved = again.unresolved | unresolved
         report.count_read("hub", "referral", "linked to referrer", len(linked))
+        prospects = done.prospects | self._prospects(set(unresolved.values()), report)
         for number, npi in sorted(unresolved.items()):
-            report.add("unresolved", f"{number}: referring NPI {npi} matches no clinician yet")
+            held = " (a prospect clinician holds it)" if npi in prospects else ""
+            report.add(
+                "unresolved", f"{number}: referring NPI {npi} matches no clinician yet{held}"
+            )
         changed: dict[str, list[str]] = {}
         for entity, cid in self._touched:
             changed.setdefault(entity, []).append(cid)
@@ -289,6 +294,20 @@ class Engine:
         )
         report.count_read("hub", "partner", "rollups recomputed", rollups.recomputed)
         report.count_read("hub", "partner", "rollups changed", len(rollups.changed))
+
+    def _prospects(self, npis: set[str], report: RunReport) -> set[str]:
+        """Create the prospect clinicians the waiting NPIs call for (opt-in); their NPIs."""
+        settings = self.program.config.referrers
+        if not settings.create_prospects or not npis:
+            return set()
+        made = create_prospects(self.store, npis, min_referrals=settings.prospect_min_referrals)
+        for what, n in (
+            ("prospects created", len(made.created)),
+            ("prospects waiting: below prospect_min_referrals", len(made.below_threshold)),
+            ("prospects refused: invalid NPI", len(made.invalid)),
+        ):
+            report.count_read("hub", "clinician", what, n)
+        return set(made.created)
 
     def _write(
         self,
