@@ -114,6 +114,10 @@ def test_an_unknown_referrer_becomes_a_hubspot_prospect_and_then_the_clinician_s
         "Carla", "Zimmer", "true"
     )  # fmt: skip
     assert _hs_contacts(hub, ONCE) == []  # one referral: below the threshold of two
+    listed = (hub.root / "outputs" / "new-referrers.csv").read_text(encoding="utf-8-sig")
+    rows = {r["referring_npi"]: r for r in csv.DictReader(listed.splitlines())}
+    assert (rows[ZIMMER]["prospect"], rows[ONCE]["prospect"]) == ("yes", "no")
+    assert rows[ZIMMER]["suggested_clinician_id"] == ""  # not suggested as its own match
     # a prospect is a lead, not a referrer: nothing points at it
     assert _sf_referral(hub, "REF-8001").get("Clinician__c") is None
     assert _deal_contacts(hub, "REF-8001") == []
