@@ -268,8 +268,9 @@ class Engine:
         definitions = self._definitions() if "referral" in job.entities else []
         done = derive_referrals(self.store, touched, definitions, now=started, tz=tz)
         linked, unresolved = list(done.linked), dict(done.unresolved)
-        if any(entity == "clinician" for entity, _ in self._touched):
-            waiting = unlinked_referral_ids(self.store)  # clinicians arrived: re-resolve
+        clinicians = [cid for entity, cid in self._touched if entity == "clinician"]
+        if clinicians:  # clinicians arrived or got a practice: re-resolve who waits for them
+            waiting = unlinked_referral_ids(self.store, clinicians)
             again = derive_referrals(self.store, waiting, definitions, now=started, tz=tz)
             linked += again.linked
             unresolved = again.unresolved | unresolved
