@@ -18,7 +18,7 @@ from mapping.model import QualifiedReferralDefinition
 from mapping.privacy import PrivacyTier
 from mapping.qualification import check_rule
 
-__all__ = ["check_jobs", "check_privacy", "load_definitions"]
+__all__ = ["check_jobs", "check_privacy", "check_prospects", "load_definitions"]
 
 
 def check_privacy(
@@ -103,6 +103,35 @@ def check_jobs(
             )
         if job.schedule is not None and not croniter.is_valid(job.schedule):
             problems.add(file, (*at, "schedule"), _cron_message(name, job.schedule))
+
+
+def check_prospects(
+    jobs: Mapping[str, JobConfig],
+    mappings: Mapping[str, LoadedMapping],
+    *,
+    file: YamlFile,
+    problems: Problems,
+) -> None:
+    """With ``referrers.create_prospects``, every destination a job sends clinicians to maps
+    ``prospect``: a prospect written without the flag would look like a real referrer there,
+    and read back it would pass for a clinician that system supplied."""
+    for name, job in jobs.items():
+        if "clinician" not in job.entities:
+            continue
+        for i, conn in enumerate(job.destinations):
+            loaded = mappings.get(conn)
+            spec = None if loaded is None else loaded.lenient
+            em = None if spec is None else spec.entities.get("clinician")
+            if loaded is None or em is None or any(f.canonical == "prospect" for f in em.fields):
+                continue
+            problems.add(
+                file,
+                ("jobs", name, "destinations", i),
+                f"job {name!r} sends clinicians to {conn!r} and referrers.create_prospects is "
+                f"on, but {loaded.file.display} does not map the clinician field prospect; add "
+                f"{{canonical: prospect, native: <a yes/no field>, direction: out}} to its "
+                "clinician entity, or drop create_prospects",
+            )
 
 
 _CRON_FIELDS = (

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from config._checks import check_jobs, check_privacy, load_definitions
+from config._checks import check_jobs, check_privacy, check_prospects, load_definitions
 from config._mappings import LoadedMapping, check_mappings, read_mapping
 from config._paths import ALLOW_OUTSIDE_KEY, refuse_outside
 from config.limits import YamlLimits
@@ -178,6 +178,9 @@ def _check_connections(
     raw = data.get("connections")
     declared = {str(n) for n in raw} if isinstance(raw, Mapping) else set()
     check_jobs(jobs, connections, mappings, file=file, problems=problems, declared=declared)
+    referrers = data.get("referrers")
+    if isinstance(referrers, Mapping) and referrers.get("create_prospects") is True:
+        check_prospects(jobs, mappings, file=file, problems=problems)
     return mappings
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "JobConfig",
     "MeasuresConfig",
     "ProgramConfig",
+    "ReferrersConfig",
     "StateConfig",
 ]
 
@@ -112,6 +113,25 @@ class MeasuresConfig(_Config):
     active_days: int = Field(default=90, ge=1, le=3650)
 
 
+class ReferrersConfig(_Config):
+    """What refsync does about referring NPIs no connected system knows."""
+
+    create_prospects: bool = Field(
+        default=False,
+        description="create a prospect clinician (name and NPI from the export) for a referring "
+        "NPI no connected system knows; it goes to every destination that receives clinicians "
+        "(whose mapping must map `prospect`) and becomes the real clinician when a system "
+        "supplies that NPI. Referrals wait for the real clinician before they are linked",
+    )
+    prospect_min_referrals: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="referrals naming the NPI before a prospect is created (guards against a "
+        "mistyped NPI)",
+    )
+
+
 class ProgramConfig(_Config):
     """The whole of ``refsync.yaml``."""
 
@@ -123,6 +143,7 @@ class ProgramConfig(_Config):
     definitions: str = "definitions"
     jobs: dict[str, JobConfig] = Field(default_factory=dict)
     measures: MeasuresConfig = Field(default_factory=MeasuresConfig)
+    referrers: ReferrersConfig = Field(default_factory=ReferrersConfig)
     allow_paths_outside: bool = Field(
         default=False,
         description="Admin setting: let mapping, definitions and path settings point outside "

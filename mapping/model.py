@@ -186,6 +186,9 @@ class Clinician(_Base):
     specialty: str | None = None
     email: str | None = None
     phone: str | None = None
+    prospect: bool = False
+    """Created by refsync from referrals naming an NPI no connected system knows
+    (``referrers.create_prospects``); cleared when a system supplies the clinician."""
 
 
 class StageEvent(_Base):

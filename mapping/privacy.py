@@ -115,7 +115,7 @@ FIELD_CLASSES: dict[str, dict[str, FieldClass]] = {
         "last_outreach_at": FieldClass(_OP, "date of a liaison's visit to the partner"),
     },
     "clinician": _group(_OP, _PROVIDER, "id", "first_name", "last_name", "role", "npi",
-                        "partner_id", "specialty", "email", "phone"),
+                        "partner_id", "specialty", "email", "phone", "prospect"),
     "referral": {
         **_group(_OP, "refsync's own record id, random", "id"),
         **_group(_OP, "the program's referral record number, not a medical record or account "

@@ -43,7 +43,14 @@ STAGE_LABELS: dict[Stage, str] = {
     Stage.CANCELLED: "Cancelled",
     Stage.NO_SHOW: "No Show",
 }
-_FIELD_TYPES = {"string": "text", "number": "number", "datetime": "date", "enumeration": "select"}
+_BOOL_LABELS = {"true": "Yes", "false": "No"}
+_FIELD_TYPES = {
+    "string": "text",
+    "number": "number",
+    "datetime": "date",
+    "enumeration": "select",
+    "bool": "booleancheckbox",
+}
 
 
 @dataclass(frozen=True)
@@ -60,9 +67,10 @@ class PropertySpec:
 
     def option_bodies(self) -> list[dict[str, object]]:
         return [
-            {"label": v.replace("_", " ").capitalize(), "value": v, "displayOrder": i}
+            {"label": _BOOL_LABELS.get(v) or v.replace("_", " ").capitalize(), "value": v,
+             "displayOrder": i}
             for i, v in enumerate(self.options)
-        ]
+        ]  # fmt: skip
 
     def create_body(self) -> dict[str, object]:
         body: dict[str, object] = {
@@ -126,6 +134,7 @@ PROPERTIES: dict[str, list[PropertySpec]] = {
         _p("refsync_npi"),
         _p("refsync_role", "enumeration", options=_enum(ClinicianRole)),
         _p("refsync_specialty"),
+        _p("refsync_prospect", "bool", options=("true", "false")),
     ],
     "deals": [
         _KEY,

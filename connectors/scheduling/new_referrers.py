@@ -39,7 +39,7 @@ __all__ = [
 NEW_REFERRER_COLUMNS = (
     "referring_npi", "referring_name", "referring_practice", "referrals", "service_lines",
     "suggested_clinician_id", "suggested_clinician", "suggested_clinician_npi",
-    "suggested_partner", "score",
+    "suggested_partner", "score", "prospect",
 )  # fmt: skip
 SUGGEST_FROM = 0.75
 _TITLES = frozenset({"dr", "md", "do", "np", "pa", "rn", "aprn", "dnp", "phd", "mr", "mrs", "ms"})
@@ -62,13 +62,16 @@ def _ratio(a: str, b: str) -> float:
 
 
 def suggest(name: str | None, practice: str | None, contacts: Contacts) -> Suggestion | None:
-    """The known clinician closest to ``name`` at ``practice``, if it scores SUGGEST_FROM."""
+    """The known clinician closest to ``name`` at ``practice``, if it scores SUGGEST_FROM
+    (a prospect is nobody's match: it is an unknown referrer itself)."""
     wanted = _words(name)
     if not wanted:
         return None
     place = _words(practice, titles=True)
     best: Suggestion | None = None
     for c in sorted(contacts.clinicians.values(), key=lambda c: c.id):
+        if c.prospect:
+            continue
         score = _ratio(wanted, _words(f"{c.first_name or ''} {c.last_name}"))
         partner = contacts.partners.get(c.partner_id or "")
         if place and partner is not None:
@@ -85,8 +88,10 @@ def _full_name(c: Clinician) -> str:
 def new_referrer_rows(
     referrals: Iterable[Referral], contacts: Contacts
 ) -> list[dict[str, str | int | float | None]]:
-    """One row per referring NPI no known clinician holds, most referrals first."""
-    known = {c.npi for c in contacts.clinicians.values() if c.npi}
+    """One row per referring NPI no known clinician holds, most referrals first (a prospect
+    refsync created in the CRM for the NPI is not a clinician yet: ``prospect`` says so)."""
+    known = {c.npi for c in contacts.clinicians.values() if c.npi and not c.prospect}
+    prospects = {c.npi for c in contacts.clinicians.values() if c.npi and c.prospect}
     counts: Counter[str] = Counter()
     lines: dict[str, set[str]] = defaultdict(set)
     names: dict[str, tuple[str | None, str | None]] = {}
@@ -115,5 +120,6 @@ def new_referrer_rows(
             "suggested_clinician_npi": found.clinician.npi if found else None,
             "suggested_partner": partner.name if partner else None,
             "score": found.score if found else None,
+            "prospect": "yes" if npi in prospects else "no",
         })  # fmt: skip
     return rows

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from mapping.model import QualifiedReferralDefinition
 from sync.engine.derived import coarsen_referral, requalified
 from sync.engine.referrers import clinicians_by_npi, linked_to
-from sync.state import StateStore
+from sync.state import StateStore, StoredRecord
 
 __all__ = ["DerivedReferrals", "derive_referrals"]
 
@@ -29,6 +29,7 @@ _BATCH = 2000
 class DerivedReferrals:
     linked: list[str] = field(default_factory=list)  # referral ids whose referrer changed
     unresolved: dict[str, str] = field(default_factory=dict)  # referral number -> NPI
+    prospects: set[str] = field(default_factory=set)  # unresolved NPIs held by a prospect
     stored: int = 0
 
 
@@ -48,9 +49,13 @@ def derive_referrals(
         live = [r for r in records.values() if not r.tombstone]
         npis = {str(r.data["referring_npi"]) for r in live if r.data.get("referring_npi")}
         clinicians = clinicians_by_npi(store, npis)
+        staff = _practices(store, live)
         updates: list[tuple[str, dict[str, Any], bool]] = []
         for rec in live:
             data = _linked(rec.data, clinicians, result)
+            if (practiced := _with_practice(data, staff)) is not data:
+                data = practiced
+                result.linked.append(rec.id)
             if definitions:
                 data = requalified(data, definitions, now) or data
             data = {**data, **coarsen_referral(data, tz)}
@@ -69,11 +74,36 @@ def _linked(
     if not npi:
         return data
     clinician = clinicians.get(str(npi))
-    if clinician is None:
+    if clinician is None or clinician.get("prospect"):  # a prospect is a lead, not a referrer
         result.unresolved[str(data.get("referral_number") or data["id"])] = str(npi)
+        if clinician is not None:
+            result.prospects.add(str(npi))
         return data
     linked = linked_to(data, clinician)
     if linked is None:
         return data
     result.linked.append(str(data["id"]))
     return linked
+
+
+def _practices(store: StateStore, referrals: list[StoredRecord]) -> dict[str, str]:
+    """Clinician id -> practice, for referrals tied to a clinician but to no practice."""
+    ids = {
+        str(r.data["clinician_id"])
+        for r in referrals
+        if r.data.get("clinician_id") and not r.data.get("partner_id")
+    }
+    found = store.get_records("clinician", ids) if ids else {}
+    return {
+        cid: str(rec.data["partner_id"])
+        for cid, rec in found.items()
+        if not rec.tombstone and rec.data.get("partner_id")
+    }
+
+
+def _with_practice(data: dict[str, Any], staff: dict[str, str]) -> dict[str, Any]:
+    """A referral tied to a clinician but no practice gets the clinician's (once it has one)."""
+    if data.get("partner_id") or not data.get("clinician_id"):
+        return data
+    practice = staff.get(str(data["clinician_id"]))
+    return {**data, "partner_id": practice} if practice else data

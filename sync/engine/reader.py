@@ -44,6 +44,7 @@ from sync.engine.identity import IdentityResolver
 from sync.engine.matching import PatientMatcher
 from sync.engine.merge import Conflict, MergeResult, Ownership, changed_fields, merge_record
 from sync.engine.phi import note_inbound, note_natives
+from sync.engine.prospects import settle_prospects
 from sync.engine.report import Reject, RunReport, Transition
 from sync.state import ConflictRow, RecordErrorRow, StateStore
 
@@ -146,6 +147,14 @@ class SourceReader:
                 self.report.count_read(source, entity, "keys written back", filled.written)
             self._reject(source, em.object, filled.errors)
             self.store.remember_read_hashes(source, entity, merged_clean)
+        if entity == "clinician":  # a system supplying a prospect's NPI (sync.engine.prospects)
+            read_ids = [cid for cid in ids.values() if cid]
+            settled = settle_prospects(self.store, em, read_ids, working, puts)
+            puts = settled.puts
+            self.report.count_read(source, entity, "prospects supplied", len(settled.supplied))
+            self.report.count_read(
+                source, entity, "prospects retired: NPI taken by a clinician", len(settled.retired)
+            )
         if puts:
             items = [(cid, data, tomb) for cid, (data, tomb) in puts.items()]
             changed = self.store.put_records(entity, items, read=stored).changed

@@ -11,7 +11,7 @@ arrives, and every run that brings clinicians re-resolves the referrals still wa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from sync.state import StateStore
@@ -37,15 +37,19 @@ def ref_resolver(store: StateStore, system: str) -> Callable[[str, str], str | N
     return resolve
 
 
-def unlinked_referral_ids(store: StateStore) -> list[str]:
-    """Referrals that name a referring NPI but no clinician yet (waiting for a referrer)."""
-    # Both fields are kept in clear: the other referrals are never opened (decrypted).
-    waiting = store.iter_records("referral", where=_waiting_for_referrer)
+def unlinked_referral_ids(store: StateStore, clinicians: Collection[str] = ()) -> list[str]:
+    """Referrals that name a referring NPI but no clinician yet (waiting for a referrer), and
+    those linked to one of ``clinicians`` without a practice (it may have one now)."""
+    # The fields read are kept in clear: the other referrals are never opened (decrypted).
+    wanted = frozenset(clinicians)
+    waiting = store.iter_records("referral", where=lambda d: _waiting_for_referrer(d, wanted))
     return [r.id for r in waiting]
 
 
-def _waiting_for_referrer(data: Mapping[str, Any]) -> bool:
-    return bool(data.get("referring_npi")) and not data.get("clinician_id")
+def _waiting_for_referrer(data: Mapping[str, Any], clinicians: frozenset[str]) -> bool:
+    if not data.get("clinician_id"):
+        return bool(data.get("referring_npi"))
+    return not data.get("partner_id") and data["clinician_id"] in clinicians
 
 
 def clinicians_by_npi(store: StateStore, npis: set[str]) -> dict[str, dict[str, Any]]:

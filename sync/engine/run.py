@@ -34,6 +34,7 @@ from sync.engine.derived import store_definitions
 from sync.engine.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
 from sync.engine.matching import PatientMatcher
 from sync.engine.outputs import write_outputs
+from sync.engine.prospects import create_prospects
 from sync.engine.reader import SourceReader
 from sync.engine.referrers import ref_resolver, unlinked_referral_ids
 from sync.engine.report import RunReport
@@ -267,14 +268,19 @@ class Engine:
         definitions = self._definitions() if "referral" in job.entities else []
         done = derive_referrals(self.store, touched, definitions, now=started, tz=tz)
         linked, unresolved = list(done.linked), dict(done.unresolved)
-        if any(entity == "clinician" for entity, _ in self._touched):
-            waiting = unlinked_referral_ids(self.store)  # clinicians arrived: re-resolve
+        clinicians = [cid for entity, cid in self._touched if entity == "clinician"]
+        if clinicians:  # clinicians arrived or got a practice: re-resolve who waits for them
+            waiting = unlinked_referral_ids(self.store, clinicians)
             again = derive_referrals(self.store, waiting, definitions, now=started, tz=tz)
             linked += again.linked
             unresolved = again.unresolved | unresolved
         report.count_read("hub", "referral", "linked to referrer", len(linked))
+        prospects = done.prospects | self._prospects(set(unresolved.values()), report)
         for number, npi in sorted(unresolved.items()):
-            report.add("unresolved", f"{number}: referring NPI {npi} matches no clinician yet")
+            held = " (a prospect clinician holds it)" if npi in prospects else ""
+            report.add(
+                "unresolved", f"{number}: referring NPI {npi} matches no clinician yet{held}"
+            )
         changed: dict[str, list[str]] = {}
         for entity, cid in self._touched:
             changed.setdefault(entity, []).append(cid)
@@ -289,6 +295,20 @@ class Engine:
         )
         report.count_read("hub", "partner", "rollups recomputed", rollups.recomputed)
         report.count_read("hub", "partner", "rollups changed", len(rollups.changed))
+
+    def _prospects(self, npis: set[str], report: RunReport) -> set[str]:
+        """Create the prospect clinicians the waiting NPIs call for (opt-in); their NPIs."""
+        settings = self.program.config.referrers
+        if not settings.create_prospects or not npis:
+            return set()
+        made = create_prospects(self.store, npis, min_referrals=settings.prospect_min_referrals)
+        for what, n in (
+            ("prospects created", len(made.created)),
+            ("prospects waiting: below prospect_min_referrals", len(made.below_threshold)),
+            ("prospects refused: invalid NPI", len(made.invalid)),
+        ):
+            report.count_read("hub", "clinician", what, n)
+        return set(made.created)
 
     def _write(
         self,

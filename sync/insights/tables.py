@@ -341,16 +341,25 @@ def _sla(m: ProgramMeasures, days: int, c: _Cells) -> Table:
     )
 
 
-def _unresolved(referrals: Sequence[Referral], c: _Cells) -> list[dict[str, Cell]]:
-    """Referrals naming a referring NPI no clinician holds yet (see new-referrers.csv)."""
-    waiting = [r.referring_npi for r in referrals if r.referring_npi and not r.clinician_id]
+def _unresolved(data: ProgramData, c: _Cells) -> list[dict[str, Cell]]:
+    """Referrals naming a referring NPI no clinician holds yet (see new-referrers.csv); the
+    NPIs a prospect holds (``referrers.create_prospects``) on a line of their own."""
+    waiting = [r.referring_npi for r in data.referrals if r.referring_npi and not r.clinician_id]
     if not waiting:
         return []
-    return [{
-        "problem": "unresolved referrer",
-        "item": f"{len(set(waiting))} referring NPIs no clinician holds (new-referrers.csv)",
-        "count": c.count(len(waiting)),
-    }]  # fmt: skip
+    held = {k.npi for k in data.clinicians if k.prospect and k.npi}
+    rows = []
+    for label, npis in (
+        ("no clinician holds", [n for n in waiting if n not in held]),
+        ("held by a prospect in the CRM", [n for n in waiting if n in held]),
+    ):
+        if npis:
+            rows.append({
+                "problem": "unresolved referrer",
+                "item": f"{len(set(npis))} referring NPIs {label} (new-referrers.csv)",
+                "count": c.count(len(npis)),
+            })  # fmt: skip
+    return rows
 
 
 def _quality(m: ProgramMeasures, w: WindowMeasures, data: ProgramData, c: _Cells) -> Table:
@@ -384,6 +393,6 @@ def _quality(m: ProgramMeasures, w: WindowMeasures, data: ProgramData, c: _Cells
             "item": "no partner or clinician's partner",
             "count": c.count(m.without_partner),
         },
-        *_unresolved(data.referrals, c),
+        *_unresolved(data, c),
     ]
     return Table("data_quality", "Data quality", ("problem", "item", "count"), rows)

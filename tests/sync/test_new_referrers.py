@@ -52,7 +52,7 @@ def test_unknown_npis_are_listed_once_with_counts_lines_and_no_referral_number()
         "referring_practice": "Northside Family Medicine", "referrals": 2,
         "service_lines": "cardiology;ortho", "suggested_clinician_id": "c1",
         "suggested_clinician": "Ada Avery", "suggested_clinician_npi": "1234567893",
-        "suggested_partner": "Northside Family Medicine", "score": 1.0,
+        "suggested_partner": "Northside Family Medicine", "score": 1.0, "prospect": "no",
     }  # fmt: skip
     assert "REF-" not in repr(row)
 

@@ -112,3 +112,36 @@ def test_a_referral_read_before_its_clinician_is_linked_when_the_clinician_arriv
     hub.run("scheduling-to-crm")  # sends the linked referral
     ref = _sf_referral(hub, "REF-7101")
     assert ref["Clinician__c"] == _sf_contact_id(hub, npi)
+
+
+def test_a_referral_whose_clinician_had_no_practice_gets_the_practice_the_clinician_joins(
+    hub: Hub,
+) -> None:
+    npi = "1245319599"
+    [contact] = hub.sf.insert("Contact", [{"LastName": "Zimmer", "NPI__c": npi}])
+    _seed(hub)
+    hub.run("partners-to-hubspot")
+    _export(hub, "a.csv", [("1", "REF-7201", npi)])
+    hub.run("scheduling-to-crm")
+    ref = _sf_referral(hub, "REF-7201")
+    assert (ref["Clinician__c"], ref.get("Partner__c")) == (contact, None)
+    account = hub.sf.records("Account")[0]["Id"]
+    hub.sf.make_client().Contact.update(contact, {"AccountId": account})
+    time.sleep(1.1)
+    joined = hub.run("partners-to-hubspot")
+    assert joined.read.get("hub/referral/linked to referrer") == 1
+    hub.run("scheduling-to-crm")
+    assert _sf_referral(hub, "REF-7201")["Partner__c"] == account
+    companies, _ = _deal_links(hub, "REF-7201")
+    assert len(companies) == 1
+
+
+def test_a_referral_tied_to_a_clinician_without_an_npi_takes_the_clinicians_practice():
+    from sync.engine.derive_pass import _with_practice
+
+    staff = {"cli_1": "par_9"}
+    linked = {"id": "r1", "clinician_id": "cli_1", "partner_id": None}
+    assert _with_practice(linked, staff)["partner_id"] == "par_9"
+    placed = {**linked, "partner_id": "par_2"}  # a practice already named is kept
+    assert _with_practice(placed, staff) is placed
+    assert _with_practice({**linked, "clinician_id": "cli_2"}, staff)["partner_id"] is None

@@ -125,3 +125,22 @@ def test_data_quality_counts_referrals_whose_referrer_nobody_knows():
     _, hidden = build_tables(data, now=NOW, days=365, threshold=11)
     assert [r["count"] for r in hidden["data_quality"].rows
             if r["problem"] == "unresolved referrer"] == ["<11"]  # fmt: skip
+
+
+def test_data_quality_puts_the_npis_a_prospect_holds_on_a_line_of_their_own():
+    from dataclasses import replace
+
+    from mapping.model import Clinician
+
+    prospect = Clinician(id="cli_p", last_name="Zimmer", npi="1245319599", prospect=True)
+    waiting = [r.model_copy(update={"referring_npi": npi, "clinician_id": None})
+               for r, npi in zip(REFERRALS[:3], ("1245319599", "1245319599", "1003000126"))]  # fmt: skip
+    data = replace(DATA, referrals=[*waiting, *REFERRALS[3:]],
+                   clinicians=[*DATA.clinicians, prospect])  # fmt: skip
+    _, tables = build_tables(data, now=NOW, days=365, threshold=1)
+    rows = [(r["item"], r["count"]) for r in tables["data_quality"].rows
+            if r["problem"] == "unresolved referrer"]  # fmt: skip
+    assert rows == [
+        ("1 referring NPIs no clinician holds (new-referrers.csv)", 1),
+        ("1 referring NPIs held by a prospect in the CRM (new-referrers.csv)", 2),
+    ]

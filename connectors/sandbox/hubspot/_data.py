@@ -133,6 +133,9 @@ def _enum(values: type[StrEnum]) -> tuple[tuple[str, str], ...]:
     return tuple((v.value, v.value.replace("_", " ").capitalize()) for v in values)
 
 
+_BOOL = (("true", "Yes"), ("false", "No"))
+
+
 def _opts(*pairs: str) -> tuple[tuple[str, str], ...]:
     return tuple((p, p.replace("_", " ").capitalize()) for p in pairs)
 
@@ -231,6 +234,7 @@ def _contacts() -> list[_Prop]:
         _p("refsync_npi", "NPI", "string", r),
         _p("refsync_role", "Clinician role", _ENUM, r, options=_enum(ClinicianRole)),
         _p("refsync_specialty", "Specialty", "string", r),
+        _p("refsync_prospect", "Prospect (created by refsync)", "bool", r, options=_BOOL),
     ]
 
 
