@@ -21,6 +21,10 @@ Each declared :class:`~connectors.capabilities.Capability` comes with its hook o
 (``upsert`` for WRITE, ``referral_index`` for REFERRAL_MATCHING, ...; see
 :data:`~connectors.capabilities.HOOKS`); the registry refuses a class that declares one
 without it, and the engine calls only what is declared (``connector.supports(...)``).
+Provisioning is declared the same way (PROVISION: ``provision_plan``/``apply_provision``;
+PROVISION_SOURCE: the class methods ``write_provision_source``/``deploy_command``), and
+``tier_problems``/``access_problems`` say what the privacy tier or the live account rules
+out (both default to none).
 
 Contract (the read and write suites of :mod:`connectors.testing`, composed per capability):
 
