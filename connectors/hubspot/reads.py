@@ -50,6 +50,7 @@ from connectors.hubspot.transport import Transport
 __all__ = ["ObjectReader"]
 
 _CHUNK = 1000
+_STAMP_MS = "refsync:stamp_ms"
 
 
 class ObjectReader:
@@ -268,8 +269,14 @@ class ObjectReader:
             fields["dealstage"] = stage
 
     def _stamp(self, record: dict[str, Any]) -> int:
-        props = record.get("properties") or {}
-        return parse_ms(props.get(self._modified)) or parse_ms(record.get("updatedAt")) or 0
+        # Parsed once per record and kept on the raw record (read several times: the full
+        # read's limit, the lookback, the native record); never part of its fields.
+        ms: int | None = record.get(_STAMP_MS)
+        if ms is None:
+            props = record.get("properties") or {}
+            ms = parse_ms(props.get(self._modified)) or parse_ms(record.get("updatedAt")) or 0
+            record[_STAMP_MS] = ms
+        return ms
 
 
 def _utc(ms: int) -> datetime:
