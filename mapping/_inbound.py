@@ -143,7 +143,8 @@ def _step_lines(step: CompiledStep, call: str) -> list[str]:
     skip = "" if step.handles_none else " and v is not None"
     on_text = None if step.outbound else INBOUND_ON_TEXT.get(step.step.name)
     if on_text is None:
-        return [f"            v = {call}" if not skip else f"            if v is not None: v = {call}"]
+        guard = "if v is not None: " if skip else ""
+        return [f"            {guard}v = {call}"]
     if on_text == "v":  # the step returns text as it is
         return [f"            if type(v) is not str{skip}: v = {call}"]
     return [

@@ -53,7 +53,9 @@ def _reference(entity: str, field: dict[str, Any], value: Any) -> tuple[str, Any
     except TransformError:
         return "error", None
     info = resolve_path(entity, field["canonical"])
-    annotation: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    annotation: Any = (
+        Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    )
     try:
         return "ok", TypeAdapter(annotation).validate_python(value)
     except ValidationError:
@@ -136,7 +138,8 @@ def test_each_inlined_text_form_returns_what_its_inbound_step_returns(name: str)
     raw = {"truncate": 3} if name == "truncate" else name
     (step,) = compile_chain([parse_step(raw)], outbound=False)
     for text in ("", " a ", "Lakeside Family", "ÉCOLE  "):
-        assert eval(INBOUND_ON_TEXT[name], {"v": text}) == step.fn(text, step.args, TransformContext())  # noqa: S307
+        expected = step.fn(text, step.args, TransformContext())
+        assert eval(INBOUND_ON_TEXT[name], {"v": text}) == expected
 
 
 def test_native_names_are_read_as_names_never_run_as_code() -> None:
