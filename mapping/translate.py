@@ -7,7 +7,9 @@
   declares them flat keys for its connector to resolve.
 - :func:`to_canonical` reads a native record into an :class:`InboundRecord`: canonical
   dotted path -> validated value. A malformed value never crashes the run: it becomes a
-  :class:`~mapping.errors.RecordError` naming the field (never the value).
+  :class:`~mapping.errors.RecordError` naming the field (never the value). It runs one
+  straight-line function per entity mapping, compiled once (:mod:`mapping._inbound`), with
+  the per-field converters here as the reference for anything off its fast path.
 - :func:`native_fields` lists what to select when reading; :func:`content_hash` is the
   stable hash the write ledger compares.
 """
