@@ -17,6 +17,8 @@ readers interleaved A B C within each round, over several rounds:
 Prints per reader the median (min-max) records/s of wall time and of the reader's own CPU
 time, its HTTP calls, and each ratio to refsync, with the machine's load average per round.
 The figures depend on the machine's load; the ratios within one run are what compare.
+With ``REFSYNC_BENCH_PROFILE=DIR`` each child's measured read runs under cProfile and leaves
+``DIR/<reader>-<system>-<pid>.prof`` (the figures then include the profiler's cost).
 """
 
 from __future__ import annotations
