@@ -17,6 +17,8 @@ readers interleaved A B C within each round, over several rounds:
 Prints per reader the median (min-max) records/s of wall time and of the reader's own CPU
 time, its HTTP calls, and each ratio to refsync, with the machine's load average per round.
 The figures depend on the machine's load; the ratios within one run are what compare.
+With ``REFSYNC_BENCH_PROFILE=DIR`` each child's measured read runs under cProfile and leaves
+``DIR/<reader>-<system>-<pid>.prof`` (the figures then include the profiler's cost).
 """
 
 from __future__ import annotations
@@ -163,9 +165,25 @@ def _child_main(reader: str, system: str, job_json: str) -> None:
         sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
     run = fn({**job, "system": system})
     wall, cpu = time.perf_counter(), _cpu()
-    records = run()
+    records = _profiled(run, f"{reader}-{system}")
     out = {"records": records, "wall": time.perf_counter() - wall, "cpu": _cpu() - cpu}
     print(json.dumps(out))
+
+
+def _profiled(run: Run, name: str) -> int:
+    """``run()``; under cProfile when ``REFSYNC_BENCH_PROFILE`` names a folder (one
+    ``<reader>-<system>-<pid>.prof`` per child, for ``python -m pstats`` or snakeviz)."""
+    folder = os.environ.get("REFSYNC_BENCH_PROFILE")
+    if not folder:
+        return run()
+    import cProfile
+
+    profile = cProfile.Profile()
+    try:
+        return profile.runcall(run)
+    finally:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        profile.dump_stats(Path(folder) / f"{name}-{os.getpid()}.prof")
 
 
 # -- parent ----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from mapping.model import Npi
 from mapping.npi import is_valid_npi
 from mapping.spec import resolve_path
 
-__all__ = ["field_validator"]
+__all__ = ["field_validator", "text_bounds"]
 
 Validate = Callable[[Any], Any]
 
@@ -40,6 +40,24 @@ def field_validator(entity: str, path: str) -> Validate:
     info = resolve_path(entity, path)
     slow = _pydantic_validator(info)
     return _shortcut(info, slow) or slow
+
+
+@functools.lru_cache(maxsize=512)
+def text_bounds(entity: str, path: str) -> tuple[int, int] | None:
+    """``(min, max)`` length when ``entity.path`` is text whose validator returns any ``str``
+    of that length as it is (so a compiled reader may skip the call); else None."""
+    info = resolve_path(entity, path)
+    return _text_bounds(info)
+
+
+def _text_bounds(info: FieldInfo) -> tuple[int, int] | None:
+    if info.annotation == _NPI_OPTIONAL and not info.metadata:
+        return None
+    inner, optional = _optional(info.annotation)
+    bounds = _bounds(list(info.metadata))
+    if bounds is None or (optional and info.metadata) or inner is not str:
+        return None
+    return bounds
 
 
 def _pydantic_validator(info: FieldInfo) -> Validate:
@@ -84,12 +102,10 @@ def _shortcut(info: FieldInfo, slow: Validate) -> Validate | None:
     if info.annotation == _NPI_OPTIONAL and not info.metadata:
         return _npi(slow)
     inner, optional = _optional(info.annotation)
-    bounds = _bounds(list(info.metadata))
-    if bounds is None or (optional and info.metadata):
-        return None
-    if inner is str:
-        return _text(slow, optional, *bounds)
-    if info.metadata:
+    text = _text_bounds(info)
+    if text is not None:
+        return _text(slow, optional, *text)
+    if info.metadata:  # constraints other than text bounds: pydantic checks them
         return None
     if inner is dt.datetime or inner is AwareDatetime:
         return _datetime(slow, optional, aware=inner is AwareDatetime)

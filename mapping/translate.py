@@ -7,7 +7,9 @@
   declares them flat keys for its connector to resolve.
 - :func:`to_canonical` reads a native record into an :class:`InboundRecord`: canonical
   dotted path -> validated value. A malformed value never crashes the run: it becomes a
-  :class:`~mapping.errors.RecordError` naming the field (never the value).
+  :class:`~mapping.errors.RecordError` naming the field (never the value). It runs one
+  straight-line function per entity mapping, compiled once (:mod:`mapping._inbound`), with
+  the per-field converters here as the reference for anything off its fast path.
 - :func:`native_fields` lists what to select when reading; :func:`content_hash` is the
   stable hash the write ledger compares.
 """
@@ -26,7 +28,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from mapping import transforms
-from mapping._validators import field_validator
+from mapping._inbound import FieldPlan, StagePlan, compile_reader
+from mapping._validators import field_validator, text_bounds
 from mapping.errors import RecordError, TransformError, ValidationFailed
 from mapping.model import Stage
 from mapping.schema import GENERIC, Dialect
@@ -105,48 +108,59 @@ def to_canonical(
     Native fields absent from ``native`` are left out of ``values`` (a partial read does
     not clear canonical data); present-but-null fields are read as None.
     """
-    key_value = native_value(native, em.key)
-    key = None if key_value in (None, "") else str(key_value)
-    result = InboundRecord()
-    values = result.values
-    if key is not None:
-        values["id"] = key
-    for name, canonical, convert in _inbound_plan(em):
-        raw = native[name] if name in native else _lookup(native, name)
-        if raw is _ABSENT:
-            continue
-        try:
-            values[canonical] = convert(raw, ctx, key)
-        except RecordError as exc:
-            result.errors.append(exc)
-    if em.stage is not None and has_native(native, em.stage.native):
-        try:
-            result.stage = _read_stage(em, native_value(native, em.stage.native), key)
-        except RecordError as exc:
-            result.errors.append(exc)
-    return result
+    return _inbound_reader(em)(native, ctx)
 
 
 _Convert = Callable[[Any, TransformContext, str | None], Any]
 """``convert(native value, ctx, record key)``: one inbound field's canonical value."""
 
-_Plan = tuple[tuple[str, str, _Convert], ...]
-"""``(native path, canonical path, convert)`` per inbound field, in mapping order."""
+_Reader = Callable[[Mapping[str, Any], TransformContext], InboundRecord]
 
-_PLANS: dict[int, tuple[EntityMapping, _Plan]] = {}
+_READERS: dict[int, tuple[EntityMapping, _Reader]] = {}
 
 
-def _inbound_plan(em: EntityMapping) -> _Plan:
-    """The inbound fields of ``em`` compiled once per mapping object: per record, each field
-    is one lookup and one call (bound transform chain, then a type-exact validator)."""
-    hit = _PLANS.get(id(em))
+def _inbound_reader(em: EntityMapping) -> _Reader:
+    """``em``'s inbound translation compiled once per mapping object into straight-line
+    code (:mod:`mapping._inbound`), each field's converter below as its reference path."""
+    hit = _READERS.get(id(em))
     if hit is not None and hit[0] is em:  # the entry keeps ``em`` alive, so ids stay unique
         return hit[1]
-    plan = tuple((fm.native, fm.canonical, _converter(em, fm)) for fm in em.fields if fm.reads)
-    if len(_PLANS) > 512:
-        _PLANS.clear()
-    _PLANS[id(em)] = (em, plan)
-    return plan
+    fields = [
+        FieldPlan(
+            fm.native,
+            fm.canonical,
+            transforms.compile_chain(fm.transforms, outbound=False),
+            field_validator(em.entity, fm.canonical),
+            _converter(em, fm),
+            text_bounds(em.entity, fm.canonical),
+        )
+        for fm in em.fields
+        if fm.reads
+    ]
+    stage = None
+    if em.stage is not None:
+        stage = StagePlan(em.stage.native, _known_stages(em), lambda v, k: _read_stage(em, v, k))
+    reader = compile_reader(
+        f"{em.entity} <- {em.object}", em.key, fields, stage,
+        make=InboundRecord, lookup=_lookup, absent=_ABSENT,
+    )  # fmt: skip
+    if len(_READERS) > 512:
+        _READERS.clear()
+    _READERS[id(em)] = (em, reader)
+    return reader
+
+
+def _known_stages(em: EntityMapping) -> dict[str, Stage | None]:
+    """Native stage text -> stage, as ``StageMap.canonical_stage`` answers it (``inbound``
+    first, then the first stage mapped to the text); blank text reads as no stage."""
+    assert em.stage is not None
+    known: dict[str, Stage | None] = {}
+    for stage, target in em.stage.map.items():
+        if target is not None:
+            known.setdefault(target, stage)
+    known.update(em.stage.inbound)
+    known[""] = None
+    return known
 
 
 def _converter(em: EntityMapping, fm: FieldMapping) -> _Convert:

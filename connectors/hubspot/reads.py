@@ -35,6 +35,7 @@ virtual ``engagements`` object keeps one such bookmark per engagement type.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -50,6 +51,7 @@ from connectors.hubspot.transport import Transport
 __all__ = ["ObjectReader"]
 
 _CHUNK = 1000
+_STAMP_MS = "refsync:stamp_ms"
 
 
 class ObjectReader:
@@ -108,19 +110,36 @@ class ObjectReader:
         self, after: str | None, limit: int | None
     ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
         """Every live record through the list API, in chunks of ~1,000, each with the list
-        cursor after it (None after the last); records stamped after ``limit`` left out."""
+        cursor after it (None after the last); records stamped after ``limit`` left out.
+
+        The next list page is fetched while the caller works on this one (the server's time
+        and ours overlap). One list page is in flight at most, so the list calls are the
+        same as one page after the other; a chunk's association reads may overlap it."""
         chunk: list[dict[str, Any]] = []
-        while True:
-            data = self._list_page(after, archived=False)
-            results = self._with_properties(data.get("results", []), archived=False)
-            chunk += [r for r in results if limit is None or self._stamp(r) <= limit]
-            after = ((data.get("paging") or {}).get("next") or {}).get("after")
-            if after is None:
-                yield chunk, None
-                return
-            if len(chunk) >= _CHUNK:
-                yield chunk, after
-                chunk = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hs-list") as pool:
+            results, after = self._listed(after)
+            while True:
+                pending = pool.submit(self._listed, after) if after is not None else None
+                try:
+                    chunk += [r for r in results if limit is None or self._stamp(r) <= limit]
+                    if after is None:
+                        yield chunk, None
+                        return
+                    if len(chunk) >= _CHUNK:
+                        yield chunk, after
+                        chunk = []
+                except BaseException:
+                    if pending is not None:
+                        pending.cancel()
+                    raise
+                assert pending is not None
+                results, after = pending.result()
+
+    def _listed(self, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One list page with every mapped property, and the list cursor after it."""
+        data = self._list_page(after, archived=False)
+        results = self._with_properties(data.get("results", []), archived=False)
+        return results, ((data.get("paging") or {}).get("next") or {}).get("after")
 
     # -- association reconciliation --------------------------------------------------------
 
@@ -268,9 +287,15 @@ class ObjectReader:
             fields["dealstage"] = stage
 
     def _stamp(self, record: dict[str, Any]) -> int:
-        props = record.get("properties") or {}
-        return parse_ms(props.get(self._modified)) or parse_ms(record.get("updatedAt")) or 0
+        # Parsed once per record and kept on the raw record (read several times: the full
+        # read's limit, the lookback, the native record); never part of its fields.
+        ms: int | None = record.get(_STAMP_MS)
+        if ms is None:
+            props = record.get("properties") or {}
+            ms = parse_ms(props.get(self._modified)) or parse_ms(record.get("updatedAt")) or 0
+            record[_STAMP_MS] = ms
+        return ms
 
 
 def _utc(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return datetime.fromtimestamp(ms / 1000, UTC)  # positional: half the cost of tz=

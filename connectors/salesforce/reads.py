@@ -151,14 +151,24 @@ class _Cursor:
         self.at = window.since_at
         self.ids: set[str] = set(window.since_ids)
 
-    def seen(self, record_id: str, at: datetime) -> bool:
-        return at == self.window.since_at and record_id in self.window.since_ids
-
-    def advance(self, record_id: str, at: datetime) -> None:
-        if self.at is None or at > self.at:
-            self.at, self.ids = at, {record_id}
-        elif at == self.at:
-            self.ids.add(record_id)
+    def take(self, rows: Sequence[dict[str, Any]], stamps: _Stamps) -> list[NativeRecord]:
+        """The records of ``rows`` not read before (ids seen at the bookmark's stamp are
+        skipped), the bookmark advanced past them. One loop with locals: it runs per record."""
+        since_at, since_ids = self.window.since_at, self.window.since_ids
+        last, ids = self.at, self.ids
+        records: list[NativeRecord] = []
+        append = records.append
+        for row in rows:
+            record_id, at = row["Id"], stamps(row[CURSOR])
+            if at == since_at and record_id in since_ids:
+                continue
+            append(NativeRecord(record_id, row, row.get("IsDeleted") is True, at))
+            if last is None or at > last:
+                last, ids = at, {record_id}
+            elif at == last:
+                ids.add(record_id)
+        self.at, self.ids = last, ids
+        return records
 
     def bookmark(self) -> Bookmark:
         if self.at is None:
@@ -245,13 +255,7 @@ def _page(
 
 def _rows_page(rows: Sequence[dict[str, Any]], cursor: _Cursor, stamps: _Stamps) -> ReadPage | None:
     """Rows with flat (dotted) field names to records, the bookmark advanced past them."""
-    records = []
-    for row in rows:
-        record_id, at = row["Id"], stamps(row[CURSOR])
-        if cursor.seen(record_id, at):
-            continue
-        records.append(NativeRecord(record_id, row, row.get("IsDeleted") is True, at))
-        cursor.advance(record_id, at)
+    records = cursor.take(rows, stamps)
     return ReadPage(records, cursor.bookmark()) if records else None
 
 

@@ -27,11 +27,12 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 from mapping.errors import TransformError
 from mapping.transforms._core import ArgsError, Invalid, Transform, TransformContext
 from mapping.transforms._phone import PHONE_TRANSFORMS
-from mapping.transforms._text import TEXT_TRANSFORMS
+from mapping.transforms._text import INBOUND_ON_TEXT, TEXT_TRANSFORMS
 from mapping.transforms._time import TIME_TRANSFORMS
 from mapping.transforms._values import VALUE_TRANSFORMS
 
 __all__ = [
+    "INBOUND_ON_TEXT",
     "TRANSFORM_DOCS",
     "TRANSFORM_NAMES",
     "CompiledStep",

@@ -21,7 +21,7 @@ from mapping.transforms._core import (
     validate_args,
 )
 
-__all__ = ["TEXT_TRANSFORMS"]
+__all__ = ["INBOUND_ON_TEXT", "TEXT_TRANSFORMS"]
 
 
 def _text(value: Any) -> str:
@@ -161,6 +161,15 @@ def _load_json(value: Any, args: Any, ctx: TransformContext) -> Any:
     except json.JSONDecodeError:
         raise Invalid("expected JSON text (a list or object written by refsync)") from None
 
+
+INBOUND_ON_TEXT: dict[str, str] = {
+    "strip": "v.strip()",
+    "upper": "v.upper()",
+    "lower": "v.lower()",
+    "truncate": "v",
+}
+"""What the inbound step of these transforms returns for a value ``v`` of type ``str``, as a
+Python expression: compiled readers (:mod:`mapping._inbound`) inline it."""
 
 TEXT_TRANSFORMS: tuple[Transform, ...] = (
     Transform(

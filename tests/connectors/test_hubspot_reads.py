@@ -145,3 +145,20 @@ def test_records_archived_since_the_bookmark_come_back_once_as_tombstones(
     assert [t.id for t in tombstones if t.id == written[0].id] == [written[0].id]
     again = list(connector.read("companies", since=pages[-1].bookmark, fields=["refsync_id"]))
     assert not [r for p in again for r in p.records if r.deleted and r.id == written[0].id]
+
+
+def test_a_full_read_with_the_next_page_fetched_ahead_lists_each_page_once_and_resumes() -> None:
+    with HubSpotSandbox() as box:
+        ids = box.insert("companies", ({"name": f"C{i}"} for i in range(2_050)))
+        reader = connector_for(box)
+        pages = list(reader.read("companies", since=None, fields=["name"]))
+        assert [len(p.records) for p in pages] == [1000, 1000, 50]
+        assert sorted(r.id for p in pages for r in p.records) == sorted(map(str, ids))
+        assert reader.transport.calls["objects_basic.get_page"] == 21
+        assert [set(p.bookmark) >= {"full_after"} for p in pages] == [True, True, False]
+        resumed = connector_for(box)
+        rest = list(resumed.read("companies", since=pages[0].bookmark, fields=["name"]))
+        assert sorted(r.id for p in rest for r in p.records) == sorted(
+            r.id for p in pages[1:] for r in p.records
+        )
+        assert resumed.transport.calls["objects_basic.get_page"] == 11

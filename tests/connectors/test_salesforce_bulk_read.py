@@ -144,3 +144,13 @@ def test_csv_cells_are_typed_as_rest_json_types_them() -> None:
          "At": "2024-05-01T10:00:00.000+0000", "Name": 'x, "y"'},
         {"Id": "a2", "Flag": False, "Count": None, "Amount": None, "At": None, "Name": None},
     ]  # fmt: skip
+
+
+def test_csv_column_names_are_read_as_names_and_a_short_row_is_refused() -> None:
+    odd = "x'] or None} for v in reader]; raise SystemExit; [{'"
+    rows = decode_csv(f'"Id","{odd}"\n"a1","v"\n"a2",""\n', {"Id": None, odd: None})
+    assert rows == [{"Id": "a1", odd: "v"}, {"Id": "a2", odd: None}]
+    assert decode_csv('"Id","Name"\n', {}) == []
+    assert decode_csv("", {}) == []
+    with pytest.raises(IndexError):
+        decode_csv('"Id","Name"\n"a1"\n', {})
