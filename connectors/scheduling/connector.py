@@ -424,22 +424,28 @@ class SchedulingConnector(Connector):
         )
         convert = compile_rows(self._preset, self.settings, keyer, ctx)
         max_cell = self.settings.max_cell_bytes
-        for line, cells in iter_rows(export.path, encoding, layout, max_cell):
-            self.stats.rows += 1
-            try:
-                if isinstance(cells, Malformed):
-                    raise _malformed(cells, max_cell)
-                record = convert(cells, line)
-            except BadRow as bad:
-                self._reject(RowRejected(bad.reason, source_file=export.name, source_line=line,
-                                         field=bad.field, code=bad.code))  # fmt: skip
-                yield None
-                continue
-            if record is None:
-                self.stats.skipped += 1
-            else:
-                self.stats.records += 1
-            yield record
+        rows = records = 0  # counted here, added to self.stats once (the loop is hot)
+        try:
+            for line, cells in iter_rows(export.path, encoding, layout, max_cell):
+                rows += 1
+                try:
+                    if isinstance(cells, Malformed):
+                        raise _malformed(cells, max_cell)
+                    record = convert(cells, line)
+                except BadRow as bad:
+                    self._reject(RowRejected(bad.reason, source_file=export.name,
+                                             source_line=line, field=bad.field,
+                                             code=bad.code))  # fmt: skip
+                    yield None
+                    continue
+                if record is None:
+                    self.stats.skipped += 1
+                else:
+                    records += 1
+                yield record
+        finally:
+            self.stats.rows += rows
+            self.stats.records += records
 
     def _fhir_records(
         self, object_name: str, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer

@@ -159,6 +159,7 @@ def iter_rows(
     lines = iter_lines(path, encoding)
     reader = csv.reader(lines, delimiter=layout.delimiter)
     in_data = False
+    header_first = layout.first_cell.lstrip("\ufeff")
     try:
         while True:
             start = reader.line_num + 1
@@ -179,7 +180,10 @@ def iter_rows(
             if reader.line_num - start >= MAX_ROW_LINES:
                 yield start, Malformed(start, reader.line_num)
                 continue
-            if _is_noise(cells, layout):
+            # An id-like first cell (digits only) is neither blank nor a footer: most rows
+            # skip the regex and the repeated-header test.
+            plain = cells and cells[0].isdigit() and cells[0] != header_first
+            if not plain and _is_noise(cells, layout):
                 continue
             yield start, cells
     finally:

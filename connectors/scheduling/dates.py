@@ -192,39 +192,52 @@ class LocalClock:
     :func:`parse_datetime`). Build one per file read: the caches hold dates of service.
     """
 
-    def __init__(self, tz: str, limit: int = 16_384) -> None:
+    def __init__(self, tz: str, limit: int = 4096) -> None:
         self._tz = tz
         self._zone = _zone(tz)
-        self._limit = limit
+        self._limit = limit  # distinct date parts and time-of-day parts kept
         self._days: dict[str, _Day | None] = {}
         self._clocks: dict[str, _Clock | None] = {}
 
-    def column(self) -> Callable[[str], Stamp]:
-        """A cached :meth:`stamp` for one column (columns repeat values at different rates)."""
+    def column(self, limit: int) -> Callable[[str], Stamp]:
+        """:meth:`stamp` for one column, remembering up to ``limit`` distinct cells (cleared
+        when full; columns repeat values at different rates, so each has its own)."""
         seen: dict[str, Stamp] = {}
-        stamp, limit = self.stamp, self._limit
+        stamp = self._stamp()
 
         def parse(cell: str) -> Stamp:
             hit = seen.get(cell)
             if hit is None:
+                hit = stamp(cell)
                 if len(seen) >= limit:
                     seen.clear()
-                hit = seen[cell] = stamp(cell)
+                seen[cell] = hit
             return hit
 
-        return parse
+        return parse if limit > 0 else stamp
 
     def stamp(self, cell: str) -> Stamp:
         """``(parse_datetime(cell, tz), its isoformat())``; ``ValueError`` if unusable."""
-        day, _, clock = cell.partition(" ")
-        d = self._days[day] if day in self._days else self._day(day)
-        if d is not None:
-            t = self._clocks[clock] if clock in self._clocks else self._clock(clock)
-            if t is not None:
+        return self._stamp()(cell)
+
+    def _stamp(self) -> Callable[[str], Stamp]:
+        days, clocks, zone = self._days, self._clocks, self._zone
+        day_of, clock_of, other = self._day, self._clock, self._other
+
+        def stamp(cell: str) -> Stamp:
+            day, _, clock = cell.partition(" ")
+            d = days[day] if day in days else day_of(day)
+            t = None if d is None else clocks[clock] if clock in clocks else clock_of(clock)
+            if d is not None and t is not None:
                 year, month, mday, iso_day, offset = d
                 hour, minute, second, iso_clock = t
-                when = datetime(year, month, mday, hour, minute, second, 0, self._zone)
+                when = datetime(year, month, mday, hour, minute, second, 0, zone)
                 return when, f"{iso_day}T{iso_clock}{offset}"
+            return other(cell)
+
+        return stamp
+
+    def _other(self, cell: str) -> Stamp:
         when = parse_datetime(cell, self._tz)
         return when, when.isoformat()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
 from mapping.errors import SecretError
@@ -108,23 +108,9 @@ class PatientKeyer:
         normal = normalise_mrn(raw_mrn)
         return None if normal is None else self._digest(normal)
 
-    def cached(self, limit: int = 65_536) -> Callable[[str], str | None]:
-        """:meth:`for_mrn` remembering each raw MRN it saw (bounded: cleared when full).
-
-        For one file's read only: the cache holds MRNs, so it must not outlive the read.
-        """
-        seen: dict[str, str | None] = {}
-        for_mrn = self.for_mrn
-
-        def key(raw_mrn: str) -> str | None:
-            if raw_mrn in seen:
-                return seen[raw_mrn]
-            if len(seen) >= limit:
-                seen.clear()
-            found = seen[raw_mrn] = for_mrn(raw_mrn)
-            return found
-
-        return key
+    def for_normal_mrn(self, normal: str) -> str:
+        """The key of an MRN already in :func:`normalise_mrn`'s form (and not None)."""
+        return self._digest(normal)
 
     def for_reference(self, reference: str) -> str:
         """The key of a FHIR patient reference (``Patient/123``): matches within one server."""

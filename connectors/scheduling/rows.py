@@ -24,7 +24,7 @@ caches hold PHI, so they belong to the converter of one file's read and are boun
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -141,9 +141,6 @@ class _Columns:
 
 
 _VALUES = {stage: stage.value for stage in Stage}
-_Times = Callable[[list[str], Stage], tuple[Stamp | None, Stamp]]
-_Identity = tuple[str | None, str | None, str | None, str | None, str | None]
-_Place = tuple[str | None, str | None, str | None, str | None, str | None]
 
 
 def compile_rows(
@@ -151,28 +148,61 @@ def compile_rows(
 ) -> ConvertRow:
     """The converter of one file's rows (see the module docstring); build one per file read."""
     cols = _Columns(ctx)
-    stage_of = _stage_lookup(preset, cols)
-    times = _event_clock(settings, cols, ctx)
-    identify = _identify(cols, keyer)
-    place = _place(settings, cols)
-    phi = _phi(cols, keyer) if settings.phi_passthrough else None
-    i_status, i_reason, i_visit = (cols.at[f] for f in ("status", "cancel_reason", "visit_type"))
+    stages, learn_stage, no_show = _stage_lookup(preset, cols)
+    parse_at, appointment_parts, event_of, event_order = _event_clock(settings, cols, ctx)
+    patients, patient_of = _patient_keys(keyer)
+    phi = _phi(cols) if settings.phi_passthrough else None
+    has = cols.has
+    has_parent, has_auth, has_name, has_practice, has_line = map(has, (
+        "parent_appointment_id", "authorization_number", "referring_name", "referring_practice",
+        "service_line",
+    ))  # fmt: skip
+    i_status, i_reason, i_at, i_id, i_parent, i_referral, i_auth, i_mrn, i_visit, i_npi, \
+        i_name, i_practice, i_department, i_line = map(cols.at.__getitem__, (
+        "status", "cancel_reason", "appointment_at", "appointment_id", "parent_appointment_id",
+        "referral_number", "authorization_number", "mrn", "visit_type", "referring_npi",
+        "referring_name", "referring_practice", "department", "service_line",
+    ))  # fmt: skip
     width, pad = ctx.width, [""] * ctx.width
     source, source_file = f"csv:{preset.name}", ctx.source_file
-    completed = Stage.COMPLETED
+    by_department, default_line = settings.service_line_by_department, settings.default_service_line
+    completed, cancelled, no_show_stage = Stage.COMPLETED, Stage.CANCELLED, Stage.NO_SHOW
 
+    # The hot loop of every CSV read, written out once (no per-field dispatch): each step
+    # mirrors a named helper of the cold path (_ident, _text, _appointment, _stage_lookup).
     def convert(cells: list[str], line: int) -> NativeRecord | None:
         if len(cells) < width:
             cells.extend(pad[len(cells) :])
         cells.append("")  # the cell of every column this file lacks (_ABSENT)
         status = cells[i_status].strip()
-        reason = cells[i_reason].strip()
-        stage = stage_of(status, reason)
+        stage = stages[status] if status in stages else learn_stage(status)
         if stage is None:
             return None
-        appointment, (event_at, event_iso) = times(cells, stage)
-        appointment_id, parent_id, referral, authorization, patient = identify(cells)
-        npi, referring_name, referring_practice, department, service_line = place(cells)
+        reason = cells[i_reason].strip()
+        if stage is cancelled and reason and no_show(reason):
+            stage = no_show_stage
+        raw = cells[i_at].strip()
+        if len(raw) > _NULL_LENGTH or raw.casefold() not in _NULLS:
+            try:
+                appointment: Stamp | None = parse_at(raw)
+            except ValueError:
+                raise _bad_date(cols, "appointment_at") from None
+        else:
+            appointment = appointment_parts(cells, stage)
+        event_at, event_iso = event_of(cells, appointment, event_order[stage])
+        referral = _ident(cells[i_referral].strip())
+        authorization = _ident(cells[i_auth].strip()) if has_auth else None
+        raw = cells[i_mrn].strip()
+        patient = patients[raw] if raw in patients else patient_of(raw)
+        if not (referral or authorization or patient):
+            raise _no_match_key()
+        appointment_id = _ident(cells[i_id].strip())
+        parent_id = _ident(cells[i_parent].strip()) if has_parent else None
+        npi = cells[i_npi].strip()
+        department = _text(cells[i_department].strip())
+        service_line = _text(cells[i_line].strip()) if has_line else None
+        if service_line is None and department is not None:
+            service_line = by_department.get(department)
         value = _VALUES[stage]
         fields: dict[str, Any] = {
             "appointment_id": appointment_id, "parent_appointment_id": parent_id,
@@ -182,29 +212,44 @@ def compile_rows(
             "appointment_at": None if appointment is None else appointment[0],
             "completed_at": event_at if stage is completed else None,
             "cancel_reason": _text(reason) if stage in _LOST else None,
-            "visit_type": _text(cells[i_visit].strip()), "referring_npi": npi,
-            "referring_name": referring_name, "referring_practice": referring_practice,
-            "department": department, "service_line": service_line,
+            "visit_type": _text(cells[i_visit].strip()),
+            "referring_npi": npi if is_valid_npi(npi) else None,
+            "referring_name": _text(cells[i_name].strip()) if has_name else None,
+            "referring_practice": _text(cells[i_practice].strip()) if has_practice else None,
+            "department": department, "service_line": service_line or default_line,
         }  # fmt: skip
         if phi is not None:
             fields = _with_phi(fields, phi(cells))
         where = appointment_id or f"{source_file}#{line}"
         meta = EventMeta(event_at, appointment_id, parent_id, status, f"{source_file}:{line}")
         record_id = event_id_of_iso("csv", where, value, event_iso)
-        return NativeRecord(record_id, fields, modified_at=event_at, event=meta)
+        return NativeRecord(record_id, fields, False, event_at, meta)
 
     return convert
 
 
-def _stage_lookup(preset: Preset, cols: _Columns) -> Callable[[str, str], Stage | None]:
-    """``(status, cancel reason)`` -> stage (None: not a stage event), learnt once per pair."""
-    lookup = StatusLookup(preset.status_map, preset.no_show_reasons)
-    seen: dict[tuple[str, str], Stage | None] = {}
+def _no_match_key() -> BadRow:
+    return BadRow(
+        "row has no referral number, authorization number or MRN to match on",
+        field="referral_number",
+        code="NO_MATCH_KEY",
+    )
 
-    def stage_of(status: str, reason: str) -> Stage | None:
-        key = (status, reason)
-        if key in seen:
-            return seen[key]
+
+_StageLookup = tuple[
+    dict[str, "Stage | None"], Callable[[str], "Stage | None"], Callable[[str], bool]
+]
+
+
+def _stage_lookup(preset: Preset, cols: _Columns) -> _StageLookup:
+    """The statuses seen so far (status -> stage; None: not a stage event), the function that
+    learns a new one (BadRow when it is blank or unknown), and the no-show test of a
+    cancellation's reason (remembered per reason)."""
+    lookup = StatusLookup(preset.status_map, preset.no_show_reasons)
+    seen: dict[str, Stage | None] = {}
+    reasons: dict[str, bool] = {}
+
+    def learn(status: str) -> Stage | None:
         if is_blank(status):
             raise BadRow(
                 f"status column '{cols.header('status')}' is empty",
@@ -212,7 +257,7 @@ def _stage_lookup(preset: Preset, cols: _Columns) -> Callable[[str, str], Stage 
                 code="MISSING_STATUS",
             )
         try:
-            found = lookup.stage(status, reason or None)
+            found = lookup.stage(status)
         except KeyError:
             raise BadRow(
                 f"status in column '{cols.header('status')}' is not in the "
@@ -222,10 +267,17 @@ def _stage_lookup(preset: Preset, cols: _Columns) -> Callable[[str, str], Stage 
             ) from None
         if len(seen) >= _LIMIT:
             seen.clear()
-        seen[key] = found
+        seen[status] = found
         return found
 
-    return stage_of
+    def no_show(reason: str) -> bool:
+        if reason not in reasons:
+            if len(reasons) >= _LIMIT:
+                reasons.clear()
+            reasons[reason] = lookup.is_no_show(reason)
+        return reasons[reason]
+
+    return seen, learn, no_show
 
 
 def _bad_date(cols: _Columns, field: str) -> BadRow:
@@ -240,7 +292,8 @@ def _event_order(settings: SchedulingSettings, cols: _Columns) -> dict[Stage, tu
     """Per stage, the event-clock columns this file has, in priority order."""
     order: dict[Stage, tuple[str, ...]] = {}
     for stage in Stage:
-        columns = settings.event_time_columns.get(stage) or EVENT_TIME_COLUMNS.get(stage)
+        chosen = settings.event_time_columns.get(stage)
+        columns: Sequence[str] | None = chosen or EVENT_TIME_COLUMNS.get(stage)
         if columns is None:
             continue  # a stage without an event clock (as before: a KeyError if it occurs)
         if settings.snapshot:  # a snapshot's own time beats the appointment fallback
@@ -249,16 +302,26 @@ def _event_order(settings: SchedulingSettings, cols: _Columns) -> dict[Stage, tu
     return order
 
 
-def _event_clock(settings: SchedulingSettings, cols: _Columns, ctx: RowContext) -> _Times:
-    """``(cells, stage)`` -> (appointment time, event time); BadRow for an unusable time."""
-    clock = LocalClock(settings.timezone or "UTC", _LIMIT // 4)
-    appointment_of = _appointment(settings, cols, clock)
-    others = tuple((f, cols.at[f], clock.column()) for f in _TIME_COLUMNS if cols.has(f))
-    order = _event_order(settings, cols)
+_Clocks = tuple[
+    Callable[[str], Stamp],
+    Callable[[list[str], Stage], "Stamp | None"],
+    Callable[[list[str], "Stamp | None", tuple[str, ...]], Stamp],
+    dict[Stage, tuple[str, ...]],
+]
+
+
+def _event_clock(settings: SchedulingSettings, cols: _Columns, ctx: RowContext) -> _Clocks:
+    """The parser of the appointment date/time column, the appointment time of a row whose
+    column is blank (:func:`_appointment_parts`), the event time of a row given its
+    appointment time and its stage's clock columns, and those columns per stage."""
+    clock = LocalClock(settings.timezone or "UTC")
+    # Made/cancelled/check-in times are mostly distinct: only their date and time-of-day
+    # parts are remembered; appointment slots repeat, so whole cells are.
+    others = tuple((f, cols.at[f], clock.column(0)) for f in _TIME_COLUMNS if cols.has(f))
     as_of = (ctx.as_of, ctx.as_of.isoformat())
 
-    def times(cells: list[str], stage: Stage) -> tuple[Stamp | None, Stamp]:
-        appointment = appointment_of(cells, stage)
+    def event(cells: list[str], appointment: Stamp | None, order: tuple[str, ...]) -> Stamp:
+        # Every time column is read (a bad one rejects the row), then the clock picks.
         found = {"appointment_at": appointment}
         for field, i, parse in others:
             raw = cells[i].strip()
@@ -267,42 +330,43 @@ def _event_clock(settings: SchedulingSettings, cols: _Columns, ctx: RowContext) 
                     found[field] = parse(raw)
                 except ValueError:
                     raise _bad_date(cols, field) from None
-        for field in order[stage]:
+        for field in order:
             hit = found.get(field)
             if hit is not None:
-                return appointment, hit
-        return appointment, as_of
+                return hit
+        return as_of
 
-    return times
+    parts = _appointment_parts(settings, cols)
+    return clock.column(_LIMIT), parts, event, _event_order(settings, cols)
 
 
-def _appointment(
-    settings: SchedulingSettings, cols: _Columns, clock: LocalClock
+def _appointment_parts(
+    settings: SchedulingSettings, cols: _Columns
 ) -> Callable[[list[str], Stage], Stamp | None]:
-    """The appointment's time: its date/time column, else its date and time columns."""
-    parse, parts = clock.column(), _parts(settings.timezone or "UTC")
-    i_at, i_day, i_time = (
-        cols.at[f] for f in ("appointment_at", "appointment_date", "appointment_time")
-    )
+    """The appointment time of a row without one in the date/time column: from its date and
+    time columns, else None for a cancellation, else BadRow."""
+    i_day, i_time = cols.at["appointment_date"], cols.at["appointment_time"]
+    seen: dict[tuple[str, str], Stamp] = {}
+    tz = settings.timezone or "UTC"
 
     def appointment(cells: list[str], stage: Stage) -> Stamp | None:
-        raw = cells[i_at].strip()
-        if len(raw) > _NULL_LENGTH or raw.casefold() not in _NULLS:
-            try:
-                return parse(raw)
-            except ValueError:
-                raise _bad_date(cols, "appointment_at") from None
         day = cells[i_day].strip()
         if not is_blank(day):
-            try:
-                return parts(day, cells[i_time].strip())
-            except ValueError:
-                raise BadRow(
-                    f"columns '{cols.header('appointment_date')}'/"
-                    f"'{cols.header('appointment_time')}' are not a recognised date/time",
-                    field="appointment_date",
-                    code="BAD_DATE",
-                ) from None
+            key = (day, cells[i_time].strip())
+            if key not in seen:
+                try:
+                    when = parse_datetime_parts(*key, tz)
+                except ValueError:
+                    raise BadRow(
+                        f"columns '{cols.header('appointment_date')}'/"
+                        f"'{cols.header('appointment_time')}' are not a recognised date/time",
+                        field="appointment_date",
+                        code="BAD_DATE",
+                    ) from None
+                if len(seen) >= _LIMIT:
+                    seen.clear()
+                seen[key] = (when, when.isoformat())
+            return seen[key]
         if stage not in _LOST:  # FHIR app-3: only cancelled may lack a time
             raise BadRow(
                 "appointment date/time is empty (allowed only for cancellations)",
@@ -314,78 +378,32 @@ def _appointment(
     return appointment
 
 
-def _parts(tz: str) -> Callable[[str, str], Stamp]:
-    """:func:`parse_datetime_parts` remembering each (date, time) pair (bounded)."""
-    seen: dict[tuple[str, str], Stamp] = {}
+def _patient_keys(
+    keyer: PatientKeyer | None,
+) -> tuple[dict[str, str | None], Callable[[str], str | None]]:
+    """The patient keys of the MRN cells seen so far and the function that adds one (None:
+    no MRN, or no keyer)."""
+    seen: dict[str, str | None] = {}
 
-    def parse(day: str, clock: str) -> Stamp:
-        key = (day, clock)
-        hit = seen.get(key)
-        if hit is None:
-            when = parse_datetime_parts(day, clock, tz)
-            if len(seen) >= _LIMIT:
-                seen.clear()
-            hit = seen[key] = (when, when.isoformat())
-        return hit
+    def learn(cell: str) -> str | None:
+        key = None
+        if keyer is None:
+            pass
+        elif cell.isascii() and cell.isdigit():  # the common shape: normal but for its zeros
+            key = keyer.for_normal_mrn(cell.lstrip("0") or "0")
+        else:
+            mrn = _ident(cell) or cell
+            if not (len(mrn) <= _NULL_LENGTH and mrn.casefold() in _NULLS):
+                key = keyer.for_mrn(mrn)
+        if len(seen) >= _LIMIT:
+            seen.clear()
+        seen[cell] = key
+        return key
 
-    return parse
-
-
-def _identify(cols: _Columns, keyer: PatientKeyer | None) -> Callable[[list[str]], _Identity]:
-    """Appointment, parent, referral and authorization ids and the patient key; BadRow when
-    the row has nothing to match a referral on."""
-    i_id, i_parent, i_referral, i_auth, i_mrn = (cols.at[f] for f in (
-        "appointment_id", "parent_appointment_id", "referral_number", "authorization_number",
-        "mrn",
-    ))  # fmt: skip
-    key_of = None if keyer is None else keyer.cached(_LIMIT)
-
-    def identify(cells: list[str]) -> _Identity:
-        referral = _ident(cells[i_referral].strip())
-        authorization = _ident(cells[i_auth].strip())
-        patient = None
-        if key_of is not None:
-            raw = cells[i_mrn].strip()
-            mrn = _ident(raw) or raw
-            if len(mrn) > _NULL_LENGTH or mrn.casefold() not in _NULLS:
-                patient = key_of(mrn)
-        if not (referral or authorization or patient):
-            raise BadRow(
-                "row has no referral number, authorization number or MRN to match on",
-                field="referral_number",
-                code="NO_MATCH_KEY",
-            )
-        appointment_id = _ident(cells[i_id].strip())
-        return appointment_id, _ident(cells[i_parent].strip()), referral, authorization, patient
-
-    return identify
+    return seen, learn
 
 
-def _place(settings: SchedulingSettings, cols: _Columns) -> Callable[[list[str]], _Place]:
-    """Referring NPI (only when its check digit holds), name, practice, department, line."""
-    i_npi, i_name, i_practice, i_department, i_line = (cols.at[f] for f in (
-        "referring_npi", "referring_name", "referring_practice", "department", "service_line",
-    ))  # fmt: skip
-    by_department, default = settings.service_line_by_department, settings.default_service_line
-
-    def place(cells: list[str]) -> _Place:
-        npi = cells[i_npi].strip()
-        department = _text(cells[i_department].strip())
-        line = _text(cells[i_line].strip())
-        if line is None and department is not None:
-            line = by_department.get(department)
-        return (
-            npi if is_valid_npi(npi) else None,
-            _text(cells[i_name].strip()),
-            _text(cells[i_practice].strip()),
-            department,
-            line or default,
-        )
-
-    return place
-
-
-def _phi(cols: _Columns, keyer: PatientKeyer | None) -> Callable[[list[str]], dict[str, Any]]:
+def _phi(cols: _Columns) -> Callable[[list[str]], dict[str, Any]]:
     """MRN, name and birth date (``phi_passthrough`` only); an unusable birth date is None."""
     i_mrn, i_name, i_birth = (cols.at[f] for f in ("mrn", "patient_name", "birth_date"))
     births: dict[str, date | None] = {}
