@@ -288,9 +288,12 @@ def _bad_date(cols: _Columns, field: str) -> BadRow:
     )
 
 
-def _event_order(settings: SchedulingSettings, cols: _Columns) -> dict[Stage, tuple[str, ...]]:
-    """Per stage, the event-clock columns this file has, in priority order."""
-    order: dict[Stage, tuple[str, ...]] = {}
+def _event_order(
+    settings: SchedulingSettings, present: tuple[str, ...]
+) -> dict[Stage, tuple[int, ...]]:
+    """Per stage, the event-clock columns this file has, in priority order, as positions in
+    ``present`` (the appointment time first, then the file's other time columns)."""
+    order: dict[Stage, tuple[int, ...]] = {}
     for stage in Stage:
         chosen = settings.event_time_columns.get(stage)
         columns: Sequence[str] | None = chosen or EVENT_TIME_COLUMNS.get(stage)
@@ -298,46 +301,49 @@ def _event_order(settings: SchedulingSettings, cols: _Columns) -> dict[Stage, tu
             continue  # a stage without an event clock (as before: a KeyError if it occurs)
         if settings.snapshot:  # a snapshot's own time beats the appointment fallback
             columns = [c for c in columns if c != "appointment_at"]
-        order[stage] = tuple(c for c in columns if c == "appointment_at" or cols.has(c))
+        order[stage] = tuple(present.index(c) for c in columns if c in present)
     return order
 
 
 _Clocks = tuple[
     Callable[[str], Stamp],
     Callable[[list[str], Stage], "Stamp | None"],
-    Callable[[list[str], "Stamp | None", tuple[str, ...]], Stamp],
-    dict[Stage, tuple[str, ...]],
+    Callable[[list[str], "Stamp | None", tuple[int, ...]], Stamp],
+    dict[Stage, tuple[int, ...]],
 ]
 
 
 def _event_clock(settings: SchedulingSettings, cols: _Columns, ctx: RowContext) -> _Clocks:
     """The parser of the appointment date/time column, the appointment time of a row whose
     column is blank (:func:`_appointment_parts`), the event time of a row given its
-    appointment time and its stage's clock columns, and those columns per stage."""
+    appointment time and its stage's clock (:func:`_event_order`), and those clocks."""
     clock = LocalClock(settings.timezone or "UTC")
     # Made/cancelled/check-in times are mostly distinct: only their date and time-of-day
     # parts are remembered; appointment slots repeat, so whole cells are.
     others = tuple((f, cols.at[f], clock.column(0)) for f in _TIME_COLUMNS if cols.has(f))
+    present = ("appointment_at", *(f for f, _, _ in others))
     as_of = (ctx.as_of, ctx.as_of.isoformat())
 
-    def event(cells: list[str], appointment: Stamp | None, order: tuple[str, ...]) -> Stamp:
+    def event(cells: list[str], appointment: Stamp | None, order: tuple[int, ...]) -> Stamp:
         # Every time column is read (a bad one rejects the row), then the clock picks.
-        found = {"appointment_at": appointment}
+        found = [appointment]
         for field, i, parse in others:
             raw = cells[i].strip()
-            if len(raw) > _NULL_LENGTH or raw.casefold() not in _NULLS:
-                try:
-                    found[field] = parse(raw)
-                except ValueError:
-                    raise _bad_date(cols, field) from None
-        for field in order:
-            hit = found.get(field)
+            if len(raw) <= _NULL_LENGTH and raw.casefold() in _NULLS:
+                found.append(None)
+                continue
+            try:
+                found.append(parse(raw))
+            except ValueError:
+                raise _bad_date(cols, field) from None
+        for position in order:
+            hit = found[position]
             if hit is not None:
                 return hit
         return as_of
 
     parts = _appointment_parts(settings, cols)
-    return clock.column(_LIMIT), parts, event, _event_order(settings, cols)
+    return clock.column(_LIMIT), parts, event, _event_order(settings, present)
 
 
 def _appointment_parts(
