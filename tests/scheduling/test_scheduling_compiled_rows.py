@@ -126,3 +126,12 @@ def test_a_footer_after_id_like_rows_is_still_not_a_row(tmp_path):
     result = read_all(path, preset="epic_cadence")
     assert result.connector.stats.rows == 2
     assert result.reject_lines() == {5: "MISSING_STATUS"}
+
+
+def test_dates_of_service_and_birth_dates_are_not_kept_in_module_wide_caches():
+    from connectors.scheduling import dates
+
+    parse_datetime("03/05/2024 9:30 AM", "America/Chicago")
+    dates.parse_date("04/02/1961")
+    assert not hasattr(dates.parse_datetime, "cache_info")
+    assert not hasattr(dates.parse_date, "cache_info")
