@@ -7,6 +7,9 @@ temporary directory, then reads each one in a fresh process:
 - ``connector``: ``SchedulingConnector.read("stage_event")`` consuming every page;
 - ``naive``: ``list(csv.DictReader(...))`` - loading the whole file the obvious way.
 
+The two alternate for ``--rounds`` rounds per size (the machine's load moves between runs);
+each line shows the round of median CPU of its reader.
+
 Prints rows/s, CPU seconds (and the connector's CPU as a multiple of the naive load's) and
 peak RSS (``ru_maxrss`` of that process) side by side. Memory of the
 connector must stay flat between 100k and 1M rows; the naive load grows with the file.
@@ -20,7 +23,7 @@ all distinct) and the SHA-256 of the event id, the 21-field dict and the two fro
 dataclasses of the record. ``REFSYNC_BENCH_PROFILE=<dir>`` makes each child dump a cProfile
 (``<mode>-<pid>.prof``).
 
-Usage: python bench/scheduling_ingest.py [--sizes 100000 1000000] [--json F]
+Usage: python bench/scheduling_ingest.py [--sizes 100000 1000000] [--rounds 3] [--json F]
 """
 
 from __future__ import annotations
@@ -143,10 +146,16 @@ def _run_child(mode: str, path: Path) -> dict[str, float]:
         profile.dump_stats(Path(folder) / f"{mode}-{os.getpid()}.prof")
 
 
+def _median_cpu(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run of median CPU (a real run, not a mix of several)."""
+    return sorted(runs, key=lambda m: m["cpu"])[len(runs) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per size")
     parser.add_argument("--json", type=Path, help="also write every measure here")
     args = parser.parse_args()
     if args.child:
@@ -161,7 +170,11 @@ def main() -> None:
             path = Path(tmp) / f"epic_{size}.csv"
             generate(path, size)
             mb = path.stat().st_size / 2**20
-            pair = {mode: _measure(mode, path) for mode in ("naive", "connector")}
+            runs: dict[str, list[dict[str, float]]] = {"naive": [], "connector": []}
+            for _ in range(max(args.rounds, 1)):
+                for mode, measures_of_mode in runs.items():
+                    measures_of_mode.append(_measure(mode, path))
+            pair = {mode: _median_cpu(got) for mode, got in runs.items()}
             for mode in ("connector", "naive"):
                 m = pair[mode]
                 rate = m["rows"] / m["seconds"]
