@@ -248,8 +248,12 @@ class LocalClock:
             month, mday, year = (int(g) for g in m.groups())
             if len(m.group(3)) == 2:  # the same pivot as _us
                 year = 2000 + year - (100 if year > 68 else 0)
-            try:
-                noon = datetime(year, month, mday, 12, tzinfo=self._zone)
+            try:  # years far from now take parse_datetime (it refuses the calendar's ends)
+                noon = (
+                    datetime(year, month, mday, 12, tzinfo=self._zone)
+                    if 1800 < year < 2400
+                    else None
+                )
             except ValueError:
                 noon = None
             if noon is not None and self._steady(noon):

@@ -24,10 +24,12 @@ CELLS = [
     "11/03/2024 1:30 AM", "11/03/2024 12:30 AM", "11/03/2024 2:00 AM", "04/07/2024 2:15 AM",
     "10/06/2024 2:15 AM", "03/31/2024 1:30 AM", "10/27/2024 1:30 AM", "03/05/2024 9:30am",
     "03/05/2024  9:30 AM", "2024-03-05 09:30:00", "45356.395833", "05-MAR-2024 09:30",
-    "02/29/2024 11:59 PM", "06/15/1950 08:00 AM",
+    "02/29/2024 11:59 PM", "06/15/1950 08:00 AM", "06/15/1750 08:00 AM",
 ]  # fmt: skip
 UNUSABLE = ["02/30/2024 10:00 AM", "13/05/2024 9:00 AM", "01/01/2024 13:00 PM",
             "01/01/2024 0:30 AM", "01/01/2024 24:00", "1/1/24 9:60", "later"]  # fmt: skip
+EDGES = ["12/31/9999 11:00 PM", "01/01/0001 1:00 AM", "9999-12-31 23:00"]
+"""Beyond the calendar in some zones (west of UTC at the end, east of it at the start)."""
 ZONES = ["America/Chicago", "UTC", "Australia/Lord_Howe", "Europe/London", "Asia/Kolkata"]
 
 
@@ -52,6 +54,21 @@ def test_the_cached_clock_refuses_what_parse_datetime_refuses(zone):
         with pytest.raises(ValueError, match="not a recognised date/time") as caught:
             cached(cell)
         assert cell not in str(caught.value)
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_at_the_ends_of_the_calendar_the_cached_clock_and_parse_datetime_agree(zone):
+    cached = LocalClock(zone).column(8)
+    for cell in EDGES:
+        try:
+            expected: object = parse_datetime(cell, zone).isoformat()
+        except ValueError:
+            expected = ValueError
+        try:
+            got: object = cached(cell)[1]
+        except ValueError:
+            got = ValueError
+        assert got == expected
 
 
 @pytest.mark.parametrize("key", [b"k" * 16, b"x" * 64, b"y" * 65, b"long-key" * 40])
@@ -110,6 +127,14 @@ def test_repeated_mrns_and_times_give_the_same_values_as_their_first_row(tmp_pat
     assert {r.fields["event_at"] for r in records} == {parse_datetime("03/01/2024 8:00 AM",
                                                                      "America/Chicago")}  # fmt: skip
     assert len({r.id.rsplit(":", 1)[1] for r in records}) == 1
+
+
+def test_a_date_at_the_end_of_the_calendar_rejects_its_row_and_the_read_goes_on(tmp_path):
+    rows = ["1,0012,12/31/9999 11:00 PM,,1,R-1", "2,0012,03/05/2024 9:00 AM,,1,R-2"]
+    path = _write(tmp_path, "epic.csv", "\n".join([EPIC_HEADER, *rows]) + "\n")
+    result = read_all(path, preset="epic_cadence")
+    assert result.reject_lines() == {2: "BAD_DATE"}
+    assert list(result.stages()) == ["2"]
 
 
 def test_rows_shorter_than_the_header_read_their_missing_cells_as_blank(tmp_path):
