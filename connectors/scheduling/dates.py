@@ -80,7 +80,10 @@ def _zone(name: str) -> tzinfo:
 def _localise(naive: datetime, tz: str) -> datetime:
     # Round-trip through UTC so a wall time in a DST gap becomes a real instant.
     aware = naive.replace(tzinfo=_zone(tz), fold=0)
-    return aware.astimezone(UTC).astimezone(aware.tzinfo)
+    try:
+        return aware.astimezone(UTC).astimezone(aware.tzinfo)
+    except OverflowError:  # 9999-12-31 late in the day west of UTC: a bad cell, not a crash
+        raise ValueError("not a recognised date/time") from None
 
 
 def _excel(value: str) -> datetime | None:
