@@ -14,14 +14,14 @@ Prints rows/s, CPU seconds (and the connector's CPU as a multiple of the naive l
 peak RSS (``ru_maxrss`` of that process) side by side. Memory of the
 connector must stay flat between 100k and 1M rows; the naive load grows with the file.
 
-The goal (issue 15) is 2x the naive CPU. Measured on the 2-core machine (Dec 2026): the
-converter compiled per file took the connector from 12.4x to 4.1x at 100k rows and from 6.6x
-to 3.6x at 1M (~99,000 rows/s, peak RSS 75 MB, flat). What is left per row is mostly work the
-record needs, not dispatch: ``csv.reader`` itself (half the naive load), a keyed HMAC per
-distinct MRN (the generated MRNs are nearly all distinct), parsing the made-at time (nearly
-all distinct) and the SHA-256 of the event id, the 21-field dict and the two frozen
-dataclasses of the record. ``REFSYNC_BENCH_PROFILE=<dir>`` makes each child dump a cProfile
-(``<mode>-<pid>.prof``).
+The goal (issue 15) is 2x the naive CPU. Measured on the 2-core machine (Dec 2026, load 2-4,
+three rounds), the converter compiled per file took the connector from 11.5x to 3.5-4.0x at
+100k rows and from 8.0x to 2.7-5.1x at 1M (the 1M naive load swings with the load: 2.8-4.6 s);
+peak RSS stays 75 MB. What is left per row is mostly work the record needs, not dispatch:
+``csv.reader`` itself (half the naive load), a keyed HMAC per distinct MRN (the generated MRNs
+are nearly all distinct), the made-at time (nearly all distinct), the SHA-256 of the event id,
+the 21-field dict and the two frozen dataclasses of the record.
+``REFSYNC_BENCH_PROFILE=<dir>`` makes each child dump a cProfile (``<mode>-<pid>.prof``).
 
 Usage: python bench/scheduling_ingest.py [--sizes 100000 1000000] [--rounds 3] [--json F]
 """
