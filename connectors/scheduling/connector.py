@@ -50,7 +50,7 @@ from connectors.scheduling.new_referrers import (
 from connectors.scheduling.patient import PatientKeyer
 from connectors.scheduling.presets import resolve_preset
 from connectors.scheduling.rejects import RowRejected
-from connectors.scheduling.rows import BadRow, RowContext, RowConverter
+from connectors.scheduling.rows import BadRow, RowContext, compile_rows
 from connectors.scheduling.settings import SchedulingSettings
 from connectors.scheduling.writers import (
     CLOSURE_COLUMNS,
@@ -419,27 +419,33 @@ class SchedulingConnector(Connector):
         except NoHeaderFound:
             self._reject(_no_header(export.name, self._preset.columns.get("status", ())))
             return
-        converter = RowConverter(self._preset, self.settings, keyer)
-        ctx = RowContext(export.name, print_.modified_at, layout.headers)
+        ctx = RowContext(
+            export.name, print_.modified_at, layout.headers, layout.columns, layout.width
+        )
+        convert = compile_rows(self._preset, self.settings, keyer, ctx)
         max_cell = self.settings.max_cell_bytes
-        for line, values in iter_rows(export.path, encoding, layout, max_cell):
-            self.stats.rows += 1
-            try:
-                if isinstance(values, Malformed):
-                    raise _malformed(values, max_cell)
-                converted = converter.convert(values, line, ctx)
-            except BadRow as bad:
-                self._reject(RowRejected(bad.reason, source_file=export.name, source_line=line,
-                                         field=bad.field, code=bad.code))  # fmt: skip
-                yield None
-                continue
-            if converted is None:
-                self.stats.skipped += 1
-                yield None
-                continue
-            self.stats.records += 1
-            record_id, fields = converted
-            yield _event_record(record_id, fields)
+        rows = records = 0  # counted here, added to self.stats once (the loop is hot)
+        try:
+            for line, cells in iter_rows(export.path, encoding, layout, max_cell):
+                rows += 1
+                try:
+                    if isinstance(cells, Malformed):
+                        raise _malformed(cells, max_cell)
+                    record = convert(cells, line)
+                except BadRow as bad:
+                    self._reject(RowRejected(bad.reason, source_file=export.name,
+                                             source_line=line, field=bad.field,
+                                             code=bad.code))  # fmt: skip
+                    yield None
+                    continue
+                if record is None:
+                    self.stats.skipped += 1
+                else:
+                    records += 1
+                yield record
+        finally:
+            self.stats.rows += rows
+            self.stats.records += records
 
     def _fhir_records(
         self, object_name: str, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer

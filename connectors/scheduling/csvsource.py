@@ -1,10 +1,10 @@
 """Streaming CSV rows: delimiter and header-row detection, banner/totals/blank skipping.
 
-:func:`iter_rows` yields ``(line, values)`` for every data row of a file, where ``values``
-maps the preset's native fields to the raw cell text (only mapped columns are ever read:
-a whitelist, so unmapped PHI columns never leave this module) and ``line`` is the physical
-line the row starts on (quoted newlines make rows span lines). Memory stays flat: the file
-is decoded and parsed line by line.
+:func:`iter_rows` yields ``(line, cells)`` for every data row of a file, where ``cells`` is
+the row as ``csv.reader`` split it (the converter compiled for the file's header reads only
+the mapped columns, by position: a whitelist, so unmapped PHI columns are never read) and
+``line`` is the physical line the row starts on (quoted newlines make rows span lines).
+Memory stays flat: the file is decoded and parsed line by line.
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ class CsvLayout:
     header_key: tuple[str, ...]  # normalised header cells (to spot repeated headers)
     headers: dict[str, str]  # native field -> header text as written in the file
     first_cell: str  # the header's first cell as written (cheap repeated-header test)
+
+    @property
+    def width(self) -> int:
+        """Cells in the header row."""
+        return len(self.header_key)
 
 
 def _match_header(cells: list[str], preset: Preset) -> dict[str, int] | None:
@@ -141,8 +146,8 @@ def _is_noise(cells: list[str], layout: CsvLayout) -> bool:
 
 def iter_rows(
     path: Path, encoding: str, layout: CsvLayout, max_cell: int | None = None
-) -> Iterator[tuple[int, dict[str, str] | Malformed]]:
-    """``(start line, {native field: raw text})`` for each data row after the header.
+) -> Iterator[tuple[int, list[str] | Malformed]]:
+    """``(start line, cells)`` for each data row after the header (cells as ``csv`` split them).
 
     A row the csv parser cannot split, or one spanning more than :data:`MAX_ROW_LINES`
     lines (an unbalanced quote that swallowed the rows after it), comes as
@@ -154,7 +159,7 @@ def iter_rows(
     lines = iter_lines(path, encoding)
     reader = csv.reader(lines, delimiter=layout.delimiter)
     in_data = False
-    columns = list(layout.columns.items())
+    header_first = layout.first_cell.lstrip("\ufeff")
     try:
         while True:
             start = reader.line_num + 1
@@ -175,9 +180,11 @@ def iter_rows(
             if reader.line_num - start >= MAX_ROW_LINES:
                 yield start, Malformed(start, reader.line_num)
                 continue
-            if _is_noise(cells, layout):
+            # An id-like first cell (digits only) is neither blank nor a footer: most rows
+            # skip the regex and the repeated-header test.
+            plain = cells and cells[0].isdigit() and cells[0] != header_first
+            if not plain and _is_noise(cells, layout):
                 continue
-            width = len(cells)
-            yield start, {f: cells[i].strip() if i < width else "" for f, i in columns}
+            yield start, cells
     finally:
         lines.close()  # type: ignore[attr-defined]

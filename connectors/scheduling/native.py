@@ -7,7 +7,14 @@ from datetime import datetime
 
 from mapping.schema import FieldSchema, ObjectSchema
 
-__all__ = ["KEY_FIELD", "OBJECTS", "PHI_FIELDS", "event_record_id", "object_schema"]
+__all__ = [
+    "KEY_FIELD",
+    "OBJECTS",
+    "PHI_FIELDS",
+    "event_id_of_iso",
+    "event_record_id",
+    "object_schema",
+]
 
 PHI_FIELDS = ("mrn", "patient_name", "birth_date")
 """Present on stage events only when ``settings.phi_passthrough`` is true."""
@@ -97,5 +104,10 @@ def event_record_id(source: str, where: str, stage: str, event_at: datetime) -> 
     The event time enters only as a short hash: record ids end up in error tables and
     reports, and dates of service are PHI.
     """
-    instant = event_at.isoformat().encode()
-    return f"{source}:{where}:{stage}:{hashlib.sha256(instant).hexdigest()[:12]}"
+    return event_id_of_iso(source, where, stage, event_at.isoformat())
+
+
+def event_id_of_iso(source: str, where: str, stage: str, event_at_iso: str) -> str:
+    """:func:`event_record_id` from the event time's ``isoformat()`` (already at hand)."""
+    digest = hashlib.sha256(event_at_iso.encode()).hexdigest()[:12]
+    return f"{source}:{where}:{stage}:{digest}"

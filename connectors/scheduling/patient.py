@@ -11,7 +11,6 @@ is not a de-identified surrogate (the canonical ``patient_ref`` is random, not t
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import re
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ __all__ = ["MIN_KEY_LENGTH", "PatientKeyer", "normalise_mrn"]
 
 MIN_KEY_LENGTH = 16
 _VERSION = "v1"
+_BLOCK = 64  # SHA-256 block size in bytes
 _EXCEL_FLOAT = re.compile(r"\d+\.0+")
 _EXCEL_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
@@ -33,6 +33,8 @@ def normalise_mrn(raw: str | None) -> str | None:
     if raw is None:
         return None
     value = raw.strip()
+    if value.isascii() and value.isdigit():  # the common shape: no Excel damage, no letters
+        return value.lstrip("0") or "0"
     if _EXCEL_FLOAT.fullmatch(value):
         value = value.split(".", 1)[0]
     elif _EXCEL_SCIENTIFIC.fullmatch(value):
@@ -62,6 +64,13 @@ class PatientKeyer:
             )
         self._key = key
         self._namespace = namespace
+        # HMAC's keyed inner and outer states, computed once (RFC 2104): each digest then
+        # costs two hash copies instead of rebuilding both pads per MRN.
+        block = hashlib.sha256(key).digest() if len(key) > _BLOCK else key
+        block = block.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+        self._prefix = f"{namespace}|"
 
     def __repr__(self) -> str:
         return f"PatientKeyer(namespace={self._namespace!r}, key=<redacted>)"
@@ -88,13 +97,20 @@ class PatientKeyer:
             raise SecretError(f"environment variable {env_var}: {exc.message}") from None
 
     def _digest(self, text: str) -> str:
-        mac = hmac.new(self._key, f"{self._namespace}|{text}".encode(), hashlib.sha256)
-        return f"{_VERSION}:{mac.hexdigest()}"
+        inner = self._inner.copy()
+        inner.update((self._prefix + text).encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return f"{_VERSION}:{outer.hexdigest()}"
 
     def for_mrn(self, raw_mrn: str | None) -> str | None:
         """The key of an MRN (None when the MRN is blank after normalisation)."""
         normal = normalise_mrn(raw_mrn)
         return None if normal is None else self._digest(normal)
+
+    def for_normal_mrn(self, normal: str) -> str:
+        """The key of an MRN already in :func:`normalise_mrn`'s form (and not None)."""
+        return self._digest(normal)
 
     def for_reference(self, reference: str) -> str:
         """The key of a FHIR patient reference (``Patient/123``): matches within one server."""

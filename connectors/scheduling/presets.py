@@ -105,11 +105,12 @@ class StatusLookup:
         if found is self._MISSING:
             raise KeyError("status")
         stage: Stage | None = found  # type: ignore[assignment]
-        if stage is Stage.CANCELLED and cancel_reason and self._is_no_show(cancel_reason):
+        if stage is Stage.CANCELLED and cancel_reason and self.is_no_show(cancel_reason):
             return Stage.NO_SHOW
         return stage
 
-    def _is_no_show(self, reason: str) -> bool:
+    def is_no_show(self, reason: str) -> bool:
+        """Whether a cancellation with this reason is a no-show (the preset's markers)."""
         flat = _NON_ALNUM.sub("", reason.casefold())
         return any(marker in flat for marker in self._no_show)
 
