@@ -256,7 +256,7 @@ class RecordsMixin(StoreBase):
                 page = list(conn.execute(query))
             for row in page:
                 if self._sealer.needs_rotation(row.data):
-                    self._sealer.unseal(row.entity, row.data)
+                    self._sealer.unseal(row.entity, row.data, cached=False)
                     checked += 1
             if len(page) < _PAGE:
                 return checked

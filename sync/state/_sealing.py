@@ -23,20 +23,37 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import make_url
 
 from mapping.errors import StateError
 from mapping.model import ENTITIES
 from mapping.privacy import DataClass, canonical_class
+from sync.state._engine import json_loads
 
 __all__ = ["SEALED", "Sealer", "key_file_for", "load_keys", "new_key"]
 
 _TOKEN = "$sealed"
+# A token's last 44 characters hold its HMAC-SHA256 (authenticated over the IV and the
+# ciphertext): two tokens that differ anywhere differ there.
+_TOKEN_TAIL = 44
+# Plaintext kept per process for tokens this process sealed or opened, so a run that stores a
+# record and reads it back (derive, then each destination, then the people files) decrypts
+# it at most once. Bounded: the whole cache is dropped when it holds this many bytes.
+_OPENED_BYTES = 32 * 1024 * 1024
+_PASSTHROUGH = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 _CLEAR = frozenset({DataClass.OPERATIONAL, DataClass.COARSENED})
 
 SEALED: dict[str, frozenset[str]] = {
@@ -92,6 +109,9 @@ class Sealer:
     """Encrypts and opens the PHI fields of canonical record data (see module docstring)."""
 
     def __init__(self, keys: Sequence[str]) -> None:
+        self._opened: dict[str, bytes] = {}
+        self._opened_bytes = 0
+        self._opened_lock = threading.Lock()
         try:
             self._fernet = MultiFernet([Fernet(k) for k in keys]) if keys else None
         except (ValueError, TypeError):
@@ -117,12 +137,19 @@ class Sealer:
                 "`refsync rotate-key --print-new-key` on every machine that shares the store"
             )
         clear = {k: v for k, v in data.items() if k not in secret}  # empty values stay
-        payload = json.dumps(secret, sort_keys=True, separators=(",", ":"), default=str)
-        clear[_TOKEN] = self._fernet.encrypt(payload.encode("utf-8")).decode("ascii")
+        payload = _payload(secret)
+        token = self._fernet.encrypt(payload).decode("ascii")
+        self._remember(token, payload)
+        clear[_TOKEN] = token
         return clear
 
-    def unseal(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
-        """``data`` with its token opened again (records without one come back as they are)."""
+    def unseal(
+        self, entity: str, data: dict[str, Any], *, cached: bool = True
+    ) -> dict[str, Any]:
+        """``data`` with its token opened again (records without one come back as they are).
+
+        ``cached=False`` decrypts even a token this process sealed or opened before (a check
+        that the keys given open it)."""
         token = data.get(_TOKEN)
         if token is None:
             return data
@@ -133,7 +160,7 @@ class Sealer:
                 "written with"
             )
         try:
-            opened = json.loads(self._fernet.decrypt(token.encode("ascii")))
+            opened = json_loads(self._open(token, cached))
         except InvalidToken:
             raise StateError(
                 f"a {entity} record cannot be decrypted with the state keys given (wrong "
@@ -143,6 +170,22 @@ class Sealer:
         out = {k: v for k, v in data.items() if k != _TOKEN}
         out.update(opened)
         return out
+
+    def _open(self, token: str, cached: bool) -> bytes:
+        payload = self._opened.get(token[-_TOKEN_TAIL:]) if cached else None
+        if payload is None:
+            assert self._fernet is not None
+            payload = self._fernet.decrypt(token.encode("ascii"))
+            self._remember(token, payload)
+        return payload
+
+    def _remember(self, token: str, payload: bytes) -> None:
+        with self._opened_lock:
+            if self._opened_bytes + len(payload) > _OPENED_BYTES:
+                self._opened = {}
+                self._opened_bytes = 0
+            self._opened[token[-_TOKEN_TAIL:]] = payload
+            self._opened_bytes += len(payload)
 
     def closed(self, data: dict[str, Any]) -> dict[str, Any]:
         """``data`` without its sealed fields (nothing decrypted): for callers that need
@@ -165,3 +208,11 @@ class Sealer:
                 "key after the new one in REFSYNC_STATE_KEY before rotating"
             ) from None
         return {**data, _TOKEN: token}
+
+
+def _payload(secret: dict[str, Any]) -> bytes:
+    """The sealed fields as sorted compact JSON (what json.dumps(..., default=str) writes)."""
+    try:
+        return orjson.dumps(secret, default=str, option=_PASSTHROUGH)
+    except orjson.JSONEncodeError:  # integers past 64 bits
+        return json.dumps(secret, sort_keys=True, separators=(",", ":"), default=str).encode()
