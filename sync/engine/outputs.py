@@ -74,15 +74,19 @@ def _contacts(store: StateStore) -> Contacts:
     )
 
 
-_SETTLED = frozenset({Stage.CANCELLED.value, Stage.DECLINED.value, Stage.NO_SHOW.value})
+# The stages a people file lists whatever the referrer: the worklist's (awaiting a response,
+# accepted but not scheduled) and the closure list's (completed, loop not closed).
+_LISTED = frozenset(
+    {Stage.REFERRED.value, Stage.INTAKE_RECEIVED.value, Stage.ACCEPTED.value, Stage.COMPLETED.value}
+)
 
 
 def _may_be_listed(data: Mapping[str, Any]) -> bool:
     """Could a people file list this referral? Decided on fields kept in clear, so the
-    others are never opened: open and completed referrals (worklist, closure list), and any
-    whose referrer is still unknown (new referrers). A program's lost referrals pile up over
-    the years; the lists never name them."""
-    if data.get("stage") not in _SETTLED:
+    others are never opened: referrals awaiting a response or accepted (worklist), completed
+    ones (closure list), and any whose referrer is still unknown (new referrers). Scheduled
+    referrals and the lost ones that pile up over the years are on no list."""
+    if data.get("stage") in _LISTED:
         return True
     return bool(data.get("referring_npi")) and not data.get("clinician_id")
 

@@ -24,7 +24,11 @@ from sqlalchemy.pool import StaticPool
 from mapping.errors import StateError
 
 __all__ = [
-    "create_state_engine", "json_loads", "migrate", "redact_url", "translate_errors",
+    "create_state_engine",
+    "json_loads",
+    "migrate",
+    "redact_url",
+    "translate_errors",
 ]
 
 _SCRIPT_LOCATION = "sync.state:migrations"

@@ -143,9 +143,7 @@ class Sealer:
         clear[_TOKEN] = token
         return clear
 
-    def unseal(
-        self, entity: str, data: dict[str, Any], *, cached: bool = True
-    ) -> dict[str, Any]:
+    def unseal(self, entity: str, data: dict[str, Any], *, cached: bool = True) -> dict[str, Any]:
         """``data`` with its token opened again (records without one come back as they are).
 
         ``cached=False`` decrypts even a token this process sealed or opened before (a check
