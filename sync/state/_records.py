@@ -33,6 +33,7 @@ def _to_row(row: sa.Row[Any], sealer: Sealer, opened: bool = True) -> StoredReco
         tombstone=row.tombstone,
         version=row.version,
         updated_at=row.updated_at,
+        sealed=sealer.token_of(row.data),
     )
 
 
@@ -157,10 +158,11 @@ class RecordsMixin(StoreBase):
             unchanged = 0
             for record_id, (data, tombstone) in incoming.items():
                 old = existing.get(record_id)
+                was = (old.data, old.sealed) if old is not None else None
                 row: dict[str, Any] = {
                     "entity": entity,
                     "id": record_id,
-                    "data": self._sealer.seal(entity, data),
+                    "data": self._sealer.seal(entity, data, was=was),
                     "tombstone": tombstone,
                 }
                 if old is None:
@@ -262,7 +264,7 @@ class RecordsMixin(StoreBase):
                 page = list(conn.execute(query))
             for row in page:
                 if self._sealer.needs_rotation(row.data):
-                    self._sealer.unseal(row.entity, row.data, cached=False)
+                    self._sealer.unseal(row.entity, row.data)
                     checked += 1
             if len(page) < _PAGE:
                 return checked

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,13 +39,6 @@ from sync.state._engine import json_loads
 __all__ = ["SEALED", "Sealer", "key_file_for", "load_keys", "new_key"]
 
 _TOKEN = "$sealed"
-# A token's last 44 characters hold its HMAC-SHA256 (authenticated over the IV and the
-# ciphertext): two tokens that differ anywhere differ there.
-_TOKEN_TAIL = 44
-# Plaintext kept per process for tokens this process sealed or opened, so a run that stores a
-# record and reads it back (derive, then each destination, then the people files) decrypts
-# it at most once. Bounded: the whole cache is dropped when it holds this many bytes.
-_OPENED_BYTES = 32 * 1024 * 1024
 _PASSTHROUGH = (
     orjson.OPT_SORT_KEYS
     | orjson.OPT_NON_STR_KEYS
@@ -109,9 +101,6 @@ class Sealer:
     """Encrypts and opens the PHI fields of canonical record data (see module docstring)."""
 
     def __init__(self, keys: Sequence[str]) -> None:
-        self._opened: dict[str, bytes] = {}
-        self._opened_bytes = 0
-        self._opened_lock = threading.Lock()
         try:
             self._fernet = MultiFernet([Fernet(k) for k in keys]) if keys else None
         except (ValueError, TypeError):
@@ -124,12 +113,26 @@ class Sealer:
     def has_key(self) -> bool:
         return self._fernet is not None
 
-    def seal(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
-        """``data`` with its PHI fields replaced by one token (unchanged when it has none)."""
+    def seal(
+        self,
+        entity: str,
+        data: dict[str, Any],
+        *,
+        was: tuple[Mapping[str, Any], str | None] | None = None,
+    ) -> dict[str, Any]:
+        """``data`` with its PHI fields replaced by one token (unchanged when it has none).
+
+        ``was``: the stored version's opened data and its token; when the PHI fields are
+        the same, that token is kept (a version that changed only clear fields costs no
+        encryption)."""
         names = SEALED.get(entity, frozenset())
-        secret = {n: data[n] for n in names if data.get(n) not in (None, [], {}, "")}
+        secret = _secret(names, data)
         if not secret:
             return data
+        if was is not None and was[1] is not None and _secret(names, was[0]) == secret:
+            clear = {k: v for k, v in data.items() if k not in secret}
+            clear[_TOKEN] = was[1]
+            return clear
         if self._fernet is None:
             raise StateError(
                 f"a {entity} record holds PHI and the state store has no encryption key; set "
@@ -138,16 +141,11 @@ class Sealer:
             )
         clear = {k: v for k, v in data.items() if k not in secret}  # empty values stay
         payload = _payload(secret)
-        token = self._fernet.encrypt(payload).decode("ascii")
-        self._remember(token, payload)
-        clear[_TOKEN] = token
+        clear[_TOKEN] = self._fernet.encrypt(payload).decode("ascii")
         return clear
 
-    def unseal(self, entity: str, data: dict[str, Any], *, cached: bool = True) -> dict[str, Any]:
-        """``data`` with its token opened again (records without one come back as they are).
-
-        ``cached=False`` decrypts even a token this process sealed or opened before (a check
-        that the keys given open it)."""
+    def unseal(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` with its token opened again (records without one come back as they are)."""
         token = data.get(_TOKEN)
         if token is None:
             return data
@@ -158,7 +156,7 @@ class Sealer:
                 "written with"
             )
         try:
-            opened = json_loads(self._open(token, cached))
+            opened = json_loads(self._fernet.decrypt(token.encode("ascii")))
         except InvalidToken:
             raise StateError(
                 f"a {entity} record cannot be decrypted with the state keys given (wrong "
@@ -169,21 +167,10 @@ class Sealer:
         out.update(opened)
         return out
 
-    def _open(self, token: str, cached: bool) -> bytes:
-        payload = self._opened.get(token[-_TOKEN_TAIL:]) if cached else None
-        if payload is None:
-            assert self._fernet is not None
-            payload = self._fernet.decrypt(token.encode("ascii"))
-            self._remember(token, payload)
-        return payload
-
-    def _remember(self, token: str, payload: bytes) -> None:
-        with self._opened_lock:
-            if self._opened_bytes + len(payload) > _OPENED_BYTES:
-                self._opened = {}
-                self._opened_bytes = 0
-            self._opened[token[-_TOKEN_TAIL:]] = payload
-            self._opened_bytes += len(payload)
+    def token_of(self, data: Mapping[str, Any]) -> str | None:
+        """The token of stored (sealed) ``data``, or None."""
+        token = data.get(_TOKEN)
+        return token if isinstance(token, str) else None
 
     def closed(self, data: dict[str, Any]) -> dict[str, Any]:
         """``data`` without its sealed fields (nothing decrypted): for callers that need
@@ -214,3 +201,7 @@ def _payload(secret: dict[str, Any]) -> bytes:
         return orjson.dumps(secret, default=str, option=_PASSTHROUGH)
     except orjson.JSONEncodeError:  # integers past 64 bits
         return json.dumps(secret, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _secret(names: frozenset[str], data: Mapping[str, Any]) -> dict[str, Any]:
+    return {n: data[n] for n in names if data.get(n) not in (None, [], {}, "")}
