@@ -48,7 +48,7 @@ def write_outputs(
         if not changed and not matcher.unmatched and _current(files, today):
             continue
         lists = PeopleLists(
-            referrals=lambda: _referrals(store),
+            referrals=_Listable(store).referrals,
             definitions=definitions,
             contacts=_contacts(store),
             unmatched=matcher.unmatched,
@@ -91,6 +91,32 @@ def _may_be_listed(data: Mapping[str, Any]) -> bool:
     return bool(data.get("referring_npi")) and not data.get("clinician_id")
 
 
-def _referrals(store: StateStore) -> Iterator[Referral]:
-    for rec in store.iter_records("referral", where=_may_be_listed):
-        yield Referral.model_validate(rec.data)
+class _Listable:
+    """The referrals a people file may list, once per file: the first full pass notes
+    their ids, so the next files read those records only (the others are not decoded
+    again)."""
+
+    _CHUNK = 1000
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+        self._ids: list[str] | None = None
+
+    def referrals(self) -> Iterator[Referral]:
+        if self._ids is None:
+            yield from self._scan()
+            return
+        for start in range(0, len(self._ids), self._CHUNK):
+            batch = self._ids[start : start + self._CHUNK]
+            found = self._store.get_records("referral", batch)
+            for rid in batch:  # id order, as the scan yields them
+                rec = found.get(rid)
+                if rec is not None and not rec.tombstone:
+                    yield Referral.model_validate(rec.data)
+
+    def _scan(self) -> Iterator[Referral]:
+        ids: list[str] = []
+        for rec in self._store.iter_records("referral", where=_may_be_listed):
+            ids.append(rec.id)
+            yield Referral.model_validate(rec.data)
+        self._ids = ids  # only once the pass went through: a pass cut short notes nothing

@@ -5,12 +5,14 @@ stay sealed."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from connectors.capabilities import Contacts
 from connectors.scheduling.new_referrers import new_referrer_rows
 from connectors.scheduling.writers import closure_rows, worklist_rows
 from mapping.model import Referral, ServiceTargets, Stage
-from sync.engine.outputs import _may_be_listed
+from sync.engine.outputs import _Listable, _may_be_listed
+from sync.state import StateStore
 
 
 def test_listed_stages_may_be_listed_and_scheduled_and_settled_ones_are_not() -> None:
@@ -58,3 +60,27 @@ def test_the_referrals_left_unopened_are_on_no_people_file() -> None:
     assert worklist_rows(referrals, targets, now=now)  # each list has rows to compare
     assert closure_rows(referrals, targets, now=now)
     assert new_referrer_rows(referrals, contacts)
+
+
+def test_every_people_file_gets_the_same_referrals_in_the_same_order(tmp_path: Path) -> None:
+    """The first file's pass scans the store; the next ones read the ids it noted."""
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+    stages = ["completed", "scheduled", "accepted", "cancelled", "referred", "no_show"]
+    store.put_records(
+        "referral",
+        [
+            (
+                f"ref_{n:03d}",
+                Referral(id=f"ref_{n:03d}", referral_number=f"REF-{n}", stage=stage,
+                         clinician_id="cli_1").model_dump(mode="json"),
+                False,
+            )
+            for n, stage in enumerate(stages * 400)
+        ],
+    )  # fmt: skip
+    lists = _Listable(store)
+    first = [r.id for r in lists.referrals()]
+    again = [r.id for r in lists.referrals()]
+    assert first == again == sorted(first)
+    assert len(first) == 400 * 3  # completed, accepted, referred
+    store.close()
