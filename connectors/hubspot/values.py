@@ -15,6 +15,8 @@ __all__ = ["to_hubspot"]
 
 def to_hubspot(value: Any) -> str:
     """One outbound value as HubSpot wants it."""
+    if type(value) is str:  # most values: no further test
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):

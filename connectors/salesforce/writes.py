@@ -53,13 +53,17 @@ Lookup = tuple[str, str | None]
 """A lookup relationship's field name and, for a polymorphic lookup, the target type."""
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def flat_items(record: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
     """``(name, value)`` pairs with nested lookups as dotted names, without copying.
 
     ``{"Partner__r": {"Refsync_Id__c": v}}`` yields ``("Partner__r.Refsync_Id__c", v)``.
     """
     for name, value in record.items():
-        if isinstance(value, Mapping):
+        # Most values are scalars: an exact type test spares the Mapping ABC check.
+        if type(value) not in _SCALARS and isinstance(value, Mapping):
             for sub, inner in value.items():
                 if sub != "attributes":
                     yield f"{name}.{sub}", inner

@@ -48,7 +48,7 @@ def write_outputs(
         if not changed and not matcher.unmatched and _current(files, today):
             continue
         lists = PeopleLists(
-            referrals=lambda: _referrals(store),
+            referrals=_Listable(store).referrals,
             definitions=definitions,
             contacts=_contacts(store),
             unmatched=matcher.unmatched,
@@ -74,19 +74,49 @@ def _contacts(store: StateStore) -> Contacts:
     )
 
 
-_SETTLED = frozenset({Stage.CANCELLED.value, Stage.DECLINED.value, Stage.NO_SHOW.value})
+# The stages a people file lists whatever the referrer: the worklist's (awaiting a response,
+# accepted but not scheduled) and the closure list's (completed, loop not closed).
+_LISTED = frozenset(
+    {Stage.REFERRED.value, Stage.INTAKE_RECEIVED.value, Stage.ACCEPTED.value, Stage.COMPLETED.value}
+)
 
 
 def _may_be_listed(data: Mapping[str, Any]) -> bool:
     """Could a people file list this referral? Decided on fields kept in clear, so the
-    others are never opened: open and completed referrals (worklist, closure list), and any
-    whose referrer is still unknown (new referrers). A program's lost referrals pile up over
-    the years; the lists never name them."""
-    if data.get("stage") not in _SETTLED:
+    others are never opened: referrals awaiting a response or accepted (worklist), completed
+    ones (closure list), and any whose referrer is still unknown (new referrers). Scheduled
+    referrals and the lost ones that pile up over the years are on no list."""
+    if data.get("stage") in _LISTED:
         return True
     return bool(data.get("referring_npi")) and not data.get("clinician_id")
 
 
-def _referrals(store: StateStore) -> Iterator[Referral]:
-    for rec in store.iter_records("referral", where=_may_be_listed):
-        yield Referral.model_validate(rec.data)
+class _Listable:
+    """The referrals a people file may list, once per file: the first full pass notes
+    their ids, so the next files read those records only (the others are not decoded
+    again)."""
+
+    _CHUNK = 1000
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+        self._ids: list[str] | None = None
+
+    def referrals(self) -> Iterator[Referral]:
+        if self._ids is None:
+            yield from self._scan()
+            return
+        for start in range(0, len(self._ids), self._CHUNK):
+            batch = self._ids[start : start + self._CHUNK]
+            found = self._store.get_records("referral", batch)
+            for rid in batch:  # id order, as the scan yields them
+                rec = found.get(rid)
+                if rec is not None and not rec.tombstone:
+                    yield Referral.model_validate(rec.data)
+
+    def _scan(self) -> Iterator[Referral]:
+        ids: list[str] = []
+        for rec in self._store.iter_records("referral", where=_may_be_listed):
+            ids.append(rec.id)
+            yield Referral.model_validate(rec.data)
+        self._ids = ids  # only once the pass went through: a pass cut short notes nothing

@@ -50,6 +50,7 @@ _MARKER = ("rollup_marker", "day")
 _KINDS = {"referral": "r", "outreach": "o", "clinician": "c"}
 _LISTS = {"r": "referrals", "o": "outreach", "c": "clinicians"}
 _CHUNK = 2000
+_MEMBERSHIP = ("partner_id", "clinician_id", "clinician_ids")  # what _partners_of reads
 
 
 @dataclass(slots=True)
@@ -172,7 +173,10 @@ def _rebuild_index(store: StateStore) -> set[str]:
     staff = {cid: d.get("partner_id") for cid, d in clinicians.items()}
     index: dict[str, dict[str, list[str]]] = {}
     members: list[tuple[str, dict[str, Any], bool]] = []
-    sources = {"r": store.iter_records("referral"), "o": store.iter_records("outreach")}
+    sources = {  # membership is decided on fields kept in clear: nothing is decrypted
+        "r": store.iter_records("referral", fields=_MEMBERSHIP),
+        "o": store.iter_records("outreach", fields=_MEMBERSHIP),
+    }
     for kind, records in sources.items():
         for rec in records:
             _place(index, members, kind, rec.id, _partners_of(rec.data, kind, staff))

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -22,7 +23,13 @@ from sqlalchemy.pool import StaticPool
 
 from mapping.errors import StateError
 
-__all__ = ["create_state_engine", "migrate", "redact_url", "translate_errors"]
+__all__ = [
+    "create_state_engine",
+    "json_loads",
+    "migrate",
+    "redact_url",
+    "translate_errors",
+]
 
 _SCRIPT_LOCATION = "sync.state:migrations"
 # Seconds a SQLite writer waits for another process's write lock before failing.
@@ -41,6 +48,15 @@ def _json_dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as error:
         raise _NotJson(str(error)) from error
+
+
+def json_loads(text: str | bytes) -> Any:
+    """JSON text as Python data: orjson (several times json's speed on the records a run
+    reads back), json for what orjson refuses (integers past 64 bits, NaN)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def redact_url(url: str | URL) -> str:
@@ -176,7 +192,9 @@ def _sqlite_engine(url: URL) -> Engine:
     if in_memory:
         # One shared connection, or every pool checkout would see a new empty database.
         options = {"connect_args": {"check_same_thread": False}, "poolclass": StaticPool}
-    engine = sa.create_engine(url, json_serializer=_json_dumps, **options)
+    engine = sa.create_engine(
+        url, json_serializer=_json_dumps, json_deserializer=json_loads, **options
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -232,6 +250,7 @@ def create_state_engine(url: str) -> Engine:
             parsed,
             pool_pre_ping=True,
             json_serializer=_json_dumps,
+            json_deserializer=json_loads,
             connect_args={"prepare_threshold": None},
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from mapping.errors import StateError, ValidationFailed
 from sync.state._base import StoreBase, chunks
 from sync.state._schema import record_keys, records
-from sync.state._sealing import Sealer
+from sync.state._sealing import SEALED, Sealer
 from sync.state._types import PutResult, StoredRecord
 
 __all__ = ["DEFAULT_NATURAL_KEYS", "NaturalKeyTaken", "RecordsMixin"]
@@ -26,13 +26,14 @@ _PAGE = 1000
 RecordInput = StoredRecord | tuple[str, dict[str, Any], bool]
 
 
-def _to_row(row: sa.Row[Any], sealer: Sealer) -> StoredRecord:
+def _to_row(row: sa.Row[Any], sealer: Sealer, opened: bool = True) -> StoredRecord:
     return StoredRecord(
         id=row.id,
-        data=sealer.unseal(row.entity, row.data),
+        data=sealer.unseal(row.entity, row.data) if opened else sealer.closed(row.data),
         tombstone=row.tombstone,
         version=row.version,
         updated_at=row.updated_at,
+        sealed=sealer.token_of(row.data),
     )
 
 
@@ -96,12 +97,16 @@ class RecordsMixin(StoreBase):
         *,
         include_tombstones: bool = False,
         where: Callable[[Mapping[str, Any]], bool] | None = None,
+        fields: Collection[str] | None = None,
     ) -> Iterator[StoredRecord]:
         """Every record of ``entity`` in id order, fetched a page at a time.
 
         ``where`` sees each record's fields kept in clear (its PHI still sealed) and decides
         whether the record is wanted: a record it turns down is never opened (decrypted).
+        ``fields``: the top-level fields the caller needs; when none of them is sealed,
+        records come back without their sealed fields and nothing is decrypted.
         """
+        opened = fields is None or not SEALED.get(entity, frozenset()).isdisjoint(fields)
         last: str | None = None
         while True:
             query = sa.select(records).where(records.c.entity == entity)
@@ -113,7 +118,9 @@ class RecordsMixin(StoreBase):
             with self._tx(f"read {entity} records", read_only=True) as conn:
                 rows = conn.execute(query).all()
             yield from (
-                _to_row(row, self._sealer) for row in rows if where is None or where(row.data)
+                _to_row(row, self._sealer, opened)
+                for row in rows
+                if where is None or where(row.data)
             )
             if len(rows) < _PAGE:
                 return
@@ -151,10 +158,11 @@ class RecordsMixin(StoreBase):
             unchanged = 0
             for record_id, (data, tombstone) in incoming.items():
                 old = existing.get(record_id)
+                was = (old.data, old.sealed) if old is not None else None
                 row: dict[str, Any] = {
                     "entity": entity,
                     "id": record_id,
-                    "data": self._sealer.seal(entity, data),
+                    "data": self._sealer.seal(entity, data, was=was),
                     "tombstone": tombstone,
                 }
                 if old is None:

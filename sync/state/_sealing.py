@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import make_url
 
@@ -34,10 +35,18 @@ from mapping.errors import StateError
 from mapping.model import ENTITIES
 from mapping.privacy import DataClass, canonical_class
 from sync.environment import RefsyncEnvironment, refsync_environment
+from sync.state._engine import json_loads
 
 __all__ = ["SEALED", "Sealer", "key_file_for", "load_keys", "new_key"]
 
 _TOKEN = "$sealed"
+_PASSTHROUGH = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 _CLEAR = frozenset({DataClass.OPERATIONAL, DataClass.COARSENED})
 
 SEALED: dict[str, frozenset[str]] = {
@@ -106,12 +115,26 @@ class Sealer:
     def has_key(self) -> bool:
         return self._fernet is not None
 
-    def seal(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
-        """``data`` with its PHI fields replaced by one token (unchanged when it has none)."""
+    def seal(
+        self,
+        entity: str,
+        data: dict[str, Any],
+        *,
+        was: tuple[Mapping[str, Any], str | None] | None = None,
+    ) -> dict[str, Any]:
+        """``data`` with its PHI fields replaced by one token (unchanged when it has none).
+
+        ``was``: the stored version's opened data and its token; when the PHI fields are
+        the same, that token is kept (a version that changed only clear fields costs no
+        encryption)."""
         names = SEALED.get(entity, frozenset())
-        secret = {n: data[n] for n in names if data.get(n) not in (None, [], {}, "")}
+        secret = _secret(names, data)
         if not secret:
             return data
+        if was is not None and was[1] is not None and _secret(names, was[0]) == secret:
+            clear = {k: v for k, v in data.items() if k not in secret}
+            clear[_TOKEN] = was[1]
+            return clear
         if self._fernet is None:
             raise StateError(
                 f"a {entity} record holds PHI and the state store has no encryption key; set "
@@ -119,8 +142,8 @@ class Sealer:
                 "`refsync rotate-key --print-new-key` on every machine that shares the store"
             )
         clear = {k: v for k, v in data.items() if k not in secret}  # empty values stay
-        payload = json.dumps(secret, sort_keys=True, separators=(",", ":"), default=str)
-        clear[_TOKEN] = self._fernet.encrypt(payload.encode("utf-8")).decode("ascii")
+        payload = _payload(secret)
+        clear[_TOKEN] = self._fernet.encrypt(payload).decode("ascii")
         return clear
 
     def unseal(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +158,7 @@ class Sealer:
                 "written with"
             )
         try:
-            opened = json.loads(self._fernet.decrypt(token.encode("ascii")))
+            opened = json_loads(self._fernet.decrypt(token.encode("ascii")))
         except InvalidToken:
             raise StateError(
                 f"a {entity} record cannot be decrypted with the state keys given (wrong "
@@ -145,6 +168,11 @@ class Sealer:
         out = {k: v for k, v in data.items() if k != _TOKEN}
         out.update(opened)
         return out
+
+    def token_of(self, data: Mapping[str, Any]) -> str | None:
+        """The token of stored (sealed) ``data``, or None."""
+        token = data.get(_TOKEN)
+        return token if isinstance(token, str) else None
 
     def closed(self, data: dict[str, Any]) -> dict[str, Any]:
         """``data`` without its sealed fields (nothing decrypted): for callers that need
@@ -167,3 +195,15 @@ class Sealer:
                 "key after the new one in REFSYNC_STATE_KEY before rotating"
             ) from None
         return {**data, _TOKEN: token}
+
+
+def _payload(secret: dict[str, Any]) -> bytes:
+    """The sealed fields as sorted compact JSON (what json.dumps(..., default=str) writes)."""
+    try:
+        return orjson.dumps(secret, default=str, option=_PASSTHROUGH)
+    except orjson.JSONEncodeError:  # integers past 64 bits
+        return json.dumps(secret, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _secret(names: frozenset[str], data: Mapping[str, Any]) -> dict[str, Any]:
+    return {n: data[n] for n in names if data.get(n) not in (None, [], {}, "")}

@@ -56,6 +56,9 @@ class StoredRecord:
     tombstone: bool = False
     version: int = 0
     updated_at: datetime | None = None
+    # The encrypted token ``data``'s PHI was opened from: stored again as it is when a new
+    # version leaves those fields unchanged (no re-encryption).
+    sealed: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ def test_first_open_creates_every_table_at_the_head_revision(store):
     assert _tables(store) == EXPECTED_TABLES
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == (
-            "0003_read_hashes"
+            "0004_records_state_index"
         )
 
 

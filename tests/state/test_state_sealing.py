@@ -192,3 +192,30 @@ def test_a_destination_sent_no_sealed_field_gets_its_records_unopened(url):
         )
         with pytest.raises(StateError, match="REFSYNC_STATE_KEY"):
             list(sealed)
+
+
+def _token(url: str, record_id: str) -> str:
+    path = Path(url.removeprefix("sqlite:///"))
+    with sqlite3.connect(path) as conn:
+        (token,) = conn.execute(
+            "SELECT json_extract(data, '$.\"$sealed\"') FROM records WHERE id = ?", (record_id,)
+        ).fetchone()
+    return str(token)
+
+
+def test_a_new_version_that_changed_only_clear_fields_keeps_its_token(url: str) -> None:
+    store = StateStore.open(url)
+    store.put_records("referral", [("ref-1", _referral(1), False)])
+    before = _token(url, "ref-1")
+    read = store.get_records("referral", ["ref-1"])
+    moved = {**read["ref-1"].data, "stage": "completed", "received_month": "2024-03"}
+    assert store.put_records("referral", [("ref-1", moved, False)], read=read).updated == ["ref-1"]
+    assert _token(url, "ref-1") == before  # not encrypted again
+    assert store.get_record("referral", "ref-1").data == moved
+
+    read = store.get_records("referral", ["ref-1"])
+    treated = {**read["ref-1"].data, "reason": "Chest pain on exertion"}
+    store.put_records("referral", [("ref-1", treated, False)], read=read)
+    assert _token(url, "ref-1") != before  # its PHI changed: a new token
+    assert store.get_record("referral", "ref-1").data == treated
+    store.close()

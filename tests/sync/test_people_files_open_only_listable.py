@@ -1,16 +1,25 @@
 """The people files (worklist, closure, new referrers) never open a referral they cannot
-list: cancelled, declined and no-show referrals with a known referrer stay sealed."""
+list: contacted, scheduled, cancelled, declined and no-show referrals with a known referrer
+stay sealed."""
 
 from __future__ import annotations
 
-from sync.engine.outputs import _may_be_listed
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from connectors.capabilities import Contacts
+from connectors.scheduling.new_referrers import new_referrer_rows
+from connectors.scheduling.writers import closure_rows, worklist_rows
+from mapping.model import Referral, ServiceTargets, Stage
+from sync.engine.outputs import _Listable, _may_be_listed
+from sync.state import StateStore
 
 
-def test_open_and_completed_referrals_may_be_listed_and_settled_ones_are_not() -> None:
-    for stage in ("contacted", "referred", "intake_received", "accepted", "scheduled"):
+def test_listed_stages_may_be_listed_and_scheduled_and_settled_ones_are_not() -> None:
+    for stage in ("referred", "intake_received", "accepted"):  # the worklist
         assert _may_be_listed({"stage": stage, "clinician_id": "cli_1"})
     assert _may_be_listed({"stage": "completed", "clinician_id": "cli_1"})  # closure list
-    for stage in ("cancelled", "declined", "no_show"):
+    for stage in ("contacted", "scheduled", "cancelled", "declined", "no_show"):
         assert not _may_be_listed({"stage": stage, "clinician_id": "cli_1"})
         assert not _may_be_listed({"stage": stage})  # no referrer named at all
 
@@ -20,3 +29,58 @@ def test_a_settled_referral_whose_referrer_is_unknown_is_kept_for_the_new_referr
     assert not _may_be_listed(
         {"stage": "cancelled", "referring_npi": "1234567893", "clinician_id": "cli_1"}
     )
+
+
+def test_the_referrals_left_unopened_are_on_no_people_file() -> None:
+    """Every stage, with and without a known referrer: the worklist, the closure list and the
+    new referrers list built from every referral equal those built from the ones
+    ``_may_be_listed`` lets through (so leaving the others sealed loses no row)."""
+    now = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    targets = {"cardiology": ServiceTargets(respond_within_hours=24, schedule_within_days=7,
+                                            close_loop_within_days=14)}  # fmt: skip
+    referrals = [
+        Referral(
+            id=f"ref_{stage.value}_{known}",
+            referral_number=f"REF-{n}",
+            service_line="cardiology",
+            stage=stage,
+            referring_npi="1234567893",
+            clinician_id="cli_1" if known else None,
+            received_at=now - timedelta(days=30),
+            completed_at=now - timedelta(days=3) if stage is Stage.COMPLETED else None,
+        )
+        for n, (stage, known) in enumerate((s, k) for s in Stage for k in (True, False))
+    ]
+    kept = [r for r in referrals if _may_be_listed(r.model_dump(mode="json"))]
+    assert len(kept) < len(referrals)  # scheduled, contacted and settled ones stay sealed
+    contacts = Contacts()
+    assert worklist_rows(kept, targets, now=now) == worklist_rows(referrals, targets, now=now)
+    assert closure_rows(kept, targets, now=now) == closure_rows(referrals, targets, now=now)
+    assert new_referrer_rows(kept, contacts) == new_referrer_rows(referrals, contacts)
+    assert worklist_rows(referrals, targets, now=now)  # each list has rows to compare
+    assert closure_rows(referrals, targets, now=now)
+    assert new_referrer_rows(referrals, contacts)
+
+
+def test_every_people_file_gets_the_same_referrals_in_the_same_order(tmp_path: Path) -> None:
+    """The first file's pass scans the store; the next ones read the ids it noted."""
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+    stages = ["completed", "scheduled", "accepted", "cancelled", "referred", "no_show"]
+    store.put_records(
+        "referral",
+        [
+            (
+                f"ref_{n:03d}",
+                Referral(id=f"ref_{n:03d}", referral_number=f"REF-{n}", stage=stage,
+                         clinician_id="cli_1").model_dump(mode="json"),
+                False,
+            )
+            for n, stage in enumerate(stages * 400)
+        ],
+    )  # fmt: skip
+    lists = _Listable(store)
+    first = [r.id for r in lists.referrals()]
+    again = [r.id for r in lists.referrals()]
+    assert first == again == sorted(first)
+    assert len(first) == 400 * 3  # completed, accepted, referred
+    store.close()
