@@ -90,7 +90,7 @@ def store_for(config: Path, state: str | None) -> Iterator[tuple[StateStore, Pro
     connectors, so a broken setting does not hide the runs (each type's privacy declaration
     still classes the mappings' fields as ``validate`` does).
     """
-    from sync.engine.runtime import load_declared
+    from sync.engine.declared import load_declared
     from sync.state import StateStore
 
     program = load_declared(config, check_settings=False)

@@ -43,7 +43,8 @@ _JSON = typer.Option(False, "--json", help="Print JSON instead of a table")
 def _store_for(
     config: Path, state: str | None
 ) -> Iterator[tuple[StateStore, ZoneInfo, StageRules]]:
-    from sync.engine.runtime import load_declared, ownership_of
+    from sync.engine.declared import load_declared
+    from sync.engine.runtime import ownership_of
     from sync.state import StateStore
 
     # settings unchecked: the state is all these commands read

@@ -153,7 +153,7 @@ def jobs(config: Path = _CONFIG) -> None:
     """List the program's jobs: sources -> destinations, entities, schedule and next run."""
     from rich.table import Table
 
-    from sync.engine.runtime import load_declared
+    from sync.engine.declared import load_declared
 
     with handle_errors():
         program = load_declared(config, check_settings=False)

@@ -43,7 +43,7 @@ def privacy(
 
     Example: ``refsync privacy --config myprogram --json > privacy-review.json``
     """
-    from sync.engine.runtime import load_declared
+    from sync.engine.declared import load_declared
     from sync.privacy_document import PrivacyDocument, privacy_document
 
     if json_schema:

@@ -33,7 +33,7 @@ _STATE = typer.Option(
 
 
 def _url(config: Path, state: str | None) -> str:
-    from sync.engine.runtime import load_declared
+    from sync.engine.declared import load_declared
 
     chosen = refsync_environment().chosen_state_url(state)
     return chosen or load_declared(config, check_settings=False).state_url

@@ -1,101 +1,42 @@
 """Open a program directory and build what a run needs: settings, connectors, ownership.
 
-This is where ``config`` (which never imports a connector) meets ``connectors``: the
-settings model of each connection type comes from the connector registry, so every
-connection's settings are validated, with every problem reported, before any API call.
+This is where ``config`` (which never imports a connector) meets ``connectors``: what each
+connection type declares (settings model, privacy) comes from the connector registry
+(:mod:`sync.engine.declared`), so every connection's settings are validated, with every
+problem reported, before any API call.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 from pydantic import BaseModel
 
-from config.loader import Program, load_program
+from config.loader import Program
 from config.secrets import environment
 from connectors.base import Connector, SettingRole, settings_with_role
-from connectors.registry import connector_class, connector_types
+from connectors.registry import connector_class
 from mapping.errors import ConfigurationError
 from mapping.model import Stage
-from mapping.privacy import PrivacyTier, TypePrivacy
+from mapping.privacy import PrivacyTier
+from sync.engine.declared import RegistrySettings, load_declared
 from sync.engine.merge import Ownership
 from sync.privacy_report import output_problems
 from sync.privacy_tiers import phi_fields, tier_problems
 
 __all__ = [
     "ConnectorFactory",
-    "RegistryPrivacy",
     "RegistrySettings",
     "Runtime",
-    "load_declared",
     "open_program",
     "ownership_of",
 ]
 
-_T = TypeVar("_T")
-
 ConnectorFactory = Callable[[str, Program], Connector]
 """Builds the connector of one connection (tests inject sandbox-backed ones)."""
-
-
-class _Registry(Mapping[str, _T]):
-    """What each connection type's connector declares, looked up in the registry on demand.
-
-    A type that is unknown or whose connector cannot be imported raises ``KeyError`` with a
-    message the loader reports at the connection's ``type:``.
-    """
-
-    def _declared(self, cls: type[Connector]) -> _T:
-        raise NotImplementedError
-
-    def __getitem__(self, type_name: str) -> _T:
-        try:
-            return self._declared(connector_class(type_name))
-        except KeyError as exc:
-            raise KeyError(str(exc.args[0])) from None
-        except Exception as exc:  # a connector that fails to import is a problem to report
-            raise KeyError(
-                f"the {type_name!r} connector cannot be loaded ({type(exc).__name__}: {exc})"
-            ) from None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(connector_types())
-
-    def __len__(self) -> int:
-        return len(connector_types())
-
-
-class RegistrySettings(_Registry[type[BaseModel]]):
-    """Settings model per connection type (``Connector.settings_model``)."""
-
-    def _declared(self, cls: type[Connector]) -> type[BaseModel]:
-        return cls.settings_model
-
-
-class RegistryPrivacy(_Registry[TypePrivacy]):
-    """What each connection type declares about privacy (``Connector.phi_zone``,
-    ``Connector.native_field_classes``); an unknown type declares nothing (the settings
-    registry reports it)."""
-
-    def _declared(self, cls: type[Connector]) -> TypePrivacy:
-        return TypePrivacy(phi_zone=cls.phi_zone, native_classes=cls.native_field_classes)
-
-
-def load_declared(
-    directory: str | os.PathLike[str],
-    *,
-    env: Mapping[str, str] | None = None,
-    check_settings: bool = True,
-) -> Program:
-    """Load and validate ``directory`` with what each connection type's connector declares:
-    its settings model (unless ``check_settings`` is False: commands that only read the state
-    resolve settings without checking them) and its privacy (:class:`RegistryPrivacy`)."""
-    models = RegistrySettings() if check_settings else None
-    return load_program(Path(directory), settings_models=models, privacy=RegistryPrivacy(), env=env)
 
 
 def open_program(

@@ -18,7 +18,7 @@ from connectors.testing import MemoryConnector, MemorySystem, memory_schema
 from mapping.privacy import DataClass, PrivacyTier
 from mapping.schema import FieldSchema
 from sync.cli import app
-from sync.engine.runtime import load_declared
+from sync.engine.declared import load_declared
 
 SYSTEMS: dict[str, MemorySystem] = {}
 """The lab systems by the name a connection's settings give (the test's own registry)."""
@@ -204,3 +204,24 @@ def test_validate_online_leaves_a_connector_not_checked_online_to_the_local_chec
     )
     assert code == 0, output
     assert registry.calls == 1
+
+
+def test_a_command_that_only_reads_the_state_loads_with_the_declared_phi_zone_as_validate_does(
+    tmp_path: Path,
+) -> None:
+    """A scheduling field left at the default direction (both) is fine inside the PHI zone;
+    `refsync jobs` (settings unchecked) must not refuse what `validate` accepts."""
+    from config import write_program
+
+    root = tmp_path / "program"
+    write_program(root)
+    mapping = root / "mappings" / "epic.yaml"
+    old = "{canonical: patient.key, native: patient_key, direction: in}"
+    assert old in mapping.read_text()
+    mapping.write_text(
+        mapping.read_text().replace(old, "{canonical: patient.key, native: patient_key}")
+    )
+    result = CliRunner().invoke(app, ["jobs", "--config", str(root)], terminal_width=240)
+    assert result.exit_code == 0, result.output
+    program = load_declared(root, check_settings=False)
+    assert program.config.connections["epic"].covered_entity
