@@ -77,6 +77,11 @@ class ConnectionConfig(_Config):
         return placed
 
     @property
+    def phi_zone(self) -> bool:
+        """The type is declared inside the covered entity's PHI zone (its default is full)."""
+        return self._phi_zone
+
+    @property
     def covered_entity(self) -> bool:
         """The tier is the PHI-zone default: no ``privacy``/``phi_allowed``, and the type is
         the covered entity's own system (its exports are PHI to begin with)."""

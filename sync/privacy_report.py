@@ -268,8 +268,10 @@ def output_problems(program: Program) -> list[str]:
         problems.append(
             f"{where}: connection {name!r} writes {target} into its output folder with "
             f"{columns}, which privacy: {conn.tier.value} may not hold; remove output_dir, or "
-            "let the "
-            "connection keep its default tier (full: a scheduling system is the covered "
-            "entity's own)"
+            + (
+                "let the connection keep its default tier (full: the covered entity's own system)"
+                if conn.phi_zone
+                else 'set privacy: full and baa: "<your BAA reference>"'
+            )
         )
     return problems
