@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from config.problems import Loc, Problems, YamlFile, plain
-from mapping.privacy import PrivacyTier
+from mapping.privacy import NativeClasses, PrivacyTier
 from mapping.privacy_flow import check_flows
 from mapping.spec import EntityMapping, FieldMapping, MappingSpec, StageMap
 from mapping.spec_check import SpecProblem, check_mapping, check_ownership, check_refs
@@ -65,9 +65,11 @@ def check_mappings(
     tiers: Mapping[str, PrivacyTier],
     destinations: set[str],
     problems: Problems,
+    native: Mapping[str, NativeClasses] | None = None,
 ) -> None:
     """Cross-check every mapping, field ownership across all of them, and the data flow
-    from every source field to every destination field against the destination's tier."""
+    from every source field to every destination field against the destination's tier
+    (``native``: per connection, what its connector declares its native fields hold)."""
     lenient: dict[str, MappingSpec] = {}
     for name, loaded in mappings.items():
         if loaded.lenient is None:
@@ -80,7 +82,7 @@ def check_mappings(
         _report(loaded, found, problems)
     for name, problem in [*check_ownership(lenient), *check_refs(lenient)]:
         _report(mappings[name], [problem], problems)
-    for name, problem in check_flows(lenient, tiers, _origin_places(mappings)):
+    for name, problem in check_flows(lenient, tiers, _origin_places(mappings), native):
         _report(mappings[name], [problem], problems)
 
 

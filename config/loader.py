@@ -8,14 +8,14 @@ problem is collected; if there is any, one :class:`~mapping.errors.Configuration
 carries them all as ``file:line:col: message`` (exit code 2).
 
 This module never imports a connector: the caller supplies the settings model of each
-connection type.
+connection type and what each type declares about privacy (:class:`TypePrivacy`).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from config.problems import Problems, YamlFile, load_yaml, plain
 from config.secrets import environment, find_literal_secrets, resolve_references
 from mapping.errors import ConfigurationError, SecretError
 from mapping.model import QualifiedReferralDefinition
+from mapping.privacy import NativeClasses, TypePrivacy
 from mapping.setting_roles import SettingRole, settings_with_role
 from mapping.spec import Direction, MappingSpec
 
@@ -57,6 +58,8 @@ class Program:
     warnings: tuple[str, ...] = ()
     """``file:line:col: message`` lines to show on every validation and run (insecure_http,
     deprecated keys, tiers without their agreement)."""
+    native_classes: dict[str, NativeClasses] = field(default_factory=dict)
+    """Per connection, what its type declares its native fields hold (for the flow checks)."""
 
     def mapping_file(self, connection: str) -> Path:
         """The mapping file of ``connection``."""
@@ -77,13 +80,16 @@ def load_program(
     directory: str | os.PathLike[str],
     *,
     settings_models: Mapping[str, type[BaseModel]] | None = None,
+    privacy: Mapping[str, TypePrivacy] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Program:
     """Load and validate the program in ``directory``.
 
     ``settings_models`` maps connection type -> settings model; a type missing from a
     non-empty mapping is a problem (the ``KeyError`` message is reported). Left empty,
-    settings are resolved but not validated. Settings models receive
+    settings are resolved but not validated. ``privacy`` maps connection type -> what it
+    declares (PHI zone, native field classes); a type missing from it declares nothing
+    (deidentified by default, fields classed by name). Settings models receive
     ``context={"root": Path}`` to resolve relative paths. ``env`` replaces ``os.environ``
     (``DIR/.env`` still fills the gaps). Raises ConfigurationError listing every problem.
     """
@@ -100,9 +106,11 @@ def load_program(
             file, (), "refsync.yaml must be a mapping (version, program, connections, jobs)"
         )
     config = _validate_config(file, data, problems)
-    connections = _pieces(data.get("connections"), ConnectionConfig)
+    declared = _Declared(privacy or {})
+    connections = declared.place(_pieces(data.get("connections"), ConnectionConfig))
     confined = data.get(ALLOW_OUTSIDE_KEY) is not True
-    mappings = _check_connections(root, data, connections, file, problems, limits, confined)
+    native = declared.native(connections)
+    mappings = _check_connections(root, data, connections, file, problems, limits, confined, native)
     definitions_dir = str(data.get("definitions") or "definitions")
     definitions: dict[str, QualifiedReferralDefinition] = {}
     if not (
@@ -128,7 +136,7 @@ def load_program(
     assert config is not None
     return Program(
         root=root,
-        config=config,
+        config=config.model_copy(update={"connections": declared.place(config.connections)}),
         mappings={n: m.spec for n, m in mappings.items() if m.spec is not None},
         definitions=definitions,
         settings=settings,
@@ -137,7 +145,24 @@ def load_program(
             *_insecure_warnings(settings, file),
             *(str(w) for w in sorted(problems.warnings)),
         ),
+        native_classes=native,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Declared:
+    """What the caller's registry says of each connection type, applied to connections."""
+
+    privacy: Mapping[str, TypePrivacy]
+
+    def of(self, type_name: str) -> TypePrivacy:
+        return self.privacy.get(type_name) or TypePrivacy()
+
+    def place(self, connections: Mapping[str, ConnectionConfig]) -> dict[str, ConnectionConfig]:
+        return {n: c.in_phi_zone(self.of(c.type).phi_zone) for n, c in connections.items()}
+
+    def native(self, connections: Mapping[str, ConnectionConfig]) -> dict[str, NativeClasses]:
+        return {n: self.of(c.type).native_classes for n, c in connections.items()}
 
 
 def _insecure_warnings(
@@ -167,6 +192,7 @@ def _check_connections(
     problems: Problems,
     limits: YamlLimits,
     confined: bool,
+    native: Mapping[str, NativeClasses],
 ) -> dict[str, LoadedMapping]:
     """Tier 2: each connection's mapping, ownership across them, and the jobs."""
     jobs = _pieces(data.get("jobs"), JobConfig)
@@ -174,7 +200,9 @@ def _check_connections(
     destinations = {d for job in jobs.values() for d in job.destinations}
     tiers = {name: conn.tier for name, conn in connections.items()}
     check_privacy(connections, file=file, problems=problems)
-    check_mappings(mappings, tiers=tiers, destinations=destinations, problems=problems)
+    check_mappings(
+        mappings, tiers=tiers, destinations=destinations, problems=problems, native=native
+    )
     raw = data.get("connections")
     declared = {str(n) for n in raw} if isinstance(raw, Mapping) else set()
     check_jobs(jobs, connections, mappings, file=file, problems=problems, declared=declared)

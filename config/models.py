@@ -9,13 +9,12 @@ from __future__ import annotations
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from mapping.model import EntityName
 from mapping.privacy import PrivacyTier
 
 __all__ = [
-    "PHI_ZONE_TYPES",
     "ConnectionConfig",
     "JobConfig",
     "MeasuresConfig",
@@ -23,9 +22,6 @@ __all__ = [
     "ReferrersConfig",
     "StateConfig",
 ]
-
-PHI_ZONE_TYPES = frozenset({"scheduling"})
-"""Connection types inside the covered entity's PHI zone: their default tier is full."""
 
 
 class _Config(BaseModel):
@@ -70,17 +66,36 @@ class ConnectionConfig(_Config):
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Validated by the connector's settings model"
     )
+    # What the type declares (Connector.phi_zone), set by the loader, never read from YAML.
+    _phi_zone: bool = PrivateAttr(default=False)
+
+    def in_phi_zone(self, phi_zone: bool) -> ConnectionConfig:
+        """This connection, its type declared inside the covered entity's PHI zone or not
+        (the loader applies what the caller's registry says of the type)."""
+        placed = self.model_copy()
+        placed._phi_zone = phi_zone
+        return placed
+
+    @property
+    def phi_zone(self) -> bool:
+        """The type is declared inside the covered entity's PHI zone (its default is full)."""
+        return self._phi_zone
+
+    @property
+    def covered_entity(self) -> bool:
+        """The tier is the PHI-zone default: no ``privacy``/``phi_allowed``, and the type is
+        the covered entity's own system (its exports are PHI to begin with)."""
+        return self._phi_zone and self.privacy is None and self.phi_allowed is None
 
     @property
     def tier(self) -> PrivacyTier:
         """The privacy tier in force: ``privacy``, else the deprecated ``phi_allowed``, else
-        the type's default (deidentified, but full for the covered entity's own scheduling
-        system, whose exports are PHI to begin with)."""
+        the type's default (deidentified, but full inside the PHI zone)."""
         if self.privacy is not None:
             return self.privacy
         if self.phi_allowed is not None:
             return PrivacyTier.FULL if self.phi_allowed else PrivacyTier.DEIDENTIFIED
-        return PrivacyTier.FULL if self.type in PHI_ZONE_TYPES else PrivacyTier.DEIDENTIFIED
+        return PrivacyTier.FULL if self._phi_zone else PrivacyTier.DEIDENTIFIED
 
 
 class JobConfig(_Config):

@@ -10,6 +10,8 @@ methods (singer-sdk style)::
         max_batch_size = 200                   # records per write call
         cursor_field = "SystemModstamp"        # what incremental reads page on (or None)
         capabilities = frozenset({Capability.READ, Capability.WRITE, Capability.ARCHIVE})
+        native_field_classes = {"*": {"mrn": FieldClass(DIRECT_IDENTIFIER, "...")}}
+        phi_zone = False                       # True: unnamed tier is full (covered entity)
 
         def check(self) -> None: ...                           # cheap auth/reachability probe
         def describe(self, object_name) -> ObjectSchema: ...   # live schema for validation
@@ -72,7 +74,7 @@ from connectors.capabilities import (
 )
 from connectors.retry import RetryPolicy
 from mapping.errors import ConfigurationError, RecordError
-from mapping.privacy import PrivacyTier
+from mapping.privacy import FieldClass, NativeClasses, PrivacyTier
 from mapping.schema import GENERIC, Dialect, FieldSchema, ObjectSchema
 
 __all__ = [
@@ -85,9 +87,11 @@ __all__ = [
     "Contacts",
     "Dialect",
     "EventMeta",
+    "FieldClass",
     "FieldSchema",
     "LocalProblem",
     "MatchResult",
+    "NativeClasses",
     "NativeRecord",
     "ObjectSchema",
     "PeopleLists",
@@ -225,6 +229,13 @@ class Connector(ABC):
     the retryable errors and the attempts/backoff; settings may tighten attempts per run."""
     phi_native_fields: ClassVar[frozenset[str]] = frozenset()
     """Native fields that carry PHI whether or not a mapping reads them (redacted from logs)."""
+    native_field_classes: ClassVar[NativeClasses] = {}
+    """Entity (or ``"*"``) -> native field -> the :class:`FieldClass` the system fixes for it
+    (``validate`` follows each through the mappings to every destination's tier)."""
+    phi_zone: ClassVar[bool] = False
+    """Inside the covered entity's PHI zone: a connection naming no tier is ``full``."""
+    checked_online: ClassVar[bool] = True
+    """False when the system is files on this machine: ``validate --online`` skips it."""
     people_file_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     """PEOPLE_FILES: file name -> its columns (for the privacy report)."""
     provision_source_folder: ClassVar[str] = "provision"

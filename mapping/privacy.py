@@ -10,15 +10,16 @@ A connection's **tier** says what it may hold:
 Every canonical field has a **data class** (:data:`FIELD_CLASSES`), with the reason that
 class was chosen, so ``refsync schema --fields`` and ``refsync privacy`` can show it and
 :mod:`mapping.privacy_flow` can prove, per destination, that nothing leaves that its tier
-may not hold. Native fields that scheduling exports carry are classed here too
-(:data:`NATIVE_CLASSES`), as are native field names that say what they hold (MRN, DOB, ...).
+may not hold. Native fields are classed by what their connector declares
+(:data:`NativeClasses`, :class:`TypePrivacy`), else by names that say what they hold (MRN,
+DOB, ...).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -26,12 +27,14 @@ from pydantic import BaseModel
 from mapping.model import ENTITIES
 
 __all__ = [
+    "ANY_ENTITY",
     "FIELD_CLASSES",
-    "NATIVE_CLASSES",
     "TIER_ALLOWS",
     "DataClass",
     "FieldClass",
+    "NativeClasses",
     "PrivacyTier",
+    "TypePrivacy",
     "canonical_class",
     "field_table",
     "leaf_paths",
@@ -157,23 +160,27 @@ FIELD_CLASSES: dict[str, dict[str, FieldClass]] = {
                          "targets.close_loop_within_days"),
 }  # fmt: skip
 
-NATIVE_CLASSES: dict[str, dict[str, FieldClass]] = {
-    "scheduling": {
-        "mrn": FieldClass(_DI, "medical record number"),
-        "patient_name": FieldClass(_DI, "the patient's name"),
-        "birth_date": FieldClass(_QI, "the patient's birth date"),
-        "patient_key": FieldClass(_DI, "keyed hash of the MRN"),
-        "authorization_number": FieldClass(_DI, "payer authorization number (account number)"),
-        "appointment_id": FieldClass(_DI, "the scheduling system's appointment number"),
-        "event_at": FieldClass(_QI, _CARE_DATE),
-        "appointment_at": FieldClass(_QI, _CARE_DATE),
-        "completed_at": FieldClass(_QI, _CARE_DATE),
-        "cancel_reason": FieldClass(_TX, _FREE_TEXT),
-        "visit_type": FieldClass(_TX, "visit type text names the care given"),
-        "status_raw": FieldClass(_TX, "status text as exported"),
-    },
-}
-"""Native fields whose class the source system fixes, by mapping ``system``."""
+NativeClasses = Mapping[str, Mapping[str, FieldClass]]
+"""What a connector declares its native fields hold: entity (or :data:`ANY_ENTITY`) ->
+native field -> class (``Connector.native_field_classes``)."""
+
+ANY_ENTITY = "*"
+"""The entity key of a :data:`NativeClasses` table that applies to every entity."""
+
+
+@dataclass(frozen=True, slots=True)
+class TypePrivacy:
+    """What a connection type declares about privacy, handed to the loader by the caller
+    (the registry), so the core names no connector type.
+
+    ``phi_zone``: the system sits inside the covered entity's PHI zone (its own scheduling
+    system), so a connection that names no tier is ``full``. ``native_classes``: the classes
+    its native fields carry whatever a mapping reads them into.
+    """
+
+    phi_zone: bool = False
+    native_classes: NativeClasses = field(default_factory=dict)
+
 
 _NATIVE_NAMES: list[tuple[re.Pattern[str], FieldClass]] = [
     (re.compile(p, re.I), fc)
@@ -201,9 +208,10 @@ def canonical_class(entity: str, path: str) -> FieldClass:
     return FieldClass(_DI, "not classified: treated as an identifier until it is")
 
 
-def native_class(system: str, entity: str, native: str) -> FieldClass | None:
-    """The class a source system gives its native field, None when it says nothing."""
-    known = NATIVE_CLASSES.get(system, {}).get(native)
+def native_class(declared: NativeClasses, entity: str, native: str) -> FieldClass | None:
+    """The class of ``native`` of ``entity``: what its connector ``declared``, else what a
+    referral field's name says, else None."""
+    known = declared.get(entity, {}).get(native) or declared.get(ANY_ENTITY, {}).get(native)
     if known is not None or entity != "referral":
         return known
     for pattern, fc in _NATIVE_NAMES:

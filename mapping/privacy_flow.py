@@ -3,7 +3,9 @@ may hold it (pure).
 
 A value's classes at a canonical path are the path's own class (:data:`FIELD_CLASSES`)
 plus the class of every native field any connection reads into it (``mrn`` read into
-``reason`` makes ``reason`` carry a direct identifier, whatever ``reason`` is classed as).
+``reason`` makes ``reason`` carry a direct identifier, whatever ``reason`` is classed as):
+what the connection's connector declares (``native``, given as data by the caller), else
+what the field's name says.
 A destination field then carries those classes through its transform chain; a
 ``value_map`` that can only send the values it lists (strict, or with a default) codes
 the value, so only the operational code leaves. Every written field whose classes are not
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from mapping.privacy import (
     TIER_ALLOWS,
     DataClass,
+    NativeClasses,
     PrivacyTier,
     canonical_class,
     native_class,
@@ -70,15 +73,18 @@ class Flow:
         return ("entities", self.entity, "fields", self.index, "canonical")
 
 
-def _inbound(specs: Mapping[str, MappingSpec]) -> dict[tuple[str, str], list[Origin]]:
+def _inbound(
+    specs: Mapping[str, MappingSpec], native: Mapping[str, NativeClasses]
+) -> dict[tuple[str, str], list[Origin]]:
     """(entity, canonical path) -> native fields of any connection read into it."""
     found: dict[tuple[str, str], list[Origin]] = {}
     for conn, spec in specs.items():
+        declared = native.get(conn, {})
         for entity, em in spec.entities.items():
             for i, fm in enumerate(em.fields):
                 if not fm.reads:
                     continue
-                nc = native_class(spec.system, entity, fm.native)
+                nc = native_class(declared, entity, fm.native)
                 if nc is None or nc.data_class is DataClass.OPERATIONAL:
                     continue
                 origin = Origin(conn, entity, i, fm.native, nc.data_class, nc.why)
@@ -105,9 +111,17 @@ def _codes(step: TransformStep) -> bool:
     return True  # the short form is strict
 
 
-def flows(specs: Mapping[str, MappingSpec], tiers: Mapping[str, PrivacyTier]) -> list[Flow]:
-    """Every written field of every mapping, with the classes that can reach it."""
-    inbound = _inbound(specs)
+def flows(
+    specs: Mapping[str, MappingSpec],
+    tiers: Mapping[str, PrivacyTier],
+    native: Mapping[str, NativeClasses] | None = None,
+) -> list[Flow]:
+    """Every written field of every mapping, with the classes that can reach it.
+
+    ``native`` maps a connection to what its connector declares its native fields hold
+    (:data:`~mapping.privacy.NativeClasses`); a connection missing from it declares nothing.
+    """
+    inbound = _inbound(specs, native or {})
     out: list[Flow] = []
     for conn, spec in specs.items():
         tier = tiers.get(conn, PrivacyTier.DEIDENTIFIED)
@@ -140,14 +154,16 @@ def check_flows(
     specs: Mapping[str, MappingSpec],
     tiers: Mapping[str, PrivacyTier],
     where: Mapping[str, str] | None = None,
+    native: Mapping[str, NativeClasses] | None = None,
 ) -> list[tuple[str, SpecProblem]]:
     """(connection, problem) for every field that would send what its tier may not hold.
 
     ``where`` maps a connection name and an origin's loc to ``file:line`` for the
     message (the caller knows files; this module does no I/O): keys ``conn|entity|i``.
+    ``native`` is as for :func:`flows`.
     """
     problems: list[tuple[str, SpecProblem]] = []
-    for flow in flows(specs, tiers):
+    for flow in flows(specs, tiers, native):
         if not flow.allowed:
             problems.append((flow.connection, SpecProblem(flow.loc, _message(flow, where or {}))))
     return problems

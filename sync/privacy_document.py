@@ -81,9 +81,7 @@ def _agreement(program: Program, name: str) -> tuple[AgreementKind, str | None]:
     conn = conns.get(name)
     if conn is None:
         return "none", None
-    from config.models import PHI_ZONE_TYPES
-
-    if conn.privacy is None and conn.phi_allowed is None and conn.type in PHI_ZONE_TYPES:
+    if conn.covered_entity:
         return "covered_entity", None
     if conn.tier is PrivacyTier.FULL:
         return "baa", conn.baa

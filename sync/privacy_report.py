@@ -19,7 +19,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from config import CONFIG_FILE, Program, locate
-from config.models import PHI_ZONE_TYPES
 from connectors.base import Capability, SettingRole, settings_with_role
 from connectors.registry import connector_class
 from mapping.errors import ConfigurationError
@@ -27,6 +26,7 @@ from mapping.privacy import (
     TIER_ALLOWS,
     DataClass,
     FieldClass,
+    NativeClasses,
     PrivacyTier,
     canonical_class,
     native_class,
@@ -88,7 +88,7 @@ def privacy_rows(program: Program) -> list[LeavingField]:
     tiers = {name: conn.tier for name, conn in conns.items()}
     destinations = {d for job in program.config.jobs.values() for d in job.destinations}
     rows: list[LeavingField] = []
-    for flow in flows(program.mappings, tiers):
+    for flow in flows(program.mappings, tiers, program.native_classes):
         if flow.connection in destinations:
             rows.append(_flow_row(program, flow))
     for name in sorted(destinations):
@@ -131,7 +131,7 @@ def _report_rows() -> list[LeavingField]:
 def _agreement(program: Program, name: str) -> str | None:
     conn = program.config.connections[name]
     tier = conn.tier
-    if conn.privacy is None and conn.phi_allowed is None and conn.type in PHI_ZONE_TYPES:
+    if conn.covered_entity:
         return "the covered entity's own system"
     if tier is PrivacyTier.FULL:
         return f"BAA {conn.baa}" if conn.baa else "none named"
@@ -210,7 +210,7 @@ def output_files(program: Program, name: str) -> Mapping[str, tuple[str, ...]]:
     return cls.people_file_columns if any(values.get(f) for f in folders) else {}
 
 
-def _column_class(column: str) -> FieldClass:
+def _column_class(column: str, declared: NativeClasses) -> FieldClass:
     if column in _OUTPUT_EXTRA:
         return _OUTPUT_EXTRA[column]
     if column.startswith(("days_", "age_", "target_")):
@@ -218,7 +218,7 @@ def _column_class(column: str) -> FieldClass:
     try:
         resolve_path("referral", column)
     except KeyError:
-        known = native_class("scheduling", "referral", column)
+        known = native_class(declared, "referral", column)
         return known or FieldClass(DataClass.DIRECT_IDENTIFIER, "not classified")
     return canonical_class("referral", column)
 
@@ -228,7 +228,7 @@ def _output_rows(program: Program, name: str) -> list[LeavingField]:
     rows = []
     for file_name, columns in output_files(program, name).items():
         for column in columns:
-            fc = _column_class(column)
+            fc = _column_class(column, program.native_classes.get(name, {}))
             ok = fc.data_class in TIER_ALLOWS[tier]
             rows.append(
                 LeavingField(
@@ -268,8 +268,10 @@ def output_problems(program: Program) -> list[str]:
         problems.append(
             f"{where}: connection {name!r} writes {target} into its output folder with "
             f"{columns}, which privacy: {conn.tier.value} may not hold; remove output_dir, or "
-            "let the "
-            "connection keep its default tier (full: a scheduling system is the covered "
-            "entity's own)"
+            + (
+                "let the connection keep its default tier (full: the covered entity's own system)"
+                if conn.phi_zone
+                else 'set privacy: full and baa: "<your BAA reference>"'
+            )
         )
     return problems

@@ -30,7 +30,7 @@ def phi_fields(program: Program, name: str) -> dict[str, list[str]]:
     tiers = {n: c.tier for n, c in program.config.connections.items()}
     spec = program.mappings.get(name)
     found: dict[str, set[str]] = {}
-    for flow in flows(program.mappings, tiers):
+    for flow in flows(program.mappings, tiers, program.native_classes):
         if flow.connection == name and spec is not None and flow.classes - _CLEAR:
             obj = spec.entities[flow.entity].object  # type: ignore[index]
             found.setdefault(obj, set()).add(flow.native)

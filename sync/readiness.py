@@ -154,7 +154,7 @@ def online_findings(
     found: list[Finding] = _state_store(program)
     try:
         for name in program.mappings:
-            if program.config.connections[name].type == "scheduling":
+            if not _checked_online(program, name):
                 continue  # local files: local_findings covered them
             where = _where(program, name, "type")
             try:
@@ -169,6 +169,14 @@ def online_findings(
     finally:
         runtime.close()
     return found
+
+
+def _checked_online(program: Program, name: str) -> bool:
+    """Whether the connection's connector reaches a live system (``checked_online``)."""
+    try:
+        return connector_class(program.config.connections[name].type).checked_online
+    except (KeyError, RefsyncError):
+        return True  # an unknown type: the loader reported it; connecting says why too
 
 
 def _state_store(program: Program) -> list[Finding]:

@@ -49,6 +49,7 @@ from connectors.scheduling.new_referrers import (
 )
 from connectors.scheduling.patient import PatientKeyer
 from connectors.scheduling.presets import resolve_preset
+from connectors.scheduling.privacy import NATIVE_FIELD_CLASSES
 from connectors.scheduling.rejects import RowRejected
 from connectors.scheduling.rows import BadRow, RowContext, compile_rows
 from connectors.scheduling.settings import SchedulingSettings
@@ -98,6 +99,9 @@ class SchedulingConnector(Connector):
         {Capability.READ, Capability.PEOPLE_FILES, Capability.REFERRAL_MATCHING}
     )
     phi_native_fields = frozenset(PHI_FIELDS)
+    native_field_classes = NATIVE_FIELD_CLASSES
+    phi_zone = True  # the covered entity's own system: its exports are PHI to begin with
+    checked_online = False  # local files: validate's local checks cover them
     people_file_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "scheduling-worklist.csv": WORKLIST_COLUMNS,
         "closure.csv": CLOSURE_COLUMNS,

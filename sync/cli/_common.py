@@ -87,12 +87,13 @@ def engine_for(config: Path, state: str | None, **kwargs: Any) -> Iterator[Engin
 def store_for(config: Path, state: str | None) -> Iterator[tuple[StateStore, Program]]:
     """The program and its state store, for commands that only read the state (status,
     errors, history). Connection settings are resolved but not checked against their
-    connectors, so no vendor client is imported and a broken setting does not hide the runs.
+    connectors, so a broken setting does not hide the runs (each type's privacy declaration
+    still classes the mappings' fields as ``validate`` does).
     """
-    from config import load_program
+    from sync.engine.declared import load_declared
     from sync.state import StateStore
 
-    program = load_program(config)
+    program = load_declared(config, check_settings=False)
     url = refsync_environment().state_url_for(state, program.state_url)
     store = StateStore.open(url)
     try:

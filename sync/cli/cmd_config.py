@@ -29,7 +29,7 @@ _console = Console(highlight=False, soft_wrap=True)
 
 
 def _loadable_settings_models() -> dict[str, type[BaseModel]]:
-    from sync.engine.runtime import RegistrySettings
+    from sync.engine.declared import RegistrySettings
 
     registry = RegistrySettings()
     models = {}
@@ -92,12 +92,11 @@ def validate(
     patient key, output folders and key files; --online also asks each live system.
     Exit 2 on any problem; warnings alone exit 0.
     """
-    from config import load_program
-    from sync.engine.runtime import RegistrySettings
+    from sync.engine.declared import load_declared
     from sync.readiness import local_findings, online_findings
 
     try:
-        program = load_program(config, settings_models=RegistrySettings())
+        program = load_declared(config)
     except ConfigurationError as exc:
         _report(exc.problems, exc.message)
         raise typer.Exit(exc.exit_code) from None

@@ -43,11 +43,12 @@ _JSON = typer.Option(False, "--json", help="Print JSON instead of a table")
 def _store_for(
     config: Path, state: str | None
 ) -> Iterator[tuple[StateStore, ZoneInfo, StageRules]]:
-    from config import load_program
+    from sync.engine.declared import load_declared
     from sync.engine.runtime import ownership_of
     from sync.state import StateStore
 
-    program = load_program(config)  # settings unchecked: the state is all these commands read
+    # settings unchecked: the state is all these commands read
+    program = load_declared(config, check_settings=False)
     url = refsync_environment().state_url_for(state, program.state_url)
     store = StateStore.open(url)
     try:

@@ -153,10 +153,10 @@ def jobs(config: Path = _CONFIG) -> None:
     """List the program's jobs: sources -> destinations, entities, schedule and next run."""
     from rich.table import Table
 
-    from config import load_program
+    from sync.engine.declared import load_declared
 
     with handle_errors():
-        program = load_program(config)
+        program = load_declared(config, check_settings=False)
     upcoming = _next_runs(program, datetime.now(UTC))
     table = Table(title=f"Jobs of {program.root} (times in {program.config.timezone})")
     for col in ("job", "sources -> destinations", "entities", "schedule", "next run"):

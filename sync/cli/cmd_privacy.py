@@ -43,8 +43,7 @@ def privacy(
 
     Example: ``refsync privacy --config myprogram --json > privacy-review.json``
     """
-    from config import load_program
-    from sync.engine.runtime import RegistrySettings
+    from sync.engine.declared import load_declared
     from sync.privacy_document import PrivacyDocument, privacy_document
 
     if json_schema:
@@ -52,7 +51,7 @@ def privacy(
         return
     with handle_errors():
         # Not open_program: it refuses outputs above their tier, which this must report.
-        document = privacy_document(load_program(config, settings_models=RegistrySettings()))
+        document = privacy_document(load_declared(config))
     rows = document.fields
     refused = [r for r in rows if not r.allowed]
     if as_json:

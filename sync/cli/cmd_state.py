@@ -33,9 +33,10 @@ _STATE = typer.Option(
 
 
 def _url(config: Path, state: str | None) -> str:
-    from config import load_program
+    from sync.engine.declared import load_declared
 
-    return refsync_environment().chosen_state_url(state) or load_program(config).state_url
+    chosen = refsync_environment().chosen_state_url(state)
+    return chosen or load_declared(config, check_settings=False).state_url
 
 
 @state_app.command()

@@ -1,26 +1,28 @@
 """Open a program directory and build what a run needs: settings, connectors, ownership.
 
-This is where ``config`` (which never imports a connector) meets ``connectors``: the
-settings model of each connection type comes from the connector registry, so every
-connection's settings are validated, with every problem reported, before any API call.
+This is where ``config`` (which never imports a connector) meets ``connectors``: what each
+connection type declares (settings model, privacy) comes from the connector registry
+(:mod:`sync.engine.declared`), so every connection's settings are validated, with every
+problem reported, before any API call.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from config.loader import Program, load_program
+from config.loader import Program
 from config.secrets import environment
 from connectors.base import Connector, SettingRole, settings_with_role
-from connectors.registry import connector_class, connector_types
+from connectors.registry import connector_class
 from mapping.errors import ConfigurationError
 from mapping.model import Stage
 from mapping.privacy import PrivacyTier
+from sync.engine.declared import RegistrySettings, load_declared
 from sync.engine.merge import Ownership
 from sync.privacy_report import output_problems
 from sync.privacy_tiers import phi_fields, tier_problems
@@ -37,36 +39,12 @@ ConnectorFactory = Callable[[str, Program], Connector]
 """Builds the connector of one connection (tests inject sandbox-backed ones)."""
 
 
-class RegistrySettings(Mapping[str, type[BaseModel]]):
-    """Settings model per connection type, looked up in the connector registry on demand.
-
-    A type that is unknown or whose connector cannot be imported raises ``KeyError`` with a
-    message the loader reports at the connection's ``type:``.
-    """
-
-    def __getitem__(self, type_name: str) -> type[BaseModel]:
-        try:
-            return connector_class(type_name).settings_model
-        except KeyError as exc:
-            raise KeyError(str(exc.args[0])) from None
-        except Exception as exc:  # a connector that fails to import is a problem to report
-            raise KeyError(
-                f"the {type_name!r} connector cannot be loaded ({type(exc).__name__}: {exc})"
-            ) from None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(connector_types())
-
-    def __len__(self) -> int:
-        return len(connector_types())
-
-
 def open_program(
     directory: str | os.PathLike[str], *, env: Mapping[str, str] | None = None
 ) -> Program:
     """Load and validate ``directory`` with each connection type's settings model, and the
     tiers of its output files (a run never writes what a tier may not hold)."""
-    program = load_program(Path(directory), settings_models=RegistrySettings(), env=env)
+    program = load_declared(directory, env=env)
     problems = output_problems(program) + tier_problems(program)
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"

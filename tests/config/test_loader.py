@@ -11,8 +11,10 @@ import pytest
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from config import Program, load_program
+from connectors.scheduling import SchedulingConnector
 from mapping.errors import ConfigurationError, SecretError
 from mapping.model import Stage
+from mapping.privacy import TypePrivacy
 from mapping.setting_roles import SettingRole
 
 FIXTURE = Path(__file__).parent / "fixtures" / "program"
@@ -34,6 +36,13 @@ class ClinicSettings(BaseModel):
 
 
 MODELS = {"salesforce": CrmSettings, "scheduling": ClinicSettings}
+PRIVACY = {
+    "scheduling": TypePrivacy(
+        phi_zone=SchedulingConnector.phi_zone,
+        native_classes=SchedulingConnector.native_field_classes,
+    )
+}
+"""What the registry hands the loader for the scheduling type (its connector declares it)."""
 
 
 @pytest.fixture
@@ -57,9 +66,9 @@ def edit(root: Path, relative: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def problems_of(root: Path, *, env=ENV, models=MODELS) -> list[str]:
+def problems_of(root: Path, *, env=ENV, models=MODELS, privacy=PRIVACY) -> list[str]:
     with pytest.raises(ConfigurationError) as info:
-        load_program(root, settings_models=models, env=env)
+        load_program(root, settings_models=models, privacy=privacy, env=env)
     assert info.value.exit_code == 2
     return info.value.problems
 

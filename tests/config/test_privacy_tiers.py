@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_loader import ENV, FIXTURE, MODELS, edit, problems_of
+from test_loader import ENV, FIXTURE, MODELS, PRIVACY, edit, problems_of
 
 from config import load_program
-from mapping.privacy import PrivacyTier
+from mapping.privacy import PrivacyTier, TypePrivacy
 
 CLINIC = "mappings/clinic.yaml"
 CRM = "mappings/crm.yaml"
@@ -45,10 +45,28 @@ def test_a_crm_is_deidentified_by_default_and_a_scheduling_system_is_inside_the_
     program_dir,
 ):
     edit(program_dir, "refsync.yaml", "    phi_allowed: true\n", "")
-    program = load_program(program_dir, settings_models=MODELS, env=ENV)
+    program = load_program(program_dir, settings_models=MODELS, privacy=PRIVACY, env=ENV)
     assert program.config.connections["crm"].tier is PrivacyTier.DEIDENTIFIED
     assert program.config.connections["clinic"].tier is PrivacyTier.FULL
     assert program.warnings == ()
+
+
+def test_the_phi_zone_and_native_classes_come_from_the_types_declaration_not_its_name(
+    program_dir,
+):
+    edit(program_dir, "refsync.yaml", "    phi_allowed: true\n", "")
+    _add_clinic_field(program_dir, "{canonical: urgency, native: authorization_number, "
+                      "direction: in}")  # fmt: skip
+    _add_crm_field(program_dir, "{canonical: urgency, native: Urgency__c, direction: out}")
+    (problem,) = problems_of(program_dir)  # the scheduling type's declaration classes it
+    assert "clinic authorization_number (direct_identifier" in problem
+    undeclared = load_program(program_dir, settings_models=MODELS, env=ENV)
+    clinic = undeclared.config.connections["clinic"]
+    assert clinic.tier is PrivacyTier.DEIDENTIFIED and not clinic.covered_entity
+    assert undeclared.native_classes == {"crm": {}, "clinic": {}}
+    declared = load_program(program_dir, settings_models=MODELS, privacy={
+        "scheduling": TypePrivacy()}, env=ENV)  # fmt: skip
+    assert declared.config.connections["clinic"].tier is PrivacyTier.DEIDENTIFIED
 
 
 def test_phi_allowed_still_works_with_a_deprecation_warning_naming_privacy_and_the_missing_baa(

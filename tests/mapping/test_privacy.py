@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from connectors.scheduling import SchedulingConnector
 from connectors.scheduling.native import OBJECTS, PHI_FIELDS
 from mapping.model import ENTITIES, is_phi_path, phi_paths
 from mapping.privacy import (
@@ -54,16 +55,16 @@ def test_tiers_nest_and_only_full_holds_identifiers_and_free_text():
 def test_the_scheduling_connectors_phi_fields_are_classed_as_patient_data():
     for name in (*PHI_FIELDS, "patient_key", "cancel_reason", "appointment_at"):
         assert name in OBJECTS["stage_event"]
-        fc = native_class("scheduling", "referral", name)
+        fc = native_class(SchedulingConnector.native_field_classes, "referral", name)
         assert fc is not None and fc.data_class is not DataClass.OPERATIONAL, name
 
 
 def test_native_names_that_say_what_they_hold_are_classed_by_name_only_for_referrals():
-    assert native_class("salesforce", "referral", "Patient_DOB__c").data_class is (  # type: ignore[union-attr]
+    assert native_class({}, "referral", "Patient_DOB__c").data_class is (  # type: ignore[union-attr]
         DataClass.QUASI_IDENTIFIER
     )
-    assert native_class("hubspot", "referral", "patient_mrn").data_class is (  # type: ignore[union-attr]
+    assert native_class({}, "referral", "patient_mrn").data_class is (  # type: ignore[union-attr]
         DataClass.DIRECT_IDENTIFIER
     )
-    assert native_class("salesforce", "referral", "Stage__c") is None
-    assert native_class("salesforce", "clinician", "Birthdate") is None  # a clinician's own
+    assert native_class({}, "referral", "Stage__c") is None
+    assert native_class({}, "clinician", "Birthdate") is None  # a clinician's own
