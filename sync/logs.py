@@ -11,6 +11,9 @@ PHI read during a run (patient names, MRNs, birth dates, phones) is registered w
 from then on, whatever logger or exception carries it. PHI is matched by looking each run of
 words of a line up in a set, not by one regular expression over every value: registering
 100,000 patients costs a set insert each, where compiling them into a pattern took minutes.
+The set holds a 60-bit hash of each spelling, not the spelling: a run registers about ten
+spellings per patient, and a small int costs a third less than the text (and is no PHI). A
+hash collision can only redact a word that is not PHI, never let a PHI value through.
 """
 
 from __future__ import annotations
@@ -43,20 +46,28 @@ __all__ = [
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote() leaves as it is
 _MIN_LENGTH = 4  # as mapping.redact: shorter values identify nobody and would gut the logs
+# Hashes below 2**60 are two-digit ints (32 bytes); a full 64-bit hash takes 40. Python's str
+# hash is keyed per process (PYTHONHASHSEED), so the set means nothing outside this process.
+_HASH_MASK = (1 << 60) - 1
+
+
+def _key(text: str) -> int:
+    return hash(text) & _HASH_MASK
 
 
 class PhiValues:
     """The PHI values read by this process, with their common re-spellings, for redaction.
 
-    Values are kept lower-cased in a set; :meth:`redact` looks up every run of up to
-    ``max_words`` consecutive words of a text (with the text between them) and replaces the
-    longest run found. Thread-safe: runs register from their writer threads.
+    Values are kept lower-cased, as hashes (:func:`_key`), in a set; :meth:`redact` looks up
+    every run of up to ``max_words`` consecutive words of a text (with the text between
+    them) and replaces the longest run found. Thread-safe: runs register from their writer
+    threads.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._values: set[str] = set()
-        self._seen: set[tuple[str, str, bool]] = set()
+        self._values: set[int] = set()
+        self._seen: set[int] = set()  # values already expanded (type, text, is_name)
         self._max_words = 1
 
     def __len__(self) -> int:
@@ -66,7 +77,7 @@ class PhiValues:
         """Register one PHI value (text, number, date or datetime)."""
         if value is None or isinstance(value, bool):
             return
-        seen = (type(value).__name__, str(value), is_name)
+        seen = hash((type(value).__name__, str(value), is_name)) & _HASH_MASK
         if seen in self._seen:  # the same patient on every page: variants computed once
             return
         self._seen.add(seen)
@@ -76,10 +87,11 @@ class PhiValues:
             variants = date_spellings(value)
         else:
             variants = _text_variants(str(value).strip(), is_name=is_name)
-        fresh = {v.lower() for v in variants if len(v) >= _MIN_LENGTH}
-        if not fresh:
+        lowered = {v.lower() for v in variants if len(v) >= _MIN_LENGTH}
+        if not lowered:
             return
-        words = max(len(_WORD.findall(v)) for v in fresh)
+        words = max(len(_WORD.findall(v)) for v in lowered)
+        fresh = {_key(v) for v in lowered}
         with self._lock:
             self._values |= fresh
             self._max_words = max(self._max_words, words)
@@ -94,7 +106,7 @@ class PhiValues:
             start = words[i][0]
             hit = None
             for j in range(min(len(words), i + self._max_words) - 1, i - 1, -1):
-                if lowered[start : words[j][1]] in self._values:
+                if _key(lowered[start : words[j][1]]) in self._values:
                     hit = j
                     break
             if hit is None:
