@@ -55,7 +55,7 @@ _NULLS = NULL_TOKENS
 _NULL_LENGTH = max(map(len, NULL_TOKENS))
 ABSENT = -1
 """The position of a column the file lacks: every row gets a blank cell appended there."""
-CACHE_LIMIT = 65_536
+CACHE_LIMIT = 8_192
 """Entries per cache of one file's read (cleared when full): memory stays flat on any file."""
 
 
