@@ -68,7 +68,8 @@ class SourceReader:
         to_canonical
     )
     touched: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) changed this run
-    _created: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) new this run
+    # entity -> ids new this run (one set per entity: no (entity, id) tuple per record)
+    _created: dict[str, set[str]] = field(default_factory=dict)
     _connector: Connector | None = None
     _rejected: int = 0  # record errors so far: a merge that added none is remembered
     _identity: IdentityResolver = field(init=False)
@@ -234,9 +235,9 @@ class SourceReader:
         if result.data is None:
             return
         if current is None:
-            self._created.add((entity, cid))
+            self._created.setdefault(entity, set()).add(cid)
             self.report.count_read(source, entity, "created")
-        elif (entity, cid) not in self._created:  # a record's later rows of this run refine it
+        elif cid not in self._created.get(entity, ()):  # a record's later rows of this run refine it
             self.report.count_read(source, entity, "updated")
             shown = [f for f in result.changed_fields if f not in _LOG_FIELDS]
             if shown:

@@ -60,9 +60,10 @@ class RunReport:
     by_stage: Counter[str] = field(default_factory=Counter)  # stage moved to -> n (exact)
     message: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-    _moved: dict[str, tuple[int | None, str]] = field(
-        default_factory=dict, repr=False, compare=False
-    )  # referral -> (index in transitions, stage moved to)
+    # referral -> stage moved to (every referral moved this run: a string each, no tuple)
+    _moved: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # referral -> its index in ``transitions`` (the listed ones only, at most _LIST_LIMIT)
+    _listed: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def count_read(self, source: str, entity: str, what: str, n: int = 1) -> None:
         if n:
@@ -88,25 +89,23 @@ class RunReport:
         """One stage move per referral and run: a later move of the same referral extends it
         (``(new) -> scheduled`` then ``scheduled -> completed`` is ``(new) -> completed``)."""
         with self._lock:
-            seen = self._moved.get(move.key)
-            if seen is not None:
-                at, after = seen
+            after = self._moved.get(move.key)
+            self._moved[move.key] = move.after
+            self.by_stage[move.after] += 1
+            if after is not None:
                 self.by_stage[after] -= 1
                 if not self.by_stage[after]:
                     del self.by_stage[after]
-                self.by_stage[move.after] += 1
-                self._moved[move.key] = (at, move.after)
+                at = self._listed.get(move.key)
                 if at is not None:
                     first = self.transitions[at]
                     self.transitions[at] = Transition(move.key, first.before, move.after,
                                                       move.system)  # fmt: skip
                 return
             self.totals["transitions"] += 1
-            self.by_stage[move.after] += 1
-            at = len(self.transitions) if len(self.transitions) < _LIST_LIMIT else None
-            if at is not None:
+            if len(self.transitions) < _LIST_LIMIT:
+                self._listed[move.key] = len(self.transitions)
                 self.transitions.append(move)
-            self._moved[move.key] = (at, move.after)
 
     @property
     def rejected(self) -> int:
