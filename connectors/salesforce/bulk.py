@@ -82,6 +82,12 @@ def _csv_parts(
     return parts
 
 
+def _text_lines(body: bytes) -> io.TextIOWrapper:
+    """A result CSV body as text lines, decoded a block at a time: ``io.StringIO`` of the
+    decoded text would hold four bytes per character of a whole job's results at once."""
+    return io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", newline="")
+
+
 class BulkUpsert:
     """Upserts one object's records through Bulk API 2.0 ingest jobs."""
 
@@ -183,12 +189,12 @@ class BulkUpsert:
         accept = {"Accept": "text/csv"}
         out: dict[str, WriteResult] = {}
         ok = self._call(where, "GET", f"ingest/{job_id}/successfulResults/", headers=accept)
-        for row in csv.DictReader(io.StringIO(ok.content.decode("utf-8"))):
+        for row in csv.DictReader(_text_lines(ok.content)):
             key = row.get(self.key, "")
             created = row.get("sf__Created", "").lower() == "true"
             out[key] = WriteResult(key, row.get("sf__Id") or None, created)
         failed = self._call(where, "GET", f"ingest/{job_id}/failedResults/", headers=accept)
-        for row in csv.DictReader(io.StringIO(failed.content.decode("utf-8"))):
+        for row in csv.DictReader(_text_lines(failed.content)):
             key = row.get(self.key, "")
             code, fields = parse_error(row.get("sf__Error", ""))
             error = record_error(self.object_name, self.key, key, code, fields)

@@ -220,9 +220,9 @@ def _recompute(
     index = _load(store, INDEX, sorted(partners))
     lists = {name: sorted({i for d in index.values() for i in d.get(name) or ()})
              for name in _LISTS.values()}  # fmt: skip
-    referrals = _models(_load(store, "referral", lists["referrals"]), Referral, result)
-    outreach = _models(_load(store, "outreach", lists["outreach"]), OutreachActivity, result)
-    clinicians = _models(_load(store, "clinician", lists["clinicians"]), Clinician, result)
+    referrals = _load_models(store, "referral", lists["referrals"], Referral, result)
+    outreach = _load_models(store, "outreach", lists["outreach"], OutreachActivity, result)
+    clinicians = _load_models(store, "clinician", lists["clinicians"], Clinician, result)
     models = _models(partners, Partner, result)
     m = compute(referrals, models, clinicians, outreach, definitions, now=now, config=config)
     by_partner = {pm.partner_id: pm for pm in m.partners}
@@ -244,6 +244,17 @@ def _recompute(
     result.referrals_read += len(referrals)
     if updates:
         result.changed += store.put_records("partner", updates).changed
+
+
+def _load_models(
+    store: StateStore, entity: str, ids: Sequence[str], model: Any, result: RollupResult
+) -> list[Any]:
+    """:func:`_load` then :func:`_models`, a chunk at a time: a partner with every referral
+    of the program would otherwise hold all their stored dicts beside all their models."""
+    out: list[Any] = []
+    for start in range(0, len(ids), _CHUNK):
+        out += _models(_load(store, entity, ids[start : start + _CHUNK]), model, result)
+    return out
 
 
 def _models(records: Mapping[str, dict[str, Any]], model: Any, result: RollupResult) -> list[Any]:
