@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 __all__ = [
@@ -90,6 +89,9 @@ def _validate(data: Any, line: int | None, pointer: str | None) -> FhirItem:
     rtype = data["resourceType"]
     if rtype not in SUPPORTED_TYPES:
         return FhirItem(line, pointer, rtype)
+    # Imported here: the FHIR models cost ~13 MB, which a CSV connection never needs.
+    from fhir.resources.R4B import get_fhir_model_class
+
     try:
         model = get_fhir_model_class(rtype).model_validate(data)
     except ValidationError as exc:

@@ -237,7 +237,7 @@ class SourceReader:
         if current is None:
             self._created.setdefault(entity, set()).add(cid)
             self.report.count_read(source, entity, "created")
-        elif cid not in self._created.get(entity, ()):  # a record's later rows of this run refine it
+        elif cid not in self._created.get(entity, ()):  # a record's later rows refine it
             self.report.count_read(source, entity, "updated")
             shown = [f for f in result.changed_fields if f not in _LOG_FIELDS]
             if shown:

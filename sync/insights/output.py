@@ -20,7 +20,6 @@ from mapping.model import (
     QualifiedReferralDefinition,
     Referral,
 )
-from sync.insights.html import render_html
 from sync.insights.tables import ProgramData, Table
 from sync.state import StateStore
 
@@ -72,6 +71,9 @@ def write_report(
     threshold: int,
 ) -> Path:
     """Write the HTML report atomically; returns its path."""
+    # Imported here: plotly is for the HTML report only, not the worklists a run writes.
+    from sync.insights.html import render_html
+
     text = render_html(tables, program=program, now=now, days=days, threshold=threshold)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
