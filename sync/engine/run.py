@@ -31,6 +31,7 @@ from mapping.transforms import TransformContext
 from sync.engine.crashpoint import crash_point_from_env
 from sync.engine.derive_pass import derive_referrals
 from sync.engine.derived import store_definitions
+from sync.engine.gcfreeze import start_up_objects_frozen
 from sync.engine.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
 from sync.engine.matching import PatientMatcher
 from sync.engine.outputs import write_outputs
@@ -83,7 +84,7 @@ class Engine:
         """What ``run(job)`` would do, without writing anything anywhere."""
         report = RunReport(job=job, dry_run=True)
         self._warn()
-        with self.store.rollback_only():
+        with self.store.rollback_only(), start_up_objects_frozen():
             self._execute(job, report, run_id=None)
         report.status = "planned"
         return report
@@ -112,7 +113,8 @@ class Engine:
         )
         try:
             self._mark_interrupted(job, run_id)
-            self._execute(job, report, run_id=run_id)
+            with start_up_objects_frozen():
+                self._execute(job, report, run_id=run_id)
         except RefsyncError as exc:
             report.status, report.message = "failed", exc.message
             raise
