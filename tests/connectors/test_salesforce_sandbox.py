@@ -147,6 +147,20 @@ def test_bulk_failed_rows_come_back_as_record_errors_matched_by_key(
     assert len(sandbox.records("Referral__c")) == 28
 
 
+def test_bulk_results_with_quoted_line_breaks_and_accents_match_every_record(
+    sandbox: SalesforceSandbox,  # noqa: F811
+) -> None:
+    """The result files echo each row's cells: a quoted cell spanning lines is one row."""
+    connector = make_connector(sandbox, bulk_threshold=10, bulk_poll_seconds=0)
+    keys = _keys(25)
+    reason = 'pain after "surgery",\nreferred from Zürich\r\nagain'
+    records = [referral(k, Reason__c=reason) for k in keys]
+    results = connector.upsert("Referral__c", records, key=KEY)
+    assert [r.key for r in results] == keys
+    assert all(r.ok and r.created and r.id for r in results)
+    assert len(sandbox.records("Referral__c")) == 25
+
+
 def test_a_bulk_upsert_of_the_same_records_creates_nothing_new(
     sandbox: SalesforceSandbox,  # noqa: F811
 ) -> None:

@@ -119,3 +119,15 @@ def test_a_celery_workers_log_lines_pass_the_same_redaction(
     err = capfd.readouterr().err
     assert "Task succeeded" in err and "[REDACTED]" in err
     assert canary.split()[1].lower() not in err.lower()
+
+
+def test_the_phi_registry_keeps_hashes_of_what_it_redacts_never_the_text() -> None:
+    phi = PhiValues()
+    phi.add("DOE,JANE Q", is_name=True)
+    phi.add("000123456")
+    phi.add(date(1980, 1, 2))
+    held = [item for kept in vars(phi).values() if isinstance(kept, set) for item in kept]
+    assert held and all(isinstance(item, int) for item in held)
+    assert phi.redact("Jane Q Doe, mrn 123456, born 1980-01-02") == (
+        "[REDACTED], mrn [REDACTED], born [REDACTED]"
+    )
