@@ -29,8 +29,24 @@ _BATCH = 2000
 class DerivedReferrals:
     linked: list[str] = field(default_factory=list)  # referral ids whose referrer changed
     unresolved: dict[str, str] = field(default_factory=dict)  # referral number -> NPI
+    names: dict[str, str | None] = field(default_factory=dict)  # ... -> referring name
     prospects: set[str] = field(default_factory=set)  # unresolved NPIs held by a prospect
     stored: int = 0
+
+    def absorb(self, later: DerivedReferrals) -> None:
+        """Add the run's pass over every referral waiting for a referrer (which includes the
+        ones this pass left waiting): what it still finds waiting is what waits."""
+        self.linked += later.linked
+        self.unresolved, self.names = later.unresolved, later.names
+        self.prospects = later.prospects
+        self.stored += later.stored
+
+    def waiting_names(self) -> dict[str, list[str | None]]:
+        """NPI -> the referring names of the referrals waiting for it."""
+        out: dict[str, list[str | None]] = {}
+        for number, npi in self.unresolved.items():
+            out.setdefault(npi, []).append(self.names.get(number))
+        return out
 
 
 def derive_referrals(
@@ -74,8 +90,10 @@ def _linked(
     if not npi:
         return data
     clinician = clinicians.get(str(npi))
+    number = str(data.get("referral_number") or data["id"])
     if clinician is None or clinician.get("prospect"):  # a prospect is a lead, not a referrer
-        result.unresolved[str(data.get("referral_number") or data["id"])] = str(npi)
+        result.unresolved[number] = str(npi)
+        result.names[number] = data.get("referring_name")
         if clinician is not None:
             result.prospects.add(str(npi))
         return data

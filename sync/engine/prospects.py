@@ -23,11 +23,12 @@ referrals (clear fields only: nothing sealed is opened) and stores the new clini
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nameparser import HumanName
+from nameparser.config import Constants
 
 from mapping.npi import is_valid_npi
 from mapping.spec import EntityMapping
@@ -40,6 +41,7 @@ __all__ = [
     "create_prospects",
     "prospect_record",
     "provider_name",
+    "provider_role",
     "settle_prospects",
 ]
 
@@ -57,12 +59,29 @@ class NewProspects:
     invalid: list[str] = field(default_factory=list)
 
 
+def _constants() -> Constants:
+    # Credentials as exports write them after a name ("PATEL, RAJ DO"); nameparser would
+    # otherwise read DO as a surname particle (as in "do Carmo"), which "DO, MINH" still is
+    found = Constants()
+    found.prefixes.remove("do")
+    found.suffix_acronyms.add(*(c.lower() for c in _ROLES))
+    return found
+
+
+_ROLES = {
+    **dict.fromkeys(("MD", "DO"), "physician"),
+    **dict.fromkeys(("NP", "APRN", "DNP", "FNP", "CRNP"), "nurse_practitioner"),
+    **dict.fromkeys(("PA", "PA-C"), "physician_assistant"),
+}
+_NAMES = _constants()
+
+
 def provider_name(text: str | None) -> tuple[str | None, str]:
     """(first, last) from a referring provider name as exports write it: ``"AVERY, ADA MD"``,
-    ``"Dr. Ben Brook"``, ``"Brook Ben J"``... Titles and credentials are dropped and an
+    ``"Dr. Ben Brook"``, ``"PATEL, RAJ DO"``... Titles and credentials are dropped and an
     all-capitals name is given ordinary capitals; no name gives ``(None, "Unknown referrer")``
     (a clinician needs a last name)."""
-    name = HumanName((text or "").strip())
+    name = HumanName((text or "").strip(), constants=_NAMES)
     if str(name).isupper():
         name.capitalize(force=True)
     first = " ".join(p for p in (name.first, name.middle) if p)
@@ -71,18 +90,31 @@ def provider_name(text: str | None) -> tuple[str | None, str]:
     return first or None, name.last
 
 
+def provider_role(text: str | None) -> str | None:
+    """The clinician role a credential after the name says (MD, DO, NP, PA-C...); None when
+    the name carries none (the model's default role applies)."""
+    name = HumanName((text or "").strip(), constants=_NAMES)
+    for credential in name.suffix_list:
+        role = _ROLES.get(credential.strip(" .,").upper())
+        if role is not None:
+            return role
+    return None
+
+
 def prospect_record(npi: str, names: Iterable[str | None]) -> dict[str, Any]:
     """The prospect clinician for ``npi``, named by the most frequent non-blank name."""
     counted = Counter(n.strip() for n in names if n and n.strip())
-    first, last = provider_name(counted.most_common(1)[0][0] if counted else None)
-    return {
+    text = counted.most_common(1)[0][0] if counted else None
+    first, last = provider_name(text)
+    record = {
         "id": canonical_id("clinician", npi),
         "first_name": first,
         "last_name": last,
-        "role": "physician",
         "npi": npi,
         "prospect": True,
     }
+    role = provider_role(text)
+    return record if role is None else {**record, "role": role}
 
 
 @dataclass
@@ -125,29 +157,36 @@ def settle_prospects(
     return out
 
 
-def create_prospects(store: StateStore, npis: Iterable[str], *, min_referrals: int) -> NewProspects:
-    """Create the prospect clinicians ``npis`` call for (see the module docstring)."""
+def create_prospects(
+    store: StateStore, seen: Mapping[str, Sequence[str | None]], *, min_referrals: int
+) -> NewProspects:
+    """Create the prospect clinicians the waiting NPIs call for (see the module docstring).
+
+    ``seen``: NPI -> the referring names of this run's referrals waiting for it. An NPI
+    seen at least ``min_referrals`` times is decided by them; only the others are counted
+    over the store (clear fields only), so the default threshold of one costs no scan."""
     out = NewProspects()
-    wanted = {str(n) for n in npis}
+    wanted = {str(n) for n in seen}
     if not wanted:
         return out
-    known = store.find_ids_by_key("clinician", "npi", wanted)
-    wanted -= set(known)
+    wanted -= set(store.find_ids_by_key("clinician", "npi", wanted))
     out.invalid = sorted(n for n in wanted if not is_valid_npi(n))
     wanted -= set(out.invalid)
-    if not wanted:
-        return out
-    names: dict[str, list[str | None]] = {n: [] for n in wanted}
-    for ref in store.iter_records("referral", where=lambda d: _names(d, wanted)):
-        names[str(ref.data["referring_npi"])].append(ref.data.get("referring_name"))
+    names = {n: list(seen[n]) for n in wanted}
+    short = {n for n, found in names.items() if len(found) < min_referrals}
+    if short:
+        counted: dict[str, list[str | None]] = {n: [] for n in short}
+        for ref in store.iter_records("referral", where=lambda d: _names(d, short)):
+            counted[str(ref.data["referring_npi"])].append(ref.data.get("referring_name"))
+        names.update(counted)
     new: list[tuple[str, dict[str, Any], bool]] = []
-    for npi, seen in sorted(names.items()):
-        if len(seen) < min_referrals:
-            out.below_threshold[npi] = len(seen)
+    for npi, found in sorted(names.items()):
+        if len(found) < min_referrals:
+            out.below_threshold[npi] = len(found)
             continue
-        record = prospect_record(npi, seen)
+        record = prospect_record(npi, found)
         new.append((record["id"], record, False))
-        out.created[npi] = len(seen)
+        out.created[npi] = len(found)
     if new:
         store.put_records("clinician", new)
     return out

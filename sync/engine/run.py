@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
@@ -269,15 +269,13 @@ class Engine:
             touched = self.store.record_ids("referral")
         definitions = self._definitions() if "referral" in job.entities else []
         done = derive_referrals(self.store, touched, definitions, now=started, tz=tz)
-        linked, unresolved = list(done.linked), dict(done.unresolved)
         clinicians = [cid for entity, cid in self._touched if entity == "clinician"]
         if clinicians:  # clinicians arrived or got a practice: re-resolve who waits for them
             waiting = unlinked_referral_ids(self.store, clinicians)
-            again = derive_referrals(self.store, waiting, definitions, now=started, tz=tz)
-            linked += again.linked
-            unresolved = again.unresolved | unresolved
+            done.absorb(derive_referrals(self.store, waiting, definitions, now=started, tz=tz))
+        linked, unresolved = done.linked, done.unresolved
         report.count_read("hub", "referral", "linked to referrer", len(linked))
-        prospects = done.prospects | self._prospects(set(unresolved.values()), report)
+        prospects = done.prospects | self._prospects(done.waiting_names(), report)
         for number, npi in sorted(unresolved.items()):
             held = " (a prospect clinician holds it)" if npi in prospects else ""
             report.add(
@@ -298,12 +296,12 @@ class Engine:
         report.count_read("hub", "partner", "rollups recomputed", rollups.recomputed)
         report.count_read("hub", "partner", "rollups changed", len(rollups.changed))
 
-    def _prospects(self, npis: set[str], report: RunReport) -> set[str]:
+    def _prospects(self, seen: Mapping[str, list[str | None]], report: RunReport) -> set[str]:
         """Create the prospect clinicians the waiting NPIs call for (opt-in); their NPIs."""
         settings = self.program.config.referrers
-        if not settings.create_prospects or not npis:
+        if not settings.create_prospects or not seen:
             return set()
-        made = create_prospects(self.store, npis, min_referrals=settings.prospect_min_referrals)
+        made = create_prospects(self.store, seen, min_referrals=settings.prospect_min_referrals)
         for what, n in (
             ("prospects created", len(made.created)),
             ("prospects waiting: below prospect_min_referrals", len(made.below_threshold)),

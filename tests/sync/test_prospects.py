@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from sync.cli import app
 from sync.demo import seed_crm
 from sync.engine.ids import canonical_id
-from sync.engine.prospects import prospect_record, provider_name
+from sync.engine.prospects import prospect_record, provider_name, provider_role
 from tests.sync.conftest import Hub
 
 HEADER = ["PAT_ENC_CSN_ID", "PAT_MRN_ID", "APPT_DTTM", "APPT_STATUS_C", "APPT_MADE_DTTM",
@@ -37,6 +37,23 @@ def test_provider_names_are_parsed_as_exports_write_them():
     assert provider_name("BROOK") == (None, "Brook")
     assert provider_name("  ") == (None, "Unknown referrer")
     assert provider_name(None) == (None, "Unknown referrer")
+
+
+def test_a_credential_after_the_name_is_dropped_and_says_the_role_while_do_as_a_surname_stays():
+    assert provider_name("PATEL, RAJ DO") == ("Raj", "Patel")
+    assert provider_name("DO, MINH") == ("Minh", "Do")
+    assert provider_name("Maria do Carmo Silva") == ("Maria do Carmo", "Silva")
+    assert provider_role("PATEL, RAJ DO") == "physician"
+    assert provider_role("Lee, Ann NP") == "nurse_practitioner"
+    assert provider_role("Ross, Amy APRN, DNP") == "nurse_practitioner"
+    assert provider_role("Kim, Jo PA-C") == "physician_assistant"
+    assert provider_role("DO, MINH") is None  # a surname, not a credential
+    assert provider_role("Dr. Ben Brook") is None
+
+
+def test_a_prospect_without_a_credential_keeps_the_models_default_role():
+    assert "role" not in prospect_record(ZIMMER, ["Zimmer, Carla"])
+    assert prospect_record(ZIMMER, ["Zimmer, Carla NP"])["role"] == "nurse_practitioner"
 
 
 def test_a_prospect_takes_the_id_its_npi_gives_and_the_name_most_rows_spell():
@@ -185,3 +202,16 @@ def test_validate_names_a_clinician_destination_whose_mapping_cannot_flag_a_pros
     assert "refsync.yaml:" in flat
     assert "job 'partners-to-hubspot' sends clinicians to 'hubspot'" in flat
     assert "does not map the clinician field prospect" in flat
+
+
+def test_a_referral_resolved_by_the_runs_second_pass_is_no_longer_listed_as_waiting():
+    from sync.engine.derive_pass import DerivedReferrals
+
+    first = DerivedReferrals(linked=["r1"], unresolved={"REF-1": ZIMMER, "REF-2": ONCE},
+                             names={"REF-1": "Zimmer, Carla", "REF-2": None})  # fmt: skip
+    # the clinician for ZIMMER arrived in the same run: the pass over every waiting referral
+    later = DerivedReferrals(linked=["r2"], unresolved={"REF-2": ONCE}, names={"REF-2": None})
+    first.absorb(later)
+    assert first.unresolved == {"REF-2": ONCE}
+    assert first.linked == ["r1", "r2"]
+    assert first.waiting_names() == {ONCE: [None]}
