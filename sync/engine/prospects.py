@@ -176,7 +176,8 @@ def create_prospects(
     short = {n for n, found in names.items() if len(found) < min_referrals}
     if short:
         counted: dict[str, list[str | None]] = {n: [] for n in short}
-        for ref in store.iter_records("referral", where=lambda d: _names(d, short)):
+        fields = ("referring_npi", "referring_name")
+        for ref in store.iter_records("referral", where=lambda d: _names(d, short), fields=fields):
             counted[str(ref.data["referring_npi"])].append(ref.data.get("referring_name"))
         names.update(counted)
     new: list[tuple[str, dict[str, Any], bool]] = []

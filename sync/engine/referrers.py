@@ -42,7 +42,9 @@ def unlinked_referral_ids(store: StateStore, clinicians: Collection[str] = ()) -
     those linked to one of ``clinicians`` without a practice (it may have one now)."""
     # The fields read are kept in clear: the other referrals are never opened (decrypted).
     wanted = frozenset(clinicians)
-    waiting = store.iter_records("referral", where=lambda d: _waiting_for_referrer(d, wanted))
+    waiting = store.iter_records(
+        "referral", where=lambda d: _waiting_for_referrer(d, wanted), fields=("id",)
+    )
     return [r.id for r in waiting]
 
 

@@ -219,3 +219,21 @@ def test_a_new_version_that_changed_only_clear_fields_keeps_its_token(url: str) 
     assert _token(url, "ref-1") != before  # its PHI changed: a new token
     assert store.get_record("referral", "ref-1").data == treated
     store.close()
+
+
+def test_the_search_for_referrals_waiting_for_a_referrer_and_the_prospect_count_open_none(url):
+    # Sealed under one key, searched with another: opening any referral would raise.
+    from sync.engine.prospects import create_prospects
+    from sync.engine.referrers import unlinked_referral_ids
+
+    waiting = {**_referral(1), "referring_npi": "1245319599", "referring_name": "ZIMMER, CARLA"}
+    linked = {**_referral(2), "referring_npi": "1003000126", "clinician_id": "cli_1"}
+    with StateStore.open(url) as store:
+        store.put_records("referral", [("ref-1", waiting, False), ("ref-2", linked, False)])
+    with StateStore.open(url, keys=[new_key()]) as other:
+        assert unlinked_referral_ids(other) == ["ref-1"]
+        assert unlinked_referral_ids(other, ["cli_1"]) == ["ref-1", "ref-2"]  # no practice yet
+        made = create_prospects(other, {"1245319599": []}, min_referrals=1)
+        assert made.created == {"1245319599": 1}
+        [prospect] = other.iter_records("clinician")
+        assert (prospect.data["first_name"], prospect.data["last_name"]) == ("Carla", "Zimmer")
