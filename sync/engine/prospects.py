@@ -102,10 +102,10 @@ def provider_role(text: str | None) -> str | None:
 
 
 def prospect_record(npi: str, names: Iterable[str | None]) -> dict[str, Any]:
-    """The prospect clinician for ``npi``, named by the most frequent non-blank name."""
-    counted = Counter(n.strip() for n in names if n and n.strip())
-    text = counted.most_common(1)[0][0] if counted else None
-    first, last = provider_name(text)
+    """The prospect clinician for ``npi``, named by the most frequent non-blank name; its role
+    from the first credential any spelling carries (most frequent first)."""
+    ranked = [n for n, _ in Counter(n.strip() for n in names if n and n.strip()).most_common()]
+    first, last = provider_name(ranked[0] if ranked else None)
     record = {
         "id": canonical_id("clinician", npi),
         "first_name": first,
@@ -113,7 +113,7 @@ def prospect_record(npi: str, names: Iterable[str | None]) -> dict[str, Any]:
         "npi": npi,
         "prospect": True,
     }
-    role = provider_role(text)
+    role = next((r for r in map(provider_role, ranked) if r is not None), None)
     return record if role is None else {**record, "role": role}
 
 

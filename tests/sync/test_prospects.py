@@ -54,6 +54,10 @@ def test_a_credential_after_the_name_is_dropped_and_says_the_role_while_do_as_a_
 def test_a_prospect_without_a_credential_keeps_the_models_default_role():
     assert "role" not in prospect_record(ZIMMER, ["Zimmer, Carla"])
     assert prospect_record(ZIMMER, ["Zimmer, Carla NP"])["role"] == "nurse_practitioner"
+    # one row spells the name without the credential, another with it
+    assert prospect_record(ZIMMER, ["Zimmer, Carla", "ZIMMER, CARLA NP"])["role"] == (
+        "nurse_practitioner"
+    )
 
 
 def test_a_prospect_takes_the_id_its_npi_gives_and_the_name_most_rows_spell():
