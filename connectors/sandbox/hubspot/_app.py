@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -131,7 +132,8 @@ def _json_response(status: int, body: Any, headers: dict[str, str]) -> Response:
         empty = Response(b"", status=status, headers=headers)
         empty.headers.pop("Content-Type", None)  # HubSpot sends no body and no type on 204
         return empty
-    data = json.dumps(body, separators=(",", ":"))
+    # orjson: UTF-8 like the real API, and several times faster than json on big pages
+    data = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
     return Response(
         data, status=status, headers=headers, content_type="application/json;charset=utf-8"
     )

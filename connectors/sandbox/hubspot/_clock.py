@@ -7,6 +7,7 @@ a ``Z``, milliseconds only when they are not zero (``2019-10-30T03:30:17.883Z``,
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from datetime import UTC, datetime
@@ -47,10 +48,10 @@ class Clock:
             return self._last
 
 
+@functools.lru_cache(maxsize=65536)  # pages print the same few instants many times
 def iso_ms(ms: int) -> str:
     """Epoch milliseconds as HubSpot prints an instant."""
-    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000))
     frac = ms % 1000
     return f"{base}.{frac:03d}Z" if frac else f"{base}Z"
 

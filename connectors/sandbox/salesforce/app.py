@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -108,7 +109,7 @@ class Route:
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        json.dumps(data),
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
         status=status,
         headers=headers,
         content_type="application/json;charset=UTF-8",
