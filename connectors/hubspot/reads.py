@@ -34,8 +34,8 @@ virtual ``engagements`` object keeps one such bookmark per engagement type.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -44,6 +44,7 @@ from connectors.base import Bookmark, NativeRecord, ReadPage
 from connectors.hubspot.associations import AssociationStore, association_targets
 from connectors.hubspot.lookback import Lookback, later
 from connectors.hubspot.pipelines import PipelineCatalog
+from connectors.hubspot.readahead import read_ahead
 from connectors.hubspot.search import Cursor, SearchWalker, modified_property, parse_ms
 from connectors.hubspot.settings import HubSpotSettings
 from connectors.hubspot.transport import Transport
@@ -51,6 +52,7 @@ from connectors.hubspot.transport import Transport
 __all__ = ["ObjectReader"]
 
 _CHUNK = 1000
+_AHEAD = 10  # list pages fetched before they are used: one chunk
 _STAMP_MS = "refsync:stamp_ms"
 
 
@@ -112,28 +114,21 @@ class ObjectReader:
         """Every live record through the list API, in chunks of ~1,000, each with the list
         cursor after it (None after the last); records stamped after ``limit`` left out.
 
-        The next list page is fetched while the caller works on this one (the server's time
-        and ours overlap). One list page is in flight at most, so the list calls are the
-        same as one page after the other; a chunk's association reads may overlap it."""
+        List pages are fetched up to a chunk ahead while the caller works on earlier ones
+        (:mod:`~connectors.hubspot.readahead`: the server's time and ours overlap). One list
+        page is in flight at most, so the list calls are the same as one page after the
+        other; a chunk's association reads may overlap them."""
         chunk: list[dict[str, Any]] = []
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hs-list") as pool:
-            results, after = self._listed(after)
-            while True:
-                pending = pool.submit(self._listed, after) if after is not None else None
-                try:
-                    chunk += [r for r in results if limit is None or self._stamp(r) <= limit]
-                    if after is None:
-                        yield chunk, None
-                        return
-                    if len(chunk) >= _CHUNK:
-                        yield chunk, after
-                        chunk = []
-                except BaseException:
-                    if pending is not None:
-                        pending.cancel()
-                    raise
-                assert pending is not None
-                results, after = pending.result()
+        pages = read_ahead(self._listed, after, _AHEAD, name="hs-list")
+        with contextlib.closing(pages):
+            for results, after_page in pages:
+                chunk += [r for r in results if limit is None or self._stamp(r) <= limit]
+                if after_page is None:
+                    yield chunk, None
+                    return
+                if len(chunk) >= _CHUNK:
+                    yield chunk, after_page
+                    chunk = []
 
     def _listed(self, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """One list page with every mapped property, and the list cursor after it."""
