@@ -157,10 +157,12 @@ def _reindex(store: StateStore, members: Mapping[str, set[str]]) -> set[str]:
             ids = set(lists.get(name) or ()) - {rid}
             lists[name] = sorted(ids | {rid} if add else ids)
         store.put_records(INDEX, [(pid, data, False) for pid, data in index.items()])
+    # A record that counts for no partner and never did needs no row (most referrals of a
+    # program without partner links): absent and empty read the same.
     changed = [
         (k, {"partners": sorted(v)}, False)
         for k, v in members.items()
-        if set(old.get(k, {}).get("partners") or ()) != v or k not in old
+        if set(old.get(k, {}).get("partners") or ()) != v or (k not in old and v)
     ]
     if changed:
         store.put_records(MEMBER, changed)
@@ -177,11 +179,12 @@ def _rebuild_index(store: StateStore) -> set[str]:
         "r": store.iter_records("referral", fields=_MEMBERSHIP),
         "o": store.iter_records("outreach", fields=_MEMBERSHIP),
     }
+    stored = set(store.record_ids(MEMBER))  # rows a record with no partner now must empty
     for kind, records in sources.items():
         for rec in records:
-            _place(index, members, kind, rec.id, _partners_of(rec.data, kind, staff))
+            _place(index, members, stored, kind, rec.id, _partners_of(rec.data, kind, staff))
     for cid, data in clinicians.items():
-        _place(index, members, "c", cid, _partners_of(data, "c", staff))
+        _place(index, members, stored, "c", cid, _partners_of(data, "c", staff))
     partners = set(store.record_ids("partner")) | set(index)
     empty: dict[str, list[str]] = {name: [] for name in _LISTS.values()}
     store.put_records(
@@ -195,13 +198,16 @@ def _rebuild_index(store: StateStore) -> set[str]:
 def _place(
     index: dict[str, dict[str, list[str]]],
     members: list[tuple[str, dict[str, Any], bool]],
+    stored: set[str],
     kind: str,
     rid: str,
     partners: set[str],
 ) -> None:
     for pid in partners:
         index.setdefault(pid, {}).setdefault(_LISTS[kind], []).append(rid)
-    members.append((f"{kind}:{rid}", {"partners": sorted(partners)}, False))
+    key = f"{kind}:{rid}"
+    if partners or key in stored:  # no row for a record that counts for nobody (as _reindex)
+        members.append((key, {"partners": sorted(partners)}, False))
 
 
 # -- recomputing -----------------------------------------------------------------------------

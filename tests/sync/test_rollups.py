@@ -96,3 +96,33 @@ def test_a_new_day_or_new_settings_recompute_every_partner_once(store):
     result = update_rollups(store, {}, DEFINITIONS, now=NOW + timedelta(days=1), settings=wider,
                             tz=UTC_ZONE)  # fmt: skip
     assert result.full and _rollup(store, "P1")["referrals_recent"] == 4  # R6 (D200) joins
+
+
+def _member_ids(store):
+    return set(store.record_ids("rollup_member"))
+
+
+def test_a_referral_that_counts_for_no_partner_keeps_no_membership_row(store):
+    lone = REFERRALS[0].model_copy(update={"id": "R99", "partner_id": None, "clinician_id": None})
+    store.put_records("referral", [("R99", lone.model_dump(mode="json"), False)])
+    _run(store, {})
+    assert "r:R99" not in _member_ids(store) and "r:R1" in _member_ids(store)
+    assert _run(store, {"referral": ["R99"]}).recomputed == 0  # still nobody's: no row, no work
+    assert "r:R99" not in _member_ids(store)
+    linked = lone.model_copy(update={"partner_id": "P2"})
+    store.put_records("referral", [("R99", linked.model_dump(mode="json"), False)])
+    result = _run(store, {"referral": ["R99"]})
+    assert (result.recomputed, result.changed) == (1, ["P2"])
+    assert store.get_record("rollup_member", "r:R99").data == {"partners": ["P2"]}
+
+
+def test_a_referral_that_lost_its_partner_by_the_next_day_has_its_row_emptied(store):
+    _run(store, {})
+    r1 = next(r for r in REFERRALS if r.id == "R1")
+    orphan = r1.model_copy(update={"partner_id": None, "clinician_id": None})
+    store.put_records("referral", [("R1", orphan.model_dump(mode="json"), False)])
+    next_day = NOW + timedelta(days=1)
+    assert _run(store, {}, now=next_day).full is True  # the day's rebuild, R1 not reported
+    assert store.get_record("rollup_member", "r:R1").data == {"partners": []}
+    # touched again: nothing moves, so no partner is recomputed for a stale membership
+    assert _run(store, {"referral": ["R1"]}, now=next_day).recomputed == 0
