@@ -192,7 +192,7 @@ def _acknowledged(fingerprint: str) -> sa.ColumnElement[bool]:
 def _pair(row: sa.Row[Any], sealer: Sealer, opened: bool) -> tuple[StoredRecord, str | None]:
     record = StoredRecord(
         id=row.id,
-        data=sealer.unseal(row.entity, row.data) if opened else sealer.closed(row.data),
+        data=sealer.unseal(row.entity, row.id, row.data) if opened else sealer.closed(row.data),
         tombstone=row.tombstone,
         version=row.version,
         updated_at=row.updated_at,

@@ -29,7 +29,7 @@ RecordInput = StoredRecord | tuple[str, dict[str, Any], bool]
 def _to_row(row: sa.Row[Any], sealer: Sealer, opened: bool = True) -> StoredRecord:
     return StoredRecord(
         id=row.id,
-        data=sealer.unseal(row.entity, row.data) if opened else sealer.closed(row.data),
+        data=sealer.unseal(row.entity, row.id, row.data) if opened else sealer.closed(row.data),
         tombstone=row.tombstone,
         version=row.version,
         updated_at=row.updated_at,
@@ -162,7 +162,7 @@ class RecordsMixin(StoreBase):
                 row: dict[str, Any] = {
                     "entity": entity,
                     "id": record_id,
-                    "data": self._sealer.seal(entity, data, was=was),
+                    "data": self._sealer.seal(entity, record_id, data, was=was),
                     "tombstone": tombstone,
                 }
                 if old is None:
@@ -212,7 +212,7 @@ class RecordsMixin(StoreBase):
                 changed = [
                     {"b_entity": r.entity, "b_id": r.id, "data": data}
                     for r in page
-                    if (data := self._resealed(r.entity, r.data)) is not r.data
+                    if (data := self._resealed(r.entity, r.id, r.data)) is not r.data
                 ]
                 if changed:
                     conn.execute(
@@ -243,12 +243,12 @@ class RecordsMixin(StoreBase):
         finally:
             raw.close()
 
-    def _resealed(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
+    def _resealed(self, entity: str, record_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """The token under the primary key; PHI kept in clear (written before refsync
         encrypted it) gets sealed. Returns ``data`` itself when nothing changes."""
         if self._sealer.needs_rotation(data):
-            return self._sealer.rotate(data)
-        return self._sealer.seal(entity, data)
+            return self._sealer.rotate(entity, record_id, data)
+        return self._sealer.seal(entity, record_id, data)
 
     def check_sealed(self) -> int:
         """Open every encrypted record with the current keys (StateError on the first that
@@ -264,7 +264,7 @@ class RecordsMixin(StoreBase):
                 page = list(conn.execute(query))
             for row in page:
                 if self._sealer.needs_rotation(row.data):
-                    self._sealer.unseal(row.entity, row.data)
+                    self._sealer.unseal(row.entity, row.id, row.data)
                     checked += 1
             if len(page) < _PAGE:
                 return checked

@@ -6,6 +6,13 @@ stage history, reasons). They leave the record's JSON and travel together as one
 token (AES-128-CBC + HMAC-SHA256, authenticated) under the key ``"$sealed"``; everything
 else stays queryable in clear. Reads open the token again, so callers never see it.
 
+Token formats: new tokens are ``v2:`` + base64(nonce + AES-256-GCM ciphertext and tag),
+under a key derived from the configured key with HKDF-SHA256, with the record's entity and
+id as associated data, so a token copied onto another record does not open. Tokens without
+the prefix are Fernet tokens (AES-128-CBC + HMAC-SHA256) written by earlier versions; they
+still open, and ``refsync rotate-key`` re-seals them in the new format. GCM costs a fraction
+of Fernet's CPU per record (no second pass for the MAC, no base64 of the base64).
+
 Keys (Fernet keys: 32 url-safe base64 bytes), primary first, from:
 
 1. ``REFSYNC_STATE_KEY``: comma-separated keys;
@@ -21,6 +28,8 @@ primary and re-encrypts every record with it, after which the old keys can be dr
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -28,7 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.engine import make_url
 
 from mapping.errors import StateError
@@ -40,6 +53,9 @@ from sync.state._engine import json_loads
 __all__ = ["SEALED", "Sealer", "key_file_for", "load_keys", "new_key"]
 
 _TOKEN = "$sealed"
+_V2 = "v2:"
+_NONCE = 12
+_HKDF_INFO = b"refsync state seal v2 (AES-256-GCM)"
 _PASSTHROUGH = (
     orjson.OPT_SORT_KEYS
     | orjson.OPT_NON_STR_KEYS
@@ -100,16 +116,21 @@ def _write_private(path: Path, text: str) -> None:
 
 
 class Sealer:
-    """Encrypts and opens the PHI fields of canonical record data (see module docstring)."""
+    """Encrypts and opens the PHI fields of canonical record data (see module docstring).
+
+    Every method that seals or opens takes the record's entity and id: they are the
+    associated data of a ``v2:`` token."""
 
     def __init__(self, keys: Sequence[str]) -> None:
         try:
-            self._fernet = MultiFernet([Fernet(k) for k in keys]) if keys else None
+            fernets = [Fernet(k) for k in keys]
         except (ValueError, TypeError):
             raise StateError(
                 "a state key is not a valid Fernet key (32 url-safe base64 bytes); generate "
                 "one with `refsync rotate-key --print-new-key`"
             ) from None
+        self._fernet = MultiFernet(fernets) if fernets else None
+        self._aeads = [AESGCM(_derived(k)) for k in keys]  # primary first
 
     @property
     def has_key(self) -> bool:
@@ -118,6 +139,7 @@ class Sealer:
     def seal(
         self,
         entity: str,
+        record_id: str,
         data: dict[str, Any],
         *,
         was: tuple[Mapping[str, Any], str | None] | None = None,
@@ -131,42 +153,26 @@ class Sealer:
         secret = _secret(names, data)
         if not secret:
             return data
+        clear = {k: v for k, v in data.items() if k not in secret}  # empty values stay
         if was is not None and was[1] is not None and _secret(names, was[0]) == secret:
-            clear = {k: v for k, v in data.items() if k not in secret}
             clear[_TOKEN] = was[1]
             return clear
-        if self._fernet is None:
+        if not self._aeads:
             raise StateError(
                 f"a {entity} record holds PHI and the state store has no encryption key; set "
                 "REFSYNC_STATE_KEY (or REFSYNC_STATE_KEY_FILE) to a key from "
                 "`refsync rotate-key --print-new-key` on every machine that shares the store"
             )
-        clear = {k: v for k, v in data.items() if k not in secret}  # empty values stay
-        payload = _payload(secret)
-        clear[_TOKEN] = self._fernet.encrypt(payload).decode("ascii")
+        clear[_TOKEN] = self._encrypt(entity, record_id, _payload(secret))
         return clear
 
-    def unseal(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
+    def unseal(self, entity: str, record_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """``data`` with its token opened again (records without one come back as they are)."""
         token = data.get(_TOKEN)
         if token is None:
             return data
-        if self._fernet is None:
-            raise StateError(
-                f"{entity} records in the state store are encrypted and no state key is set; "
-                "set REFSYNC_STATE_KEY or REFSYNC_STATE_KEY_FILE to the key they were "
-                "written with"
-            )
-        try:
-            opened = json_loads(self._fernet.decrypt(token.encode("ascii")))
-        except InvalidToken:
-            raise StateError(
-                f"a {entity} record cannot be decrypted with the state keys given (wrong "
-                "key, or it was rotated away); set REFSYNC_STATE_KEY to include the key it "
-                "was written with"
-            ) from None
         out = {k: v for k, v in data.items() if k != _TOKEN}
-        out.update(opened)
+        out.update(json_loads(self._decrypt(entity, record_id, token)))
         return out
 
     def token_of(self, data: Mapping[str, Any]) -> str | None:
@@ -183,18 +189,65 @@ class Sealer:
         """True when the record holds a token (rotation re-encrypts it under the primary)."""
         return _TOKEN in data
 
-    def rotate(self, data: dict[str, Any]) -> dict[str, Any]:
-        """``data`` with its token re-encrypted under the primary key."""
-        if self._fernet is None or _TOKEN not in data:
+    def rotate(self, entity: str, record_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` with its token re-encrypted under the primary key, in the current
+        format (a Fernet token becomes a ``v2:`` one)."""
+        if not self._aeads or _TOKEN not in data:
             return data
-        try:
-            token = self._fernet.rotate(data[_TOKEN].encode("ascii")).decode("ascii")
-        except InvalidToken:
+        plain = self._decrypt(entity, record_id, data[_TOKEN], rotating=True)
+        return {**data, _TOKEN: self._encrypt(entity, record_id, plain)}
+
+    def _encrypt(self, entity: str, record_id: str, plain: bytes) -> str:
+        nonce = os.urandom(_NONCE)
+        sealed = self._aeads[0].encrypt(nonce, plain, _associated(entity, record_id))
+        return _V2 + binascii.b2a_base64(nonce + sealed, newline=False).decode("ascii")
+
+    def _decrypt(self, entity: str, record_id: str, token: str, rotating: bool = False) -> bytes:
+        if self._fernet is None:
             raise StateError(
-                "a record cannot be decrypted with the state keys given; list the current "
-                "key after the new one in REFSYNC_STATE_KEY before rotating"
-            ) from None
-        return {**data, _TOKEN: token}
+                f"{entity} records in the state store are encrypted and no state key is set; "
+                "set REFSYNC_STATE_KEY or REFSYNC_STATE_KEY_FILE to the key they were "
+                "written with"
+            )
+        try:
+            if not token.startswith(_V2):
+                return self._fernet.decrypt(token.encode("ascii"))
+            blob = binascii.a2b_base64(token[len(_V2) :])
+        except (InvalidToken, binascii.Error, ValueError):
+            raise _unopenable(entity, record_id, rotating) from None
+        associated = _associated(entity, record_id)
+        nonce, sealed = blob[:_NONCE], blob[_NONCE:]
+        for aead in self._aeads:
+            try:
+                return aead.decrypt(nonce, sealed, associated)
+            except (InvalidTag, ValueError):
+                continue
+        raise _unopenable(entity, record_id, rotating)
+
+
+def _derived(key: str) -> bytes:
+    """The AES-256 key of a configured (Fernet) key: HKDF-SHA256 over its 32 bytes."""
+    raw = base64.urlsafe_b64decode(key)
+    return HKDF(algorithm=SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(raw)
+
+
+def _associated(entity: str, record_id: str) -> bytes:
+    """What a ``v2:`` token is bound to: the record it was sealed for."""
+    return f"{entity}\x00{record_id}".encode()
+
+
+def _unopenable(entity: str, record_id: str, rotating: bool) -> StateError:
+    if rotating:
+        return StateError(
+            f"{entity} record {record_id} cannot be decrypted with the state keys given; "
+            "list the current key after the new one in REFSYNC_STATE_KEY before rotating"
+        )
+    return StateError(
+        f"{entity} record {record_id} cannot be decrypted with the state keys given: the "
+        "key it was written with is missing (set REFSYNC_STATE_KEY to include it), or its "
+        "sealed data was altered or copied from another record (restore the state from a "
+        "backup, or delete the record and run the job again to re-read it from the source)"
+    )
 
 
 def _payload(secret: dict[str, Any]) -> bytes:
