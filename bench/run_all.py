@@ -51,6 +51,7 @@ BENCHES = (
     Bench("scheduling ingest", "scheduling_ingest.py", ("--sizes", "100000"),
           ("--sizes", "100000", "1000000"), json=True),
     Bench("end to end", "end_to_end.py", ("--n", "3000", "--naive-sample", "100")),
+    Bench("change cost", "change_cost.py", ("--sizes", "3000", "9000", "--changes", "200")),
     Bench("salesforce read", "salesforce_read.py", ("--records", "10000", "--changes", "100")),
     Bench("hubspot read", "hubspot_read.py", ("--companies", "5000", "--changes", "100")),
     Bench("salesforce upsert", "salesforce_upsert.py",

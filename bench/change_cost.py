@@ -1,0 +1,262 @@
+"""What a run costs when K referrals changed among N: it should follow K, not N.
+
+Run: ``python bench/change_cost.py [--sizes 100000 300000] [--changes 1000]
+[--code before=<commit> ...] [--seed-dir DIR] [--json OUT]``
+
+For each code version (``after`` is this checkout; ``--code NAME=<commit>`` adds another,
+checked out into a temporary git worktree) and each size N:
+
+1. seed: a program (the shipped templates, job ``scheduling-to-crm``) with both CRM
+   sandboxes keeping their records in data folders, an Epic-style export of N referrals,
+   and one real first run (the one way to leave exactly what a run leaves); then a run
+   with no change, which must write nothing. The seeded folder is kept under ``--seed-dir``
+   when given and reused by later invocations (a first run of 300,000 takes many minutes);
+2. copy the seeded folder, restart the sandboxes from the copy, change K scheduled
+   referrals of the export to completed (checked in and out), and run once, measured.
+
+Every run is ``Engine.run`` in a fresh process (``bench/_change_child.py``) with the code
+measured on its ``PYTHONPATH``. The table gives, per run: client CPU seconds, wall
+seconds, SQL statements, rows read, PHI tokens decrypted, HTTP calls per CRM, and the
+share of the people files (``write_outputs``); then, per code version, the cost at the
+largest N over the smallest (1.00x: the cost follows the changes only).
+Exits non-zero if a run fails or a no-change run writes anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from config import write_program  # noqa: E402
+from connectors.sandbox import HubSpotSandbox, SalesforceSandbox  # noqa: E402
+from sync.demo import point_at_sandboxes, provision_hubspot, write_epic_export  # noqa: E402
+
+JOB = "scheduling-to-crm"
+_CHILD = Path(__file__).resolve().parent / "_change_child.py"
+_EXPORT = "referrals.csv"
+_FMT = "%m/%d/%Y %I:%M %p"
+
+
+# -- a program and its sandboxes, kept in one folder -----------------------------------------
+
+
+@contextmanager
+def _systems(folder: Path) -> Iterator[tuple[Path, dict[str, str], Any, Any]]:
+    """The sandboxes of ``folder`` (records kept in ``folder/sf`` and ``folder/hs``) and its
+    program pointed at them: (program root, environment for a run, sf, hs)."""
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    with ExitStack() as stack:
+        sf = stack.enter_context(SalesforceSandbox(folder / "sf", daily_limit=50_000_000))
+        hs = stack.enter_context(
+            HubSpotSandbox(folder / "hs", ten_second_limit=190, daily_limit=50_000_000)
+        )
+        root = folder / "program"
+        env = {k: v for k, v in os.environ.items() if k != "REFSYNC_STATE_URL"}
+        env.update(meta["env"])
+        point_at_sandboxes(root, sf, hs, env)
+        yield root, env, sf, hs
+
+
+def _calls(sandbox: Any) -> dict[str, int]:
+    snap = sandbox.stats.snapshot()
+    return {"total": snap.total_calls, "writes": snap.write_calls}
+
+
+def _run(code: Path, root: Path, env: dict[str, str], sf: Any, hs: Any) -> dict[str, Any]:
+    """One measured run in a fresh process, with the HTTP calls the sandboxes counted."""
+    sf.stats.reset()
+    hs.stats.reset()
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        child_env = {**env, "PYTHONPATH": str(code), "RUNTIME__LOG_LEVEL": "WARNING"}
+        done = subprocess.run(
+            [sys.executable, str(_CHILD), str(root), JOB, out.name],
+            env=child_env, cwd=code, capture_output=True, text=True,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"the run failed in {code}:\n{done.stderr[-3000:]}")
+        answer: dict[str, Any] = json.loads(Path(out.name).read_text(encoding="utf-8"))
+    if Path(answer["code"]).resolve() != code.resolve():
+        raise RuntimeError(f"the run imported the engine from {answer['code']}, not {code}")
+    answer.update(sf=_calls(sf), hs=_calls(hs), load=os.getloadavg()[0])
+    return answer
+
+
+def seed(code: Path, folder: Path, n: int) -> dict[str, Any]:
+    """A program of ``n`` referrals after its first run, kept in ``folder``; returns the
+    no-change run that checks it (it must write nothing)."""
+    folder.mkdir(parents=True)
+    env = {"REFSYNC_PATIENT_KEY": secrets.token_hex(32)}
+    meta = {"n": n, "now": datetime.now(UTC).isoformat(), "env": env}
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    write_program(folder / "program")
+    with _systems(folder) as (root, run_env, sf, hs):
+        provision_hubspot(root)
+        write_epic_export(
+            root / "exports" / "epic" / _EXPORT, n, datetime.fromisoformat(meta["now"])
+        )
+        time.sleep(1.1)  # a read's window ends at the run's start, rounded down to the second
+        first = _run(code, root, run_env, sf, hs)
+        check = _run(code, root, run_env, sf, hs)
+    if first["status"] != "ok" or check["sf"]["writes"] + check["hs"]["writes"]:
+        raise RuntimeError(f"seeding {n:,} failed: {first['summary']} / {check['summary']}")
+    return check
+
+
+def change_export(path: Path, k: int) -> int:
+    """Turn ``k`` scheduled referrals, spread over the export, into completed visits;
+    returns how many changed (fewer if the export has fewer scheduled ones)."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    scheduled = [i for i, row in enumerate(rows) if row["APPT_STATUS_C"] == "1"]
+    step = max(1, len(scheduled) // max(k, 1))
+    chosen = scheduled[::step][:k]
+    for i in chosen:
+        row = rows[i]
+        appt = datetime.strptime(row["APPT_DTTM"], _FMT)
+        row.update(
+            APPT_STATUS_C="2", APPT_STATUS_NAME="Completed", CHECKIN_DTTM=row["APPT_DTTM"],
+            CHECKOUT_DTTM=(appt + timedelta(hours=1)).strftime(_FMT),
+        )  # fmt: skip
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(chosen)
+
+
+def measure(code: Path, seeded: Path, work: Path, k: int) -> dict[str, Any]:
+    """Copy the seeded program, change ``k`` referrals of its export, run once."""
+    folder = work / f"{seeded.name}-k{k}"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(seeded, folder)
+    with _systems(folder) as (root, env, sf, hs):
+        changed = change_export(root / "exports" / "epic" / _EXPORT, k)
+        time.sleep(1.1)
+        run = _run(code, root, env, sf, hs)
+    shutil.rmtree(folder, ignore_errors=True)
+    run["changes"] = changed
+    return run
+
+
+# -- code versions ---------------------------------------------------------------------------
+
+
+@contextmanager
+def checkouts(specs: list[str], work: Path) -> Iterator[dict[str, Path]]:
+    """``after`` (this checkout) and each ``NAME=<commit>`` as a temporary git worktree."""
+    codes = {"after": ROOT}
+    made: list[Path] = []
+    try:
+        for spec in specs:
+            name, _, commit = spec.partition("=")
+            path = work / f"code-{name}"
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), commit],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            made.append(path)
+            codes = {name: path, **codes}
+        yield codes
+    finally:
+        for path in made:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+                check=False, capture_output=True,
+            )  # fmt: skip
+
+
+def _commit(code: Path) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return done.stdout.strip() or "?"
+
+
+# -- printing --------------------------------------------------------------------------------
+
+
+def _row(name: str, n: int, run: dict[str, Any]) -> str:
+    decrypts = "-" if run["decrypts"] is None else f"{run['decrypts']:,}"
+    return (
+        f"| {name} | {n:,} | {run['changes']:,} | {run['cpu_seconds']:.2f} | "
+        f"{run['seconds']:.2f} | {run['statements']:,} | {run['rows_read']:,} | {decrypts} | "
+        f"{run['sf']['total']:,} / {run['hs']['total']:,} | {run['outputs_cpu']:.2f} | "
+        f"{run['load']:.2f} |"
+    )
+
+
+def report(results: dict[str, dict[int, dict[str, Any]]], commits: dict[str, str]) -> str:
+    """The runs as a Markdown table, then the largest size's cost over the smallest's."""
+    lines = [
+        "| code | referrals N | changed K | client CPU s | wall s | SQL statements | "
+        "rows read | decrypts | HTTP calls SF / HS | people files CPU s | load |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, runs in results.items():
+        lines += [_row(f"{name} ({commits[name]})", n, run) for n, run in sorted(runs.items())]
+    lines.append("")
+    for name, runs in results.items():
+        small, large = min(runs), max(runs)
+        if small == large:
+            continue
+        parts = []
+        for key in ("cpu_seconds", "statements", "rows_read", "decrypts"):
+            a, b = runs[small][key], runs[large][key]
+            if a and b is not None:
+                parts.append(f"{key.replace('_', ' ')} {b / a:.2f}x")
+        lines.append(f"{name}: N {large:,} over N {small:,} ({large / small:.0f}x the referrals): "
+                     + ", ".join(parts))  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--changes", type=int, default=1000, help="K referrals changed")
+    parser.add_argument("--code", action="append", default=[], help="NAME=<commit>")
+    parser.add_argument("--seed-dir", type=Path, help="keep (and reuse) seeded programs here")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args()
+    results: dict[str, dict[int, dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory(prefix="refsync-change-") as tmp:
+        work = Path(tmp)
+        seeds = args.seed_dir or work / "seeds"
+        with checkouts(args.code, work) as codes:
+            commits = {name: _commit(code) for name, code in codes.items()}
+            for name, code in codes.items():
+                for n in args.sizes:
+                    seeded = seeds / f"{name}-{commits[name]}-n{n}"
+                    if not (seeded / "meta.json").exists():
+                        shutil.rmtree(seeded, ignore_errors=True)
+                        seed(code, seeded, n)
+                    results.setdefault(name, {})[n] = measure(code, seeded, work, args.changes)
+    print(f"K={args.changes:,} changed referrals (scheduled -> completed) among N; "
+          "every run in a fresh process; load: 1-minute average after the run")  # fmt: skip
+    print(report(results, commits))
+    if args.json:
+        args.json.write_text(json.dumps({"commits": commits, "results": results}), "utf-8")
+    failed = [f"{name} N={n}" for name, runs in results.items() for n, r in runs.items()
+              if r["status"] != "ok"]  # fmt: skip
+    for line in failed:
+        print(f"failed: {line}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
