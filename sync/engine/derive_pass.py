@@ -9,8 +9,8 @@ is sealed: a read and a write per step per record cost as much as the steps them
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from mapping.model import QualifiedReferralDefinition
 from sync.engine.derived import coarsen_referral, requalified
 from sync.engine.referrers import clinicians_by_npi, linked_to
-from sync.state import StateStore, StoredRecord
+from sync.state import StateStore
 
-__all__ = ["DerivedReferrals", "derive_referrals"]
+__all__ = ["DerivedReferrals", "Lookups", "Outcome", "derive_one", "derive_referrals"]
 
 _BATCH = 2000
 
@@ -41,12 +41,64 @@ class DerivedReferrals:
         self.prospects = later.prospects
         self.stored += later.stored
 
+    def add(self, cid: str, outcome: Outcome) -> None:
+        """Count what deriving referral ``cid`` found."""
+        self.linked += [cid] * outcome.links
+        if outcome.unresolved is not None:
+            number, npi, name = outcome.unresolved
+            self.unresolved[number], self.names[number] = npi, name
+            if outcome.prospect:
+                self.prospects.add(npi)
+
     def waiting_names(self) -> dict[str, list[str | None]]:
         """NPI -> the referring names of the referrals waiting for it."""
         out: dict[str, list[str | None]] = {}
         for number, npi in self.unresolved.items():
             out.setdefault(npi, []).append(self.names.get(number))
         return out
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What deriving one referral found besides its new data."""
+
+    links: int = 0  # times its referrer or practice changed (a link and a practice: 2)
+    unresolved: tuple[str, str, str | None] | None = None  # number, NPI, referring name
+    prospect: bool = False  # the unresolved NPI is held by a prospect clinician
+    # False: found on a page the referral was merged on before a later page changed it
+    # again; it must be derived again, and links already made on that page still count
+    settled: bool = True
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """The clinicians a set of referrals needs: by NPI, and practices by clinician id."""
+
+    clinicians: dict[str, dict[str, Any]]
+    staff: dict[str, str]
+
+    @classmethod
+    def of(cls, store: StateStore, referrals: Sequence[Mapping[str, Any]]) -> Lookups:
+        npis = {str(d["referring_npi"]) for d in referrals if d.get("referring_npi")}
+        return cls(clinicians_by_npi(store, npis), _practices(store, referrals))
+
+
+def derive_one(
+    data: dict[str, Any],
+    lookups: Lookups,
+    definitions: list[QualifiedReferralDefinition],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+) -> tuple[dict[str, Any], Outcome]:
+    """One live referral linked, qualified and coarsened (pure, given ``lookups``)."""
+    data, outcome = _linked(data, lookups.clinicians)
+    if (practiced := _with_practice(data, lookups.staff)) is not data:
+        data = practiced
+        outcome = replace(outcome, links=outcome.links + 1)
+    if definitions:
+        data = requalified(data, definitions, now) or data
+    return {**data, **coarsen_referral(data, tz)}, outcome
 
 
 def derive_referrals(
@@ -56,25 +108,31 @@ def derive_referrals(
     *,
     now: datetime,
     tz: ZoneInfo,
+    prederived: Mapping[str, Outcome] | None = None,
 ) -> DerivedReferrals:
-    """Link, qualify and coarsen the referrals ``ids``; store each changed one once."""
+    """Link, qualify and coarsen the referrals ``ids``; store each changed one once.
+
+    ``prederived``: referrals already derived and stored with the same definitions, ``now``
+    and clinicians (:mod:`sync.engine.page_derive`), and what that found; the settled ones
+    are not read again."""
     result = DerivedReferrals()
-    batch = list(dict.fromkeys(ids))
+    done = prederived or {}
+    batch = []
+    for cid in dict.fromkeys(ids):
+        if cid in done and done[cid].settled:
+            result.add(cid, done[cid])
+        else:
+            batch.append(cid)
     for start in range(0, len(batch), _BATCH):
         records = store.get_records("referral", batch[start : start + _BATCH])
         live = [r for r in records.values() if not r.tombstone]
-        npis = {str(r.data["referring_npi"]) for r in live if r.data.get("referring_npi")}
-        clinicians = clinicians_by_npi(store, npis)
-        staff = _practices(store, live)
+        lookups = Lookups.of(store, [r.data for r in live])
         updates: list[tuple[str, dict[str, Any], bool]] = []
         for rec in live:
-            data = _linked(rec.data, clinicians, result)
-            if (practiced := _with_practice(data, staff)) is not data:
-                data = practiced
-                result.linked.append(rec.id)
-            if definitions:
-                data = requalified(data, definitions, now) or data
-            data = {**data, **coarsen_referral(data, tz)}
+            data, outcome = derive_one(rec.data, lookups, definitions, now=now, tz=tz)
+            if (earlier := done.get(rec.id)) is not None:
+                outcome = replace(outcome, links=max(outcome.links, earlier.links))
+            result.add(rec.id, outcome)
             if data != rec.data:
                 updates.append((rec.id, data, False))
         if updates:
@@ -84,32 +142,31 @@ def derive_referrals(
 
 
 def _linked(
-    data: dict[str, Any], clinicians: dict[str, dict[str, Any]], result: DerivedReferrals
-) -> dict[str, Any]:
+    data: dict[str, Any], clinicians: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], Outcome]:
     npi = data.get("referring_npi")
     if not npi:
-        return data
+        return data, _NOTHING
     clinician = clinicians.get(str(npi))
     number = str(data.get("referral_number") or data["id"])
     if clinician is None or clinician.get("prospect"):  # a prospect is a lead, not a referrer
-        result.unresolved[number] = str(npi)
-        result.names[number] = data.get("referring_name")
-        if clinician is not None:
-            result.prospects.add(str(npi))
-        return data
+        waiting = (number, str(npi), data.get("referring_name"))
+        return data, Outcome(unresolved=waiting, prospect=clinician is not None)
     linked = linked_to(data, clinician)
     if linked is None:
-        return data
-    result.linked.append(str(data["id"]))
-    return linked
+        return data, _NOTHING
+    return linked, Outcome(links=1)
 
 
-def _practices(store: StateStore, referrals: list[StoredRecord]) -> dict[str, str]:
+_NOTHING = Outcome()
+
+
+def _practices(store: StateStore, referrals: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """Clinician id -> practice, for referrals tied to a clinician but to no practice."""
     ids = {
-        str(r.data["clinician_id"])
-        for r in referrals
-        if r.data.get("clinician_id") and not r.data.get("partner_id")
+        str(d["clinician_id"])
+        for d in referrals
+        if d.get("clinician_id") and not d.get("partner_id")
     }
     found = store.get_records("clinician", ids) if ids else {}
     return {

@@ -43,6 +43,7 @@ from sync.engine.events import event_for, outcome_message
 from sync.engine.identity import IdentityResolver
 from sync.engine.matching import PatientMatcher
 from sync.engine.merge import Conflict, MergeResult, Ownership, changed_fields, merge_record
+from sync.engine.page_derive import PageDeriver
 from sync.engine.phi import note_inbound, note_natives
 from sync.engine.prospects import settle_prospects
 from sync.engine.report import Reject, RunReport, Transition
@@ -68,6 +69,7 @@ class SourceReader:
         to_canonical
     )
     touched: set[tuple[str, str]] = field(default_factory=set)  # (entity, id) changed this run
+    deriver: PageDeriver | None = None  # derives the referrals of each page before storing
     # entity -> ids new this run (one set per entity: no (entity, id) tuple per record)
     _created: dict[str, set[str]] = field(default_factory=dict)
     _connector: Connector | None = None
@@ -156,6 +158,8 @@ class SourceReader:
             self.report.count_read(
                 source, entity, "prospects retired: NPI taken by a clinician", len(settled.retired)
             )
+        if puts and entity == "referral" and self.deriver is not None:
+            puts = self.deriver.derive(puts, stored)
         if puts:
             items = [(cid, data, tomb) for cid, (data, tomb) in puts.items()]
             changed = self.store.put_records(entity, items, read=stored).changed

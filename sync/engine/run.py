@@ -35,6 +35,7 @@ from sync.engine.gcfreeze import start_up_objects_frozen
 from sync.engine.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
 from sync.engine.matching import PatientMatcher
 from sync.engine.outputs import write_outputs
+from sync.engine.page_derive import PageDeriver, derives_on_page
 from sync.engine.prospects import create_prospects
 from sync.engine.reader import SourceReader
 from sync.engine.referrers import ref_resolver, unlinked_referral_ids
@@ -54,6 +55,10 @@ ENTITY_ORDER = ("definition", "partner", "clinician", "referral", "outreach")
 
 class Engine:
     """Runs and plans the jobs of one program against one state store."""
+
+    # Referrals are derived on the page that merged them where that gives the same result
+    # (sync.engine.page_derive); False leaves every one to the pass after the read phase.
+    derive_on_page = True
 
     def __init__(
         self,
@@ -231,30 +236,29 @@ class Engine:
         heartbeat: Callable[[], None],
     ) -> dict[tuple[str, str], dict[str, Any]]:
         bookmarks: dict[tuple[str, str], dict[str, Any]] = {}
-        self._touched: set[tuple[str, str]] = set()
         ownership = ownership_of(self.program)
-        for source in job.sources:
-            reader = SourceReader(
-                self.store,
-                report,
-                ownership,
-                replace(ctx, resolve_ref=ref_resolver(self.store, source)),
-                unit,
-                run_id,
-                started,
-                matcher=self._matcher,
-                dry_run=run_id is None,
-            )
-            for entity, em in self._entities(source, job, reading=True):
-                phase = f"read {entity} from {source}"
-                self.progress(phase, 0)
-                connector = self.runtime.connector(source)
-                bookmark = reader.read(
-                    source, entity, em, connector, self._ticker(phase, heartbeat)
-                )
-                if bookmark is not None:
-                    bookmarks[(source, em.object)] = bookmark
-            self._touched |= reader.touched
+        steps = [(s, e, em) for s in job.sources for e, em in self._entities(s, job, reading=True)]
+        entities = [entity for _, entity, _ in steps]
+        tz = ZoneInfo(self.program.config.timezone)
+        self._deriver = PageDeriver(self.store, self._definitions(), started, tz)
+        readers: dict[str, SourceReader] = {}
+        for index, (source, entity, em) in enumerate(steps):
+            if source not in readers:
+                resolving = replace(ctx, resolve_ref=ref_resolver(self.store, source))
+                readers[source] = SourceReader(
+                    self.store, report, ownership, resolving, unit, run_id, started,
+                    matcher=self._matcher, dry_run=run_id is None,
+                )  # fmt: skip
+            reader = readers[source]
+            on_page = self.derive_on_page and derives_on_page(entities, index)
+            reader.deriver = self._deriver if on_page else None
+            phase = f"read {entity} from {source}"
+            self.progress(phase, 0)
+            connector = self.runtime.connector(source)
+            bookmark = reader.read(source, entity, em, connector, self._ticker(phase, heartbeat))
+            if bookmark is not None:
+                bookmarks[(source, em.object)] = bookmark
+        self._touched = {key for reader in readers.values() for key in reader.touched}
         return bookmarks
 
     def _definitions(self) -> list[QualifiedReferralDefinition]:
@@ -268,7 +272,9 @@ class Engine:
         if "referral" in job.entities and definitions_changed:
             touched = self.store.record_ids("referral")
         definitions = self._definitions() if "referral" in job.entities else []
-        done = derive_referrals(self.store, touched, definitions, now=started, tz=tz)
+        done = derive_referrals(
+            self.store, touched, definitions, now=started, tz=tz, prederived=self._deriver.derived
+        )
         clinicians = [cid for entity, cid in self._touched if entity == "clinician"]
         if clinicians:  # clinicians arrived or got a practice: re-resolve who waits for them
             waiting = unlinked_referral_ids(self.store, clinicians)
