@@ -133,6 +133,22 @@ def _profiled(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> dict[
         profile.dump_stats(Path(folder) / f"{getattr(fn, '__name__', 'fn')}-{os.getpid()}.prof")
 
 
+def _profiled_thread(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``; under its own cProfile when ``REFSYNC_BENCH_PROFILE`` is set
+    (cProfile sees one thread only: a write thread is profiled as ``<name>-<pid>.prof``)."""
+    folder = os.environ.get("REFSYNC_BENCH_PROFILE")
+    if not folder:
+        return fn(*args, **kwargs)
+    import cProfile
+
+    profile = cProfile.Profile()
+    try:
+        return profile.runcall(fn, *args, **kwargs)
+    finally:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        profile.dump_stats(Path(folder) / f"{name}-{os.getpid()}.prof")
+
+
 def _child(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], queue: Any) -> None:
     try:
         before = resource.getrusage(resource.RUSAGE_SELF)
@@ -211,11 +227,13 @@ class _Phases:
 
 
 class _TimedEngine(Engine):
-    """The engine unchanged; only the time spent in each of its phases is recorded."""
+    """The engine unchanged; only the time spent in each of its phases is recorded, and the
+    CPU seconds of each destination's write (``time.thread_time`` of the thread writing it)."""
 
     def __init__(self, runtime: Runtime, store: StateStore, phases: _Phases) -> None:
         super().__init__(runtime, store, progress=phases.mark)
         self.phases = phases
+        self.write_cpu: dict[str, float] = {}
 
     def _read(self, *args: Any, **kwargs: Any) -> Any:
         with self.phases.span("read + translate + merge"):
@@ -228,6 +246,16 @@ class _TimedEngine(Engine):
     def _write(self, *args: Any, **kwargs: Any) -> Any:
         with self.phases.span("write (all destinations)"):
             return super()._write(*args, **kwargs)
+
+    def _write_destination(self, dest: str, *args: Any, **kwargs: Any) -> Any:
+        # Each destination writes on its own thread: its thread time is its client CPU.
+        start = time.thread_time()
+        try:
+            return _profiled_thread(
+                f"write-{dest}", super()._write_destination, dest, *args, **kwargs
+            )
+        finally:
+            self.write_cpu[dest] = self.write_cpu.get(dest, 0.0) + time.thread_time() - start
 
 
 class _TimedConnector:
@@ -265,8 +293,9 @@ def engine_run(root: str, job: str) -> dict[str, Any]:
     runtime = Runtime(program, factory=factory)
     phases = _Phases()
     start = time.perf_counter()
+    engine = _TimedEngine(runtime, store, phases)
     try:
-        report = _TimedEngine(runtime, store, phases).run(job)
+        report = engine.run(job)
         seconds = time.perf_counter() - start
         upserts = {name: c.upsert_seconds for name, c in built.items()}
         limiter = {name: c.limiter_wait() for name, c in built.items()}
@@ -281,4 +310,5 @@ def engine_run(root: str, job: str) -> dict[str, Any]:
         "phases": phases.seconds,
         "upsert_seconds": upserts,
         "limiter_seconds": limiter,
+        "write_cpu_seconds": engine.write_cpu,
     }

@@ -286,6 +286,17 @@ def _print_phases(runs: list[dict[str, Any]]) -> None:
     _CONSOLE.print(table)
 
 
+def _print_write_cpu(runs: list[dict[str, Any]]) -> None:
+    """The CPU seconds of the write threads (``time.thread_time`` in each, summed): the
+    client's own cost of writing, apart from the wall time spent waiting on the servers."""
+    for run in runs:
+        per = run["write_cpu_seconds"]
+        parts = ", ".join(f"{dest} {seconds:.2f}" for dest, seconds in sorted(per.items()))
+        _CONSOLE.print(
+            f"CPU seconds of the write threads, {run['label']}: {sum(per.values()):.2f} ({parts})"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000)
@@ -307,6 +318,7 @@ def main() -> int:
     _print_runs(args.n, [first, second], naive)
     _print_endpoints([first, second, *naive])
     _print_phases([first, second])
+    _print_write_cpu([first, second])
     for line in (first["summary"], second["summary"], *problems):
         _CONSOLE.print(line)
     return 1 if problems else 0

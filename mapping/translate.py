@@ -4,7 +4,9 @@
   fields, transforms applied in order, the match key set to the canonical id, the stage
   through the stage map. Dotted native paths nest as relations (``Partner.ref`` ->
   ``{"Partner": {"ref": ...}}``) unless the destination's :class:`~mapping.schema.Dialect`
-  declares them flat keys for its connector to resolve.
+  declares them flat keys for its connector to resolve. It runs one straight-line function
+  per entity mapping, compiled once (:mod:`mapping._outbound`), with
+  :func:`reference_to_native` (field by field) as its reference and fallback.
 - :func:`to_canonical` reads a native record into an :class:`InboundRecord`: canonical
   dotted path -> validated value. A malformed value never crashes the run: it becomes a
   :class:`~mapping.errors.RecordError` naming the field (never the value). It runs one
@@ -27,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from mapping import transforms
+from mapping import _outbound, transforms
 from mapping._inbound import FieldPlan, StagePlan, compile_reader
 from mapping._validators import field_validator, text_bounds
 from mapping.errors import RecordError, TransformError, ValidationFailed
@@ -42,6 +44,7 @@ __all__ = [
     "has_native",
     "native_fields",
     "native_value",
+    "reference_to_native",
     "to_canonical",
     "to_native",
 ]
@@ -75,8 +78,21 @@ def to_native(
     spelled in the destination's ``dialect`` (which dotted paths stay flat keys).
 
     Raises :class:`~mapping.errors.TransformError` (a ``RecordError``) naming the field
-    when a value cannot be transformed or the stage has no native target.
+    when a value cannot be transformed or the stage has no native target. Runs one
+    straight-line function per entity mapping and dialect, compiled once
+    (:mod:`mapping._outbound`); :func:`reference_to_native` is what it must equal.
     """
+    return _outbound_writer(em, dialect)(record, ctx)
+
+
+def reference_to_native(
+    em: EntityMapping,
+    record: BaseModel | Mapping[str, Any],
+    ctx: TransformContext,
+    dialect: Dialect = GENERIC,
+) -> dict[str, Any]:
+    """:func:`to_native` interpreted field by field: the reference the compiled writer is
+    tested against, and what answers any record off its fast path."""
     key = _canonical_value(record, "id")
     key_str = None if key is None else str(key)
     native: dict[str, Any] = {}
@@ -98,6 +114,46 @@ def to_native(
             native[em.stage.native] = _stage_target(em, Stage(stage), key_str)
     native[em.key] = key_str
     return native
+
+
+_WRITERS: dict[tuple[int, tuple[str, ...]], tuple[EntityMapping, _outbound.Writer]] = {}
+
+
+def _outbound_writer(em: EntityMapping, dialect: Dialect) -> _outbound.Writer:
+    """``em``'s outbound translation for ``dialect`` compiled once per mapping object (the
+    dialect only decides which dotted native paths stay flat keys)."""
+    cache_key = (id(em), dialect.flat_prefixes)
+    hit = _WRITERS.get(cache_key)
+    if hit is not None and hit[0] is em:  # the entry keeps ``em`` alive, so ids stay unique
+        return hit[1]
+
+    def reference(record: Any, ctx: TransformContext) -> dict[str, Any]:
+        return reference_to_native(em, record, ctx, dialect)
+
+    fields = [
+        _outbound.OutboundField(
+            fm.canonical,
+            fm.native,
+            dialect.is_flat(fm.native),
+            transforms.compile_chain(fm.transforms, outbound=True),
+        )
+        for fm in em.fields
+        if fm.writes
+    ]
+    stage = None
+    if em.stage is not None:
+        targets = {s: em.stage.native_value(s) for s in Stage}
+        # Keyed by text: a StrEnum member hashes and compares as its text, so finds it too.
+        known: dict[Any, str] = {s.value: t for s, t in targets.items() if t is not None}
+        stage = (em.stage.native, known)
+    writer = _outbound.compile_writer(
+        f"{em.entity} -> {em.object}", em.key, fields, stage,
+        reference=reference, dig=_canonical_value,
+    )  # fmt: skip
+    if len(_WRITERS) > 512:
+        _WRITERS.clear()
+    _WRITERS[cache_key] = (em, writer)
+    return writer
 
 
 def to_canonical(
