@@ -205,9 +205,10 @@ def _full_name(c: Clinician) -> str:
 class PeopleLists:
     """What ``write_people_files`` gets: the canonical state, read on demand.
 
-    ``referrals`` is called once per file (each call a fresh pass over the store) and yields
-    the referrals a people file may list: open and completed ones, and any whose referrer is
-    unknown (cancelled, declined and no-show referrals otherwise stay unopened);
+    ``referrals`` is a fresh pass over the store on each call (call it once for all the
+    files) and yields the referrals a people file may list, in id order: open and completed
+    ones with their sealed fields opened, and any other whose referrer is unknown with its
+    clear fields only (cancelled, declined and no-show referrals stay unopened);
     ``unmatched`` are records no referral matched, with the reason, for the review list.
     """
 

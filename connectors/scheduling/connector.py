@@ -45,7 +45,7 @@ from connectors.scheduling.native import OBJECTS, PHI_FIELDS, object_schema
 from connectors.scheduling.new_referrers import (
     NEW_REFERRER_COLUMNS,
     NEW_REFERRERS_FILE,
-    new_referrer_rows,
+    NewReferrerTally,
 )
 from connectors.scheduling.patient import PatientKeyer
 from connectors.scheduling.presets import resolve_preset
@@ -58,6 +58,7 @@ from connectors.scheduling.writers import (
     REVIEW_COLUMNS,
     WORKLIST_COLUMNS,
     Contacts,
+    people_rows,
     targets_by_service_line,
     write_closure_csv,
     write_csv_atomic,
@@ -244,20 +245,24 @@ class SchedulingConnector(Connector):
         """Rewrite the worklist, closure, review and new-referrer CSVs from the canonical
         state."""
         contacts = lists.contacts
-        return [
-            self.write_worklist(lists.referrals(), lists.definitions, contacts=contacts),
-            self.write_closure(lists.referrals(), lists.definitions, contacts=contacts),
-            self.write_review(lists.unmatched),
-            self._write_new_referrers(lists),
-        ]
-
-    def _write_new_referrers(self, lists: PeopleLists) -> Path:
-        """Referring NPIs no clinician holds, with a suggestion to review (never linked)."""
-        path = self._output(NEW_REFERRERS_FILE)
-        write_csv_atomic(
-            path, NEW_REFERRER_COLUMNS, new_referrer_rows(lists.referrals(), lists.contacts)
+        referrers = NewReferrerTally()
+        worklist, closure = people_rows(
+            referrers.counted(lists.referrals()),  # one pass over the store for all three
+            targets_by_service_line(lists.definitions),
+            now=self.clock(),
+            contacts=contacts,
         )
-        return path
+        written = []
+        for name, columns, rows in (
+            ("scheduling-worklist.csv", WORKLIST_COLUMNS, worklist),
+            ("closure.csv", CLOSURE_COLUMNS, closure),
+        ):
+            written.append(self._output(name))
+            write_csv_atomic(written[-1], columns, rows)
+        written.append(self.write_review(lists.unmatched))
+        written.append(self._output(NEW_REFERRERS_FILE))
+        write_csv_atomic(written[-1], NEW_REFERRER_COLUMNS, referrers.rows(contacts))
+        return written
 
     def write_worklist(
         self,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -31,6 +31,7 @@ __all__ = [
     "NEW_REFERRERS_FILE",
     "NEW_REFERRER_COLUMNS",
     "SUGGEST_FROM",
+    "NewReferrerTally",
     "Suggestion",
     "new_referrer_rows",
     "suggest",
@@ -90,36 +91,72 @@ def new_referrer_rows(
 ) -> list[dict[str, str | int | float | None]]:
     """One row per referring NPI no known clinician holds, most referrals first (a prospect
     refsync created in the CRM for the NPI is not a clinician yet: ``prospect`` says so)."""
-    known = {c.npi for c in contacts.clinicians.values() if c.npi and not c.prospect}
-    prospects = {c.npi for c in contacts.clinicians.values() if c.npi and c.prospect}
-    counts: Counter[str] = Counter()
-    lines: dict[str, set[str]] = defaultdict(set)
-    names: dict[str, tuple[str | None, str | None]] = {}
-    for r in referrals:
-        npi = r.referring_npi
-        if not npi or r.clinician_id or npi in known:
-            continue
-        counts[npi] += 1
-        if r.service_line:
-            lines[npi].add(r.service_line)
-        if r.referring_name or npi not in names:
-            names[npi] = (r.referring_name, r.referring_practice)
-    rows = []
-    for npi, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        name, practice = names[npi]
-        found = suggest(name, practice, contacts)
-        partner = contacts.partners.get(found.clinician.partner_id or "") if found else None
-        rows.append({
-            "referring_npi": npi,
-            "referring_name": name,
-            "referring_practice": practice,
-            "referrals": n,
-            "service_lines": ";".join(sorted(lines[npi])),
-            "suggested_clinician_id": found.clinician.id if found else None,
-            "suggested_clinician": _full_name(found.clinician) if found else None,
-            "suggested_clinician_npi": found.clinician.npi if found else None,
-            "suggested_partner": partner.name if partner else None,
-            "score": found.score if found else None,
-            "prospect": "yes" if npi in prospects else "no",
-        })  # fmt: skip
-    return rows
+    tally = NewReferrerTally()
+    for _ in tally.counted(referrals):
+        pass
+    return tally.rows(contacts)
+
+
+class NewReferrerTally:
+    """The counts behind :func:`new_referrer_rows`, kept while referrals pass by on their
+    way to other lists (:meth:`counted`), so the people files read the store once.
+
+    It uses fields kept in clear only (referring NPI, name and practice, clinician, service
+    line): a referral read without its sealed fields counts the same."""
+
+    def __init__(self) -> None:
+        self._seen: list[tuple[str, str | None, str | None, str | None]] = []
+
+    def counted(self, referrals: Iterable[Referral]) -> Iterator[Referral]:
+        """``referrals`` unchanged, each noted on the way."""
+        for r in referrals:
+            if r.referring_npi and not r.clinician_id:
+                seen = (r.referring_npi, r.service_line, r.referring_name, r.referring_practice)
+                self._seen.append(seen)
+            yield r
+
+    def rows(self, contacts: Contacts) -> list[dict[str, str | int | float | None]]:
+        """The rows of the referrals :meth:`counted` saw (the clinicians known by now)."""
+        known = {c.npi for c in contacts.clinicians.values() if c.npi and not c.prospect}
+        prospects = {c.npi for c in contacts.clinicians.values() if c.npi and c.prospect}
+        counts: Counter[str] = Counter()
+        lines: dict[str, set[str]] = defaultdict(set)
+        names: dict[str, tuple[str | None, str | None]] = {}
+        for npi, line, name, practice in self._seen:
+            if npi in known:
+                continue
+            counts[npi] += 1
+            if line:
+                lines[npi].add(line)
+            if name or npi not in names:
+                names[npi] = (name, practice)
+        return [
+            _row(npi, n, names[npi], lines[npi], npi in prospects, contacts)
+            for npi, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+
+
+def _row(
+    npi: str,
+    n: int,
+    named: tuple[str | None, str | None],
+    lines: set[str],
+    prospect: bool,
+    contacts: Contacts,
+) -> dict[str, str | int | float | None]:
+    name, practice = named
+    found = suggest(name, practice, contacts)
+    partner = contacts.partners.get(found.clinician.partner_id or "") if found else None
+    return {
+        "referring_npi": npi,
+        "referring_name": name,
+        "referring_practice": practice,
+        "referrals": n,
+        "service_lines": ";".join(sorted(lines)),
+        "suggested_clinician_id": found.clinician.id if found else None,
+        "suggested_clinician": _full_name(found.clinician) if found else None,
+        "suggested_clinician_npi": found.clinician.npi if found else None,
+        "suggested_partner": partner.name if partner else None,
+        "score": found.score if found else None,
+        "prospect": "yes" if prospect else "no",
+    }

@@ -32,6 +32,7 @@ __all__ = [
     "Contacts",
     "closure_rows",
     "neutralise_cell",
+    "people_rows",
     "targets_by_service_line",
     "worklist_rows",
     "write_closure_csv",
@@ -121,16 +122,22 @@ def worklist_rows(
     when their service line has that target; ``age_hours``, ``target_hours``) and
     ``accepted`` ones not yet scheduled against ``schedule_within_days`` (always listed;
     ``no_target`` when the line has none)."""
-    rows = []
-    for r in referrals:
-        line_targets = _line_targets(targets, r)
-        if r.stage is Stage.ACCEPTED:
-            rows.append(_schedule_row(r, line_targets, now, contacts))
-        elif r.stage in _AWAITING_RESPONSE and line_targets is not None:
-            hours = line_targets.respond_within_hours
-            if hours is not None:
-                rows.append(_respond_row(r, hours, now, contacts))
-    return sorted(rows, key=_urgency_order)
+    rows = (_worklist_row(r, targets, now, contacts) for r in referrals)
+    return sorted((row for row in rows if row is not None), key=_urgency_order)
+
+
+def _worklist_row(
+    r: Referral, targets: Mapping[str, ServiceTargets], now: datetime, contacts: Contacts | None
+) -> dict[str, Any] | None:
+    """``r``'s worklist row, or None when the worklist does not list it."""
+    line_targets = _line_targets(targets, r)
+    if r.stage is Stage.ACCEPTED:
+        return _schedule_row(r, line_targets, now, contacts)
+    if r.stage in _AWAITING_RESPONSE and line_targets is not None:
+        hours = line_targets.respond_within_hours
+        if hours is not None:
+            return _respond_row(r, hours, now, contacts)
+    return None
 
 
 def _schedule_row(
@@ -180,17 +187,41 @@ def closure_rows(
     contacts: Contacts | None = None,
 ) -> list[dict[str, Any]]:
     """Completed referrals whose outcome has not gone back to the referrer, oldest first."""
-    rows = []
+    rows = (_closure_row(r, targets, now, contacts) for r in referrals)
+    return sorted((row for row in rows if row is not None), key=_urgency_order)
+
+
+def _closure_row(
+    r: Referral, targets: Mapping[str, ServiceTargets], now: datetime, contacts: Contacts | None
+) -> dict[str, Any] | None:
+    """``r``'s closure-list row, or None when it is not completed or its loop is closed."""
+    if r.stage is not Stage.COMPLETED or r.loop_closed_at is not None:
+        return None
+    completed_at = r.completed_at or _entered(r, Stage.COMPLETED)
+    age = (now - completed_at).days if completed_at else 0
+    line_targets = _line_targets(targets, r)
+    target = line_targets.close_loop_within_days if line_targets else None
+    row = {**_base(r, contacts), "completed_at": completed_at, "days_since_completed": age}
+    return row | _against_target(age, target)
+
+
+def people_rows(
+    referrals: Iterable[Referral],
+    targets: Mapping[str, ServiceTargets],
+    *,
+    now: datetime,
+    contacts: Contacts | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The worklist's and the closure list's rows (each as :func:`worklist_rows` and
+    :func:`closure_rows` give them) from one pass over ``referrals``: a store read, each
+    referral opened and decoded once for both lists."""
+    worklist, closure = [], []
     for r in referrals:
-        if r.stage is not Stage.COMPLETED or r.loop_closed_at is not None:
-            continue
-        completed_at = r.completed_at or _entered(r, Stage.COMPLETED)
-        age = (now - completed_at).days if completed_at else 0
-        line_targets = _line_targets(targets, r)
-        target = line_targets.close_loop_within_days if line_targets else None
-        row = {**_base(r, contacts), "completed_at": completed_at, "days_since_completed": age}
-        rows.append(row | _against_target(age, target))
-    return sorted(rows, key=_urgency_order)
+        if (row := _worklist_row(r, targets, now, contacts)) is not None:
+            worklist.append(row)
+        elif (row := _closure_row(r, targets, now, contacts)) is not None:
+            closure.append(row)
+    return sorted(worklist, key=_urgency_order), sorted(closure, key=_urgency_order)
 
 
 def _urgency_order(row: Mapping[str, Any]) -> tuple[int, int, str]:

@@ -9,7 +9,7 @@ days), and completed referrals whose outcome never went back to the referrer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ def write_outputs(
         if not changed and not matcher.unmatched and _current(files, today):
             continue
         lists = PeopleLists(
-            referrals=_Listable(store).referrals,
+            referrals=_listable(store),
             definitions=definitions,
             contacts=_contacts(store),
             unmatched=matcher.unmatched,
@@ -91,32 +91,19 @@ def _may_be_listed(data: Mapping[str, Any]) -> bool:
     return bool(data.get("referring_npi")) and not data.get("clinician_id")
 
 
-class _Listable:
-    """The referrals a people file may list, once per file: the first full pass notes
-    their ids, so the next files read those records only (the others are not decoded
-    again)."""
+def _opens(data: Mapping[str, Any]) -> bool:
+    """Does a people file need this candidate's sealed fields? Only the worklist and the
+    closure list do (their ages come from sealed dates); the new referrers list reads
+    clear fields alone, so a settled referral kept for it stays sealed."""
+    return data.get("stage") in _LISTED
 
-    _CHUNK = 1000
 
-    def __init__(self, store: StateStore) -> None:
-        self._store = store
-        self._ids: list[str] | None = None
+def _listable(store: StateStore) -> Callable[[], Iterator[Referral]]:
+    """The referrals a people file may list, in id order: one pass over the store that
+    opens each open or completed referral once (for all the files)."""
 
-    def referrals(self) -> Iterator[Referral]:
-        if self._ids is None:
-            yield from self._scan()
-            return
-        for start in range(0, len(self._ids), self._CHUNK):
-            batch = self._ids[start : start + self._CHUNK]
-            found = self._store.get_records("referral", batch)
-            for rid in batch:  # id order, as the scan yields them
-                rec = found.get(rid)
-                if rec is not None and not rec.tombstone:
-                    yield Referral.model_validate(rec.data)
-
-    def _scan(self) -> Iterator[Referral]:
-        ids: list[str] = []
-        for rec in self._store.iter_records("referral", where=_may_be_listed):
-            ids.append(rec.id)
+    def referrals() -> Iterator[Referral]:
+        for rec in store.iter_clear_fields("referral", where=_may_be_listed, opened=_opens):
             yield Referral.model_validate(rec.data)
-        self._ids = ids  # only once the pass went through: a pass cut short notes nothing
+
+    return referrals

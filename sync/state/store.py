@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mapping.errors import StateError
+from sync.state._clear_fields import ClearFieldsMixin
 from sync.state._engine import create_state_engine, migrate, redact_url, translate_errors
 from sync.state._journal import JournalMixin
 from sync.state._ledger import LedgerMixin
@@ -29,7 +30,15 @@ __all__ = ["StateStore"]
 _HASH_KEY = "keyed_hash_key"
 
 
-class StateStore(RecordsMixin, LinksMixin, LedgerMixin, JournalMixin, LocksMixin, ReadHashesMixin):
+class StateStore(
+    RecordsMixin,
+    ClearFieldsMixin,
+    LinksMixin,
+    LedgerMixin,
+    JournalMixin,
+    LocksMixin,
+    ReadHashesMixin,
+):
     """Canonical records, id crosswalk, bookmarks, write ledger, runs, errors, conflicts, locks,
     read hashes.
 

@@ -11,8 +11,9 @@ from connectors.capabilities import Contacts
 from connectors.scheduling.new_referrers import new_referrer_rows
 from connectors.scheduling.writers import closure_rows, worklist_rows
 from mapping.model import Referral, ServiceTargets, Stage
-from sync.engine.outputs import _Listable, _may_be_listed
+from sync.engine.outputs import _listable, _may_be_listed
 from sync.state import StateStore
+from sync.state._sealing import new_key
 
 
 def test_listed_stages_may_be_listed_and_scheduled_and_settled_ones_are_not() -> None:
@@ -62,25 +63,31 @@ def test_the_referrals_left_unopened_are_on_no_people_file() -> None:
     assert new_referrer_rows(referrals, contacts)
 
 
-def test_every_people_file_gets_the_same_referrals_in_the_same_order(tmp_path: Path) -> None:
-    """The first file's pass scans the store; the next ones read the ids it noted."""
-    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+def test_one_pass_yields_the_candidates_in_id_order_and_opens_only_the_listed_stages(
+    tmp_path: Path,
+) -> None:
+    """Open and completed referrals come back with their dates; a cancelled one kept for
+    the new referrers list comes back with its clear fields only."""
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", keys=[new_key()])
+    when = datetime(2026, 3, 2, tzinfo=UTC)
     stages = ["completed", "scheduled", "accepted", "cancelled", "referred", "no_show"]
     store.put_records(
         "referral",
         [
             (
-                f"ref_{n:03d}",
-                Referral(id=f"ref_{n:03d}", referral_number=f"REF-{n}", stage=stage,
-                         clinician_id="cli_1").model_dump(mode="json"),
+                f"ref_{n:04d}",
+                Referral(id=f"ref_{n:04d}", referral_number=f"REF-{n}", stage=stage,
+                         referring_npi="1234567893", received_at=when,
+                         clinician_id=None if stage == "cancelled" else "cli_1",
+                         ).model_dump(mode="json"),
                 False,
             )
             for n, stage in enumerate(stages * 400)
         ],
     )  # fmt: skip
-    lists = _Listable(store)
-    first = [r.id for r in lists.referrals()]
-    again = [r.id for r in lists.referrals()]
-    assert first == again == sorted(first)
-    assert len(first) == 400 * 3  # completed, accepted, referred
+    found = list(_listable(store)())
     store.close()
+    assert [r.id for r in found] == sorted(r.id for r in found)
+    assert len(found) == 400 * 4  # completed, accepted, referred; cancelled of unknown referrer
+    for r in found:
+        assert (r.received_at is None) == (r.stage.value == "cancelled")
