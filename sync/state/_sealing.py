@@ -153,7 +153,9 @@ class Sealer:
         secret = _secret(names, data)
         if not secret:
             return data
-        clear = {k: v for k, v in data.items() if k not in secret}  # empty values stay
+        clear = data.copy()  # a C copy, then the few sealed keys out: empty values stay
+        for name in secret:
+            del clear[name]
         if was is not None and was[1] is not None and _secret(names, was[0]) == secret:
             clear[_TOKEN] = was[1]
             return clear
@@ -171,7 +173,8 @@ class Sealer:
         token = data.get(_TOKEN)
         if token is None:
             return data
-        out = {k: v for k, v in data.items() if k != _TOKEN}
+        out = data.copy()  # the caller's dict stays as it is (it may read the token next)
+        del out[_TOKEN]
         out.update(json_loads(self._decrypt(entity, record_id, token)))
         return out
 
@@ -183,7 +186,11 @@ class Sealer:
     def closed(self, data: dict[str, Any]) -> dict[str, Any]:
         """``data`` without its sealed fields (nothing decrypted): for callers that need
         none of them (:data:`SEALED`)."""
-        return {k: v for k, v in data.items() if k != _TOKEN} if _TOKEN in data else data
+        if _TOKEN not in data:
+            return data
+        out = data.copy()
+        del out[_TOKEN]
+        return out
 
     def needs_rotation(self, data: Mapping[str, Any]) -> bool:
         """True when the record holds a token (rotation re-encrypts it under the primary)."""
