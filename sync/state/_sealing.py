@@ -265,5 +265,11 @@ def _payload(secret: dict[str, Any]) -> bytes:
         return json.dumps(secret, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
+_EMPTY: tuple[object, ...] = (None, [], {}, "")
+
+
 def _secret(names: frozenset[str], data: Mapping[str, Any]) -> dict[str, Any]:
-    return {n: data[n] for n in names if data.get(n) not in (None, [], {}, "")}
+    """The non-empty values of ``names`` in ``data``; a truthy value is never empty, so only
+    falsy ones (None, "", 0, False...) are compared with the empty values."""
+    get = data.get
+    return {n: v for n in names if (v := get(n)) or v not in _EMPTY}

@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 
 from mapping.errors import StateError
 from sync.state import StateStore, new_key
+from sync.state._sealing import Sealer
 
 MRN = "0048151623"
 NAME = "Zebulon Quillfeather"
@@ -138,3 +139,32 @@ def test_a_token_sealed_under_a_secondary_key_opens_and_new_seals_use_the_primar
         assert store.get_record("referral", "ref-2").data == _referral(2)
         with pytest.raises(StateError, match="ref-1"):
             store.get_record("referral", "ref-1")
+
+
+def test_falsy_values_are_sealed_and_only_empty_ones_stay_in_clear():
+    sealer = Sealer([new_key()])
+    data = {"id": "ref-1", "reason": 0, "lost_at": False, "events": [], "patient": {}}
+    data |= {"cancel_reason": "", "decline_reason": None, "stage": "scheduled"}
+
+    sealed = sealer.seal("referral", "ref-1", data)
+
+    assert set(sealed) == set(data) - {"reason", "lost_at"} | {"$sealed"}
+    assert sealer.unseal("referral", "ref-1", sealed) == data
+    assert sealer.closed(sealed) == {k: v for k, v in sealed.items() if k != "$sealed"}
+
+
+def test_a_new_version_with_the_same_phi_keeps_its_token_and_one_with_other_phi_does_not():
+    sealer = Sealer([new_key()])
+    first = sealer.seal("referral", "ref-1", _referral(1))
+    token = first["$sealed"]
+
+    clear_change = sealer.seal(
+        "referral", "ref-1", {**_referral(1), "stage": "completed"}, was=(_referral(1), token)
+    )
+    phi_change = sealer.seal(
+        "referral", "ref-1", {**_referral(1), "reason": "Syncope"}, was=(_referral(1), token)
+    )
+
+    assert clear_change == {**first, "stage": "completed"}
+    assert phi_change["$sealed"] != token
+    assert sealer.unseal("referral", "ref-1", phi_change)["reason"] == "Syncope"
