@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
@@ -55,7 +58,50 @@ def mapping_fingerprint(em: EntityMapping, ctx: TransformContext) -> str:
 
 
 def ledger_hash(fingerprint: str, data: Mapping[str, Any], keys: frozenset[str]) -> str:
-    """The content hash of what ``data``'s fields ``keys`` would send."""
+    """The content hash of what ``data``'s fields ``keys`` would send.
+
+    Byte for byte the hash of :func:`_json_ledger_hash` (so ledgers written before stay
+    valid), computed with orjson for the values both spell alike (JSON text, 64-bit ints,
+    floats from 1e-4 up, lists, dicts with text keys); anything else goes the json way.
+    """
     sent = {k: data.get(k) for k in keys}
+    if _plain(sent):
+        try:
+            text = orjson.dumps(sent, option=_ORJSON)
+        except orjson.JSONEncodeError:  # an int past 64 bits, a lone surrogate, deep nesting
+            return _json_ledger_hash(fingerprint, sent)
+        digest = hashlib.sha256(f"{fingerprint}\x1f".encode())
+        digest.update(text)
+        return digest.hexdigest()
+    return _json_ledger_hash(fingerprint, sent)
+
+
+def _json_ledger_hash(fingerprint: str, sent: Mapping[str, Any]) -> str:
+    """The ledger hash as first defined: sha256 of the fingerprint and the sorted JSON."""
     text = json.dumps(sent, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{fingerprint}\x1f{text}".encode()).hexdigest()
+
+
+# Subclasses (a StrEnum), datetimes and dataclasses reach no default and raise: json's way.
+_ORJSON = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _plain(value: Any) -> bool:
+    """Whether orjson writes ``value`` as ``json.dumps`` does: exact JSON types only, and
+    no float json spells otherwise (``1e-05`` against ``0.00001``; NaN and infinities)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is float:
+        return bool(value == 0.0 or 1e-4 <= abs(value) < math.inf)
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return all(_plain(v) for v in value)
+    return False
