@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,12 +23,7 @@ from connectors.base import (
     utc_now,
 )
 from connectors.scheduling import preflight
-from connectors.scheduling.csvsource import (
-    Malformed,
-    NoHeaderFound,
-    detect_layout,
-    iter_rows,
-)
+from connectors.scheduling.csvsource import NoHeaderFound, detect_layout, iter_rows
 from connectors.scheduling.fhirmap import BadResource, FhirMapper, FileContext
 from connectors.scheduling.fhirsource import iter_resources, referral_numbers
 from connectors.scheduling.files import (
@@ -47,11 +41,12 @@ from connectors.scheduling.new_referrers import (
     NEW_REFERRERS_FILE,
     NewReferrerTally,
 )
+from connectors.scheduling.paging import Emit, Pages, ReadStats, csv_pages, record_pages
 from connectors.scheduling.patient import PatientKeyer
 from connectors.scheduling.presets import resolve_preset
 from connectors.scheduling.privacy import NATIVE_FIELD_CLASSES
 from connectors.scheduling.rejects import RowRejected
-from connectors.scheduling.rows import BadRow, RowContext, compile_rows
+from connectors.scheduling.rows import RowContext, compile_rows
 from connectors.scheduling.settings import SchedulingSettings
 from connectors.scheduling.writers import (
     CLOSURE_COLUMNS,
@@ -72,18 +67,6 @@ from mapping.schema import ObjectSchema
 __all__ = ["ReadStats", "SchedulingConnector"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ReadStats:
-    """Counters of the last ``read`` (rows: CSV data rows or FHIR resources seen)."""
-
-    files_read: int = 0
-    files_skipped: int = 0
-    rows: int = 0
-    records: int = 0
-    skipped: int = 0
-    rejected: int = 0
 
 
 class SchedulingConnector(Connector):
@@ -190,8 +173,8 @@ class SchedulingConnector(Connector):
             if print_ is None or not self._due(export, print_, done, until):
                 continue
             done.pop(export.name, None)
-            records = self._records(object_name, export, print_, keyer)
-            for page in self._paged(records, export, print_, done):
+            pages = self._pages(object_name, export, print_, keyer, done)
+            for page in self._paged(pages, export, print_, done):
                 emitted = page.bookmark
                 yield page
         if emitted != self._bookmark(done) or self._pending_rejects:
@@ -227,7 +210,9 @@ class SchedulingConnector(Connector):
         self._pending_rejects.append(reject)
 
     def _take_rejects(self) -> list[RowRejected]:
-        taken, self._pending_rejects = self._pending_rejects, []
+        # Cleared in place: the page generators of a file hold this list.
+        taken = self._pending_rejects.copy()
+        self._pending_rejects.clear()
         return taken
 
     # -- matching and writers ----------------------------------------------------------------
@@ -373,49 +358,51 @@ class SchedulingConnector(Connector):
             return None
 
     def _paged(
-        self,
-        rows: Iterator[NativeRecord | None],
-        export: ExportFile,
-        print_: Fingerprint,
-        done: dict[str, Any],
+        self, pages: Pages, export: ExportFile, print_: Fingerprint, done: dict[str, Any]
     ) -> Iterator[ReadPage]:
-        """Pages of ``page_size`` records (or rejects): memory stays flat on any file."""
-        size = self.settings.page_size
-        page: list[NativeRecord] = []
-        for record in rows:
-            if record is not None:
-                page.append(record)
-            if len(page) >= size or len(self._pending_rejects) >= size:
-                yield ReadPage(page, self._bookmark(done), self._take_rejects())
-                page = []
+        """``pages``, then the file's last page: the one that completes its bookmark entry."""
+        rest = yield from pages
         self.stats.files_read += 1
         if still_same(export.path, print_):
             done[export.name] = print_.entry()
         else:
             log.warning("scheduling: %s changed while being read; it is read again next run",
                         export.name)  # fmt: skip
-        yield ReadPage(page, self._bookmark(done), self._take_rejects())
+        yield ReadPage(rest, self._bookmark(done), self._take_rejects())
 
-    def _records(
-        self, object_name: str, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer
-    ) -> Iterator[NativeRecord | None]:
+    def _pages(
+        self,
+        object_name: str,
+        export: ExportFile,
+        print_: Fingerprint,
+        keyer: PatientKeyer,
+        done: dict[str, Any],
+    ) -> Pages:
         before = (self.stats.rows, self.stats.records, self.stats.rejected)
+        size, pending = self.settings.page_size, self._pending_rejects
+
+        def emit(page: list[NativeRecord]) -> ReadPage:
+            return ReadPage(page, self._bookmark(done), self._take_rejects())
+
+        rest: list[NativeRecord] = []
         if self.settings.format == "csv":
             if object_name == "stage_event":
-                yield from self._csv_records(export, print_, keyer)
+                rest = yield from self._csv_pages(export, print_, keyer, emit)
         else:
-            yield from self._fhir_records(object_name, export, print_, keyer)
-        rows, records, rejected = (
+            records = self._fhir_records(object_name, export, print_, keyer)
+            rest = yield from record_pages(records, size, pending, emit)
+        rows, records_, rejected = (
             self.stats.rows - before[0],
             self.stats.records - before[1],
             self.stats.rejected - before[2],
         )
         log.info("scheduling: read %s (%s): %d rows, %d records, %d rejected",
-                 export.name, object_name, rows, records, rejected)  # fmt: skip
+                 export.name, object_name, rows, records_, rejected)  # fmt: skip
+        return rest
 
-    def _csv_records(
-        self, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer
-    ) -> Iterator[NativeRecord | None]:
+    def _csv_pages(
+        self, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer, emit: Emit
+    ) -> Pages:
         encoding = _text_encoding(self.settings.encoding or print_.encoding)
         try:
             layout = detect_layout(
@@ -427,34 +414,23 @@ class SchedulingConnector(Connector):
             )
         except NoHeaderFound:
             self._reject(_no_header(export.name, self._preset.columns.get("status", ())))
-            return
+            return []
         ctx = RowContext(
             export.name, print_.modified_at, layout.headers, layout.columns, layout.width
         )
-        convert = compile_rows(self._preset, self.settings, keyer, ctx)
         max_cell = self.settings.max_cell_bytes
-        rows = records = 0  # counted here, added to self.stats once (the loop is hot)
-        try:
-            for line, cells in iter_rows(export.path, encoding, layout, max_cell):
-                rows += 1
-                try:
-                    if isinstance(cells, Malformed):
-                        raise _malformed(cells, max_cell)
-                    record = convert(cells, line)
-                except BadRow as bad:
-                    self._reject(RowRejected(bad.reason, source_file=export.name,
-                                             source_line=line, field=bad.field,
-                                             code=bad.code))  # fmt: skip
-                    yield None
-                    continue
-                if record is None:
-                    self.stats.skipped += 1
-                else:
-                    records += 1
-                yield record
-        finally:
-            self.stats.rows += rows
-            self.stats.records += records
+        return (
+            yield from csv_pages(
+                iter_rows(export.path, encoding, layout, max_cell),
+                compile_rows(self._preset, self.settings, keyer, ctx),
+                size=self.settings.page_size,
+                pending=self._pending_rejects,
+                emit=emit,
+                source_file=export.name,
+                max_cell=max_cell,
+                stats=self.stats,
+            )
+        )
 
     def _fhir_records(
         self, object_name: str, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer
@@ -526,25 +502,4 @@ def _no_header(source_file: str, status_aliases: Sequence[str]) -> RowRejected:
         f"{expected} and an appointment date); check settings.preset/columns/delimiter",
         source_file=source_file,
         code="NO_HEADER",
-    )
-
-
-def _malformed(values: Malformed, max_cell: int) -> BadRow:
-    span = f"lines {values.first_line}-{values.last_line}"
-    if values.oversized:
-        limit = (
-            f"{max_cell / (1024 * 1024):g} MB" if max_cell >= 1024 * 1024 else f"{max_cell:,} bytes"
-        )
-        lines = "" if values.first_line == values.last_line else f"{span}: "
-        return BadRow(
-            f"{lines}a cell is larger than {limit} (settings.max_cell_bytes); trim that "
-            "column in the export (or leave it out of the report) and re-export, or raise "
-            "max_cell_bytes",
-            field="row",
-            code="CELL_TOO_LARGE",
-        )
-    return BadRow(
-        f"{span} are not one CSV row: an unbalanced quote joined them; fix the quote and re-export",
-        field="row",
-        code="MALFORMED_ROW",
     )
