@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from connectors.base import EventMeta, NativeRecord
+from connectors.base import NativeRecord
 from connectors.scheduling.dates import NULL_TOKENS, Stamp, is_blank, parse_date
 from connectors.scheduling.eventclock import CACHE_LIMIT, Columns, bad_date, event_clock
 from connectors.scheduling.native import event_id_of_iso
 from connectors.scheduling.patient import PatientKeyer
 from connectors.scheduling.presets import Preset, StatusLookup
+from connectors.scheduling.records import event_meta, native_record
 from connectors.scheduling.rejects import BadRow
 from connectors.scheduling.settings import SchedulingSettings
 from mapping.model import Stage
@@ -170,9 +171,9 @@ def compile_rows(
         if phi is not None:
             fields = _with_phi(fields, phi(cells))
         where = appointment_id or f"{source_file}#{line}"
-        meta = EventMeta(event_at, appointment_id, parent_id, status, f"{source_file}:{line}")
+        meta = event_meta(event_at, appointment_id, parent_id, status, f"{source_file}:{line}")
         record_id = event_id_of_iso("csv", where, value, event_iso)
-        return NativeRecord(record_id, fields, False, event_at, meta)
+        return native_record(record_id, fields, False, event_at, meta)
 
     return convert
 
