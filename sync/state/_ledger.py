@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from sync.state._base import StoreBase, chunks
+from sync.state._raw import executemany, upsert_statement
 from sync.state._schema import records, write_ledger
 from sync.state._sealing import SEALED, Sealer
 from sync.state._types import StoredRecord
@@ -22,6 +23,7 @@ from sync.state._types import StoredRecord
 __all__ = ["LedgerMixin", "LedgerWrite"]
 
 _PAGE = 2000
+_LEDGER_KEY = ("destination", "entity", "canonical_id")
 
 
 class LedgerWrite(NamedTuple):
@@ -63,24 +65,28 @@ class LedgerMixin(StoreBase):
     ) -> None:
         """Remember ``(canonical_id, content_hash, native_id[, record_version])`` as written
         to ``destination`` by the mapping whose fingerprint is ``fingerprint``."""
-        now = self._now()
         latest = {row[0]: LedgerWrite(*row) for row in rows}
+        constants = {
+            "destination": destination,
+            "entity": entity,
+            "written_at": self._now(),
+            "run_id": run_id,
+        }
         params = [
             {
-                "destination": destination,
-                "entity": entity,
                 "canonical_id": cid,
                 "content_hash": w.content_hash,
                 "native_id": w.native_id,
-                "written_at": now,
-                "run_id": run_id,
                 "record_version": w.record_version if fingerprint else None,
                 "mapping_fingerprint": fingerprint if w.record_version is not None else None,
             }
             for cid, w in latest.items()
         ]
         with self._tx(f"record writes to {destination}") as conn:
-            self._upsert(conn, write_ledger, params, keys=("destination", "entity", "canonical_id"))
+            if params:
+                columns = [*constants, *params[0]]
+                statement = upsert_statement(conn.dialect, write_ledger, columns, _LEDGER_KEY)
+                executemany(conn, statement, constants, params)
 
     def note_current(
         self, destination: str, entity: str, versions: Mapping[str, int], fingerprint: str
