@@ -47,7 +47,7 @@ from sync.engine.page_derive import PageDeriver
 from sync.engine.phi import note_inbound, note_natives
 from sync.engine.prospects import settle_prospects
 from sync.engine.report import Reject, RunReport, Transition
-from sync.state import ConflictRow, RecordErrorRow, StateStore
+from sync.state import ConflictRow, RecordErrorRow, StateStore, StoredRecord
 
 __all__ = ["SourceReader"]
 
@@ -114,21 +114,21 @@ class SourceReader:
         )
         self._reject(source, em.object, resolved.unmatched)
         ids = resolved.ids
-        stored = self.store.get_records(entity, {cid for cid in ids.values() if cid})
+        digests = {} if self.dry_run else self._digests.digests(em, latest.values())
+        known = self.store.read_hashes(source, entity, digests) if digests else {}
+        found, stored = self._stored(entity, ids, digests, known)
         # Records are merged one after another against the state the previous ones left,
         # so several rows of one referral in a page all reach its event log.
         working = {cid: row.data for cid, row in stored.items()}
         puts: dict[str, tuple[dict[str, Any], bool]] = {}
         links: list[tuple[str, str]] = []
-        digests = {} if self.dry_run else self._digests.digests(em, latest.values())
-        known = self.store.read_hashes(source, entity, digests) if digests else {}
         merged_clean: list[tuple[str, str]] = []
         for native_id, rec in latest.items():
             cid = ids.get(native_id)
             if cid is None:
                 continue
             links.append((cid, native_id))
-            digest, row = digests.get(native_id), stored.get(cid)
+            digest, row = digests.get(native_id), found.get(cid)
             if digest is not None and known.get(native_id) == digest and row and not row.tombstone:
                 self.report.count_read(source, entity, "unchanged")  # same content as last read
                 continue
@@ -166,6 +166,30 @@ class SourceReader:
             self.touched.update((entity, cid) for cid in changed)
         if links:
             self.store.link_many(entity, source, links)
+
+    def _stored(
+        self,
+        entity: str,
+        ids: Mapping[str, str | None],
+        digests: Mapping[str, str],
+        known: Mapping[str, str],
+    ) -> tuple[dict[str, StoredRecord], dict[str, StoredRecord]]:
+        """The stored records of a page's ids, and those of them opened (or never sealed).
+
+        A row whose digest is the one last read is skipped unless its record is gone, so
+        only the records of the other rows are opened (decrypted): a run over a full export
+        decrypts what changed, not the whole program. Clinicians are all opened (prospects
+        are settled against every one the page read)."""
+        same = {n for n, d in digests.items() if known.get(n) == d}
+        merged = {cid for n, cid in ids.items() if cid and n not in same}
+
+        def opens(row: StoredRecord) -> bool:
+            return entity == "clinician" or row.tombstone or row.id in merged
+
+        wanted = {cid for cid in ids.values() if cid}
+        found = self.store.get_records_opening(entity, wanted, opens)
+        opened = {cid: row for cid, row in found.items() if row.sealed is None or opens(row)}
+        return found, opened
 
     def _merge_one(
         self,

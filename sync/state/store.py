@@ -19,6 +19,7 @@ from sync.state._journal import JournalMixin
 from sync.state._ledger import LedgerMixin
 from sync.state._links import LinksMixin
 from sync.state._locks import LocksMixin
+from sync.state._opened_records import OpenedRecordsMixin
 from sync.state._read_hashes import ReadHashesMixin
 from sync.state._records import DEFAULT_NATURAL_KEYS, RecordsMixin
 from sync.state._schema import store_meta
@@ -33,6 +34,7 @@ _HASH_KEY = "keyed_hash_key"
 class StateStore(
     RecordsMixin,
     ClearFieldsMixin,
+    OpenedRecordsMixin,
     LinksMixin,
     LedgerMixin,
     JournalMixin,

@@ -143,7 +143,7 @@ def test_the_pass_does_not_read_back_the_referrals_their_pages_derived(
     tmp_path: Path, sf_server, hs_server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads: list[int] = []
-    real = StateStore.get_records
+    real, real_opening = StateStore.get_records, StateStore.get_records_opening
 
     def counting(self, entity, ids):
         ids = list(ids)
@@ -151,7 +151,14 @@ def test_the_pass_does_not_read_back_the_referrals_their_pages_derived(
             reads.append(len(ids))
         return real(self, entity, ids)
 
+    def counting_opening(self, entity, ids, opened):  # the reader's page reads
+        ids = list(ids)
+        if entity == "referral":
+            reads.append(len(ids))
+        return real_opening(self, entity, ids, opened)
+
     monkeypatch.setattr(StateStore, "get_records", counting)
+    monkeypatch.setattr(StateStore, "get_records_opening", counting_opening)
     at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
     opened = {}
     for on_page in (True, False):

@@ -20,6 +20,7 @@ from sync.engine.merge import Ownership
 from sync.engine.reader import SourceReader
 from sync.engine.report import RunReport
 from sync.state import StateStore
+from sync.state._sealing import Sealer, new_key
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
@@ -162,3 +163,34 @@ def test_a_rejected_record_is_translated_again_on_every_read_until_it_is_fixed(
 
     assert again_calls == 1  # the rejected one only
     assert [r.key for r in again.rejects] == [bad]
+
+
+def test_a_read_decrypts_only_the_stored_records_of_the_rows_whose_content_changed(
+    sandbox: SalesforceSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keyed = StateStore.open(f"sqlite:///{tmp_path / 'keyed.db'}", keys=[new_key()])
+    opened: list[str] = []
+    decrypt = Sealer._decrypt
+
+    def counted(self: Sealer, entity: str, record_id: str, *args: Any) -> bytes:
+        opened.append(record_id)
+        return decrypt(self, entity, record_id, *args)
+
+    monkeypatch.setattr(Sealer, "_decrypt", counted)
+    em = _mapping()
+    try:
+        _read(sandbox, keyed, em)
+        client = sandbox.make_client()
+        for i in (3, 17):
+            client.Referral__c.upsert(f"Refsync_Id__c/ref-{i:03d}", {"Urgency__c": "Urgent"})
+        sandbox.advance(2)
+        changed = keyed.find_ids_by_key("referral", "referral_number", ["RN-00003", "RN-00017"])
+        opened.clear()
+
+        again, _calls = _read(sandbox, keyed, em)
+
+        assert again.read["salesforce/referral/unchanged"] == RECORDS - 2
+        assert sorted(set(opened)) == sorted(changed.values())  # not the 28 others
+        assert keyed.get_record("referral", changed["RN-00003"]).data["urgency"] == "urgent"
+    finally:
+        keyed.close()
