@@ -421,7 +421,7 @@ class SchedulingConnector(Connector):
         max_cell = self.settings.max_cell_bytes
         return (
             yield from csv_pages(
-                iter_rows(export.path, encoding, layout, max_cell),
+                iter_rows(export.path, encoding, layout, max_cell, print_.nul),
                 compile_rows(self._preset, self.settings, keyer, ctx),
                 size=self.settings.page_size,
                 pending=self._pending_rejects,

@@ -145,18 +145,19 @@ def _is_noise(cells: list[str], layout: CsvLayout) -> bool:
 
 
 def iter_rows(
-    path: Path, encoding: str, layout: CsvLayout, max_cell: int | None = None
+    path: Path, encoding: str, layout: CsvLayout, max_cell: int | None = None, nul: bool = True
 ) -> Iterator[tuple[int, list[str] | Malformed]]:
     """``(start line, cells)`` for each data row after the header (cells as ``csv`` split them).
 
     A row the csv parser cannot split, or one spanning more than :data:`MAX_ROW_LINES`
     lines (an unbalanced quote that swallowed the rows after it), comes as
     ``(start line, Malformed(...))``, as does a row with a cell over ``max_cell`` characters
-    (default :data:`MAX_CELL_BYTES`); parsing resumes after it.
+    (default :data:`MAX_CELL_BYTES`); parsing resumes after it. ``nul=False``: the file's
+    fingerprint found no NUL byte (see :func:`~connectors.scheduling.files.iter_lines`).
     """
     limit = _raise_field_limit(max_cell)
     check_cells = limit < csv.field_size_limit()
-    lines = iter_lines(path, encoding)
+    lines = iter_lines(path, encoding, nul)
     reader = csv.reader(lines, delimiter=layout.delimiter)
     in_data = False
     header_first = layout.first_cell.lstrip("\ufeff")

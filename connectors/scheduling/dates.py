@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "NULL_TOKENS",
+    "ClockParts",
     "LocalClock",
     "Stamp",
     "is_blank",
@@ -184,6 +185,14 @@ _US_DAY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}|[0-9]{2})")
 _US_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?(?: ([AP])M)?")
 _Day = tuple[int, int, int, str, str]  # year, month, day, ISO date, UTC offset as isoformat
 _Clock = tuple[int, int, int, str]  # hour, minute, second, ISO time
+ClockParts = tuple[
+    dict[str, "_Day | None"],
+    dict[str, "_Clock | None"],
+    Callable[[str], "_Day | None"],
+    Callable[[str], "_Clock | None"],
+    Callable[[str], Stamp],
+    tzinfo,
+]
 
 
 class LocalClock:
@@ -223,9 +232,18 @@ class LocalClock:
         """``(parse_datetime(cell, tz), its isoformat())``; ``ValueError`` if unusable."""
         return self._stamp()(cell)
 
+    def parts(self) -> ClockParts:
+        """What :meth:`stamp` is made of, for code that inlines it (the generated row
+        converter): the date-part and time-of-day caches, the functions that fill them
+        (None: not the dominant shape), the full parser of any other shape and the zone.
+        A cell is the dominant shape when its time-of-day part resolves (only a resolved
+        date part is looked up further); its instant is then
+        ``datetime(year, month, day, hour, minute, second, 0, zone)`` and its isoformat
+        ``f"{iso_day}T{iso_clock}{offset}"``."""
+        return self._days, self._clocks, self._day, self._clock, self._other, self._zone
+
     def _stamp(self) -> Callable[[str], Stamp]:
-        days, clocks, zone = self._days, self._clocks, self._zone
-        day_of, clock_of, other = self._day, self._clock, self._other
+        days, clocks, day_of, clock_of, other, zone = self.parts()
 
         def stamp(cell: str) -> Stamp:
             day, _, clock = cell.partition(" ")

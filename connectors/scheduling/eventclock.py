@@ -18,11 +18,8 @@ Which columns each vendor's export has (see ``presets.py``): Epic Cadence ``APPT
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 
 from connectors.scheduling.dates import (
-    NULL_TOKENS,
-    LocalClock,
     Stamp,
     is_blank,
     parse_datetime_parts,
@@ -36,10 +33,12 @@ __all__ = [
     "ABSENT",
     "CACHE_LIMIT",
     "EVENT_TIME_COLUMNS",
+    "SLOT_CACHE_LIMIT",
+    "TIME_COLUMNS",
     "Columns",
-    "EventClock",
+    "appointment_parts",
     "bad_date",
-    "event_clock",
+    "event_order",
 ]
 
 EVENT_TIME_COLUMNS: dict[Stage, tuple[str, ...]] = {
@@ -49,14 +48,18 @@ EVENT_TIME_COLUMNS: dict[Stage, tuple[str, ...]] = {
     Stage.NO_SHOW: ("status_changed_at", "cancelled_at", "appointment_at"),
 }
 """The default event clock per stage: the first column present wins."""
-_TIME_COLUMNS = ("made_at", "cancelled_at", "checkin_at", "checkout_at", "status_changed_at")
+TIME_COLUMNS = ("made_at", "cancelled_at", "checkin_at", "checkout_at", "status_changed_at")
+"""The time columns besides the appointment's, in the order a row's are read (every one a
+row has is read, and the first unusable one rejects the row)."""
 _LOST = (Stage.CANCELLED, Stage.NO_SHOW)
-_NULLS = NULL_TOKENS
-_NULL_LENGTH = max(map(len, NULL_TOKENS))
 ABSENT = -1
-"""The position of a column the file lacks: every row gets a blank cell appended there."""
+"""The position of a column the file lacks (its cell reads as blank)."""
 CACHE_LIMIT = 8_192
 """Entries per cache of one file's read (cleared when full): memory stays flat on any file."""
+SLOT_CACHE_LIMIT = 65_536
+"""Entries of the caches of whole appointment cells and of event-time hashes: a year of one
+clinic's 15-minute slots is ~35,000 distinct cells (which a smaller cache, cleared when
+full, would mostly miss); at ~250 bytes an entry each stays under 20 MB."""
 
 
 class Columns:
@@ -82,77 +85,35 @@ def bad_date(cols: Columns, field: str) -> BadRow:
     )
 
 
-def _event_order(
+def event_order(
     settings: SchedulingSettings, present: tuple[str, ...]
-) -> dict[Stage, tuple[int, ...]]:
-    """Per stage, the event-clock columns this file has, in priority order, as positions in
-    ``present`` (the appointment time first, then the file's other time columns)."""
-    order: dict[Stage, tuple[int, ...]] = {}
+) -> dict[Stage, tuple[str, ...]]:
+    """Per stage, the event-clock columns this file has (of ``present``: the appointment
+    time and the file's other time columns), in priority order. A stage without an event
+    clock has no entry (a row of it fails the read with a KeyError, as it always has)."""
+    order: dict[Stage, tuple[str, ...]] = {}
     for stage in Stage:
         chosen = settings.event_time_columns.get(stage)
         columns: Sequence[str] | None = chosen or EVENT_TIME_COLUMNS.get(stage)
         if columns is None:
-            continue  # a stage without an event clock (as before: a KeyError if it occurs)
+            continue
         if settings.snapshot:  # a snapshot's own time beats the appointment fallback
             columns = [c for c in columns if c != "appointment_at"]
-        order[stage] = tuple(present.index(c) for c in columns if c in present)
+        order[stage] = tuple(c for c in columns if c in present)
     return order
 
 
-EventClock = tuple[
-    Callable[[str], Stamp],
-    Callable[[list[str], Stage], "Stamp | None"],
-    Callable[[list[str], "Stamp | None", tuple[int, ...]], Stamp],
-    dict[Stage, tuple[int, ...]],
-]
-
-
-def event_clock(settings: SchedulingSettings, cols: Columns, as_of: datetime) -> EventClock:
-    """The parser of the appointment date/time column, the appointment time of a row whose
-    column is blank (:func:`_appointment_parts`), the event time of a row given its
-    appointment time and its stage's clock (:func:`_event_order`), and those clocks."""
-    clock = LocalClock(settings.timezone or "UTC")
-    # Made/cancelled/check-in times are mostly distinct: only their date and time-of-day
-    # parts are remembered; appointment slots repeat, so whole cells are.
-    others = tuple((f, cols.at[f], clock.column(0)) for f in _TIME_COLUMNS if cols.has(f))
-    present = ("appointment_at", *(f for f, _, _ in others))
-    fallback = (as_of, as_of.isoformat())
-
-    def event(cells: list[str], appointment: Stamp | None, order: tuple[int, ...]) -> Stamp:
-        # Every time column is read (a bad one rejects the row), then the clock picks.
-        found = [appointment]
-        for field, i, parse in others:
-            raw = cells[i].strip()
-            if len(raw) <= _NULL_LENGTH and raw.casefold() in _NULLS:
-                found.append(None)
-                continue
-            try:
-                found.append(parse(raw))
-            except ValueError:
-                raise bad_date(cols, field) from None
-        for position in order:
-            hit = found[position]
-            if hit is not None:
-                return hit
-        return fallback
-
-    parts = _appointment_parts(settings, cols)
-    return clock.column(CACHE_LIMIT), parts, event, _event_order(settings, present)
-
-
-def _appointment_parts(
+def appointment_parts(
     settings: SchedulingSettings, cols: Columns
-) -> Callable[[list[str], Stage], Stamp | None]:
-    """The appointment time of a row without one in the date/time column: from its date and
-    time columns, else None for a cancellation, else BadRow."""
-    i_day, i_time = cols.at["appointment_date"], cols.at["appointment_time"]
+) -> Callable[[str, str, Stage], Stamp | None]:
+    """The appointment time of a row without one in the date/time column, from its stripped
+    date and time cells: None for a cancellation without a date, else BadRow."""
     seen: dict[tuple[str, str], Stamp] = {}
     tz = settings.timezone or "UTC"
 
-    def appointment(cells: list[str], stage: Stage) -> Stamp | None:
-        day = cells[i_day].strip()
+    def appointment(day: str, clock: str, stage: Stage) -> Stamp | None:
         if not is_blank(day):
-            key = (day, cells[i_time].strip())
+            key = (day, clock)
             if key not in seen:
                 try:
                     when = parse_datetime_parts(*key, tz)

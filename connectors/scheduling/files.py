@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from mapping.errors import ConfigurationError
 
@@ -33,6 +33,8 @@ _CHUNK = 1 << 20
 _CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 _DEFAULT_PATTERNS = {"csv": ("*.csv", "*.txt", "*.tsv"), "fhir": ("*.json", "*.ndjson")}
 _TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
+_ASCII_COMPATIBLE = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "ascii"})
+"""Encodings in which a NUL character is a NUL byte (and no other byte is 0)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class Fingerprint:
     size: int
     mtime_ns: int
     encoding: str  # best text encoding for the bytes: utf-8-sig, utf-16, cp1252 or latin-1
+    nul: bool = True  # the bytes hold a NUL (csv refuses it in a line: it is dropped)
 
     @property
     def modified_at(self) -> datetime:
@@ -84,10 +87,11 @@ def fingerprint(path: Path) -> Fingerprint:
     stat = path.stat()
     sha = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
-    utf8_ok, cp1252_ok, head = True, True, b""
+    utf8_ok, cp1252_ok, head, nul = True, True, b"", False
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             sha.update(chunk)
+            nul = nul or b"\x00" in chunk
             head = head or chunk[:4]
             if utf8_ok:
                 try:
@@ -102,7 +106,7 @@ def fingerprint(path: Path) -> Fingerprint:
         except UnicodeDecodeError:
             utf8_ok = False
     return Fingerprint(
-        sha.hexdigest(), stat.st_size, stat.st_mtime_ns, _encoding(head, utf8_ok, cp1252_ok)
+        sha.hexdigest(), stat.st_size, stat.st_mtime_ns, _encoding(head, utf8_ok, cp1252_ok), nul
     )
 
 
@@ -128,8 +132,21 @@ def still_same(path: Path, print_: Fingerprint) -> bool:
     return stat.st_size == print_.size and stat.st_mtime_ns == print_.mtime_ns
 
 
-def iter_lines(path: Path, encoding: str) -> Iterator[str]:
-    """Decoded lines with their line endings kept (``csv`` needs them), NUL bytes dropped."""
-    with path.open("r", encoding=encoding, errors="replace", newline="") as text:
+def iter_lines(path: Path, encoding: str, nul: bool = True) -> Iterator[str]:
+    """Decoded lines with their line endings kept (``csv`` needs them), NUL bytes dropped.
+
+    ``nul=False`` says the file's bytes hold no NUL (its :class:`Fingerprint`): in an
+    ASCII-compatible encoding the file's own line iterator is returned then, without a
+    Python step per line (a file changed since its fingerprint is read again next run).
+    Close the iterator when done.
+    """
+    text = path.open("r", encoding=encoding, errors="replace", newline="")
+    if not nul and codecs.lookup(encoding).name in _ASCII_COMPATIBLE:
+        return text
+    return _without_nul(text)
+
+
+def _without_nul(text: TextIO) -> Iterator[str]:
+    with text:
         for line in text:
             yield line.replace("\x00", "") if "\x00" in line else line

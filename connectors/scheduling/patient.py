@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 
 from mapping.errors import SecretError
@@ -102,6 +102,20 @@ class PatientKeyer:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return f"{_VERSION}:{outer.hexdigest()}"
+
+    def normal_mrn_hasher(self) -> Callable[[str], str]:
+        """:meth:`for_normal_mrn` as one function for a hot loop (no method dispatch per MRN;
+        nearly every row of an export carries a distinct MRN)."""
+        inner_of, outer_of, prefix = self._inner.copy, self._outer.copy, self._prefix
+
+        def key(normal: str) -> str:
+            inner = inner_of()
+            inner.update((prefix + normal).encode())
+            outer = outer_of()
+            outer.update(inner.digest())
+            return f"{_VERSION}:{outer.hexdigest()}"
+
+        return key
 
     def for_mrn(self, raw_mrn: str | None) -> str | None:
         """The key of an MRN (None when the MRN is blank after normalisation)."""

@@ -4,13 +4,15 @@ The row's times and its event clock are :mod:`connectors.scheduling.eventclock`'
 
 **Compiled once per file.** :func:`compile_rows` resolves everything that depends only on the
 file's header and the connection (column positions, which time columns exist, the event
-clock per stage) once, and returns a converter of raw ``csv.reader`` rows. Values that repeat
+clock per stage) once, and returns a converter of raw ``csv.reader`` rows whose code is
+generated for that layout (:mod:`connectors.scheduling.rowcode`). Values that repeat
 across rows (times, statuses, MRNs, birth dates) are parsed once per distinct cell; those
 caches hold PHI, so they belong to the converter of one file's read and are bounded.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,13 +20,21 @@ from datetime import date, datetime
 from typing import Any
 
 from connectors.base import NativeRecord
-from connectors.scheduling.dates import NULL_TOKENS, Stamp, is_blank, parse_date
-from connectors.scheduling.eventclock import CACHE_LIMIT, Columns, bad_date, event_clock
-from connectors.scheduling.native import event_id_of_iso
+from connectors.scheduling.dates import NULL_TOKENS, LocalClock, is_blank, parse_date
+from connectors.scheduling.eventclock import (
+    CACHE_LIMIT,
+    SLOT_CACHE_LIMIT,
+    TIME_COLUMNS,
+    Columns,
+    appointment_parts,
+    bad_date,
+    event_order,
+)
 from connectors.scheduling.patient import PatientKeyer
 from connectors.scheduling.presets import Preset, StatusLookup
 from connectors.scheduling.records import event_meta, native_record
 from connectors.scheduling.rejects import BadRow
+from connectors.scheduling.rowcode import Layout, row_source
 from connectors.scheduling.settings import SchedulingSettings
 from mapping.model import Stage
 from mapping.npi import is_valid_npi
@@ -46,7 +56,7 @@ _LIMIT = CACHE_LIMIT
 
 ConvertRow = Callable[[list[str], int], "NativeRecord | None"]
 """``(csv.reader cells, start line)`` -> the row's record, or None (not a stage event);
-raises :class:`BadRow`. Appends to (and may pad) ``cells``."""
+raises :class:`BadRow`. May pad (and append to) ``cells``."""
 
 
 def clean_identifier(raw: str | None) -> str | None:
@@ -96,85 +106,38 @@ _VALUES = {stage: stage.value for stage in Stage}
 def compile_rows(
     preset: Preset, settings: SchedulingSettings, keyer: PatientKeyer | None, ctx: RowContext
 ) -> ConvertRow:
-    """The converter of one file's rows (see the module docstring); build one per file read."""
+    """The converter of one file's rows (see the module docstring); build one per file read.
+
+    Its code is generated for the file's layout (:mod:`connectors.scheduling.rowcode`) and
+    run over the names bound here: the caches of this read and the helpers of the cold path.
+    """
     cols = Columns(ctx.columns, ctx.headers)
+    present = ("appointment_at", *(f for f in TIME_COLUMNS if cols.has(f)))
+    order = event_order(settings, present)
+    layout = Layout(cols.at, present[1:], order, settings.phi_passthrough)
     stages, learn_stage, no_show = _stage_lookup(preset, cols)
-    parse_at, appointment_parts, event_of, event_order = event_clock(settings, cols, ctx.as_of)
     patients, patient_of = _patient_keys(keyer)
-    phi = _phi(cols) if settings.phi_passthrough else None
-    has = cols.has
-    has_parent, has_auth, has_name, has_practice, has_line = map(has, (
-        "parent_appointment_id", "authorization_number", "referring_name", "referring_practice",
-        "service_line",
-    ))  # fmt: skip
-    i_status, i_reason, i_at, i_id, i_parent, i_referral, i_auth, i_mrn, i_visit, i_npi, \
-        i_name, i_practice, i_department, i_line = map(cols.at.__getitem__, (
-        "status", "cancel_reason", "appointment_at", "appointment_id", "parent_appointment_id",
-        "referral_number", "authorization_number", "mrn", "visit_type", "referring_npi",
-        "referring_name", "referring_practice", "department", "service_line",
-    ))  # fmt: skip
-    width, pad = ctx.width, [""] * ctx.width
-    source, source_file = f"csv:{preset.name}", ctx.source_file
-    by_department, default_line = settings.service_line_by_department, settings.default_service_line
-    completed, cancelled, no_show_stage = Stage.COMPLETED, Stage.CANCELLED, Stage.NO_SHOW
-
-    # The hot loop of every CSV read, written out once (no per-field dispatch): each step
-    # mirrors a named helper of the cold path (_ident, _text, eventclock, _stage_lookup).
-    def convert(cells: list[str], line: int) -> NativeRecord | None:
-        if len(cells) < width:
-            cells.extend(pad[len(cells) :])
-        cells.append("")  # the cell of every column this file lacks (ABSENT)
-        status = cells[i_status].strip()
-        stage = stages[status] if status in stages else learn_stage(status)
-        if stage is None:
-            return None
-        reason = cells[i_reason].strip()
-        if stage is cancelled and reason and no_show(reason):
-            stage = no_show_stage
-        raw = cells[i_at].strip()
-        if len(raw) > _NULL_LENGTH or raw.casefold() not in _NULLS:
-            try:
-                appointment: Stamp | None = parse_at(raw)
-            except ValueError:
-                raise bad_date(cols, "appointment_at") from None
-        else:
-            appointment = appointment_parts(cells, stage)
-        event_at, event_iso = event_of(cells, appointment, event_order[stage])
-        referral = _ident(cells[i_referral].strip())
-        authorization = _ident(cells[i_auth].strip()) if has_auth else None
-        raw = cells[i_mrn].strip()
-        patient = patients[raw] if raw in patients else patient_of(raw)
-        if not (referral or authorization or patient):
-            raise _no_match_key()
-        appointment_id = _ident(cells[i_id].strip())
-        parent_id = _ident(cells[i_parent].strip()) if has_parent else None
-        npi = cells[i_npi].strip()
-        department = _text(cells[i_department].strip())
-        service_line = _text(cells[i_line].strip()) if has_line else None
-        if service_line is None and department is not None:
-            service_line = by_department.get(department)
-        value = _VALUES[stage]
-        fields: dict[str, Any] = {
-            "appointment_id": appointment_id, "parent_appointment_id": parent_id,
-            "referral_number": referral, "authorization_number": authorization,
-            "patient_key": patient, "source": source, "source_file": source_file,
-            "source_line": line, "status_raw": status, "stage": value, "event_at": event_at,
-            "appointment_at": None if appointment is None else appointment[0],
-            "completed_at": event_at if stage is completed else None,
-            "cancel_reason": _text(reason) if stage in _LOST else None,
-            "visit_type": _text(cells[i_visit].strip()),
-            "referring_npi": npi if is_valid_npi(npi) else None,
-            "referring_name": _text(cells[i_name].strip()) if has_name else None,
-            "referring_practice": _text(cells[i_practice].strip()) if has_practice else None,
-            "department": department, "service_line": service_line or default_line,
-        }  # fmt: skip
-        if phi is not None:
-            fields = _with_phi(fields, phi(cells))
-        where = appointment_id or f"{source_file}#{line}"
-        meta = event_meta(event_at, appointment_id, parent_id, status, f"{source_file}:{line}")
-        record_id = event_id_of_iso("csv", where, value, event_iso)
-        return native_record(record_id, fields, False, event_at, meta)
-
+    clock = LocalClock(settings.timezone or "UTC")
+    days, clocks, day_of, clock_of, other, zone = clock.parts()
+    names: dict[str, Any] = {
+        "WIDTH": ctx.width, "PAD": [""] * ctx.width, "SOURCE": f"csv:{preset.name}",
+        "source_file": ctx.source_file, "FALLBACK": (ctx.as_of, ctx.as_of.isoformat()),
+        "NULLS": _NULLS, "NULL_LENGTH": _NULL_LENGTH, "SLOT_LIMIT": SLOT_CACHE_LIMIT, "LOST": _LOST,
+        "VALUES": _VALUES, "ORDERED": order, "stages": stages, "learn_stage": learn_stage,
+        "no_show": no_show, "patients": patients, "patient_of": patient_of,
+        "stamp": clock.column(0), "at_seen": {}, "days": days, "clocks": clocks,
+        "day_of": day_of, "clock_of": clock_of, "other": other, "zone": zone,
+        "appointment_parts": appointment_parts(settings, cols), "bad_date": bad_date,
+        "cols": cols, "digests": {}, "sha256": hashlib.sha256, "datetime": datetime,
+        "clean_identifier": clean_identifier, "no_match_key": _no_match_key,
+        "is_valid_npi": is_valid_npi, "by_department": settings.service_line_by_department,
+        "default_line": settings.default_service_line, "event_meta": event_meta,
+        "native_record": native_record, "with_phi": _with_phi,
+        "phi": _phi(cols) if settings.phi_passthrough else None,
+        **{stage.name: stage for stage in Stage},
+    }  # fmt: skip
+    exec(compile(row_source(layout), f"<rows of {preset.name}>", "exec"), names)  # noqa: S102
+    convert: ConvertRow = names["convert"]
     return convert
 
 
@@ -236,13 +199,14 @@ def _patient_keys(
     """The patient keys of the MRN cells seen so far and the function that adds one (None:
     no MRN, or no keyer)."""
     seen: dict[str, str | None] = {}
+    normal_key = None if keyer is None else keyer.normal_mrn_hasher()
 
     def learn(cell: str) -> str | None:
         key = None
-        if keyer is None:
+        if keyer is None or normal_key is None:
             pass
         elif cell.isascii() and cell.isdigit():  # the common shape: normal but for its zeros
-            key = keyer.for_normal_mrn(cell.lstrip("0") or "0")
+            key = normal_key(cell.lstrip("0") or "0")
         else:
             mrn = _ident(cell) or cell
             if not (len(mrn) <= _NULL_LENGTH and mrn.casefold() in _NULLS):
