@@ -25,7 +25,7 @@ from connectors.base import WriteResult
 from connectors.salesforce.bulk_jobs import poll_job
 from connectors.salesforce.calls import CallRunner
 from connectors.salesforce.errors import raise_for_response, record_error
-from connectors.salesforce.writes import flat_items
+from connectors.salesforce.writes import SCALARS, field_names, flat_items
 
 __all__ = ["BulkUpsert", "csv_value", "parse_error"]
 
@@ -34,6 +34,8 @@ _MAX_CSV_BYTES = 90 * 1024 * 1024  # characters; Salesforce caps a job at 100 MB
 
 def csv_value(value: Any) -> str:
     """A Bulk CSV cell: ``#N/A`` nulls a field (a blank cell would leave it unchanged)."""
+    if type(value) is str:  # most cells: no isinstance chain
+        return value
     if value is None:
         return "#N/A"
     if isinstance(value, bool):
@@ -69,7 +71,10 @@ def _csv_parts(
     writer.writerow(header)
     rows = 0
     for record in records:
-        row = dict(flat_items(record))  # one row at a time: the records are not copied
+        # A record of scalars is its own row; one with a nested relation is flattened (one
+        # row at a time: the records are not copied all at once).
+        flat = SCALARS.issuperset(map(type, record.values()))
+        row = record if flat else dict(flat_items(record))
         writer.writerow([csv_value(row[c]) if c in row else "" for c in columns])
         rows += 1
         if buffer.tell() > _MAX_CSV_BYTES:
@@ -112,7 +117,7 @@ class BulkUpsert:
         self.jobs: list[str] = []
 
     def run(self, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
-        columns = list(dict.fromkeys(n for record in records for n, _ in flat_items(record)))
+        columns = field_names(records)
         outcome: dict[str, WriteResult] = {}
         header = [self._header(c) for c in columns]
         for text in _csv_parts(records, columns, header):

@@ -66,7 +66,12 @@ from connectors.salesforce.provision import SalesforceProvisionSource
 from connectors.salesforce.quota import QuotaGuard
 from connectors.salesforce.reads import CURSOR, BulkSwitch, ReadWindow, read_pages, select_list
 from connectors.salesforce.settings import SalesforceSettings
-from connectors.salesforce.writes import Lookup, delete_by_keys, flat_items, upsert_collections
+from connectors.salesforce.writes import (
+    Lookup,
+    delete_by_keys,
+    field_names,
+    upsert_collections,
+)
 from mapping.errors import ConnectorError, SchemaMismatch
 from mapping.schema import ObjectSchema
 
@@ -195,7 +200,7 @@ class SalesforceConnector(SalesforceProvisionSource, Connector):
             return []
         if object_name == ACTIVITY:
             return upsert_activities(self, records, key=key)
-        names = list(dict.fromkeys(n for r in records for n, _ in flat_items(r)))
+        names = field_names(records)
         self._require_writable(object_name, key, names)
         lookups = self._lookups(object_name, names)
         if len(records) >= self.settings.bulk_threshold:

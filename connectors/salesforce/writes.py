@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -26,8 +26,10 @@ from connectors.salesforce.calls import CallRunner
 from connectors.salesforce.errors import LOCK_CODE, matched_ids, record_error
 
 __all__ = [
+    "SCALARS",
     "Lookup",
     "delete_by_keys",
+    "field_names",
     "flat_items",
     "ids_by_key",
     "native_value",
@@ -53,7 +55,8 @@ Lookup = tuple[str, str | None]
 """A lookup relationship's field name and, for a polymorphic lookup, the target type."""
 
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
+SCALARS = frozenset({str, int, float, bool, type(None)})
+"""The exact types of values that are never a nested relation."""
 
 
 def flat_items(record: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
@@ -63,12 +66,27 @@ def flat_items(record: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
     """
     for name, value in record.items():
         # Most values are scalars: an exact type test spares the Mapping ABC check.
-        if type(value) not in _SCALARS and isinstance(value, Mapping):
+        if type(value) not in SCALARS and isinstance(value, Mapping):
             for sub, inner in value.items():
                 if sub != "attributes":
                     yield f"{name}.{sub}", inner
         else:
             yield name, value
+
+
+def field_names(records: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Every name :func:`flat_items` yields over ``records``, first seen first.
+
+    A record of scalars only (most records) adds its keys in C, without a generator per
+    field; one holding a nested relation is walked by :func:`flat_items`.
+    """
+    names: dict[str, None] = {}
+    for record in records:
+        if SCALARS.issuperset(map(type, record.values())):
+            names.update(dict.fromkeys(record))
+        else:
+            names.update(dict.fromkeys(name for name, _ in flat_items(record)))
+    return list(names)
 
 
 def nest_relations(record: Mapping[str, Any], lookups: Mapping[str, Lookup]) -> dict[str, Any]:
