@@ -56,6 +56,7 @@ class Case:
     quoting: int = csv.QUOTE_MINIMAL
     zone: str = "America/Chicago"
     settings: dict[str, Any] = field(default_factory=dict)
+    nul: bool = False  # NUL bytes in some rows (the reader drops them)
 
 
 def _case(name: str, preset: str, seed: int, **kw: Any) -> Case:
@@ -111,6 +112,8 @@ CASES = [
     _case(
         "generic-latin1-forced", "generic", 34, encoding="cp1252", settings={"encoding": "cp1252"}
     ),
+    _case("epic-nul-bytes", "epic_cadence", 51, nul=True, bom=True),
+    _case("nextgen-nul-cp1252", "nextgen", 52, nul=True, encoding="cp1252", delimiter="\t"),
     _case(
         "custom-columns",
         "custom",
@@ -304,6 +307,8 @@ def _body(case: Case, rng: random.Random, part: int) -> str:
             ("", "call back", 'said "ok", will come', "line one\nline two", "y" * 1100)
         )
         row = [v[native] if native else notes for native, _ in columns]
+        if case.nul and rng.random() < 0.3:
+            row = [f"{c[:2]}\x00{c[2:]}" if c else c for c in row]
         writer.writerow(row)
         previous = row
     if rng.random() < 0.7:

@@ -18,6 +18,8 @@ from scheduling_support import read_all
 from connectors.scheduling.presets import PRESETS
 
 PINNED = {
+    "epic-nul-bytes": "f5f5a735e843883a178ba6c8a732d969de9717ffe2e76197ad495decf34f38db",
+    "nextgen-nul-cp1252": "1f6c1c8b450a967448f19bd151b456c31101a2def8580f24fec770104e6c24b7",
     "epic-crlf-bom": "614a890effdc1601b21d18a3cbfebceaab67b6e9dbcd15caa0ec6e023530c884",
     "epic-quote-all-lf": "2a087cf95dd11d65e272ae6984dda9db877474fc73aeadbf3d6ee2145bc4314f",
     "epic-phi": "622fb9abbf7648258d737dfe859af6ea564b992c3581ebfaa3841a34f304b7ac",
