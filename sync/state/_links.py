@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from mapping.errors import StateError
 from sync.state._base import StoreBase, chunks
+from sync.state._raw import executemany
 from sync.state._schema import crosswalk
 
 __all__ = ["LinksMixin"]
@@ -35,7 +36,10 @@ class LinksMixin(StoreBase):
             current = self._natives(conn, entity, system, wanted)
             changed = {c: n for c, n in wanted.items() if current.get(c) != n}
             self._refuse_shared_natives(conn, entity, system, changed)
-            for batch in chunks(changed):
+            # Only a canonical id linked before has a row to replace: a first link (every
+            # record of a first run) is a plain insert, without a DELETE looking for it.
+            relinked = [c for c in changed if c in current]
+            for batch in chunks(relinked):
                 conn.execute(
                     crosswalk.delete().where(
                         crosswalk.c.entity == entity,
@@ -43,19 +47,10 @@ class LinksMixin(StoreBase):
                         self._in(crosswalk.c.canonical_id, batch),
                     )
                 )
-            now = self._now()
-            rows = [
-                {
-                    "entity": entity,
-                    "system": system,
-                    "canonical_id": c,
-                    "native_id": n,
-                    "linked_at": now,
-                }
-                for c, n in changed.items()
-            ]
+            constants = {"entity": entity, "system": system, "linked_at": self._now()}
+            rows = [{"canonical_id": c, "native_id": n} for c, n in changed.items()]
             if rows:
-                conn.execute(crosswalk.insert(), rows)
+                executemany(conn, crosswalk.insert(), constants, rows, batch=len(rows))
         return len(changed)
 
     def unlink(self, entity: str, system: str, canonical_ids: Iterable[str]) -> None:

@@ -37,20 +37,23 @@ def executemany(
     statement: sa.Executable,
     constants: Mapping[str, Any],
     rows: Sequence[dict[str, Any]],
+    *,
+    batch: int = _BATCH,
 ) -> None:
-    """Execute ``statement`` once per batch of ``rows`` (dicts of the per-row parameters),
-    each row bound with ``constants`` (parameters shared by every row, unprocessed)."""
+    """Execute ``statement`` once per ``batch`` of ``rows`` (dicts of the per-row
+    parameters), each row bound with ``constants`` (parameters shared by every row,
+    unprocessed)."""
     if not rows:
         return
     compiled = _compile(conn.dialect, statement, [*constants, *rows[0]])
     shared = _bound(conn.dialect, compiled, constants, rows[0]) if compiled else None
     if compiled is None or shared is None:
-        for batch in chunks(rows, _BATCH):
-            conn.execute(statement, [{**constants, **row} for row in batch])
+        for part in chunks(rows, batch):
+            conn.execute(statement, [{**constants, **row} for row in part])
         return
     sql = compiled.string
-    for batch in chunks(rows, _BATCH):
-        conn.exec_driver_sql(sql, [{**shared, **row} for row in batch])
+    for part in chunks(rows, batch):
+        conn.exec_driver_sql(sql, [{**shared, **row} for row in part])
 
 
 def upsert_statement(

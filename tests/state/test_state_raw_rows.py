@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync.state._raw import executemany, upsert_statement
-from sync.state._schema import UtcDateTime, write_ledger
+from sync.state._schema import UtcDateTime, crosswalk, write_ledger
 
 KEY = ("destination", "entity", "canonical_id")
 
@@ -93,3 +93,23 @@ def test_rows_go_in_one_statement_per_batch_of_five_thousand(store, statements, 
     with statements:
         store.record_writes("hubspot", "referral", rows, run_id=1)
     assert statements.count("INSERT") == -(-n // 5000)
+
+
+def test_first_links_are_inserted_without_a_delete_and_a_relink_deletes_only_its_own_row(
+    store, statements
+) -> None:
+    with statements:
+        store.link_many("referral", "hubspot", [(f"r{n}", f"n{n}") for n in range(6000)])
+    assert (statements.count("DELETE"), statements.count("INSERT")) == (0, 1)
+    with statements:
+        store.link_many("referral", "hubspot", [("r1", "m1"), ("r2", "n2"), ("new", "m2")])
+    assert (statements.count("DELETE"), statements.count("INSERT")) == (1, 2)  # counts add up
+    found = store.native_ids_for("referral", "hubspot", ["r0", "r1", "r2", "new", "r5999"])
+    assert found == {"r0": "n0", "r1": "m1", "r2": "n2", "new": "m2", "r5999": "n5999"}
+
+
+def test_linked_rows_carry_the_link_time_as_sqlalchemy_writes_it(store, clock) -> None:
+    store.link_many("partner", "salesforce", [("p1", "a1")])
+    with store._tx("read") as conn:
+        (row,) = conn.execute(sa.select(crosswalk)).all()
+    assert tuple(row) == ("partner", "salesforce", "p1", "a1", clock.now)
