@@ -68,6 +68,24 @@ def test_linking_thousands_of_pairs_is_chunked(store, statements):
     assert len(store.canonical_ids_for("partner", "salesforce", [n for _, n in pairs])) == 3000
 
 
+def test_first_links_are_inserted_without_deleting_and_a_relink_deletes_only_its_own(
+    store, statements
+):
+    pairs = [(f"p{n}", f"n{n}") for n in range(3000)]
+    with statements:
+        store.link_many("partner", "salesforce", pairs)
+    assert statements.count("DELETE") == 0
+    with statements:
+        store.link_many("partner", "salesforce", [("p1", "m1"), ("p9999", "m9999")])
+    assert statements.count("DELETE") == 1
+    assert store.native_ids_for("partner", "salesforce", ["p0", "p1", "p9999"]) == {
+        "p0": "n0",
+        "p1": "m1",
+        "p9999": "m9999",
+    }
+    assert store.canonical_ids_for("partner", "salesforce", ["n1", "m1"]) == {"m1": "p1"}
+
+
 def test_the_ledger_remembers_the_last_hash_written_per_destination(store):
     store.record_writes("hubspot", "referral", [("r1", "h1", "801"), ("r2", "h2", None)], run_id=7)
     store.record_writes("salesforce", "referral", [("r1", "s1", "a0B")], run_id=7)
