@@ -15,7 +15,6 @@ from connectors.base import (
     Capability,
     Clock,
     Connector,
-    EventMeta,
     LocalProblem,
     NativeRecord,
     PeopleLists,
@@ -23,9 +22,8 @@ from connectors.base import (
     utc_now,
 )
 from connectors.scheduling import preflight
-from connectors.scheduling.csvsource import NoHeaderFound, detect_layout, iter_rows
-from connectors.scheduling.fhirmap import BadResource, FhirMapper, FileContext
-from connectors.scheduling.fhirsource import iter_resources, referral_numbers
+from connectors.scheduling.fhirsource import referral_numbers
+from connectors.scheduling.fileread import Sink, csv_file_pages, fhir_file_pages
 from connectors.scheduling.files import (
     ExportFile,
     Fingerprint,
@@ -41,12 +39,11 @@ from connectors.scheduling.new_referrers import (
     NEW_REFERRERS_FILE,
     NewReferrerTally,
 )
-from connectors.scheduling.paging import Emit, Pages, ReadStats, csv_pages, record_pages
+from connectors.scheduling.paging import Pages, ReadStats
 from connectors.scheduling.patient import PatientKeyer
 from connectors.scheduling.presets import resolve_preset
 from connectors.scheduling.privacy import NATIVE_FIELD_CLASSES
 from connectors.scheduling.rejects import RowRejected
-from connectors.scheduling.rows import RowContext, compile_rows
 from connectors.scheduling.settings import SchedulingSettings
 from connectors.scheduling.writers import (
     CLOSURE_COLUMNS,
@@ -379,18 +376,22 @@ class SchedulingConnector(Connector):
         done: dict[str, Any],
     ) -> Pages:
         before = (self.stats.rows, self.stats.records, self.stats.rejected)
-        size, pending = self.settings.page_size, self._pending_rejects
 
         def emit(page: list[NativeRecord]) -> ReadPage:
             return ReadPage(page, self._bookmark(done), self._take_rejects())
 
+        sink = Sink(emit, self._pending_rejects, self.stats, self.settings.page_size)
         rest: list[NativeRecord] = []
         if self.settings.format == "csv":
             if object_name == "stage_event":
-                rest = yield from self._csv_pages(export, print_, keyer, emit)
+                rest = yield from csv_file_pages(
+                    export, print_, self.settings, self._preset, keyer, sink
+                )
         else:
-            records = self._fhir_records(object_name, export, print_, keyer)
-            rest = yield from record_pages(records, size, pending, emit)
+            numbers = self._numbers if object_name == "stage_event" else {}
+            rest = yield from fhir_file_pages(
+                object_name, export, print_, self.settings, keyer, numbers, sink
+            )
         rows, records_, rejected = (
             self.stats.rows - before[0],
             self.stats.records - before[1],
@@ -399,107 +400,3 @@ class SchedulingConnector(Connector):
         log.info("scheduling: read %s (%s): %d rows, %d records, %d rejected",
                  export.name, object_name, rows, records_, rejected)  # fmt: skip
         return rest
-
-    def _csv_pages(
-        self, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer, emit: Emit
-    ) -> Pages:
-        encoding = _text_encoding(self.settings.encoding or print_.encoding)
-        try:
-            layout = detect_layout(
-                export.path,
-                encoding,
-                self._preset,
-                self.settings.delimiter,
-                self.settings.max_cell_bytes,
-            )
-        except NoHeaderFound:
-            self._reject(_no_header(export.name, self._preset.columns.get("status", ())))
-            return []
-        ctx = RowContext(
-            export.name, print_.modified_at, layout.headers, layout.columns, layout.width
-        )
-        max_cell = self.settings.max_cell_bytes
-        return (
-            yield from csv_pages(
-                iter_rows(export.path, encoding, layout, max_cell, print_.nul),
-                compile_rows(self._preset, self.settings, keyer, ctx),
-                size=self.settings.page_size,
-                pending=self._pending_rejects,
-                emit=emit,
-                source_file=export.name,
-                max_cell=max_cell,
-                stats=self.stats,
-            )
-        )
-
-    def _fhir_records(
-        self, object_name: str, export: ExportFile, print_: Fingerprint, keyer: PatientKeyer
-    ) -> Iterator[NativeRecord | None]:
-        numbers = self._numbers if object_name == "stage_event" else {}
-        ctx = FileContext(export.name, print_.modified_at, numbers)
-        mapper = FhirMapper(self.settings, keyer)
-        for item in iter_resources(export.path):
-            if _object_of(item.resource_type) != object_name:
-                continue  # each object's read reports only its own resources' problems
-            self.stats.rows += 1
-            try:
-                if item.problem is not None:
-                    raise BadResource(item.problem, field="resource", code="INVALID_RESOURCE")
-                out = mapper.record(item, ctx)
-            except BadResource as bad:
-                self._reject(RowRejected(bad.reason, source_file=export.name,
-                                         source_line=item.line, pointer=item.pointer,
-                                         field=bad.field, code=bad.code))  # fmt: skip
-                yield None
-                continue
-            if out is None:
-                self.stats.skipped += 1
-                yield None
-                continue
-            self.stats.records += 1
-            _, record_id, fields = out
-            yield _event_record(record_id, fields)
-
-
-def _event_record(record_id: str, fields: dict[str, Any]) -> NativeRecord:
-    """A native record; a stage event also says where it stands in time (its event clock)."""
-    at = fields.get("event_at")
-    if at is None or "stage" not in fields:
-        return NativeRecord(record_id, fields, modified_at=at)
-    where = fields.get("source_pointer") or fields.get("source_line")
-    source = fields.get("source_file")
-    meta = EventMeta(
-        at=at,
-        appointment_id=fields.get("appointment_id"),
-        parent_appointment_id=fields.get("parent_appointment_id"),
-        status=fields.get("status_raw"),
-        source=f"{source}:{where}" if where else source,
-    )
-    return NativeRecord(record_id, fields, modified_at=at, event=meta)
-
-
-_OBJECT_OF_TYPE = {
-    "Practitioner": "practitioner",
-    "PractitionerRole": "practitioner_role",
-    "Organization": "organization",
-}
-
-
-def _object_of(resource_type: str | None) -> str | None:
-    if resource_type is None:
-        return "stage_event"  # unparseable entries are reported with the stage events
-    return _OBJECT_OF_TYPE.get(resource_type, "stage_event")
-
-
-def _text_encoding(name: str) -> str:
-    return "utf-8-sig" if name.replace("_", "-").casefold() in ("utf-8", "utf8") else name
-
-
-def _no_header(source_file: str, status_aliases: Sequence[str]) -> RowRejected:
-    expected = ", ".join(status_aliases[:3]) or "status"
-    return RowRejected(
-        "no header row found in the first 50 rows (expected a status column such as "
-        f"{expected} and an appointment date); check settings.preset/columns/delimiter",
-        source_file=source_file,
-        code="NO_HEADER",
-    )
