@@ -4,8 +4,10 @@
 destination dialect: per outbound field, the canonical value read with plain ``dict``
 lookups (a dotted canonical path walks the nested dicts of ``model_dump(mode="json")``),
 the field's transform steps called directly with their bound arguments (no chain loop, no
-per-field dispatch, no per-field context), then the value put at its native path (nested
-relation or flat key, decided once for the dialect); the stage is one dict lookup.
+per-field dispatch, no per-field context; the text forms of ``strip``/``upper``/``lower``/
+``truncate`` and a one-character ``join`` of a list of text inlined), then the value put at
+its native path (nested relation or flat key, decided once for the dialect); the stage is
+one dict lookup.
 
 Only the happy path of a plain ``dict`` record is generated. Anything else (a pydantic
 model, a stage with no target, a value a transform refuses, any exception at all) is
@@ -25,7 +27,16 @@ from typing import Any
 
 from mapping.transforms import CompiledStep, TransformContext
 
-__all__ = ["OutboundField", "compile_writer"]
+__all__ = ["OUTBOUND_ON_TEXT", "OutboundField", "compile_writer"]
+
+OUTBOUND_ON_TEXT: dict[str, str] = {
+    "strip": "v.strip()",
+    "upper": "v.upper()",
+    "lower": "v.lower()",
+    "truncate": "v[:{args}]",
+}
+"""What the outbound step of these transforms returns for a value ``v`` of type ``str``, as a
+Python expression (``{args}``: the step's compiled arguments); the writer inlines it."""
 
 Writer = Callable[[Any, TransformContext], dict[str, Any]]
 """``write(record, ctx)``: the native record for a canonical record."""
@@ -112,12 +123,34 @@ def _read_lines(path: str) -> list[str]:
     return lines
 
 
+def _step_lines(step: CompiledStep, call: str, args: str) -> list[str]:
+    """One step: the plain text (or list of text) form inlined where the step has one, its
+    function called for every other value."""
+    otherwise = "else" if step.handles_none else "elif v is not None"
+    on_text = OUTBOUND_ON_TEXT.get(step.step.name)
+    if on_text is not None:
+        return [
+            f"        if type(v) is str: v = {on_text.format(args=args)}",
+            f"        {otherwise}: v = {call}",
+        ]
+    if step.step.name == "join" and isinstance(step.args, str) and len(step.args) == 1:
+        # One separator per gap exactly when no item holds it (what join refuses); an item
+        # that is not text makes str.join raise, and the record goes the reference way.
+        return [
+            "        if type(v) is list and v:",
+            f"            t = {args}.join(v)",
+            f"            v = t if t.count({args}) == len(v) - 1 else {call}",
+            f"        {otherwise}: v = {call}",
+        ]
+    guard = "" if step.handles_none else "if v is not None: "
+    return [f"        {guard}v = {call}"]
+
+
 def _field_lines(i: int, plan: OutboundField, scope: dict[str, Any]) -> list[str]:
     lines = _read_lines(plan.canonical)
     for j, step in enumerate(plan.steps):
         scope[f"F{i}_{j}"], scope[f"A{i}_{j}"] = step.fn, step.args
-        guard = "" if step.handles_none else "if v is not None: "
-        lines.append(f"        {guard}v = F{i}_{j}(v, A{i}_{j}, ctx)")
+        lines += _step_lines(step, f"F{i}_{j}(v, A{i}_{j}, ctx)", f"A{i}_{j}")
     if plan.flat or "." not in plan.native:
         return [*lines, f"        native[{plan.native!r}] = v"]
     *parents, last = plan.native.split(".")
