@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 from mapping.history import Decision
@@ -169,3 +170,17 @@ def test_changed_fields_ignores_only_the_envelope_keys_the_systems_dialect_decla
     assert changed_fields(read, expected, ["Partner__r"], frozenset({"attributes"})) == []
     # a system without that envelope: the extra key is a difference, not noise
     assert changed_fields(read, expected, ["Partner__r"]) == ["Partner__r"]
+
+
+def test_merging_a_nested_value_changes_the_result_and_leaves_the_stored_record_as_it_was() -> None:
+    current = {**_referral(), "patient": {"name": "Ada Avery", "mrn": "M-1"}}
+    before = copy.deepcopy(current)
+    event = _event(Stage.SCHEDULED, T0 + timedelta(days=1))
+
+    result = _merge(current, [event], {"patient.name": "Ida Avery", "service_line": "ortho"})
+
+    assert current == before  # nothing of it changed, its nested patient neither
+    assert result.data is not None
+    assert (result.data["patient"]["name"], result.data["patient"]["mrn"]) == ("Ida Avery", "M-1")
+    assert result.data["service_line"] == "ortho"
+    assert {"events", "patient.name", "service_line"} <= set(result.changed_fields)
