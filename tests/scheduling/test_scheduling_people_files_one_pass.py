@@ -263,3 +263,42 @@ def test_each_open_or_completed_referral_is_decrypted_once_and_no_other(
         store.close()
     assert settled_unknown  # kept for the new referrers list, read without decryption
     assert opened == expected
+
+
+def _tokens(store: StateStore) -> dict[str, tuple[str, str | None]]:
+    return {
+        r.id: (r.data["stage"], r.sealed) for r in store.iter_records("referral", fields=("stage",))
+    }
+
+
+def test_a_later_run_decrypts_the_kept_people_fields_once_and_only_the_referrals_that_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _store(tmp_path)
+    connector = _connector(tmp_path / "out")
+    opened: list[str] = []
+    decrypt = Sealer._decrypt
+
+    def counted(self: Sealer, entity: str, record_id: str, *args: Any) -> bytes:
+        opened.append(record_id)
+        return decrypt(self, entity, record_id, *args)
+
+    monkeypatch.setattr(Sealer, "_decrypt", counted)
+    listed = {"referred", "intake_received", "accepted", "completed"}
+    try:
+        for batch in _sequence(11, rounds=3):
+            before = _tokens(store)
+            store.put_records("referral", batch)
+            after = _tokens(store)
+            changed = sorted(
+                rid for rid, (stage, token) in after.items()
+                if stage in listed and token is not None and before.get(rid, ("", None))[1] != token
+            )  # fmt: skip
+            opened.clear()
+            write_outputs({"scheduling": connector}, store, PatientMatcher(store), DEFINITIONS,
+                          changed=True, today=NOW.date())  # fmt: skip
+            kept = ["people-fields:referral"] if before else []  # none before the first write
+            assert opened == kept + changed
+            assert len(changed) < 60 or not before  # a round changes 50 referrals at most
+    finally:
+        store.close()
