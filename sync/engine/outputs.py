@@ -17,9 +17,7 @@ from typing import Any
 from connectors.base import Capability, Connector, Contacts, PeopleLists
 from mapping.model import Clinician, Partner, QualifiedReferralDefinition, Referral, Stage
 from sync.engine.matching import PatientMatcher
-from sync.engine.people_inputs import PeopleFields
 from sync.state import StateStore
-from sync.state._types import StoredRecord
 
 __all__ = ["write_outputs"]
 
@@ -93,23 +91,19 @@ def _may_be_listed(data: Mapping[str, Any]) -> bool:
     return bool(data.get("referring_npi")) and not data.get("clinician_id")
 
 
+def _opens(data: Mapping[str, Any]) -> bool:
+    """Does a people file need this candidate's sealed fields? Only the worklist and the
+    closure list do (their ages come from sealed dates); the new referrers list reads
+    clear fields alone, so a settled referral kept for it stays sealed."""
+    return data.get("stage") in _LISTED
+
+
 def _listable(store: StateStore) -> Callable[[], Iterator[Referral]]:
-    """The referrals a people file may list, in id order: one pass over the store. Open and
-    completed referrals come with the sealed fields the lists read, opened only when they
-    changed since the people fields were kept (:mod:`sync.engine.people_inputs`); the
-    others (kept for the new referrers list) with their clear fields only."""
+    """The referrals a people file may list, in id order: one pass over the store that
+    opens each open or completed referral once (for all the files)."""
 
     def referrals() -> Iterator[Referral]:
-        fields = PeopleFields(store)
-
-        def opens(record: StoredRecord) -> bool:
-            return record.data.get("stage") in _LISTED and fields.needs_opening(record)
-
-        for rec in store.iter_clear_fields("referral", where=_may_be_listed, opened=opens):
-            if rec.data.get("stage") in _LISTED:
-                yield fields.referral(rec)
-            else:
-                yield Referral.model_validate(rec.data)
-        fields.save()  # only once the pass went through
+        for rec in store.iter_clear_fields("referral", where=_may_be_listed, opened=_opens):
+            yield Referral.model_validate(rec.data)
 
     return referrals
