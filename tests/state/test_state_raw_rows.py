@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from sync.state import _schema
 from sync.state._raw import executemany, upsert_statement
 from sync.state._schema import UtcDateTime, crosswalk, write_ledger
 
@@ -67,7 +68,14 @@ def test_the_shared_timestamp_is_processed_once_not_once_per_row(store, monkeypa
         calls.append(value)
         return original(self, value, dialect)
 
+    def counted_text(value):
+        calls.append(value)
+        return sqlite_text(value)
+
+    # PostgreSQL binds through process_bind_param; SQLite through its own text function
+    sqlite_text = _schema._sqlite_text
     monkeypatch.setattr(UtcDateTime, "process_bind_param", counted)
+    monkeypatch.setattr(_schema, "_sqlite_text", counted_text)
     rows = [(f"r{n}", f"h{n}", f"n{n}", n) for n in range(6000)]
     store.record_writes("hubspot", "referral", rows, run_id=1, fingerprint="f")
     assert len(calls) == 1
