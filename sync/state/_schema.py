@@ -74,17 +74,20 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
     def bind_processor(self, dialect: Any) -> Any:
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
-
-        def process(value: datetime | None) -> str | None:
-            utc = self.process_bind_param(value, dialect)  # naive UTC, or None
-            return None if utc is None else utc.isoformat(" ", "microseconds")
-
-        return process
+        return _sqlite_text
 
     def result_processor(self, dialect: Any, coltype: Any) -> Any:
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
         return _sqlite_utc
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime refused by the state store; pass a UTC-aware one")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _sqlite_utc(value: str | None) -> datetime | None:
