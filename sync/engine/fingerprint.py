@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
+from sync.state._engine import plain_json
 
 __all__ = ["ledger_hash", "mapping_fingerprint", "outbound_keys"]
 
@@ -65,7 +65,7 @@ def ledger_hash(fingerprint: str, data: Mapping[str, Any], keys: frozenset[str])
     floats from 1e-4 up, lists, dicts with text keys); anything else goes the json way.
     """
     sent = {k: data.get(k) for k in keys}
-    if _plain(sent.values()):
+    if plain_json(sent.values(), as_json_spells=True):
         try:
             text = orjson.dumps(sent, option=_ORJSON)
         except orjson.JSONEncodeError:  # an int past 64 bits, a lone surrogate, deep nesting
@@ -89,26 +89,3 @@ _ORJSON = (
     | orjson.OPT_PASSTHROUGH_DATETIME
     | orjson.OPT_PASSTHROUGH_DATACLASS
 )
-
-
-def _plain(values: Iterable[Any]) -> bool:
-    """Whether orjson writes ``values`` as ``json.dumps`` does: exact JSON types only, and
-    no float json spells otherwise (``1e-05`` against ``0.00001``; NaN and infinities).
-    A dict key that is not text needs no check here: orjson refuses it (then json is used).
-    """
-    for value in values:  # a loop, not a recursion per value: this runs for every record
-        kind = type(value)
-        if kind is str or value is None or kind is int or kind is bool:
-            continue
-        if kind is float:
-            if value == 0.0 or 1e-4 <= abs(value) < math.inf:
-                continue
-            return False
-        if kind is dict:
-            if _plain(value.values()):
-                continue
-            return False
-        if (kind is list or kind is tuple) and _plain(value):
-            continue
-        return False
-    return True

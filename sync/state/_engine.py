@@ -28,6 +28,7 @@ __all__ = [
     "create_state_engine",
     "json_loads",
     "migrate",
+    "plain_json",
     "redact_url",
     "translate_errors",
 ]
@@ -48,7 +49,7 @@ def _json_dumps(value: Any) -> str:
     """JSON text for a JSON column: orjson for plain JSON values (several times json's speed
     on a record), json's way for anything else, which refuses what is not JSON: NaN and
     infinities, datetimes, enums, UUIDs (orjson would write them) and other objects."""
-    if _plain((value,)):
+    if plain_json((value,)):
         try:
             return orjson.dumps(value, option=_ORJSON).decode()
         except orjson.JSONEncodeError:  # an int past 64 bits, a lone surrogate, a non-text key
@@ -67,22 +68,30 @@ _ORJSON = (
 )
 
 
-def _plain(values: Iterable[Any]) -> bool:
-    """Whether ``values`` hold only exact JSON types and finite floats (a loop over each
-    container, not a call per value: this runs for every record stored)."""
+def plain_json(values: Iterable[Any], *, as_json_spells: bool = False) -> bool:
+    """Whether ``values`` hold only exact JSON types and finite floats, so orjson can write
+    them (a loop over each container, not a call per value: this runs for every record).
+
+    ``as_json_spells``: also only floats orjson spells as ``json.dumps`` does (not below
+    1e-4 but zero: ``1e-05`` against ``0.00001``), for text that must equal json's byte
+    for byte (the write ledger's hash). A dict key that is not text needs no check: orjson
+    refuses it, and the caller falls back to json.
+    """
     for value in values:
         kind = type(value)
         if kind is str or value is None or kind is int or kind is bool:
             continue
         if kind is float:
-            if -math.inf < value < math.inf:
+            if -math.inf < value < math.inf and (
+                not as_json_spells or value == 0.0 or abs(value) >= 1e-4
+            ):
                 continue
             return False
         if kind is dict:
-            if _plain(value.values()):
+            if plain_json(value.values(), as_json_spells=as_json_spells):
                 continue
             return False
-        if (kind is list or kind is tuple) and _plain(value):
+        if (kind is list or kind is tuple) and plain_json(value, as_json_spells=as_json_spells):
             continue
         return False
     return True
