@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sync.state._base import StoreBase
+from sync.state._records import _to_row
 from sync.state._schema import records
 from sync.state._sealing import Sealer
 from sync.state._types import StoredRecord
@@ -46,19 +47,7 @@ class ClearFieldsMixin(StoreBase):
                 rows = conn.execute(query).all()
             for row in rows:
                 if where is None or where(row.data):
-                    yield self._clear_record(row, opened is None or opened(row.data))
+                    yield _to_row(row, self._sealer, opened is None or opened(row.data))
             if len(rows) < _PAGE:
                 return
             last = rows[-1].id
-
-    def _clear_record(self, row: sa.Row[Any], opened: bool) -> StoredRecord:
-        sealer = self._sealer
-        data = sealer.unseal(row.entity, row.id, row.data) if opened else sealer.closed(row.data)
-        return StoredRecord(
-            id=row.id,
-            data=data,
-            tombstone=row.tombstone,
-            version=row.version,
-            updated_at=row.updated_at,
-            sealed=sealer.token_of(row.data),
-        )
