@@ -20,6 +20,7 @@ import os
 import resource
 import secrets
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -196,18 +197,43 @@ def _answer(process: Any, queue: Any) -> tuple[str, Any]:
 
 
 class _Phases:
-    """Wall time per named phase; ``mark`` is the engine's progress callback (phase, records)."""
+    """Wall time per named phase; ``mark`` is the engine's progress callback (phase, records).
+
+    A sampler thread reads the process's RSS every 50 ms and keeps the largest seen in each
+    phase (``peak_mb``; "setup" before the first phase), so a peak can be put on a phase."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.peak_mb: dict[str, float] = {}
         self._dest: tuple[str, float] | None = None
+        self._current = "setup"
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self._note_rss()
+
+    def _note_rss(self) -> None:
+        phase, rss = self._current, _status_mb("VmRSS")
+        self.peak_mb[phase] = max(self.peak_mb.get(phase, 0.0), rss)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._sampler.join()
+        self._note_rss()
 
     @contextmanager
     def span(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
+        start, outer = time.perf_counter(), self._current
+        self._note_rss()
+        self._current = name
         try:
             yield
         finally:
+            self._note_rss()
+            self._current = outer
             self._close_dest()
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
@@ -302,12 +328,14 @@ def engine_run(root: str, job: str) -> dict[str, Any]:
     finally:
         runtime.close()
         store.close()
+        phases.stop()
     return {
         "seconds": seconds,
         "status": report.status,
         "summary": report.summary(),
         "counts": report.counts(),
         "phases": phases.seconds,
+        "phase_peak_mb": phases.peak_mb,
         "upsert_seconds": upserts,
         "limiter_seconds": limiter,
         "write_cpu_seconds": engine.write_cpu,

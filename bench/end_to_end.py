@@ -297,6 +297,14 @@ def _print_write_cpu(runs: list[dict[str, Any]]) -> None:
         )
 
 
+def _print_phase_peaks(runs: list[dict[str, Any]]) -> None:
+    """The largest RSS sampled in each phase (every 50 ms): where a run's peak is reached."""
+    for run in runs:
+        peaks = run.get("phase_peak_mb", {})
+        parts = ", ".join(f"{name} {mb:.0f}" for name, mb in peaks.items())
+        _CONSOLE.print(f"Peak RSS (MB) by phase, {run['label']}: {parts}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000)
@@ -319,6 +327,7 @@ def main() -> int:
     _print_endpoints([first, second, *naive])
     _print_phases([first, second])
     _print_write_cpu([first, second])
+    _print_phase_peaks([first, second])
     for line in (first["summary"], second["summary"], *problems):
         _CONSOLE.print(line)
     return 1 if problems else 0

@@ -58,7 +58,7 @@ class DerivedReferrals:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a first run keeps one per referral until derive
 class Outcome:
     """What deriving one referral found besides its new data."""
 
@@ -155,10 +155,11 @@ def _linked(
     linked = linked_to(data, clinician)
     if linked is None:
         return data, _NOTHING
-    return linked, Outcome(links=1)
+    return linked, _LINKED
 
 
 _NOTHING = Outcome()
+_LINKED = Outcome(links=1)
 
 
 def _practices(store: StateStore, referrals: Sequence[Mapping[str, Any]]) -> dict[str, str]:

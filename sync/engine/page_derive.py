@@ -48,8 +48,8 @@ class PageDeriver:
     definitions: list[QualifiedReferralDefinition]
     now: datetime
     tz: ZoneInfo
-    derived: dict[str, Outcome] = field(default_factory=dict)  # what each referral's page found
-    _seen: set[str] = field(default_factory=set)  # derived or changed by an earlier page
+    # what each referral's page found; a referral in it was derived or changed by a page
+    derived: dict[str, Outcome] = field(default_factory=dict)
 
     def derive(self, puts: Puts, stored: Mapping[str, StoredRecord]) -> Puts:
         """``puts`` with the live referrals that change derived. A referral an earlier page
@@ -59,12 +59,11 @@ class PageDeriver:
             old = stored.get(cid)
             if tombstone or (old is not None and not old.tombstone and old.data == data):
                 continue  # the pass would not see it either: it is not stored as changed
-            if cid in self._seen:  # the pass derives it from its final data
-                earlier = self.derived.get(cid, Outcome())
+            earlier = self.derived.get(cid)
+            if earlier is not None:  # the pass derives it from its final data
                 self.derived[cid] = Outcome(links=earlier.links, settled=False)
             else:
                 wanted[cid] = data
-            self._seen.add(cid)
         if not wanted:
             return puts
         lookups = Lookups.of(self.store, list(wanted.values()))

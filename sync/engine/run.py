@@ -197,6 +197,8 @@ class Engine:
         self._boundary("derive")
         with unit():
             self._derive(job, started, definitions_changed, report)
+        referrals_changed = any(entity == "referral" for entity, _ in self._touched)
+        self._forget_read()
         self._boundary("write")
         self._write(job, report, unit, ctx, run_id, heartbeat)
         if report.rejected > job.max_rejected:
@@ -213,13 +215,12 @@ class Engine:
                     self.store.set_bookmark(conn, obj, bookmark)
             self._boundary("outputs")
             used = {n: self.runtime.connector(n) for n in (*job.sources, *job.destinations)}
-            changed = any(entity == "referral" for entity, _ in self._touched)
             for path in write_outputs(
                 used,
                 self.store,
                 self._matcher,
                 self._definitions(),
-                changed=changed,
+                changed=referrals_changed,
                 today=started.date(),
             ):
                 report.outputs.append(str(path))
@@ -260,6 +261,13 @@ class Engine:
                 bookmarks[(source, em.object)] = bookmark
         self._touched = {key for reader in readers.values() for key in reader.touched}
         return bookmarks
+
+    def _forget_read(self) -> None:
+        """Drop what the read phase kept for derivation (the ids it touched and what each
+        referral's page derived): one entry per record read, ~0.4 KB each, that the write
+        phase would otherwise hold on top of its own pages."""
+        self._touched = set()
+        self._deriver.derived.clear()
 
     def _definitions(self) -> list[QualifiedReferralDefinition]:
         return list(self.program.definitions.values())

@@ -106,9 +106,10 @@ class DestinationWriter:
             dest, entity, fingerprint, include_tombstones=self.mirror, fields=outbound_keys(em)
         )
         run = _Pass(dest, entity, em, connector, heartbeat, fingerprint)
-        seen: set[str] = set()
+        seen: set[str] = set()  # of the failing ones only: all ids would be one per record
         for page in _pages(todo):
-            seen.update(rec.id for rec, _ in page)
+            if failing:
+                seen.update(rec.id for rec, _ in page if rec.id in failing)
             self._write_page(run, page, failing)
         # A record that failed before is acknowledged at its version when it was skipped
         # above; open those few so their old errors are settled the usual way.
