@@ -206,7 +206,7 @@ class _Phases:
         self.seconds: dict[str, float] = {}
         self.peak_mb: dict[str, float] = {}
         self._dest: tuple[str, float] | None = None
-        self._current = "setup"
+        self._current = "other"
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
