@@ -200,7 +200,7 @@ class _Phases:
     """Wall time per named phase; ``mark`` is the engine's progress callback (phase, records).
 
     A sampler thread reads the process's RSS every 50 ms and keeps the largest seen in each
-    phase (``peak_mb``; "setup" before the first phase), so a peak can be put on a phase."""
+    phase (``peak_mb``; "other" outside them: start, bookmarks, people files)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
