@@ -1,8 +1,16 @@
-"""Content digests of snapshot records, so a record read again unchanged is not translated.
+"""Content digests of native records, so a record read again unchanged is not translated.
 
 A digest is the store's keyed hash of the record's mapped fields (system stamps left out)
 together with a digest of the mapping that reads them: a changed mapping re-translates all.
-Event records and deletions get none (an event is its own log entry; a deletion is applied).
+Deletions get none (a deletion is applied).
+
+Event records (rows of a scheduling export) get one too. Merging an unchanged row again adds
+nothing: its event id is already in the referral's log (a replay), its other values were
+merged when the row last changed, and the referral it goes to is the one its link names
+(a link, stored with the digest, is the first thing identity resolution follows). Skipping
+it makes a full export cost its changed rows, as a snapshot source costs its changed
+records; like a snapshot record, a row applies its values when it changes, so an edit made
+elsewhere since then is not overwritten by a row that did not change.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ class ContentDigests:
         _, names, prefix = self._mapping(em)
         out: dict[str, str] = {}
         for r in records:
-            if r.event is None and not r.deleted:
+            if not r.deleted:
                 content = [native_value(r.fields, n) for n in names]
                 out[r.id] = self.keyed_hash((prefix + orjson.dumps(content, default=str)).decode())
         return out

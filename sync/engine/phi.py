@@ -1,12 +1,16 @@
 """Register the PHI of what the engine reads and writes with the log redaction (sync.logs).
 
-Called for every inbound record before anything else touches it, and for every record on its
-way to a destination, so no log line of this process, nor an exception text a vendor library
-logs, can carry a patient's name, MRN or birth date. PHI is known two ways: canonical paths
-the model classifies as PHI (``mapping.model.is_phi_path``, e.g. ``patient.name``), and
-native fields that carry PHI whether or not a mapping reads them (what the source connector
-declares in ``phi_native_fields``: a scheduling connection's ``mrn``, ``patient_name``,
-``birth_date`` with ``phi_passthrough: true``).
+Called for every inbound record before it is translated or merged, and for every record on
+its way to a destination, so no log line of this process, nor an exception text a vendor
+library logs, can carry a patient's name, MRN or birth date. (A record read again unchanged,
+by its keyed digest, is only hashed and resolved by its link, never translated: its values
+go nowhere and it is not registered; see :mod:`sync.engine.digests`.)
+
+PHI is known two ways: canonical paths the model classifies as PHI
+(``mapping.model.is_phi_path``, e.g. ``patient.name``), and native fields that carry PHI
+whether or not a mapping reads them (what the source connector declares in
+``phi_native_fields``: a scheduling connection's ``mrn``, ``patient_name``, ``birth_date``
+with ``phi_passthrough: true``).
 """
 
 from __future__ import annotations

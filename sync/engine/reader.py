@@ -10,9 +10,11 @@ Each page is merged in its own transaction (flat memory, and a crash loses at mo
 page being merged); the page's bookmark is only *collected* here and committed by the run
 once every destination acknowledged its writes.
 
-A snapshot record whose content (with the mapping that reads it) has the same keyed hash as
-when it was last merged is not translated again: it is counted ``unchanged`` and only linked.
-A record that was rejected has no stored hash, so it is read again until it is fixed.
+A record whose content (with the mapping that reads it) has the same keyed hash as when it
+was last merged is not translated again, nor its PHI registered: it is counted ``unchanged``
+and only linked (snapshot records and event rows alike: :mod:`sync.engine.digests` says why
+that holds for event rows). A record that was rejected has no stored hash, so it is read
+again until it is fixed.
 """
 
 from __future__ import annotations
@@ -106,17 +108,19 @@ class SourceReader:
         self, source: str, entity: str, em: EntityMapping, records: Sequence[NativeRecord]
     ) -> None:
         latest = {r.id: r for r in records}  # a page boundary may repeat a record
-        phi = self._connector.phi_native_fields if self._connector else ()
-        note_natives(entity, em, (r.fields for r in latest.values()), phi)  # redacted from logs
         self.report.count_read(source, entity, "read", len(latest))
+        digests = {} if self.dry_run else self._digests.digests(em, latest.values())
+        known = self.store.read_hashes(source, entity, digests) if digests else {}
+        same = {n for n, d in digests.items() if known.get(n) == d}  # as when last merged
+        # PHI is redacted from logs from here on; a record skipped below as unchanged is
+        # not translated nor merged, only resolved by its link: its values go nowhere.
+        self._note_phi(entity, em, [r for n, r in latest.items() if n not in same])
         resolved = self._identity.resolve(
             source, entity, em, list(latest.values()), self._connector
         )
         self._reject(source, em.object, resolved.unmatched)
         ids = resolved.ids
-        digests = {} if self.dry_run else self._digests.digests(em, latest.values())
-        known = self.store.read_hashes(source, entity, digests) if digests else {}
-        found, stored = self._stored(entity, ids, digests, known)
+        found, stored = self._stored(entity, ids, same)
         # Records are merged one after another against the state the previous ones left,
         # so several rows of one referral in a page all reach its event log.
         working = {cid: row.data for cid, row in stored.items()}
@@ -129,9 +133,11 @@ class SourceReader:
                 continue
             links.append((cid, native_id))
             digest, row = digests.get(native_id), found.get(cid)
-            if digest is not None and known.get(native_id) == digest and row and not row.tombstone:
-                self.report.count_read(source, entity, "unchanged")  # same content as last read
-                continue
+            if native_id in same:
+                if row and not row.tombstone:
+                    self.report.count_read(source, entity, "unchanged")  # as when last read
+                    continue
+                self._note_phi(entity, em, [rec])  # its record is gone: merged again
             if rec.deleted:
                 if row is not None and not row.tombstone and cid not in puts:
                     puts[cid] = (row.data, True)
@@ -167,20 +173,20 @@ class SourceReader:
         if links:
             self.store.link_many(entity, source, links)
 
+    def _note_phi(self, entity: str, em: EntityMapping, records: Sequence[NativeRecord]) -> None:
+        """Register the PHI of native records about to be merged (sync.engine.phi)."""
+        phi = self._connector.phi_native_fields if self._connector else ()
+        note_natives(entity, em, (r.fields for r in records), phi)
+
     def _stored(
-        self,
-        entity: str,
-        ids: Mapping[str, str | None],
-        digests: Mapping[str, str],
-        known: Mapping[str, str],
+        self, entity: str, ids: Mapping[str, str | None], same: set[str]
     ) -> tuple[dict[str, StoredRecord], dict[str, StoredRecord]]:
         """The stored records of a page's ids, and those of them opened (or never sealed).
 
-        A row whose digest is the one last read is skipped unless its record is gone, so
-        only the records of the other rows are opened (decrypted): a run over a full export
-        decrypts what changed, not the whole program. Clinicians are all opened (prospects
-        are settled against every one the page read)."""
-        same = {n for n, d in digests.items() if known.get(n) == d}
+        A row whose digest is the one last read (``same``) is skipped unless its record is
+        gone, so only the records of the other rows are opened (decrypted): a run over a
+        full export decrypts what changed, not the whole program. Clinicians are all opened
+        (prospects are settled against every one the page read)."""
         merged = {cid for n, cid in ids.items() if cid and n not in same}
 
         def opens(row: StoredRecord) -> bool:

@@ -94,13 +94,17 @@ def test_equal_content_gives_equal_digests_and_a_changed_field_or_mapping_does_n
     assert digests.digests(other, [one])["1"] != first
 
 
-def test_events_and_deletions_get_no_digest():
+def test_an_event_row_gets_the_digest_of_its_content_and_a_deletion_gets_none():
     digests = ContentDigests(lambda text: text)
-    event = NativeRecord(
-        "e", {"Name": "A"}, event=EventMeta(at=datetime(2026, 1, 1, tzinfo=UTC), status="1")
-    )
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    event = NativeRecord("e", {"Name": "A"}, event=EventMeta(at=at, status="1"))
+    snapshot = NativeRecord("e", {"Name": "A"})
+    changed = NativeRecord("e", {"Name": "B"}, event=EventMeta(at=at, status="1"))
     gone = NativeRecord("d", {"Name": "A"}, deleted=True)
-    assert digests.digests(PARTNERS, [event, gone]) == {}
+    found = digests.digests(PARTNERS, [event, gone])
+    assert list(found) == ["e"]
+    assert found["e"] == digests.digests(PARTNERS, [snapshot])["e"]
+    assert digests.digests(PARTNERS, [changed])["e"] != found["e"]
 
 
 def test_only_live_records_without_our_key_are_written_back_and_only_by_a_capable_connector():
