@@ -6,11 +6,13 @@ Deletions get none (a deletion is applied).
 
 Event records (rows of a scheduling export) get one too. Merging an unchanged row again adds
 nothing: its event id is already in the referral's log (a replay), its other values were
-merged when the row last changed, and the referral it goes to is the one its link names
-(a link, stored with the digest, is the first thing identity resolution follows). Skipping
-it makes a full export cost its changed rows, as a snapshot source costs its changed
-records; like a snapshot record, a row applies its values when it changes, so an edit made
-elsewhere since then is not overwritten by a row that did not change.
+merged when the row last changed, and the referral it goes to follows from its link or its
+content (refsync's key, the referral number). A row only the patient matcher places (no
+referral number) is merged on every read, as its referral can change while its content does
+not (:class:`sync.engine.identity.Resolved` ``matched``). Skipping the others makes a full
+export cost its changed rows, as a snapshot source costs its changed records; like a
+snapshot record, a row applies its values when it changes, so an edit made elsewhere since
+then is not overwritten by a row that did not change.
 """
 
 from __future__ import annotations

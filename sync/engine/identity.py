@@ -33,6 +33,9 @@ class Resolved:
 
     ids: dict[str, str | None] = field(default_factory=dict)
     unmatched: list[RecordError] = field(default_factory=list)
+    # native ids the patient matcher resolved: their referral can change from one read to
+    # the next (a better candidate arrives) although their content does not
+    matched: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -88,6 +91,7 @@ class IdentityResolver:
         natural: str | None,
     ) -> None:
         out.ids[rec.id], why = self.matcher.match(connector, rec.fields)
+        out.matched.add(rec.id)
         if out.ids[rec.id] is None and not rec.deleted:
             out.unmatched.append(
                 RecordError(

@@ -120,6 +120,9 @@ class SourceReader:
         )
         self._reject(source, em.object, resolved.unmatched)
         ids = resolved.ids
+        if rematched := same & resolved.matched:  # merged every time (sync.engine.digests)
+            same -= rematched
+            self._note_phi(entity, em, [latest[n] for n in rematched])
         found, stored = self._stored(entity, ids, same)
         # Records are merged one after another against the state the previous ones left,
         # so several rows of one referral in a page all reach its event log.

@@ -20,6 +20,7 @@ from sync.state import StateStore
 from sync.state._schema import read_hashes
 from tests.sync.conftest import Hub, deal_stages, sf_stages
 from tests.sync.referral_stories import epic_rows, stories, write_epic
+from tests.sync.test_end_to_end import write_export
 
 EXPORTS = Path("exports") / "epic"
 LABELS = {"scheduled": "Scheduled", "completed": "Completed", "cancelled": "Cancelled",
@@ -83,3 +84,34 @@ def test_a_re_export_merges_only_its_new_rows_and_ends_as_a_full_re_merge_would(
     assert len(merged) == len(rows) - len(day_one) + len(rows)
     assert _state(hub) == before
     assert hub.write_write_calls() == 0
+
+
+def test_a_row_only_the_patient_matcher_places_is_merged_again_on_every_read(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    numbered = ("1", "REF-9", "1", "03/05/2024 9:30 AM")
+    unnumbered = ("2", "", "2", "03/05/2024 9:30 AM")  # the same patient, no referral number
+    write_export(hub, "a.csv", [numbered])
+    assert hub.run("scheduling-to-crm").exit_code() == 0
+    write_export(hub, "b.csv", [unnumbered])
+    assert hub.run("scheduling-to-crm").exit_code() == 0
+    merged: list[str] = []
+
+    def counted(entity: str, record_id: str, *args: Any, **kwargs: Any) -> Any:
+        merged.append(record_id)
+        return merge_record(entity, record_id, *args, **kwargs)
+
+    monkeypatch.setattr(reader, "merge_record", counted)
+    # Both rows again, unchanged, in new files. The referral's link goes to the last row of
+    # a page (the numbered one): the unnumbered row, placed by its link the first time, is
+    # placed by the patient matcher the next time, and merged.
+    write_export(hub, "c.csv", [unnumbered, numbered])
+    first = hub.run("scheduling-to-crm")
+    assert (first.read["epic/referral/unchanged"], len(merged)) == (2, 0)
+    write_export(hub, "d.csv", [unnumbered, numbered])
+    second = hub.run("scheduling-to-crm")
+
+    assert second.read["epic/referral/read"] == 2
+    (number,) = _state(hub)
+    assert number == "REF-9" and len(merged) == 1  # the matched row, not the numbered one
+    assert sf_stages(hub.sf)["REF-9"] == "Completed"
