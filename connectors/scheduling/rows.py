@@ -23,7 +23,7 @@ from connectors.base import NativeRecord
 from connectors.scheduling.dates import NULL_TOKENS, LocalClock, is_blank, parse_date
 from connectors.scheduling.eventclock import (
     CACHE_LIMIT,
-    SLOT_CACHE_LIMIT,
+    NEARBY_CACHE_LIMIT,
     TIME_COLUMNS,
     Columns,
     appointment_parts,
@@ -122,9 +122,10 @@ def compile_rows(
     names: dict[str, Any] = {
         "WIDTH": ctx.width, "PAD": [""] * ctx.width, "SOURCE": f"csv:{preset.name}",
         "source_file": ctx.source_file, "FALLBACK": (ctx.as_of, ctx.as_of.isoformat()),
-        "NULLS": _NULLS, "NULL_LENGTH": _NULL_LENGTH, "SLOT_LIMIT": SLOT_CACHE_LIMIT, "LOST": _LOST,
-        "VALUES": _VALUES, "ORDERED": order, "stages": stages, "learn_stage": learn_stage,
-        "no_show": no_show, "patients": patients, "patient_of": patient_of,
+        "NULLS": _NULLS, "NULL_LENGTH": _NULL_LENGTH, "NEARBY_LIMIT": NEARBY_CACHE_LIMIT,
+        "LOST": _LOST, "VALUES": _VALUES, "ORDERED": order, "stages": stages,
+        "learn_stage": learn_stage, "no_show": no_show, "patients": patients,
+        "patient_of": patient_of,
         "stamp": clock.column(0), "at_seen": {}, "days": days, "clocks": clocks,
         "day_of": day_of, "clock_of": clock_of, "other": other, "zone": zone,
         "appointment_parts": appointment_parts(settings, cols), "bad_date": bad_date,
@@ -200,6 +201,7 @@ def _patient_keys(
     no MRN, or no keyer)."""
     seen: dict[str, str | None] = {}
     normal_key = None if keyer is None else keyer.normal_mrn_hasher()
+    # Most MRNs of a file are distinct: a small cache holds the repeats on nearby rows.
 
     def learn(cell: str) -> str | None:
         key = None
@@ -211,7 +213,7 @@ def _patient_keys(
             mrn = _ident(cell) or cell
             if not (len(mrn) <= _NULL_LENGTH and mrn.casefold() in _NULLS):
                 key = keyer.for_mrn(mrn)
-        if len(seen) >= _LIMIT:
+        if len(seen) >= NEARBY_CACHE_LIMIT:
             seen.clear()
         seen[cell] = key
         return key

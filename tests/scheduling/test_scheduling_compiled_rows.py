@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from scheduling_support import KEY_ENV, read_all
 
-from connectors.scheduling import PatientKeyer
+from connectors.scheduling import PatientKeyer, SchedulingSettings
 from connectors.scheduling.dates import LocalClock, parse_datetime
+from connectors.scheduling.eventclock import NEARBY_CACHE_LIMIT
+from connectors.scheduling.presets import PRESETS
+from connectors.scheduling.rows import RowContext, compile_rows
 
 EPIC_HEADER = "PAT_ENC_CSN_ID,PAT_MRN_ID,APPT_DTTM,APPT_MADE_DTTM,APPT_STATUS_C,REFERRAL_ID"
 ATHENA_HEADER = (
@@ -160,3 +164,50 @@ def test_dates_of_service_and_birth_dates_are_not_kept_in_module_wide_caches():
     dates.parse_date("04/02/1961")
     assert not hasattr(dates.parse_datetime, "cache_info")
     assert not hasattr(dates.parse_date, "cache_info")
+
+
+def _far_rows(count: int) -> list[tuple[str, str, str]]:
+    """(MRN, appointment, made-at) cells that repeat both within and beyond the nearby caches."""
+    cells = []
+    for i in range(count):
+        slot = i % (NEARBY_CACHE_LIMIT + 3)
+        cells.append((f"{'00' if i % 2 else ''}{5000 + slot}",
+                      f"03/{1 + slot // 12:02d}/2024 {1 + slot % 12}:{slot % 4 * 15:02d} PM",
+                      f"02/{1 + i % 28:02d}/2024 8:{i % 60:02d} AM"))  # fmt: skip
+    return cells
+
+
+def test_values_repeated_beyond_the_nearby_caches_read_as_their_first_row_did(tmp_path):
+    cells = _far_rows(3 * NEARBY_CACHE_LIMIT + 7)
+    rows = [f"{i},{mrn},{appt},{made},1," for i, (mrn, appt, made) in enumerate(cells, 1)]
+    path = _write(tmp_path, "epic.csv", "\n".join([EPIC_HEADER, *rows]) + "\n")
+    keyer = PatientKeyer.from_env("REFSYNC_PATIENT_KEY", environ=KEY_ENV)
+
+    records = read_all(path, preset="epic_cadence").records
+
+    assert len(records) == len(cells)
+    for record, (mrn, appt, made) in zip(records, cells, strict=True):
+        made_at = parse_datetime(made, "America/Chicago")
+        digest = hashlib.sha256(made_at.isoformat().encode()).hexdigest()[:12]
+        assert record.fields["patient_key"] == keyer.for_mrn(mrn)
+        assert record.fields["appointment_at"] == parse_datetime(appt, "America/Chicago")
+        assert record.fields["event_at"] == made_at
+        assert record.id == f"csv:{record.fields['appointment_id']}:scheduled:{digest}"
+
+
+def test_the_nearby_caches_never_hold_more_than_their_limit(tmp_path):
+    cells = _far_rows(2 * NEARBY_CACHE_LIMIT + 7)
+    header = EPIC_HEADER.split(",")
+    columns = {"appointment_id": 0, "mrn": 1, "appointment_at": 2, "made_at": 3, "status": 4}
+    headers = {field: header[i] for field, i in columns.items()}
+    ctx = RowContext("epic.csv", datetime(2024, 3, 1, tzinfo=UTC), headers, columns, len(header))
+    settings = SchedulingSettings(path=tmp_path, preset="epic_cadence", timezone="UTC")
+    keyer = PatientKeyer.from_env("REFSYNC_PATIENT_KEY", environ=KEY_ENV)
+    convert = compile_rows(PRESETS["epic_cadence"], settings, keyer, ctx)
+
+    for line, (mrn, appt, made) in enumerate(cells, 2):
+        convert([str(line), mrn, appt, made, "1", ""], line)
+
+    caches = convert.__globals__  # the names the generated converter runs over
+    for name in ("patients", "at_seen", "digests"):
+        assert 0 < len(caches[name]) <= NEARBY_CACHE_LIMIT, name
