@@ -123,7 +123,7 @@ class SourceReader:
         if rematched := same & resolved.matched:  # merged every time (sync.engine.digests)
             same -= rematched
             self._note_phi(entity, em, [latest[n] for n in rematched])
-        found, stored = self._stored(entity, ids, same)
+        live, found, stored = self._stored(entity, ids, same)
         # Records are merged one after another against the state the previous ones left,
         # so several rows of one referral in a page all reach its event log.
         working = {cid: row.data for cid, row in stored.items()}
@@ -137,7 +137,7 @@ class SourceReader:
             links.append((cid, native_id))
             digest, row = digests.get(native_id), found.get(cid)
             if native_id in same:
-                if row and not row.tombstone:
+                if cid in live or (row and not row.tombstone):
                     self.report.count_read(source, entity, "unchanged")  # as when last read
                     continue
                 self._note_phi(entity, em, [rec])  # its record is gone: merged again
@@ -183,22 +183,30 @@ class SourceReader:
 
     def _stored(
         self, entity: str, ids: Mapping[str, str | None], same: set[str]
-    ) -> tuple[dict[str, StoredRecord], dict[str, StoredRecord]]:
-        """The stored records of a page's ids, and those of them opened (or never sealed).
+    ) -> tuple[set[str], dict[str, StoredRecord], dict[str, StoredRecord]]:
+        """For a page's ids: the live ones of rows skipped as unchanged, the stored records of
+        the others, and those of them opened (or never sealed).
 
         A row whose digest is the one last read (``same``) is skipped unless its record is
-        gone, so only the records of the other rows are opened (decrypted): a run over a
-        full export decrypts what changed, not the whole program. Clinicians are all opened
-        (prospects are settled against every one the page read)."""
+        gone: only its id is looked up, and only the records of the other rows are read and
+        opened (decrypted), so a run over a full export decodes what changed, not the whole
+        program. Clinicians are all read and opened (prospects are settled against every one
+        the page read)."""
         merged = {cid for n, cid in ids.items() if cid and n not in same}
+        if entity == "clinician":
+            live: set[str] = set()
+            wanted = {cid for cid in ids.values() if cid}
+        else:
+            skipped = {cid for n in same if (cid := ids.get(n))} - merged
+            live = self.store.live_record_ids(entity, skipped) if skipped else set()
+            wanted = merged | (skipped - live)
 
         def opens(row: StoredRecord) -> bool:
             return entity == "clinician" or row.tombstone or row.id in merged
 
-        wanted = {cid for cid in ids.values() if cid}
         found = self.store.get_records_opening(entity, wanted, opens)
         opened = {cid: row for cid, row in found.items() if row.sealed is None or opens(row)}
-        return found, opened
+        return live, found, opened
 
     def _merge_one(
         self,

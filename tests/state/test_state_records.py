@@ -54,6 +54,16 @@ def test_tombstoned_records_are_kept_but_skipped_by_default_when_iterating(store
     assert store.get_record("referral", "ref-1").tombstone is True
 
 
+def test_live_record_ids_names_the_stored_untombstoned_ids_across_batches(store):
+    store.put_records("referral", [(f"ref-{n}", _referral(n), False) for n in range(1200)])
+    store.put_records("referral", [("ref-7", _referral(7), True)])
+    store.put_records("partner", [("ref-8", {"name": "a partner"}, False)])
+    asked = ["ref-7", "ref-8", "ref-1100", "missing", "ref-8"]
+    assert store.live_record_ids("referral", asked) == {"ref-8", "ref-1100"}
+    assert store.live_record_ids("partner", asked) == {"ref-8"}
+    assert len(store.live_record_ids("referral", [f"ref-{n}" for n in range(1200)])) == 1199
+
+
 def test_iterating_pages_through_more_records_than_one_page(store):
     store.put_records("partner", [(f"p{n:05d}", {"n": n}, False) for n in range(2500)])
     ids = [r.id for r in store.iter_records("partner")]
