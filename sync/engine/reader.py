@@ -134,13 +134,15 @@ class SourceReader:
             cid = ids.get(native_id)
             if cid is None:
                 continue
-            links.append((cid, native_id))
             digest, row = digests.get(native_id), found.get(cid)
             if native_id in same:
                 if cid in live or (row and not row.tombstone):
+                    # linked when it was merged (a referral of several rows keeps one link,
+                    # the others resolve by their referral number): no link to write again
                     self.report.count_read(source, entity, "unchanged")  # as when last read
                     continue
                 self._note_phi(entity, em, [rec])  # its record is gone: merged again
+            links.append((cid, native_id))
             if rec.deleted:
                 if row is not None and not row.tombstone and cid not in puts:
                     puts[cid] = (row.data, True)

@@ -91,9 +91,10 @@ def test_a_row_only_the_patient_matcher_places_is_merged_again_on_every_read(
 ) -> None:
     numbered = ("1", "REF-9", "1", "03/05/2024 9:30 AM")
     unnumbered = ("2", "", "2", "03/05/2024 9:30 AM")  # the same patient, no referral number
+    newer = ("3", "REF-9", "4", "03/12/2024 9:30 AM")  # a later appointment, a no-show
     write_export(hub, "a.csv", [numbered])
     assert hub.run("scheduling-to-crm").exit_code() == 0
-    write_export(hub, "b.csv", [unnumbered])
+    write_export(hub, "b.csv", [unnumbered])  # placed by the matcher, and linked
     assert hub.run("scheduling-to-crm").exit_code() == 0
     merged: list[str] = []
 
@@ -102,16 +103,15 @@ def test_a_row_only_the_patient_matcher_places_is_merged_again_on_every_read(
         return merge_record(entity, record_id, *args, **kwargs)
 
     monkeypatch.setattr(reader, "merge_record", counted)
-    # Both rows again, unchanged, in new files. The referral's link goes to the last row of
-    # a page (the numbered one): the unnumbered row, placed by its link the first time, is
-    # placed by the patient matcher the next time, and merged.
-    write_export(hub, "c.csv", [unnumbered, numbered])
+    # The referral's one link moves to the new row it merges; the unnumbered row, placed
+    # by its link until then, is placed by the patient matcher on the next read: merged.
+    write_export(hub, "c.csv", [unnumbered, numbered, newer])
     first = hub.run("scheduling-to-crm")
-    assert (first.read["epic/referral/unchanged"], len(merged)) == (2, 0)
-    write_export(hub, "d.csv", [unnumbered, numbered])
+    assert (first.read["epic/referral/unchanged"], len(merged)) == (2, 1)
+    write_export(hub, "d.csv", [unnumbered, numbered, newer])
     second = hub.run("scheduling-to-crm")
 
-    assert second.read["epic/referral/read"] == 2
+    assert second.read["epic/referral/read"] == 3
+    assert second.read["epic/referral/unchanged"] == 3  # replayed, the matched one merged
     (number,) = _state(hub)
-    assert number == "REF-9" and len(merged) == 1  # the matched row, not the numbered one
-    assert sf_stages(hub.sf)["REF-9"] == "Completed"
+    assert number == "REF-9" and len(merged) == 2

@@ -4,15 +4,18 @@ pieces with typed inputs and outputs)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.base import EventMeta, NativeRecord
-from mapping.spec import EntityMapping
+from mapping.spec import EntityMapping, FieldMapping
 from mapping.transforms import TransformContext
-from mapping.translate import to_canonical
+from mapping.translate import native_fields, native_value, to_canonical
 from sync.engine.backfill import backfill_keys, unkeyed
 from sync.engine.digests import ContentDigests
 from sync.engine.identity import IdentityResolver
@@ -92,6 +95,29 @@ def test_equal_content_gives_equal_digests_and_a_changed_field_or_mapping_does_n
     assert digests.digests(PARTNERS, [changed])["1"] != first
     other = PARTNERS.model_copy(update={"key": "Other__c"})
     assert digests.digests(other, [one])["1"] != first
+
+
+_CELLS = st.one_of(st.none(), st.text(max_size=5), st.integers(), st.booleans())
+
+
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(["Name", "Owner", "Owner.Name", "Other", "Refsync_Id__c"]), _CELLS
+    ),
+    owner=st.one_of(st.none(), st.dictionaries(st.sampled_from(["Name", "X"]), _CELLS)),
+)
+def test_a_digest_holds_each_mapped_field_as_translation_reads_it_flat_or_dotted(
+    fields: dict[str, object], owner: dict[str, object] | None
+) -> None:
+    digests = ContentDigests(lambda text: text)  # the text itself: its content can be read
+    dotted = PARTNERS.model_copy(
+        update={"fields": [*PARTNERS.fields, FieldMapping(canonical="owner", native="Owner.Name")]}
+    )
+    record = NativeRecord("1", {**fields, **({"Owner": owner} if owner is not None else {})})
+    for em in (PARTNERS, dotted):
+        text = digests.digests(em, [record])["1"]
+        expected = [native_value(record.fields, n) for n in native_fields(em, "in")]
+        assert json.loads(text[text.index("[") :]) == expected
 
 
 def test_an_event_row_gets_the_digest_of_its_content_and_a_deletion_gets_none():
