@@ -93,7 +93,7 @@ def event_order(
 ) -> dict[Stage, tuple[str, ...]]:
     """Per stage, the event-clock columns this file has (of ``present``: the appointment
     time and the file's other time columns), in priority order. A stage without an event
-    clock has no entry (a row of it fails the read with a KeyError, as it always has)."""
+    clock has no entry (the settings refuse a status_map that sends a status to one)."""
     order: dict[Stage, tuple[str, ...]] = {}
     for stage in Stage:
         chosen = settings.event_time_columns.get(stage)

@@ -138,6 +138,31 @@ class SchedulingSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _mapped_stages_have_a_clock(self) -> SchedulingSettings:
+        # A row's event time comes from its stage's clock columns: a status mapped to a stage
+        # without one would fail every read of a file holding it; say so at validation.
+        from connectors.scheduling.eventclock import EVENT_TIME_COLUMNS  # imports this module
+
+        if self.format != "csv":
+            return self
+        clocked = {*EVENT_TIME_COLUMNS, *(s for s, c in self.event_time_columns.items() if c)}
+        missing = {
+            status: stage
+            for status, stage in self.status_map.items()
+            if stage is not None and stage not in clocked
+        }
+        if missing:
+            listed = ", ".join(f"{status!r} -> {stage.value}" for status, stage in missing.items())
+            stages = sorted({stage.value for stage in missing.values()})
+            raise ValueError(
+                f"status_map sends {listed} to a stage with no event clock: map the status "
+                f"to scheduled, completed, cancelled or no_show (or null to skip its rows), or "
+                f"name the columns that say when it became true in event_time_columns "
+                f"(e.g. event_time_columns: {{{stages[0]}: [status_changed_at]}})"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _custom_needs_maps(self) -> SchedulingSettings:
         if self.format == "csv" and self.preset == "custom":
             missing = [n for n in ("columns", "status_map") if not getattr(self, n)]

@@ -37,6 +37,36 @@ def test_custom_preset_requires_a_column_map_and_a_status_map():
         SchedulingSettings(path="x", preset="custom")
 
 
+def test_a_status_mapped_to_a_stage_without_an_event_clock_is_refused_by_the_settings():
+    with pytest.raises(ValidationError) as caught:
+        SchedulingSettings(
+            path=Path("x.csv"), status_map={"Pending": "referred", "Booked": "scheduled"}
+        )
+    message = caught.value.errors()[0]["msg"]
+    assert "'Pending' -> referred" in message and "Booked" not in message
+    assert "event_time_columns" in message and "no_show" in message  # the two ways out
+
+
+def test_a_stage_given_its_own_event_clock_takes_mapped_statuses_and_its_rows_are_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(
+        "PAT_ENC_CSN_ID,PAT_MRN_ID,APPT_DTTM,APPT_STATUS_C,REFERRAL_ID,APPT_MADE_DTTM\n"
+        "1,1,2024-03-05 09:00,Pending,R-1,2024-03-01 08:00\n"
+        "2,2,2024-03-06 09:00,2,R-2,2024-03-01 08:00\n",
+        encoding="utf-8",
+    )
+    result = read_all(
+        path,
+        preset="epic_cadence",
+        status_map={"Pending": "referred"},
+        event_time_columns={"referred": ["made_at"]},
+    )
+    assert result.rejects == []
+    assert result.stages() == {"1": "referred", "2": "completed"}
+
+
 def test_unknown_time_zone_is_a_settings_error():
     with pytest.raises(ValidationError, match="IANA"):
         SchedulingSettings(path="x", timezone="Central")
