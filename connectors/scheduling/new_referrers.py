@@ -105,34 +105,31 @@ class NewReferrerTally:
     line): a referral read without its sealed fields counts the same."""
 
     def __init__(self) -> None:
-        self._seen: list[tuple[str, str | None, str | None, str | None]] = []
+        # per NPI, counted as referrals pass: memory follows the NPIs, not the referrals
+        self._counts: Counter[str] = Counter()
+        self._lines: dict[str, set[str]] = defaultdict(set)
+        self._names: dict[str, tuple[str | None, str | None]] = {}  # the last name given
 
     def counted(self, referrals: Iterable[Referral]) -> Iterator[Referral]:
         """``referrals`` unchanged, each noted on the way."""
         for r in referrals:
-            if r.referring_npi and not r.clinician_id:
-                seen = (r.referring_npi, r.service_line, r.referring_name, r.referring_practice)
-                self._seen.append(seen)
+            npi = r.referring_npi
+            if npi and not r.clinician_id:
+                self._counts[npi] += 1
+                if r.service_line:
+                    self._lines[npi].add(r.service_line)
+                if r.referring_name or npi not in self._names:
+                    self._names[npi] = (r.referring_name, r.referring_practice)
             yield r
 
     def rows(self, contacts: Contacts) -> list[dict[str, str | int | float | None]]:
         """The rows of the referrals :meth:`counted` saw (the clinicians known by now)."""
         known = {c.npi for c in contacts.clinicians.values() if c.npi and not c.prospect}
         prospects = {c.npi for c in contacts.clinicians.values() if c.npi and c.prospect}
-        counts: Counter[str] = Counter()
-        lines: dict[str, set[str]] = defaultdict(set)
-        names: dict[str, tuple[str | None, str | None]] = {}
-        for npi, line, name, practice in self._seen:
-            if npi in known:
-                continue
-            counts[npi] += 1
-            if line:
-                lines[npi].add(line)
-            if name or npi not in names:
-                names[npi] = (name, practice)
+        counts = [(npi, n) for npi, n in self._counts.items() if npi not in known]
         return [
-            _row(npi, n, names[npi], lines[npi], npi in prospects, contacts)
-            for npi, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            _row(npi, n, self._names[npi], self._lines[npi], npi in prospects, contacts)
+            for npi, n in sorted(counts, key=lambda kv: (-kv[1], kv[0]))
         ]
 
 
