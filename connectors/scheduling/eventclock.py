@@ -110,7 +110,9 @@ def appointment_parts(
     settings: SchedulingSettings, cols: Columns
 ) -> Callable[[str, str, Stage], Stamp | None]:
     """The appointment time of a row without one in the date/time column, from its stripped
-    date and time cells: None for a cancellation without a date, else BadRow."""
+    date and time cells: None for a cancellation without a date, else BadRow. (The generated
+    converter reads the dominant shape from the clock's cached parts and comes here for the
+    rest: blanks, other shapes, DST transition days, unusable cells.)"""
     seen: dict[tuple[str, str], Stamp] = {}
     tz = settings.timezone or "UTC"
 

@@ -85,11 +85,10 @@ def _head(layout: Layout) -> list[str]:
 
 
 def _appointment(layout: Layout) -> list[str]:
-    parts = [
-        f"    appointment = appointment_parts({layout.cell('appointment_date')}, "
-        f"{layout.cell('appointment_time') if 'appointment_date' in layout.at else chr(34) * 2},"
-        " stage)",
-    ]
+    if "appointment_date" in layout.at:
+        parts = _split_appointment(layout)
+    else:  # no date column: the appointment time is blank
+        parts = ['    appointment = appointment_parts("", "", stage)']
     if "appointment_at" not in layout.at:
         return ["if True:", *parts]
     return [
@@ -106,6 +105,24 @@ def _appointment(layout: Layout) -> list[str]:
         "        at_seen[raw] = appointment",
         "else:",
         *parts,
+    ]
+
+
+def _split_appointment(layout: Layout) -> list[str]:
+    """The appointment time of separate date and time columns: in the dominant shape from
+    the clock's cached date and time-of-day parts (as a date/time cell's), else through
+    ``appointment_parts`` (any other shape, blanks, the reject of an unusable one)."""
+    return [
+        f"    day = {layout.cell('appointment_date')}",
+        f"    clock = {layout.cell('appointment_time')}",
+        "    d = days[day] if day in days else day_of(day)",
+        "    t = None if d is None else clocks[clock] if clock in clocks else clock_of(clock)",
+        "    if t is not None:",
+        "        (year, month, mday, iso_day, offset), (hour, minute, second, iso_clock) = d, t",
+        "        appointment = (datetime(year, month, mday, hour, minute, second, 0, zone), "
+        'f"{iso_day}T{iso_clock}{offset}")',
+        "    else:",
+        "        appointment = appointment_parts(day, clock, stage)",
     ]
 
 

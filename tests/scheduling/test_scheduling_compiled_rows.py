@@ -11,7 +11,7 @@ import pytest
 from scheduling_support import KEY_ENV, read_all
 
 from connectors.scheduling import PatientKeyer, SchedulingSettings
-from connectors.scheduling.dates import LocalClock, parse_datetime
+from connectors.scheduling.dates import LocalClock, parse_datetime, parse_datetime_parts
 from connectors.scheduling.eventclock import NEARBY_CACHE_LIMIT
 from connectors.scheduling.presets import PRESETS
 from connectors.scheduling.rows import RowContext, compile_rows
@@ -164,6 +164,38 @@ def test_dates_of_service_and_birth_dates_are_not_kept_in_module_wide_caches():
     dates.parse_date("04/02/1961")
     assert not hasattr(dates.parse_datetime, "cache_info")
     assert not hasattr(dates.parse_date, "cache_info")
+
+
+SPLIT_DAYS = ["03/05/2024", "3/5/24", "03/10/2024", "11/03/2024", "12/31/68", "01/01/69",
+              "02/30/2024", "2024-03-05", "45356", "05-MAR-2024", "06/15/1750", ""]  # fmt: skip
+SPLIT_CLOCKS = ["9:30 AM", "09:30 PM", "12:00 AM", "14:45", "14:45:59", "2:30 AM", "1:30 AM",
+                "", "0930", "13:00 PM", "9:30am", "03/05/2024 9:30 AM", "null", "24:00"]  # fmt: skip
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_separate_date_and_time_columns_read_exactly_as_parse_datetime_parts_does(tmp_path, zone):
+    pairs = [(day, clock) for day in SPLIT_DAYS for clock in SPLIT_CLOCKS]
+    rows = [f"{i}\t14\t{day}\t{clock}\t3\t\tA{i}" for i, (day, clock) in enumerate(pairs)]
+    path = _write(tmp_path, "athena.tsv", "\n".join([ATHENA_HEADER, *rows]) + "\n")
+
+    result = read_all(path, preset="athenahealth", timezone=zone)
+
+    found, rejected = result.by_appointment(), result.reject_lines()
+    records = {r.fields["appointment_id"]: r for r in result.records}
+    for i, (day, clock) in enumerate(pairs):
+        if not day:
+            assert rejected[i + 2] == "MISSING_DATE"
+            continue
+        try:
+            when = parse_datetime_parts(day, clock, zone)
+        except ValueError:
+            assert rejected[i + 2] == "BAD_DATE" and str(i) not in found
+            continue
+        got, expected = found[str(i)]["appointment_at"], (when, when.tzinfo, when.fold)
+        assert (got, got.tzinfo, got.fold) == expected, (day, clock)
+        assert got.isoformat() == when.isoformat()
+        digest = hashlib.sha256(when.isoformat().encode()).hexdigest()[:12]
+        assert records[str(i)].id == f"csv:{i}:completed:{digest}"
 
 
 def _far_rows(count: int) -> list[tuple[str, str, str]]:
