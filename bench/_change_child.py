@@ -21,12 +21,13 @@ both sides. It writes a JSON object:
 from __future__ import annotations
 
 import json
-import os
 import resource
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from _profile import profiled
 
 
 def _cpu() -> float:
@@ -102,22 +103,6 @@ class _Counters:
         run.write_outputs = timed
 
 
-def _profiled(run: Any) -> Any:
-    """``run()``, under cProfile when ``REFSYNC_BENCH_PROFILE`` names a folder (one
-    ``change-<pid>.prof`` per run, as the other benches write theirs)."""
-    folder = os.environ.get("REFSYNC_BENCH_PROFILE")
-    if not folder:
-        return run()
-    import cProfile
-
-    profile = cProfile.Profile()
-    try:
-        return profile.runcall(run)
-    finally:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        profile.dump_stats(Path(folder) / f"change-{os.getpid()}.prof")
-
-
 def measure(root: str, job: str) -> dict[str, Any]:
     """``Engine.run(job)`` for the program in ``root`` and its counters."""
     import sync
@@ -134,7 +119,7 @@ def measure(root: str, job: str) -> dict[str, Any]:
     runtime = Runtime(program)
     wall, cpu = time.perf_counter(), _cpu()
     try:
-        report = _profiled(lambda: Engine(runtime, store).run(job))
+        report = profiled("change", Engine(runtime, store).run, job)
         seconds, cpu_seconds = time.perf_counter() - wall, _cpu() - cpu
     finally:
         runtime.close()

@@ -30,6 +30,8 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
+from _profile import profiled
+
 from config import write_program
 from connectors.sandbox import HubSpotSandbox, SalesforceSandbox
 from sync.demo import point_at_sandboxes, provision_hubspot, write_epic_export
@@ -118,42 +120,10 @@ def _status_mb(field: str) -> float:
     return 0.0
 
 
-def _profiled(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> dict[str, Any]:
-    """``fn(*args)``; under cProfile when ``REFSYNC_BENCH_PROFILE`` names a folder (one
-    ``<fn>-<pid>.prof`` per child, for ``python -m pstats`` or snakeviz)."""
-    folder = os.environ.get("REFSYNC_BENCH_PROFILE")
-    if not folder:
-        return fn(*args)
-    import cProfile
-
-    profile = cProfile.Profile()
-    try:
-        return profile.runcall(fn, *args)
-    finally:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        profile.dump_stats(Path(folder) / f"{getattr(fn, '__name__', 'fn')}-{os.getpid()}.prof")
-
-
-def _profiled_thread(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)``; under its own cProfile when ``REFSYNC_BENCH_PROFILE`` is set
-    (cProfile sees one thread only: a write thread is profiled as ``<name>-<pid>.prof``)."""
-    folder = os.environ.get("REFSYNC_BENCH_PROFILE")
-    if not folder:
-        return fn(*args, **kwargs)
-    import cProfile
-
-    profile = cProfile.Profile()
-    try:
-        return profile.runcall(fn, *args, **kwargs)
-    finally:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        profile.dump_stats(Path(folder) / f"{name}-{os.getpid()}.prof")
-
-
 def _child(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], queue: Any) -> None:
     try:
         before = resource.getrusage(resource.RUSAGE_SELF)
-        answer = _profiled(fn, args)
+        answer = profiled(getattr(fn, "__name__", "fn"), fn, *args)
         after = resource.getrusage(resource.RUSAGE_SELF)
         answer["cpu_seconds"] = (after.ru_utime + after.ru_stime) - (
             before.ru_utime + before.ru_stime
@@ -277,9 +247,7 @@ class _TimedEngine(Engine):
         # Each destination writes on its own thread: its thread time is its client CPU.
         start = time.thread_time()
         try:
-            return _profiled_thread(
-                f"write-{dest}", super()._write_destination, dest, *args, **kwargs
-            )
+            return profiled(f"write-{dest}", super()._write_destination, dest, *args, **kwargs)
         finally:
             self.write_cpu[dest] = self.write_cpu.get(dest, 0.0) + time.thread_time() - start
 

@@ -35,6 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _profile import profiled
+
 ROOT = Path(__file__).resolve().parents[1]
 DLT_VENV = Path("/tmp/refsync-dlt-venv")
 DLT_REQUIREMENT = "dlt>=1.4,<2"
@@ -165,25 +167,9 @@ def _child_main(reader: str, system: str, job_json: str) -> None:
         sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
     run = fn({**job, "system": system})
     wall, cpu = time.perf_counter(), _cpu()
-    records = _profiled(run, f"{reader}-{system}")
+    records = profiled(f"{reader}-{system}", run)
     out = {"records": records, "wall": time.perf_counter() - wall, "cpu": _cpu() - cpu}
     print(json.dumps(out))
-
-
-def _profiled(run: Run, name: str) -> int:
-    """``run()``; under cProfile when ``REFSYNC_BENCH_PROFILE`` names a folder (one
-    ``<reader>-<system>-<pid>.prof`` per child, for ``python -m pstats`` or snakeviz)."""
-    folder = os.environ.get("REFSYNC_BENCH_PROFILE")
-    if not folder:
-        return run()
-    import cProfile
-
-    profile = cProfile.Profile()
-    try:
-        return profile.runcall(run)
-    finally:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        profile.dump_stats(Path(folder) / f"{name}-{os.getpid()}.prof")
 
 
 # -- parent ----------------------------------------------------------------------------------
