@@ -14,13 +14,20 @@ Prints rows/s, CPU seconds (and the connector's CPU as a multiple of the naive l
 peak RSS (``ru_maxrss`` of that process) side by side. Memory of the
 connector must stay flat between 100k and 1M rows; the naive load grows with the file.
 
-The goal (issue 15) is 2x the naive CPU. Measured on the 2-core machine (Dec 2026, load 2-4,
-three rounds), the converter compiled per file took the connector from 11.5x to 3.5-4.0x at
-100k rows and from 8.0x to 2.7-5.1x at 1M (the 1M naive load swings with the load: 2.8-4.6 s);
-peak RSS stays 75 MB. What is left per row is mostly work the record needs, not dispatch:
-``csv.reader`` itself (half the naive load), a keyed HMAC per distinct MRN (the generated MRNs
-are nearly all distinct), the made-at time (nearly all distinct), the SHA-256 of the event id,
-the 21-field dict and the two frozen dataclasses of the record.
+The goal (issue 15) is 2x the naive CPU. Measured on the 2-core machine (4 Dec 2026, load
+1.2-2.5, three rounds, old and new code alternating): at 1M rows the connector takes 8.9-9.1 s
+of CPU, 3.46x the naive load's 2.6-2.7 s, down from 10.0 s (3.67-3.77x) once the caches of
+mostly distinct cells shrank from 8,192 to 256 entries (their misses had left the CPU caches);
+peak RSS 41 MB (was 45). Under callgrind the naive load runs 29.5k instructions per row and
+the connector 99.5k (3.4x; OpenSSL runs without SHA-NI there, so hashing weighs more than on
+the CPU). Of the connector's ~9 us of CPU per row, by ablation (200,000 rows, +-0.3 us):
+``csv.reader`` and the row loop ~1.3 (what the naive load spends, less its dicts), the keyed
+HMAC of the MRN ~1.1 (the generated MRNs are nearly all distinct), the record and its event
+stamp (two slotted objects, their id and source strings) ~1.1, the appointment time ~1.0,
+the made-at time and the SHA-256 of the event id ~0.3 each, the rest (the 21-field dict, ids,
+NPI, department, status; cyclic GC ~6 % by perf) ~4: no single step left to remove. An
+export with separate date and time columns (athenahealth) now costs about the same per row
+(its appointment time reads the same cached parts: 1.8 s of CPU at 200,000 rows, was 3.9).
 ``REFSYNC_BENCH_PROFILE=<dir>`` makes each child dump a cProfile (``<mode>-<pid>.prof``).
 
 Usage: python bench/scheduling_ingest.py [--sizes 100000 1000000] [--rounds 3] [--json F]
