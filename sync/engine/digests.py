@@ -17,8 +17,10 @@ then is not overwritten by a row that did not change.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -49,7 +51,7 @@ class ContentDigests:
                     content = [get(n) for n in names]
                 else:
                     content = [native_value(r.fields, n) for n in names]
-                out[r.id] = self.keyed_hash((prefix + orjson.dumps(content, default=str)).decode())
+                out[r.id] = self.keyed_hash((prefix + _dumps(content)).decode())
         return out
 
     def _mapping(self, em: EntityMapping) -> tuple[EntityMapping, list[str], bytes]:
@@ -59,3 +61,12 @@ class ContentDigests:
             digest = content_hash(em.model_dump(mode="json"))
             hit = self._mappings[id(em)] = (em, names, digest.encode())
         return hit
+
+
+def _dumps(content: list[Any]) -> bytes:
+    """``content`` as compact JSON; orjson refuses integers past 64 bits, which a vendor's
+    JSON may hold: those records are written by the json module (the same text each read)."""
+    try:
+        return orjson.dumps(content, default=str)
+    except TypeError:
+        return json.dumps(content, default=str, separators=(",", ":")).encode()
