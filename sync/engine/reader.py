@@ -109,15 +109,14 @@ class SourceReader:
     ) -> None:
         latest = {r.id: r for r in records}  # a page boundary may repeat a record
         self.report.count_read(source, entity, "read", len(latest))
-        digests = {} if self.dry_run else self._digests.digests(em, latest.values())
-        known = self.store.read_hashes(source, entity, digests) if digests else {}
-        same = {n for n, d in digests.items() if known.get(n) == d}  # as when last merged
-        # PHI is redacted from logs from here on; a record skipped below as unchanged is
-        # not translated nor merged, only resolved by its link: its values go nowhere.
+        digests, same, early = self._unchanged(source, entity, em, latest)
+        # PHI is redacted from logs from here on; a record skipped as unchanged is not
+        # translated nor merged, only resolved (by its link): its values go nowhere.
         self._note_phi(entity, em, [r for n, r in latest.items() if n not in same])
-        resolved = self._identity.resolve(
-            source, entity, em, list(latest.values()), self._connector
-        )
+        if early:
+            self.report.count_read(source, entity, "unchanged", len(early))
+        rest = {n: r for n, r in latest.items() if n not in early}
+        resolved = self._identity.resolve(source, entity, em, list(rest.values()), self._connector)
         self._reject(source, em.object, resolved.unmatched)
         ids = resolved.ids
         if rematched := same & resolved.matched:  # merged every time (sync.engine.digests)
@@ -130,7 +129,7 @@ class SourceReader:
         puts: dict[str, tuple[dict[str, Any], bool]] = {}
         links: list[tuple[str, str]] = []
         merged_clean: list[tuple[str, str]] = []
-        for native_id, rec in latest.items():
+        for native_id, rec in rest.items():
             cid = ids.get(native_id)
             if cid is None:
                 continue
@@ -156,7 +155,8 @@ class SourceReader:
             if digest is not None and self._rejected == rejected:
                 merged_clean.append((native_id, digest))
         if not self.dry_run:
-            filled = backfill_keys(self._connector, em, unkeyed(em, latest.values(), ids))
+            placed = {**early, **ids}
+            filled = backfill_keys(self._connector, em, unkeyed(em, latest.values(), placed))
             if filled.written or filled.errors:
                 self.report.count_read(source, entity, "keys written back", filled.written)
             self._reject(source, em.object, filled.errors)
@@ -177,6 +177,21 @@ class SourceReader:
             self.touched.update((entity, cid) for cid in changed)
         if links:
             self.store.link_many(entity, source, links)
+
+    def _unchanged(
+        self, source: str, entity: str, em: EntityMapping, latest: Mapping[str, NativeRecord]
+    ) -> tuple[dict[str, str], set[str], dict[str, str]]:
+        """The page's digests; the native ids whose digest is the one stored when they were
+        last merged; and of those, the ones linked to a live record (native id -> its id),
+        which need nothing more: not even identity resolution. Clinicians are never skipped
+        that early (prospects are settled against every clinician a page read)."""
+        digests = {} if self.dry_run else self._digests.digests(em, latest.values())
+        known = self.store.read_hashes_linked(source, entity, digests) if digests else {}
+        same = {n for n, d in digests.items() if n in known and known[n][0] == d}
+        if entity == "clinician":
+            return digests, same, {}
+        early = {n: cid for n in same if (cid := known[n][1]) is not None}
+        return digests, same, early
 
     def _note_phi(self, entity: str, em: EntityMapping, records: Sequence[NativeRecord]) -> None:
         """Register the PHI of native records about to be merged (sync.engine.phi)."""
