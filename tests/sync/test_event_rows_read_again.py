@@ -44,6 +44,18 @@ def _forget_digests(hub: Hub) -> None:
         store.close()
 
 
+def _count_merges(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the id of every record the reader merges (the real merge_record)."""
+    merged: list[str] = []
+
+    def counted(entity: str, record_id: str, *args: Any, **kwargs: Any) -> Any:
+        merged.append(record_id)
+        return merge_record(entity, record_id, *args, **kwargs)
+
+    monkeypatch.setattr(reader, "merge_record", counted)
+    return merged
+
+
 def test_a_re_export_merges_only_its_new_rows_and_ends_as_a_full_re_merge_would(
     hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -54,13 +66,7 @@ def test_a_re_export_merges_only_its_new_rows_and_ends_as_a_full_re_merge_would(
     assert 0 < len(day_one) < len(rows)
     write_epic(hub.root / EXPORTS / "cadence-1.csv", day_one, seed=1)
     assert hub.run("scheduling-to-crm").exit_code() == 0
-    merged: list[str] = []
-
-    def counted(entity: str, record_id: str, *args: Any, **kwargs: Any) -> Any:
-        merged.append(record_id)
-        return merge_record(entity, record_id, *args, **kwargs)
-
-    monkeypatch.setattr(reader, "merge_record", counted)
+    merged = _count_merges(monkeypatch)
     write_epic(hub.root / EXPORTS / "cadence-2.csv", [r for _, r in rows], seed=2)
     report = hub.run("scheduling-to-crm")
 
@@ -96,13 +102,7 @@ def test_a_row_only_the_patient_matcher_places_is_merged_again_on_every_read(
     assert hub.run("scheduling-to-crm").exit_code() == 0
     write_export(hub, "b.csv", [unnumbered])  # placed by the matcher, and linked
     assert hub.run("scheduling-to-crm").exit_code() == 0
-    merged: list[str] = []
-
-    def counted(entity: str, record_id: str, *args: Any, **kwargs: Any) -> Any:
-        merged.append(record_id)
-        return merge_record(entity, record_id, *args, **kwargs)
-
-    monkeypatch.setattr(reader, "merge_record", counted)
+    merged = _count_merges(monkeypatch)
     # The referral's one link moves to the new row it merges; the unnumbered row, placed
     # by its link until then, is placed by the patient matcher on the next read: merged.
     write_export(hub, "c.csv", [unnumbered, numbered, newer])
