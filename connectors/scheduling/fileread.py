@@ -84,21 +84,14 @@ def fhir_file_pages(
 ) -> Pages:
     """The records of ``object_name`` in one FHIR file (``numbers``: ServiceRequest reference
     -> referral number, for stage events)."""
-    records = _fhir_records(object_name, export, print_, settings, keyer, numbers, sink)
+    ctx = FileContext(export.name, print_.modified_at, numbers)
+    records = _fhir_records(object_name, export, FhirMapper(settings, keyer), ctx, sink)
     return (yield from record_pages(records, sink.size, sink.pending, sink.emit))
 
 
 def _fhir_records(
-    object_name: str,
-    export: ExportFile,
-    print_: Fingerprint,
-    settings: SchedulingSettings,
-    keyer: PatientKeyer,
-    numbers: dict[str, str],
-    sink: Sink,
+    object_name: str, export: ExportFile, mapper: FhirMapper, ctx: FileContext, sink: Sink
 ) -> Iterator[NativeRecord | None]:
-    ctx = FileContext(export.name, print_.modified_at, numbers)
-    mapper = FhirMapper(settings, keyer)
     stats = sink.stats
     for item in iter_resources(export.path):
         if _object_of(item.resource_type) != object_name:
