@@ -118,9 +118,11 @@ def seed(code: Path, folder: Path, n: int) -> dict[str, Any]:
     return check
 
 
-def change_export(path: Path, k: int) -> int:
+def change_export(path: Path, k: int, *, delta: bool = False) -> int:
     """Turn ``k`` scheduled referrals, spread over the export, into completed visits;
-    returns how many changed (fewer if the export has fewer scheduled ones)."""
+    returns how many changed (fewer if the export has fewer scheduled ones). The export is
+    rewritten whole (a snapshot re-export), or with ``delta`` left alone while a second file
+    beside it holds the changed rows only (a daily file of what changed)."""
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     scheduled = [i for i, row in enumerate(rows) if row["APPT_STATUS_C"] == "1"]
@@ -133,20 +135,21 @@ def change_export(path: Path, k: int) -> int:
             APPT_STATUS_C="2", APPT_STATUS_NAME="Completed", CHECKIN_DTTM=row["APPT_DTTM"],
             CHECKOUT_DTTM=(appt + timedelta(hours=1)).strftime(_FMT),
         )  # fmt: skip
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    target = path.with_name(f"{path.stem}-changes{path.suffix}") if delta else path
+    with target.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows([rows[i] for i in chosen] if delta else rows)
     return len(chosen)
 
 
-def measure(code: Path, seeded: Path, work: Path, k: int) -> dict[str, Any]:
+def measure(code: Path, seeded: Path, work: Path, k: int, delta: bool) -> dict[str, Any]:
     """Copy the seeded program, change ``k`` referrals of its export, run once."""
     folder = work / f"{seeded.name}-k{k}"
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(seeded, folder)
     with _systems(folder) as (root, env, sf, hs):
-        changed = change_export(root / "exports" / "epic" / _EXPORT, k)
+        changed = change_export(root / "exports" / "epic" / _EXPORT, k, delta=delta)
         time.sleep(1.1)
         run = _run(code, root, env, sf, hs)
     shutil.rmtree(folder, ignore_errors=True)
@@ -232,6 +235,11 @@ def main() -> int:
     parser.add_argument("--code", action="append", default=[], help="NAME=<commit>")
     parser.add_argument("--seed-dir", type=Path, help="keep (and reuse) seeded programs here")
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument(
+        "--export", choices=("snapshot", "delta"), default="snapshot",
+        help="the changes arrive in the whole export written again (snapshot) or in a new "
+        "file of the changed rows beside it (delta)",
+    )  # fmt: skip
     args = parser.parse_args()
     results: dict[str, dict[int, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="refsync-change-") as tmp:
@@ -245,8 +253,11 @@ def main() -> int:
                     if not (seeded / "meta.json").exists():
                         shutil.rmtree(seeded, ignore_errors=True)
                         seed(code, seeded, n)
-                    results.setdefault(name, {})[n] = measure(code, seeded, work, args.changes)
-    print(f"K={args.changes:,} changed referrals (scheduled -> completed) among N; "
+                    results.setdefault(name, {})[n] = measure(
+                        code, seeded, work, args.changes, args.export == "delta"
+                    )
+    print(f"K={args.changes:,} changed referrals (scheduled -> completed) among N, "
+          f"arriving in a {args.export} export; "
           "every run in a fresh process; load: 1-minute average after the run")  # fmt: skip
     print(report(results, commits))
     if args.json:

@@ -38,11 +38,13 @@ __all__ = [
     "MatchMethod",
     "MatchResult",
     "NativeFields",
+    "PeopleFilesChanged",
     "PeopleLists",
     "PhiFields",
     "ProvisionAction",
     "ReferralCandidate",
     "ReferralIndex",
+    "ReferrerMention",
     "SettingRole",
     "settings_with_role",
 ]
@@ -201,6 +203,11 @@ def _full_name(c: Clinician) -> str:
     return " ".join(part for part in (c.first_name, c.last_name) if part)
 
 
+ReferrerMention = tuple[str, str, str | None, str | None, str | None]
+"""A referral whose referring NPI no clinician holds: (referral id, referring NPI, referring
+name, referring practice, service line), what the new referrers list counts."""
+
+
 @dataclass(frozen=True)
 class PeopleLists:
     """What ``write_people_files`` gets: the canonical state, read on demand.
@@ -210,9 +217,27 @@ class PeopleLists:
     ones with their sealed fields opened, and any other whose referrer is unknown with its
     clear fields only (cancelled, declined and no-show referrals stay unopened);
     ``unmatched`` are records no referral matched, with the reason, for the review list.
+
+    ``referrers``, when given, yields every referral whose referrer is unknown as a
+    :data:`ReferrerMention`, in id order, for the new referrers list; call it after
+    ``referrals`` is consumed (a full pass notes them on the way). None: count the referrals.
+
+    ``changed`` None means the files are written whole. Otherwise the files on disk are the
+    ones this connection wrote last, from the same definitions and contacts, and only the
+    referrals of ``changed`` (ids) changed since: ``referrals`` yields those of them a file
+    may list, every other row stays (its ages taken again at the new time). A connector
+    that finds its files are not what it wrote raises :class:`PeopleFilesChanged`, and the
+    engine calls again with everything.
     """
 
     referrals: Callable[[], Iterable[Referral]]
     definitions: Sequence[QualifiedReferralDefinition]
     contacts: Contacts
     unmatched: Sequence[tuple[NativeFields, MatchResult]] = ()
+    referrers: Callable[[], Iterable[ReferrerMention]] | None = None
+    changed: frozenset[str] | None = None
+
+
+class PeopleFilesChanged(Exception):
+    """The people files on disk are not the ones the last run wrote (edited, from another
+    version, unreadable): write them whole."""

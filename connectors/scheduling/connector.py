@@ -43,6 +43,7 @@ from connectors.scheduling.paging import Pages, ReadStats
 from connectors.scheduling.patient import PatientKeyer
 from connectors.scheduling.presets import resolve_preset
 from connectors.scheduling.privacy import NATIVE_FIELD_CLASSES
+from connectors.scheduling.reage import keep_rows
 from connectors.scheduling.rejects import RowRejected
 from connectors.scheduling.settings import SchedulingSettings
 from connectors.scheduling.writers import (
@@ -50,6 +51,7 @@ from connectors.scheduling.writers import (
     REVIEW_COLUMNS,
     WORKLIST_COLUMNS,
     Contacts,
+    SortedRows,
     people_rows,
     targets_by_service_line,
     write_closure_csv,
@@ -225,24 +227,25 @@ class SchedulingConnector(Connector):
 
     def write_people_files(self, lists: PeopleLists) -> list[Path]:
         """Rewrite the worklist, closure, review and new-referrer CSVs from the canonical
-        state."""
-        contacts = lists.contacts
+        state; with ``lists.changed``, the worklist and closure list keep the rows of the
+        referrals that did not change (aged again), read back from the files."""
+        contacts, now = lists.contacts, self.clock()
+        held = SortedRows(WORKLIST_COLUMNS), SortedRows(CLOSURE_COLUMNS)
+        paths = self._output("scheduling-worklist.csv"), self._output("closure.csv")
+        if lists.changed is not None:
+            for path, rows in zip(paths, held, strict=True):
+                keep_rows(path, rows, lists.changed, now)
         referrers = NewReferrerTally()
-        worklist, closure = people_rows(
-            referrers.counted(lists.referrals()),  # one pass over the store for all three
-            targets_by_service_line(lists.definitions),
-            now=self.clock(),
-            contacts=contacts,
-        )
-        written = []
-        for name, columns, rows in (
-            ("scheduling-worklist.csv", WORKLIST_COLUMNS, worklist),
-            ("closure.csv", CLOSURE_COLUMNS, closure),
-        ):
-            written.append(self._output(name))
-            write_csv_atomic(written[-1], columns, rows)
-        written.append(self.write_review(lists.unmatched))
-        written.append(self._output(NEW_REFERRERS_FILE))
+        referrals = lists.referrals()
+        if lists.referrers is None:
+            referrals = referrers.counted(referrals)  # one pass over the store for all three
+        targets = targets_by_service_line(lists.definitions)
+        people_rows(referrals, targets, now=now, contacts=contacts, into=held)
+        if lists.referrers is not None:
+            referrers.count(lists.referrers())
+        for path, rows in zip(paths, held, strict=True):
+            write_csv_atomic(path, rows.columns, rows)
+        written = [*paths, self.write_review(lists.unmatched), self._output(NEW_REFERRERS_FILE)]
         write_csv_atomic(written[-1], NEW_REFERRER_COLUMNS, referrers.rows(contacts))
         return written
 

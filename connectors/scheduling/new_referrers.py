@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from connectors.capabilities import Contacts
+from connectors.capabilities import Contacts, ReferrerMention
 from mapping.model import Clinician, Referral
 
 NEW_REFERRERS_FILE = "new-referrers.csv"
@@ -113,14 +113,21 @@ class NewReferrerTally:
     def counted(self, referrals: Iterable[Referral]) -> Iterator[Referral]:
         """``referrals`` unchanged, each noted on the way."""
         for r in referrals:
-            npi = r.referring_npi
-            if npi and not r.clinician_id:
-                self._counts[npi] += 1
-                if r.service_line:
-                    self._lines[npi].add(r.service_line)
-                if r.referring_name or npi not in self._names:
-                    self._names[npi] = (r.referring_name, r.referring_practice)
+            if r.referring_npi and not r.clinician_id:
+                self._note(r.referring_npi, r.referring_name, r.referring_practice, r.service_line)
             yield r
+
+    def count(self, mentions: Iterable[ReferrerMention]) -> None:
+        """Note each referral of ``mentions`` (in referral id order), as :meth:`counted`."""
+        for _, npi, name, practice, line in mentions:
+            self._note(npi, name, practice, line)
+
+    def _note(self, npi: str, name: str | None, practice: str | None, line: str | None) -> None:
+        self._counts[npi] += 1
+        if line:
+            self._lines[npi].add(line)
+        if name or npi not in self._names:
+            self._names[npi] = (name, practice)
 
     def rows(self, contacts: Contacts) -> list[dict[str, str | int | float | None]]:
         """The rows of the referrals :meth:`counted` saw (the clinicians known by now)."""

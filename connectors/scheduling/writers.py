@@ -31,9 +31,13 @@ __all__ = [
     "REVIEW_COLUMNS",
     "WORKLIST_COLUMNS",
     "Contacts",
+    "SortedRows",
     "closure_rows",
+    "closure_timing",
     "neutralise_cell",
     "people_rows",
+    "respond_timing",
+    "schedule_timing",
     "targets_by_service_line",
     "worklist_rows",
     "write_closure_csv",
@@ -145,17 +149,18 @@ def _schedule_row(
     r: Referral, line_targets: ServiceTargets | None, now: datetime, contacts: Contacts | None
 ) -> dict[str, Any]:
     accepted_at = _entered(r, Stage.ACCEPTED) or r.received_at
-    age = (now - accepted_at).days if accepted_at else 0
     target = line_targets.schedule_within_days if line_targets else None
-    row = {
-        **_base(r, contacts),
-        "urgency": r.urgency.value,
-        "stage": r.stage.value,
-        "sla": "schedule",
-        "waiting_since": accepted_at,
-        "accepted_at": accepted_at,
-        "age_days": age,
-    }
+    row = {**_base(r, contacts), "urgency": r.urgency.value, "stage": r.stage.value}
+    return row | schedule_timing(accepted_at, target, now)
+
+
+def schedule_timing(
+    accepted_at: datetime | None, target: int | None, now: datetime
+) -> dict[str, Any]:
+    """The time columns of a worklist row waiting to be scheduled (``sla`` schedule)."""
+    age = (now - accepted_at).days if accepted_at else 0
+    row = {"sla": "schedule", "waiting_since": accepted_at, "accepted_at": accepted_at,
+           "age_days": age}  # fmt: skip
     return row | _against_target(age, target)
 
 
@@ -163,13 +168,16 @@ def _respond_row(
     r: Referral, hours: int, now: datetime, contacts: Contacts | None
 ) -> dict[str, Any]:
     since = r.received_at or _entered(r, Stage.REFERRED) or _entered(r, r.stage)
+    row = {**_base(r, contacts), "urgency": r.urgency.value, "stage": r.stage.value}
+    return row | respond_timing(since, hours, now)
+
+
+def respond_timing(since: datetime | None, hours: int, now: datetime) -> dict[str, Any]:
+    """The time columns of a worklist row waiting for a response (``sla`` respond)."""
     age_hours = int((now - since).total_seconds() // 3600) if since else 0
     over = age_hours - hours
     status = "overdue" if over > 0 else "due_today" if over > -24 else "on_track"
     return {
-        **_base(r, contacts),
-        "urgency": r.urgency.value,
-        "stage": r.stage.value,
         "sla": "respond",
         "waiting_since": since,
         "age_days": age_hours // 24,
@@ -199,31 +207,40 @@ def _closure_row(
     if r.stage is not Stage.COMPLETED or r.loop_closed_at is not None:
         return None
     completed_at = r.completed_at or _entered(r, Stage.COMPLETED)
-    age = (now - completed_at).days if completed_at else 0
     line_targets = _line_targets(targets, r)
     target = line_targets.close_loop_within_days if line_targets else None
-    row = {**_base(r, contacts), "completed_at": completed_at, "days_since_completed": age}
+    return _base(r, contacts) | closure_timing(completed_at, target, now)
+
+
+def closure_timing(
+    completed_at: datetime | None, target: int | None, now: datetime
+) -> dict[str, Any]:
+    """The time columns of a closure-list row."""
+    age = (now - completed_at).days if completed_at else 0
+    row = {"completed_at": completed_at, "days_since_completed": age}
     return row | _against_target(age, target)
 
 
-class _SortedRows:
-    """Rows kept as tuples in column order and handed out as dicts, most urgent first.
+class SortedRows:
+    """Rows kept as tuples in column order and handed out as dicts, most urgent first (ties
+    in referral id order, as a pass over the store in id order adds them).
 
     A people file is sorted, so all its rows are held before the first is written; a dict
     per row costs about four times a tuple (a closure list of 30,000 rows: ~25 MB)."""
 
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns = tuple(columns)
-        self._rows: list[tuple[tuple[int, int, str], tuple[Any, ...]]] = []
+        self._rows: list[tuple[tuple[int, int, str, str], tuple[Any, ...]]] = []
 
     def add(self, row: Mapping[str, Any]) -> None:
-        self._rows.append((_urgency_order(row), tuple(row.get(c) for c in self.columns)))
+        key = (*_urgency_order(row), row["referral_id"])
+        self._rows.append((key, tuple(row.get(c) for c in self.columns)))
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        self._rows.sort(key=itemgetter(0))  # stable, as sorted(rows, key=_urgency_order)
+        self._rows.sort(key=itemgetter(0))
         return (dict(zip(self.columns, values, strict=True)) for _, values in self._rows)
 
 
@@ -233,11 +250,13 @@ def people_rows(
     *,
     now: datetime,
     contacts: Contacts | None = None,
-) -> tuple[Iterable[dict[str, Any]], Iterable[dict[str, Any]]]:
+    into: tuple[SortedRows, SortedRows] | None = None,
+) -> tuple[SortedRows, SortedRows]:
     """The worklist's and the closure list's rows (each as :func:`worklist_rows` and
     :func:`closure_rows` give them, every column present) from one pass over ``referrals``:
-    a store read, each referral opened and decoded once for both lists."""
-    worklist, closure = _SortedRows(WORKLIST_COLUMNS), _SortedRows(CLOSURE_COLUMNS)
+    a store read, each referral opened and decoded once for both lists. ``into``: add them
+    to rows already held (the kept rows of files written before)."""
+    worklist, closure = into or (SortedRows(WORKLIST_COLUMNS), SortedRows(CLOSURE_COLUMNS))
     for r in referrals:
         if (row := _worklist_row(r, targets, now, contacts)) is not None:
             worklist.add(row)

@@ -5,21 +5,49 @@ declares PEOPLE_FILES and is configured to write them (its ``people_files`` hook
 They are how a program sees and fixes its slow places: referrals waiting for an answer
 (against respond-within hours) or accepted but not yet scheduled (against schedule-within
 days), and completed referrals whose outcome never went back to the referrer.
+
+Their cost follows what changed. After writing them the engine leaves a *people mark* in
+the state store: the store's time when it began, a fingerprint of what else the rows
+depend on (definitions, partners and clinicians, refsync's version) and each file's SHA-256;
+and it keeps the referrals with an unknown referrer as *referrer mentions*. The next time,
+when the fingerprint and every file still match, the connector gets only the referrals
+stored since the mark (less a margin for clocks and transactions in flight) and keeps every
+other row of the files, aged again; otherwise (first run, a definition, partner or
+clinician changed, a file edited or gone, the store's clock went back) the files are
+written whole from one pass over the store.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from connectors.base import Capability, Connector, Contacts, PeopleLists
+from connectors.base import (
+    Capability,
+    Connector,
+    Contacts,
+    PeopleFilesChanged,
+    PeopleLists,
+    ReferrerMention,
+)
 from mapping.model import Clinician, Partner, QualifiedReferralDefinition, Referral, Stage
 from sync.engine.matching import PatientMatcher
-from sync.state import StateStore
+from sync.state import PeopleMark, StateStore
 
-__all__ = ["write_outputs"]
+__all__ = ["MARGIN", "write_outputs"]
+
+log = logging.getLogger(__name__)
+
+MARGIN = timedelta(minutes=5)
+"""Records stored this long before a people mark are listed again too: a transaction that
+began before the mark and committed after it, or a clock a little behind, is not missed."""
+_FLUSH = 5000
 
 
 def write_outputs(
@@ -39,7 +67,7 @@ def write_outputs(
     files on disk still hold and the run skips the work.
     """
     written: list[Path] = []
-    for connector in connectors.values():
+    for name, connector in connectors.items():
         if not connector.supports(Capability.PEOPLE_FILES):
             continue
         files = connector.people_files()
@@ -47,14 +75,118 @@ def write_outputs(
             continue
         if not changed and not matcher.unmatched and _current(files, today):
             continue
-        lists = PeopleLists(
-            referrals=_listable(store),
-            definitions=definitions,
-            contacts=_contacts(store),
-            unmatched=matcher.unmatched,
-        )
-        written.extend(connector.write_people_files(lists))
+        people = _People(name, connector, store, matcher, definitions)
+        written.extend(people.write(files))
     return written
+
+
+class _People:
+    """One connection's people files: kept from the changes when its mark holds, else whole."""
+
+    def __init__(
+        self,
+        name: str,
+        connector: Connector,
+        store: StateStore,
+        matcher: PatientMatcher,
+        definitions: list[QualifiedReferralDefinition],
+    ) -> None:
+        self.name, self.connector, self.store = name, connector, store
+        self.unmatched = matcher.unmatched
+        self.definitions = definitions
+        self.contacts = _contacts(store)
+        self.fingerprint = _fingerprint(definitions, self.contacts)
+
+    def write(self, files: Iterable[Path]) -> list[Path]:
+        """Write the files, then leave the mark they were written from."""
+        began = self.store.now()
+        mark = self.store.people_mark(self.name)
+        self.store.set_people_mark(self.name, None)  # until the files and mentions agree
+        paths: list[Path] | None = None
+        if mark is not None and self._holds(mark, files, began):
+            try:
+                paths = self._kept(mark)
+            except PeopleFilesChanged as exc:
+                log.warning("people files of %s written whole: %s", self.name, exc)
+        if paths is None:
+            paths = self._whole()
+        shas = {str(p): _sha256(p) for p in paths}
+        self.store.set_people_mark(self.name, PeopleMark(began, self.fingerprint, shas))
+        return paths
+
+    def _holds(self, mark: PeopleMark, files: Iterable[Path], began: datetime) -> bool:
+        """Are the files on disk the ones written from this mark, with the same inputs?"""
+        if mark.fingerprint != self.fingerprint or began < mark.watermark:
+            return False
+        if set(mark.files) != {str(p) for p in files}:
+            return False
+        return all(_sha256(Path(p)) == sha for p, sha in mark.files.items())
+
+    def _kept(self, mark: PeopleMark) -> list[Path]:
+        """The files from their kept rows and the referrals stored since ``mark``."""
+        ids = self.store.changed_since("referral", mark.watermark - MARGIN)
+        found = self.store.get_records("referral", ids)
+        live = [(i, found[i].data) for i in ids if i in found and not found[i].tombstone]
+        self.store.replace_mentions(self.name, _mentions(live), of=ids)
+        listable = [Referral.model_validate(d) for _, d in live if _opens(d)]
+        lists = self._lists(lambda: listable, frozenset(ids))
+        return self.connector.write_people_files(lists)
+
+    def _whole(self) -> list[Path]:
+        """The files from one pass over the store; the mentions noted on the way."""
+        self.store.replace_mentions(self.name, (), of=None)
+
+        def note(mentions: list[ReferrerMention]) -> None:
+            self.store.replace_mentions(self.name, mentions, of=())
+
+        return self.connector.write_people_files(self._lists(_listable(self.store, note), None))
+
+    def _lists(
+        self, referrals: Callable[[], Iterable[Referral]], changed: frozenset[str] | None
+    ) -> PeopleLists:
+        return PeopleLists(
+            referrals=referrals,
+            definitions=self.definitions,
+            contacts=self.contacts,
+            unmatched=self.unmatched,
+            referrers=None if changed is None else (lambda: self.store.mentions(self.name)),
+            changed=changed,
+        )
+
+
+def _mentions(records: Iterable[tuple[str, Mapping[str, Any]]]) -> list[ReferrerMention]:
+    """The referrals of ``records`` (id, stored data) whose referrer is unknown, as the new
+    referrers list counts them (the same test as its tally, on the stored fields)."""
+    return [
+        (i, d["referring_npi"], d.get("referring_name"), d.get("referring_practice"),
+         d.get("service_line"))
+        for i, d in records
+        if d.get("referring_npi") and not d.get("clinician_id")
+    ]  # fmt: skip
+
+
+def _fingerprint(definitions: Iterable[QualifiedReferralDefinition], contacts: Contacts) -> str:
+    """What the rows depend on besides the referrals and the time."""
+    try:
+        code = version("refsync")
+    except PackageNotFoundError:  # run from a checkout
+        code = "unknown"
+    parts = {
+        "code": code,
+        "definitions": [d.model_dump(mode="json") for d in definitions],
+        "partners": {i: p.model_dump(mode="json") for i, p in contacts.partners.items()},
+        "clinicians": {i: c.model_dump(mode="json") for i, c in contacts.clinicians.items()},
+    }
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return ""
 
 
 def _current(files: Iterable[Path], today: date) -> bool:
@@ -98,12 +230,23 @@ def _opens(data: Mapping[str, Any]) -> bool:
     return data.get("stage") in _LISTED
 
 
-def _listable(store: StateStore) -> Callable[[], Iterator[Referral]]:
+def _listable(
+    store: StateStore, note: Callable[[list[ReferrerMention]], None] | None = None
+) -> Callable[[], Iterator[Referral]]:
     """The referrals a people file may list, in id order: one pass over the store that
-    opens each open or completed referral once (for all the files)."""
+    opens each open or completed referral once (for all the files). ``note`` gets the
+    referrer mentions of the pass, a batch at a time."""
 
     def referrals() -> Iterator[Referral]:
+        pending: list[ReferrerMention] = []
         for rec in store.iter_clear_fields("referral", where=_may_be_listed, opened=_opens):
+            if note is not None:
+                pending.extend(_mentions([(rec.id, rec.data)]))
+                if len(pending) >= _FLUSH:
+                    note(pending)
+                    pending = []
             yield Referral.model_validate(rec.data)
+        if note is not None:
+            note(pending)
 
     return referrals

@@ -6,6 +6,7 @@ bookmarks, the write ledger, runs, per-record errors, conflicts, job locks. Open
 encrypted at rest (``REFSYNC_STATE_KEY``; see :mod:`sync.state._sealing`).
 """
 
+from sync.state._people import Mention, PeopleMark
 from sync.state._records import DEFAULT_NATURAL_KEYS
 from sync.state._sealing import SEALED, key_file_for, load_keys, new_key
 from sync.state._types import (
@@ -28,6 +29,8 @@ __all__ = [
     "ConflictInfo",
     "ConflictRow",
     "LockInfo",
+    "Mention",
+    "PeopleMark",
     "PutResult",
     "RecordErrorInfo",
     "RecordErrorRow",

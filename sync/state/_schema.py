@@ -20,10 +20,12 @@ __all__ = [
     "crosswalk",
     "job_locks",
     "metadata",
+    "people_marks",
     "read_hashes",
     "record_errors",
     "record_keys",
     "records",
+    "referrer_mentions",
     "runs",
     "store_meta",
     "write_ledger",
@@ -109,6 +111,8 @@ records = sa.Table(
     # What the write ledger's diff and the counts read, without the data column: in SQLite a
     # row's columns after its JSON (kilobytes, on overflow pages) cost reading all of it.
     sa.Index(None, "entity", "id", "version", "tombstone"),
+    # The records changed since a time (people files kept up to date from the changes).
+    sa.Index(None, "entity", "updated_at"),
 )
 
 record_keys = sa.Table(
@@ -237,4 +241,29 @@ read_hashes = sa.Table(
     sa.Column("native_id", sa.String(_ID), primary_key=True),
     sa.Column("digest", sa.String(64), nullable=False),
     sa.Column("read_at", UtcDateTime, nullable=False),
+)
+
+# Per connection, what its people files were written from: when (the records changed since
+# are the ones to list again), a fingerprint of everything else their rows depend on, and
+# the SHA-256 of each file written (a file changed since on disk is written whole again).
+people_marks = sa.Table(
+    "people_marks",
+    metadata,
+    sa.Column("connection", sa.String(_NAME), primary_key=True),
+    sa.Column("watermark", UtcDateTime, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("files", JSON_TYPE, nullable=False),
+)
+
+# Per connection, each referral whose referring NPI no clinician holds: what the new
+# referrers list counts (provider fields kept in clear in ``records`` too; no PHI).
+referrer_mentions = sa.Table(
+    "referrer_mentions",
+    metadata,
+    sa.Column("connection", sa.String(_NAME), primary_key=True),
+    sa.Column("referral_id", sa.String(_ID), primary_key=True),
+    sa.Column("npi", sa.String(_NAME), nullable=False),
+    sa.Column("name", sa.Text, nullable=True),
+    sa.Column("practice", sa.Text, nullable=True),
+    sa.Column("service_line", sa.Text, nullable=True),
 )

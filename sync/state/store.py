@@ -20,6 +20,7 @@ from sync.state._ledger import LedgerMixin
 from sync.state._links import LinksMixin
 from sync.state._locks import LocksMixin
 from sync.state._opened_records import OpenedRecordsMixin
+from sync.state._people import PeopleMixin
 from sync.state._read_hashes import ReadHashesMixin
 from sync.state._records import DEFAULT_NATURAL_KEYS, RecordsMixin
 from sync.state._schema import store_meta
@@ -40,9 +41,10 @@ class StateStore(
     JournalMixin,
     LocksMixin,
     ReadHashesMixin,
+    PeopleMixin,
 ):
     """Canonical records, id crosswalk, bookmarks, write ledger, runs, errors, conflicts, locks,
-    read hashes.
+    read hashes, people marks.
 
     Open it with :meth:`open` (which migrates). Every method runs in its own short
     transaction unless called inside :meth:`session`, whose transaction it then joins::

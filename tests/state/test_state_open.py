@@ -29,6 +29,8 @@ EXPECTED_TABLES = {
     "store_meta",
     "write_ledger",
     "read_hashes",
+    "people_marks",
+    "referrer_mentions",
 }
 
 
@@ -40,7 +42,7 @@ def test_first_open_creates_every_table_at_the_head_revision(store):
     assert _tables(store) == EXPECTED_TABLES
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == (
-            "0004_records_state_index"
+            "0005_people_marks"
         )
 
 

@@ -1,0 +1,109 @@
+"""What the people files were written from, so the next run lists again only what changed.
+
+A connection's *people mark* says when its people files were last written (the records
+changed since then are the ones to list again), a fingerprint of everything else their rows
+depend on (definitions, partners and clinicians, refsync's version) and the SHA-256 of each
+file. The *referrer mentions* are, per connection, the referrals whose referring NPI no
+clinician holds, with the provider fields the new referrers list shows: it is counted from
+them without reading every referral. Neither holds PHI (ids, NPIs, provider names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from sync.state._base import StoreBase, chunks
+from sync.state._schema import people_marks, records, referrer_mentions
+
+__all__ = ["Mention", "PeopleMark", "PeopleMixin"]
+
+_PAGE = 5000
+
+Mention = tuple[str, str, str | None, str | None, str | None]
+"""(referral id, referring NPI, referring name, referring practice, service line)."""
+
+
+@dataclass(frozen=True)
+class PeopleMark:
+    """When a connection's people files were written from the store, and what else held."""
+
+    watermark: datetime
+    fingerprint: str
+    files: Mapping[str, str]  # path -> SHA-256 of the file as written
+
+
+class PeopleMixin(StoreBase):
+    """People marks, referrer mentions and the records changed since a time."""
+
+    def now(self) -> datetime:
+        """The store's clock (the time it stamps on records it stores)."""
+        return self._now()
+
+    def changed_since(self, entity: str, since: datetime) -> list[str]:
+        """Ids of ``entity``'s records (tombstones included) stored at or after ``since``,
+        by the store's clock; read through an index, so it costs what changed."""
+        query = sa.select(records.c.id).where(
+            records.c.entity == entity, records.c.updated_at >= since
+        )
+        with self._tx(f"read {entity} records changed since", read_only=True) as conn:
+            return [str(i) for i in conn.execute(query.order_by(records.c.id)).scalars()]
+
+    def people_mark(self, connection: str) -> PeopleMark | None:
+        """The mark :meth:`set_people_mark` left for ``connection``, if any."""
+        query = sa.select(people_marks).where(people_marks.c.connection == connection)
+        with self._tx("read the people mark", read_only=True) as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return PeopleMark(row.watermark, row.fingerprint, dict(row.files))
+
+    def set_people_mark(self, connection: str, mark: PeopleMark | None) -> None:
+        """Remember (or, with None, forget) ``connection``'s people mark."""
+        with self._tx("store the people mark") as conn:
+            conn.execute(people_marks.delete().where(people_marks.c.connection == connection))
+            if mark is not None:
+                row = {"connection": connection, "watermark": mark.watermark,
+                       "fingerprint": mark.fingerprint, "files": dict(mark.files)}  # fmt: skip
+                conn.execute(people_marks.insert(), row)
+
+    def replace_mentions(
+        self, connection: str, mentions: Iterable[Mention], *, of: Collection[str] | None
+    ) -> None:
+        """Replace the mentions of the referrals ``of`` (None: all of them) by ``mentions``
+        (each must be of one of those referrals)."""
+        table = referrer_mentions
+        rows = [
+            {"connection": connection, "referral_id": m[0], "npi": m[1], "name": m[2],
+             "practice": m[3], "service_line": m[4]}
+            for m in mentions
+        ]  # fmt: skip
+        with self._tx("store referrer mentions") as conn:
+            mine = table.c.connection == connection
+            if of is None:
+                conn.execute(table.delete().where(mine))
+            else:
+                for ids in chunks(list(of)):
+                    conn.execute(table.delete().where(mine, self._in(table.c.referral_id, ids)))
+            for batch in chunks(rows, _PAGE):
+                conn.execute(table.insert(), batch)
+
+    def mentions(self, connection: str) -> Iterator[Mention]:
+        """``connection``'s referrer mentions in referral id order, a page at a time."""
+        table = referrer_mentions
+        columns = (table.c.referral_id, table.c.npi, table.c.name, table.c.practice,
+                   table.c.service_line)  # fmt: skip
+        last: str | None = None
+        while True:
+            query = sa.select(*columns).where(table.c.connection == connection)
+            if last is not None:
+                query = query.where(table.c.referral_id > last)
+            with self._tx("read referrer mentions", read_only=True) as conn:
+                page = conn.execute(query.order_by(table.c.referral_id).limit(_PAGE)).all()
+            yield from ((r[0], r[1], r[2], r[3], r[4]) for r in page)
+            if len(page) < _PAGE:
+                return
+            last = page[-1][0]

@@ -1,0 +1,75 @@
+"""People marks, referrer mentions and the records changed since a time, on SQLite and
+PostgreSQL: what the people files are kept from between runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sync.state import PeopleMark, StateStore
+
+
+def test_records_changed_since_a_time_are_the_ones_stored_then_or_later_tombstones_too(
+    store: StateStore, clock: Any
+) -> None:
+    store.put_records("referral", [(f"r{n}", {"n": n}, False) for n in range(5)])
+    store.put_records("partner", [("p1", {"name": "Lakeside"}, False)])
+    clock.advance(60)
+    mark = clock.now
+    store.put_records("referral", [("r1", {"n": 10}, False), ("r3", {"n": 3}, True)])
+    store.put_records("referral", [("r2", {"n": 2}, False)])  # unchanged: no new version
+    store.put_records("referral", [("r9", {"n": 9}, False)])
+    store.put_records("partner", [("p1", {"name": "Lakeside West"}, False)])
+    assert store.changed_since("referral", mark) == ["r1", "r3", "r9"]
+    assert store.changed_since("referral", mark + timedelta(seconds=1)) == []
+    assert store.changed_since("partner", mark) == ["p1"]
+
+
+def test_a_people_mark_is_kept_per_connection_and_forgotten_on_request(
+    store: StateStore, clock: Any
+) -> None:
+    assert store.people_mark("epic") is None
+    mark = PeopleMark(clock.now, "f" * 64, {"/out/closure.csv": "a" * 64})
+    store.set_people_mark("epic", mark)
+    store.set_people_mark("athena", PeopleMark(clock.now, "0" * 64, {}))
+    assert store.people_mark("epic") == mark
+    store.set_people_mark("epic", None)
+    assert store.people_mark("epic") is None
+    assert store.people_mark("athena") is not None
+
+
+def test_mentions_are_replaced_for_the_referrals_named_and_read_back_in_id_order(
+    store: StateStore,
+) -> None:
+    store.replace_mentions(
+        "epic",
+        [(f"r{n:05d}", "1111111112", None, "Clinic", "cardiology") for n in range(6000)],
+        of=None,
+    )
+    store.replace_mentions("athena", [("r00001", "1333333334", "Bo", None, None)], of=None)
+    store.replace_mentions(
+        "epic", [("r00002", "1555555556", "Ada", None, "ortho")], of=["r00001", "r00002"]
+    )
+    found = list(store.mentions("epic"))
+    assert len(found) == 5999
+    assert [m[0] for m in found] == sorted(m[0] for m in found)
+    assert found[:2] == [
+        ("r00000", "1111111112", None, "Clinic", "cardiology"),
+        ("r00002", "1555555556", "Ada", None, "ortho"),
+    ]
+    assert list(store.mentions("athena")) == [("r00001", "1333333334", "Bo", None, None)]
+    store.replace_mentions("epic", [], of=None)
+    assert list(store.mentions("epic")) == []
+
+
+def test_finding_the_changed_records_does_not_read_the_others(
+    store: StateStore, clock: Any, statements: Any
+) -> None:
+    """One statement through the change-time index, whatever the number of records."""
+    store.put_records("referral", [(f"r{n}", {"n": n}, False) for n in range(2000)])
+    clock.advance(60)
+    mark = clock.now
+    store.put_records("referral", [("r7", {"n": -7}, False)])
+    with statements:
+        assert store.changed_since("referral", mark) == ["r7"]
+    assert statements.count("SELECT") == 1
