@@ -8,7 +8,8 @@ days), and completed referrals whose outcome never went back to the referrer.
 
 Their cost follows what changed. After writing them the engine leaves a *people mark* in
 the state store: the store's time when it began, a fingerprint of what else the rows
-depend on (definitions, partners and clinicians, refsync's version) and each file's SHA-256;
+depend on (definitions, partners and clinicians, refsync's version) and each file's SHA-256
+by name;
 and it keeps the referrals with an unknown referrer as *referrer mentions*. The next time,
 when the fingerprint and every file still match, the connector gets only the referrals
 stored since the mark (less a margin for clocks and transactions in flight) and keeps every
@@ -110,7 +111,7 @@ class _People:
                 log.warning("people files of %s written whole: %s", self.name, exc)
         if paths is None:
             paths = self._whole()
-        shas = {str(p): _sha256(p) for p in paths}
+        shas = {p.name: _sha256(p) for p in paths}
         self.store.set_people_mark(self.name, PeopleMark(began, self.fingerprint, shas))
         return paths
 
@@ -118,9 +119,11 @@ class _People:
         """Are the files on disk the ones written from this mark, with the same inputs?"""
         if mark.fingerprint != self.fingerprint or began < mark.watermark:
             return False
-        if set(mark.files) != {str(p) for p in files}:
+        # by name: a program folder moved or copied elsewhere keeps its files' contents
+        paths = {p.name: p for p in files}
+        if set(mark.files) != set(paths):
             return False
-        return all(_sha256(Path(p)) == sha for p, sha in mark.files.items())
+        return all(_sha256(paths[name]) == sha for name, sha in mark.files.items())
 
     def _kept(self, mark: PeopleMark) -> list[Path]:
         """The files from their kept rows and the referrals stored since ``mark``."""

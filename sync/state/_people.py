@@ -17,6 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from sync.state._base import StoreBase, chunks
+from sync.state._raw import executemany
 from sync.state._schema import people_marks, records, referrer_mentions
 
 __all__ = ["Mention", "PeopleMark", "PeopleMixin"]
@@ -33,7 +34,7 @@ class PeopleMark:
 
     watermark: datetime
     fingerprint: str
-    files: Mapping[str, str]  # path -> SHA-256 of the file as written
+    files: Mapping[str, str]  # file name -> SHA-256 of the file as written
 
 
 class PeopleMixin(StoreBase):
@@ -77,8 +78,8 @@ class PeopleMixin(StoreBase):
         (each must be of one of those referrals)."""
         table = referrer_mentions
         rows = [
-            {"connection": connection, "referral_id": m[0], "npi": m[1], "name": m[2],
-             "practice": m[3], "service_line": m[4]}
+            {"referral_id": m[0], "npi": m[1], "name": m[2], "practice": m[3],
+             "service_line": m[4]}
             for m in mentions
         ]  # fmt: skip
         with self._tx("store referrer mentions") as conn:
@@ -88,8 +89,7 @@ class PeopleMixin(StoreBase):
             else:
                 for ids in chunks(list(of)):
                     conn.execute(table.delete().where(mine, self._in(table.c.referral_id, ids)))
-            for batch in chunks(rows, _PAGE):
-                conn.execute(table.insert(), batch)
+            executemany(conn, table.insert(), {"connection": connection}, rows)
 
     def mentions(self, connection: str) -> Iterator[Mention]:
         """``connection``'s referrer mentions in referral id order, a page at a time."""

@@ -7,6 +7,7 @@ changed, the clock gone back, a file from another version) writes them whole aga
 from __future__ import annotations
 
 import random
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -220,8 +221,8 @@ def test_a_file_edited_on_disk_is_written_whole(
         store.put_records("referral", next(rounds))
         decrypts.count = 0
         _write(store, connector, clock)
-        _assert_whole_pass_agrees(store, out, tmp_path, clock.now)
         assert decrypts.count >= whole - 35  # every listed referral opened again
+        _assert_whole_pass_agrees(store, out, tmp_path, clock.now)
     finally:
         store.close()
 
@@ -278,7 +279,7 @@ def test_a_file_the_connector_cannot_read_back_is_written_whole(tmp_path: Path) 
         worklist.write_text("referral_number,age\r\nREF-1,3\r\n", encoding="utf-8")
         mark = store.people_mark("scheduling")
         assert mark is not None
-        files = {**mark.files, str(worklist): _sha256(worklist)}
+        files = {**mark.files, worklist.name: _sha256(worklist)}
         store.set_people_mark("scheduling", PeopleMark(mark.watermark, mark.fingerprint, files))
         store.put_records("referral", next(rounds))
         _write(store, connector, clock)
@@ -326,3 +327,24 @@ def _sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_files_copied_to_another_folder_are_still_kept_from_the_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A program folder moved or restored elsewhere: same names, same contents."""
+    clock = Clock()
+    store = _store(tmp_path, clock)
+    rounds = _rounds(9, clock)
+    decrypts = Decrypts(monkeypatch)
+    try:
+        store.put_records("referral", next(rounds))
+        _write(store, _connector(tmp_path / "out", clock), clock)
+        shutil.copytree(tmp_path / "out", tmp_path / "moved")
+        store.put_records("referral", next(rounds))
+        decrypts.count = 0
+        _write(store, _connector(tmp_path / "moved", clock), clock)
+        assert decrypts.count <= 35
+        _assert_whole_pass_agrees(store, tmp_path / "moved", tmp_path, clock.now)
+    finally:
+        store.close()

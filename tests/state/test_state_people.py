@@ -29,7 +29,7 @@ def test_a_people_mark_is_kept_per_connection_and_forgotten_on_request(
     store: StateStore, clock: Any
 ) -> None:
     assert store.people_mark("epic") is None
-    mark = PeopleMark(clock.now, "f" * 64, {"/out/closure.csv": "a" * 64})
+    mark = PeopleMark(clock.now, "f" * 64, {"closure.csv": "a" * 64})
     store.set_people_mark("epic", mark)
     store.set_people_mark("athena", PeopleMark(clock.now, "0" * 64, {}))
     assert store.people_mark("epic") == mark
