@@ -12,10 +12,11 @@ depend on (definitions, partners and clinicians, refsync's version) and each fil
 by name;
 and it keeps the referrals with an unknown referrer as *referrer mentions*. The next time,
 when the fingerprint and every file still match, the connector gets only the referrals
-stored since the mark (less a margin for clocks and transactions in flight) and keeps every
-other row of the files, aged again; otherwise (first run, a definition, partner or
-clinician changed, a file edited or gone, the store's clock went back) the files are
-written whole from one pass over the store.
+stored since the mark (less a margin for clocks and transactions in flight; of the records
+stored within the margin, those still at the version the last pass saw are left out) and
+keeps every other row of the files, aged again; otherwise (first run, a definition, partner
+or clinician changed, a file edited or gone, the store's clock went back, more than half
+the referrals changed) the files are written whole from one pass over the store.
 """
 
 from __future__ import annotations
@@ -100,13 +101,19 @@ class _People:
 
     def write(self, files: Iterable[Path]) -> list[Path]:
         """Write the files, then leave the mark they were written from."""
-        began = self.store.now()
-        mark = self.store.people_mark(self.name)
-        self.store.set_people_mark(self.name, None)  # until the files and mentions agree
-        paths: list[Path] | None = None
+        store = self.store
+        began = store.now()
+        mark = store.people_mark(self.name)
+        store.set_people_mark(self.name, None)  # until the files and mentions agree
+        changed: list[str] | None = None
         if mark is not None and self._holds(mark, files, began):
+            changed = store.changed_since("referral", mark.watermark - MARGIN, seen_by=self.name)
+        # before the records are read: what this pass sees of the margin's records
+        store.note_seen(self.name, "referral", began - MARGIN)
+        paths: list[Path] | None = None
+        if changed is not None and 2 * len(changed) <= store.count_records("referral"):
             try:
-                paths = self._kept(mark)
+                paths = self._kept(changed)
             except PeopleFilesChanged as exc:
                 log.warning("people files of %s written whole: %s", self.name, exc)
         if paths is None:
@@ -125,10 +132,9 @@ class _People:
             return False
         return all(_sha256(paths[name]) == sha for name, sha in mark.files.items())
 
-    def _kept(self, mark: PeopleMark) -> list[Path]:
-        """The files from their kept rows and the referrals stored since ``mark``."""
-        ids = self.store.changed_since("referral", mark.watermark - MARGIN)
-        found = self.store.get_records("referral", ids)
+    def _kept(self, ids: list[str]) -> list[Path]:
+        """The files from their kept rows and the referrals ``ids`` (changed since)."""
+        found = self.store.get_records_opening("referral", ids, lambda r: _opens(r.data))
         live = [(i, found[i].data) for i in ids if i in found and not found[i].tombstone]
         self.store.replace_mentions(self.name, _mentions(live), of=ids)
         listable = [Referral.model_validate(d) for _, d in live if _opens(d)]

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from sync.state._base import StoreBase, chunks
 from sync.state._raw import executemany
-from sync.state._schema import people_marks, records, referrer_mentions
+from sync.state._schema import people_marks, people_seen, records, referrer_mentions
 
 __all__ = ["Mention", "PeopleMark", "PeopleMixin"]
 
@@ -44,14 +44,47 @@ class PeopleMixin(StoreBase):
         """The store's clock (the time it stamps on records it stores)."""
         return self._now()
 
-    def changed_since(self, entity: str, since: datetime) -> list[str]:
+    def changed_since(
+        self, entity: str, since: datetime, *, seen_by: str | None = None
+    ) -> list[str]:
         """Ids of ``entity``'s records (tombstones included) stored at or after ``since``,
-        by the store's clock; read through an index, so it costs what changed."""
+        by the store's clock, read through an index, so it costs what changed; with
+        ``seen_by``, less those still at the version :meth:`note_seen` noted for it."""
         query = sa.select(records.c.id).where(
             records.c.entity == entity, records.c.updated_at >= since
         )
+        if seen_by is not None:
+            seen = people_seen
+            query = query.where(
+                ~sa.exists().where(
+                    seen.c.connection == seen_by,
+                    seen.c.entity == records.c.entity,
+                    seen.c.record_id == records.c.id,
+                    seen.c.version == records.c.version,
+                )
+            )
         with self._tx(f"read {entity} records changed since", read_only=True) as conn:
             return [str(i) for i in conn.execute(query.order_by(records.c.id)).scalars()]
+
+    def note_seen(self, connection: str, entity: str, since: datetime) -> None:
+        """Note, for ``connection``, the version of each of ``entity``'s records stored at
+        or after ``since`` (replacing what was noted before), in one statement: a later
+        :meth:`changed_since` with ``seen_by`` leaves out those still at that version.
+
+        Note them before reading the records they stand for: a record that a transaction
+        still in flight stamped is noted at its old version (or not at all), so it counts
+        as changed next time, whenever that transaction commits."""
+        picked = sa.select(
+            sa.literal(connection), records.c.entity, records.c.id, records.c.version
+        ).where(records.c.entity == entity, records.c.updated_at >= since)
+        seen = people_seen
+        with self._tx(f"note the {entity} records seen") as conn:
+            conn.execute(
+                seen.delete().where(seen.c.connection == connection, seen.c.entity == entity)
+            )
+            conn.execute(
+                seen.insert().from_select(["connection", "entity", "record_id", "version"], picked)
+            )
 
     def people_mark(self, connection: str) -> PeopleMark | None:
         """The mark :meth:`set_people_mark` left for ``connection``, if any."""

@@ -21,6 +21,7 @@ __all__ = [
     "job_locks",
     "metadata",
     "people_marks",
+    "people_seen",
     "read_hashes",
     "record_errors",
     "record_keys",
@@ -253,6 +254,17 @@ people_marks = sa.Table(
     sa.Column("watermark", UtcDateTime, nullable=False),
     sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("files", JSON_TYPE, nullable=False),
+)
+
+# Per connection, the version of each record stored shortly before its people mark, as the
+# people files read it: a record stamped then but changed later is listed again next time.
+people_seen = sa.Table(
+    "people_seen",
+    metadata,
+    sa.Column("connection", sa.String(_NAME), primary_key=True),
+    sa.Column("entity", sa.String(_ENTITY), primary_key=True),
+    sa.Column("record_id", sa.String(_ID), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
 )
 
 # Per connection, each referral whose referring NPI no clinician holds: what the new

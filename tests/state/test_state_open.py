@@ -30,6 +30,7 @@ EXPECTED_TABLES = {
     "write_ledger",
     "read_hashes",
     "people_marks",
+    "people_seen",
     "referrer_mentions",
 }
 

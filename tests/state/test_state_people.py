@@ -73,3 +73,23 @@ def test_finding_the_changed_records_does_not_read_the_others(
     with statements:
         assert store.changed_since("referral", mark) == ["r7"]
     assert statements.count("SELECT") == 1
+
+
+def test_records_noted_as_seen_count_as_changed_only_at_another_version(
+    store: StateStore, clock: Any
+) -> None:
+    """What a people pass saw of the records stored within its margin is left out next
+    time, unless the record moved on, even with a stamp from before the pass (a transaction
+    in flight when the pass noted them)."""
+    store.put_records("referral", [(f"r{n}", {"n": n}, False) for n in range(4)])
+    since = clock.now - timedelta(minutes=5)
+    store.note_seen("epic", "referral", since)
+    store.put_records("referral", [("r1", {"n": 11}, False)])  # same stamp, later version
+    clock.advance(60)
+    store.put_records("referral", [("r2", {"n": 12}, False), ("r5", {"n": 5}, False)])
+    assert store.changed_since("referral", since, seen_by="epic") == ["r1", "r2", "r5"]
+    assert store.changed_since("referral", since, seen_by="athena") == [
+        "r0", "r1", "r2", "r3", "r5",
+    ]  # fmt: skip
+    store.note_seen("epic", "referral", since)  # replaces what was noted
+    assert store.changed_since("referral", since, seen_by="epic") == []

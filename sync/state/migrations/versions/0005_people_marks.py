@@ -1,5 +1,6 @@
 """People files kept from the changes: an index of records by change time, each connection's
-people-files mark, and the referrer mentions the new referrers list counts.
+people-files mark, the record versions it saw last, and the referrer mentions the new
+referrers list counts.
 
 Revision ID: 0005_people_marks
 Revises: 0004_records_state_index
@@ -32,6 +33,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("connection", name="pk_people_marks"),
     )
     op.create_table(
+        "people_seen",
+        sa.Column("connection", sa.String(100), nullable=False),
+        sa.Column("entity", sa.String(40), nullable=False),
+        sa.Column("record_id", sa.String(255), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("connection", "entity", "record_id", name="pk_people_seen"),
+    )
+    op.create_table(
         "referrer_mentions",
         sa.Column("connection", sa.String(100), nullable=False),
         sa.Column("referral_id", sa.String(255), nullable=False),
@@ -45,5 +54,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("referrer_mentions")
+    op.drop_table("people_seen")
     op.drop_table("people_marks")
     op.drop_index(_INDEX, table_name="records")
