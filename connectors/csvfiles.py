@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["neutralise_cell", "write_csv_atomic"]
+__all__ = ["cell_text", "neutralise_cell", "write_cells_atomic", "write_csv_atomic"]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -30,6 +30,12 @@ def neutralise_cell(value: Any) -> Any:
 
 def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> int:
     """Write ``rows`` to ``path`` atomically; returns the number of data rows."""
+    return write_cells_atomic(path, columns, ([_cell(row.get(c)) for c in columns] for row in rows))
+
+
+def write_cells_atomic(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Write rows already in cells (each as :func:`cell_text` gives it, in ``columns``
+    order) to ``path`` atomically; returns the number of data rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     count = 0
@@ -37,8 +43,8 @@ def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(columns)
-            for row in rows:
-                writer.writerow([_cell(row.get(c)) for c in columns])
+            for cells in rows:
+                writer.writerow(cells)
                 count += 1
             fh.flush()
             os.fsync(fh.fileno())
@@ -47,6 +53,12 @@ def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[
         Path(tmp).unlink(missing_ok=True)
         raise
     return count
+
+
+def cell_text(value: Any) -> str:
+    """The text :func:`write_csv_atomic` writes for ``value`` (what the file holds)."""
+    cell = _cell(value)
+    return cell if isinstance(cell, str) else str(cell)
 
 
 def _cell(value: Any) -> Any:

@@ -244,7 +244,7 @@ class SchedulingConnector(Connector):
         if lists.referrers is not None:
             referrers.count(lists.referrers())
         for path, rows in zip(paths, held, strict=True):
-            write_csv_atomic(path, rows.columns, rows)
+            rows.write(path)
         written = [*paths, self.write_review(lists.unmatched), self._output(NEW_REFERRERS_FILE)]
         write_csv_atomic(written[-1], NEW_REFERRER_COLUMNS, referrers.rows(contacts))
         return written

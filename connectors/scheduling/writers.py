@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.capabilities import Contacts, MatchResult
-from connectors.csvfiles import neutralise_cell, write_csv_atomic
+from connectors.csvfiles import cell_text, neutralise_cell, write_cells_atomic, write_csv_atomic
 from mapping.model import (
     QualifiedReferralDefinition,
     Referral,
@@ -39,7 +39,9 @@ __all__ = [
     "respond_timing",
     "schedule_timing",
     "targets_by_service_line",
+    "urgency_key",
     "worklist_rows",
+    "write_cells_atomic",
     "write_closure_csv",
     "write_csv_atomic",
     "write_review_csv",
@@ -222,26 +224,37 @@ def closure_timing(
 
 
 class SortedRows:
-    """Rows kept as tuples in column order and handed out as dicts, most urgent first (ties
-    in referral id order, as a pass over the store in id order adds them).
+    """A people file's rows, held as the text of their cells (in column order) until they
+    are written most urgent first (ties in referral id order, as a pass over the store in
+    id order adds them).
 
-    A people file is sorted, so all its rows are held before the first is written; a dict
-    per row costs about four times a tuple (a closure list of 30,000 rows: ~25 MB)."""
+    A people file is sorted, so all its rows are held before the first is written; cells
+    cost about a quarter of a dict per row, and a row kept from the file written before
+    (:mod:`connectors.scheduling.reage`) is held as it was read, its age cells replaced."""
 
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns = tuple(columns)
-        self._rows: list[tuple[tuple[int, int, str, str], tuple[Any, ...]]] = []
+        self._rows: list[tuple[tuple[int, int, str, str], list[str]]] = []
 
     def add(self, row: Mapping[str, Any]) -> None:
-        key = (*_urgency_order(row), row["referral_id"])
-        self._rows.append((key, tuple(row.get(c) for c in self.columns)))
+        """Add a row of values (as :func:`worklist_rows` gives them)."""
+        self._rows.append((urgency_key(row), [cell_text(row.get(c)) for c in self.columns]))
+
+    def add_cells(self, key: tuple[int, int, str, str], cells: list[str]) -> None:
+        """Add a row already in cells, with its sort key: :func:`urgency_key` of its values."""
+        self._rows.append((key, cells))
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def cells(self) -> Iterator[list[str]]:
+        """The rows' cells, most urgent first."""
         self._rows.sort(key=itemgetter(0))
-        return (dict(zip(self.columns, values, strict=True)) for _, values in self._rows)
+        return (cells for _, cells in self._rows)
+
+    def write(self, path: Path) -> int:
+        """Write the rows to ``path`` (atomically); the number written."""
+        return write_cells_atomic(path, self.columns, self.cells())
 
 
 def people_rows(
@@ -263,6 +276,12 @@ def people_rows(
         elif (row := _closure_row(r, targets, now, contacts)) is not None:
             closure.add(row)
     return worklist, closure
+
+
+def urgency_key(row: Mapping[str, Any]) -> tuple[int, int, str, str]:
+    """Where a row sorts in its file: most days over its target first, then the oldest,
+    then by referral number and id."""
+    return (*_urgency_order(row), row["referral_id"])
 
 
 def _urgency_order(row: Mapping[str, Any]) -> tuple[int, int, str]:
