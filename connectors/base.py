@@ -70,7 +70,7 @@ from connectors.capabilities import (
     ProvisionAction,
     ReferralCandidate,
     ReferralIndex,
-    ReferrerMention,
+    ReferrerCount,
     SettingRole,
     settings_with_role,
 )
@@ -103,7 +103,7 @@ __all__ = [
     "ReadPage",
     "ReferralCandidate",
     "ReferralIndex",
-    "ReferrerMention",
+    "ReferrerCount",
     "RetryPolicy",
     "SettingRole",
     "WriteResult",

@@ -44,7 +44,7 @@ __all__ = [
     "ProvisionAction",
     "ReferralCandidate",
     "ReferralIndex",
-    "ReferrerMention",
+    "ReferrerCount",
     "SettingRole",
     "settings_with_role",
 ]
@@ -203,9 +203,11 @@ def _full_name(c: Clinician) -> str:
     return " ".join(part for part in (c.first_name, c.last_name) if part)
 
 
-ReferrerMention = tuple[str, str, str | None, str | None, str | None]
-"""A referral whose referring NPI no clinician holds: (referral id, referring NPI, referring
-name, referring practice, service line), what the new referrers list counts."""
+ReferrerCount = tuple[str, int, str | None, str | None, tuple[str, ...]]
+"""A referring NPI no clinician holds, as a new referrers list counts it over the referrals
+that name it (in referral id order): (NPI, how many referrals, the referring name and
+practice of the last one that gives a name (of the first when none does), the service
+lines they name)."""
 
 
 @dataclass(frozen=True)
@@ -218,9 +220,9 @@ class PeopleLists:
     clear fields only (cancelled, declined and no-show referrals stay unopened);
     ``unmatched`` are records no referral matched, with the reason, for the review list.
 
-    ``referrers``, when given, yields every referral whose referrer is unknown as a
-    :data:`ReferrerMention`, in id order, for the new referrers list; call it after
-    ``referrals`` is consumed (a full pass notes them on the way). None: count the referrals.
+    ``referrers``, when given, yields each unknown referrer's :data:`ReferrerCount` over
+    every referral, for the new referrers list (``referrals`` need not be counted). None:
+    count the referrals.
 
     ``changed`` None means the files are written whole. Otherwise the files on disk are the
     ones this connection wrote last, from the same definitions and contacts, and only the
@@ -234,7 +236,7 @@ class PeopleLists:
     definitions: Sequence[QualifiedReferralDefinition]
     contacts: Contacts
     unmatched: Sequence[tuple[NativeFields, MatchResult]] = ()
-    referrers: Callable[[], Iterable[ReferrerMention]] | None = None
+    referrers: Callable[[], Iterable[ReferrerCount]] | None = None
     changed: frozenset[str] | None = None
 
 

@@ -242,7 +242,7 @@ class SchedulingConnector(Connector):
         targets = targets_by_service_line(lists.definitions)
         people_rows(referrals, targets, now=now, contacts=contacts, into=held)
         if lists.referrers is not None:
-            referrers.count(lists.referrers())
+            referrers.add(lists.referrers())
         for path, rows in zip(paths, held, strict=True):
             rows.write(path)
         written = [*paths, self.write_review(lists.unmatched), self._output(NEW_REFERRERS_FILE)]

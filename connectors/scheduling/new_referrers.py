@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from connectors.capabilities import Contacts, ReferrerMention
+from connectors.capabilities import Contacts, ReferrerCount
 from mapping.model import Clinician, Referral
 
 NEW_REFERRERS_FILE = "new-referrers.csv"
@@ -117,10 +117,12 @@ class NewReferrerTally:
                 self._note(r.referring_npi, r.referring_name, r.referring_practice, r.service_line)
             yield r
 
-    def count(self, mentions: Iterable[ReferrerMention]) -> None:
-        """Note each referral of ``mentions`` (in referral id order), as :meth:`counted`."""
-        for _, npi, name, practice, line in mentions:
-            self._note(npi, name, practice, line)
+    def add(self, counts: Iterable[ReferrerCount]) -> None:
+        """Take ``counts`` (one per NPI, counted elsewhere as :meth:`counted` counts)."""
+        for npi, n, name, practice, lines in counts:
+            self._counts[npi] += n
+            self._lines[npi].update(lines)
+            self._names[npi] = (name, practice)
 
     def _note(self, npi: str, name: str | None, practice: str | None, line: str | None) -> None:
         self._counts[npi] += 1

@@ -36,11 +36,10 @@ from connectors.base import (
     Contacts,
     PeopleFilesChanged,
     PeopleLists,
-    ReferrerMention,
 )
 from mapping.model import Clinician, Partner, QualifiedReferralDefinition, Referral, Stage
 from sync.engine.matching import PatientMatcher
-from sync.state import PeopleMark, StateStore
+from sync.state import Mention, PeopleMark, StateStore
 
 __all__ = ["MARGIN", "write_outputs"]
 
@@ -145,7 +144,7 @@ class _People:
         """The files from one pass over the store; the mentions noted on the way."""
         self.store.replace_mentions(self.name, (), of=None)
 
-        def note(mentions: list[ReferrerMention]) -> None:
+        def note(mentions: list[Mention]) -> None:
             self.store.replace_mentions(self.name, mentions, of=())
 
         return self.connector.write_people_files(self._lists(_listable(self.store, note), None))
@@ -158,12 +157,12 @@ class _People:
             definitions=self.definitions,
             contacts=self.contacts,
             unmatched=self.unmatched,
-            referrers=None if changed is None else (lambda: self.store.mentions(self.name)),
+            referrers=None if changed is None else (lambda: self.store.mention_counts(self.name)),
             changed=changed,
         )
 
 
-def _mentions(records: Iterable[tuple[str, Mapping[str, Any]]]) -> list[ReferrerMention]:
+def _mentions(records: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Mention]:
     """The referrals of ``records`` (id, stored data) whose referrer is unknown, as the new
     referrers list counts them (the same test as its tally, on the stored fields)."""
     return [
@@ -240,14 +239,14 @@ def _opens(data: Mapping[str, Any]) -> bool:
 
 
 def _listable(
-    store: StateStore, note: Callable[[list[ReferrerMention]], None] | None = None
+    store: StateStore, note: Callable[[list[Mention]], None] | None = None
 ) -> Callable[[], Iterator[Referral]]:
     """The referrals a people file may list, in id order: one pass over the store that
     opens each open or completed referral once (for all the files). ``note`` gets the
     referrer mentions of the pass, a batch at a time."""
 
     def referrals() -> Iterator[Referral]:
-        pending: list[ReferrerMention] = []
+        pending: list[Mention] = []
         for rec in store.iter_clear_fields("referral", where=_may_be_listed, opened=_opens):
             if note is not None:
                 pending.extend(_mentions([(rec.id, rec.data)]))

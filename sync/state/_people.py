@@ -13,19 +13,23 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from sync.state._base import StoreBase, chunks
 from sync.state._raw import executemany
 from sync.state._schema import people_marks, people_seen, records, referrer_mentions
 
-__all__ = ["Mention", "PeopleMark", "PeopleMixin"]
+__all__ = ["Mention", "MentionCount", "PeopleMark", "PeopleMixin"]
 
 _PAGE = 5000
 
 Mention = tuple[str, str, str | None, str | None, str | None]
 """(referral id, referring NPI, referring name, referring practice, service line)."""
+MentionCount = tuple[str, int, str | None, str | None, tuple[str, ...]]
+"""(referring NPI, referrals, referring name, referring practice, service lines)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,36 @@ class PeopleMixin(StoreBase):
                     conn.execute(table.delete().where(mine, self._in(table.c.referral_id, ids)))
             executemany(conn, table.insert(), {"connection": connection}, rows)
 
+    def mention_counts(self, connection: str) -> list[MentionCount]:
+        """Per NPI of ``connection``'s mentions (in NPI order): how many, the name and
+        practice of the last mention in referral id order that gives a name (of the first
+        when none does), and the service lines named (sorted). Counted in SQL: the rows
+        that come back follow the NPIs, not the referrals."""
+        mine = referrer_mentions.c.connection == connection
+        with self._tx("count referrer mentions", read_only=True) as conn:
+            counts = _grouped(conn, sa.func.count(), mine)
+            lines: dict[str, set[str]] = {}
+            for npi, line in conn.execute(_named_lines(mine)):
+                lines.setdefault(str(npi), set()).add(str(line))
+            chosen = _grouped(conn, sa.func.min(referrer_mentions.c.referral_id), mine)
+            named = sa.and_(referrer_mentions.c.name.is_not(None), referrer_mentions.c.name != "")
+            chosen |= _grouped(conn, sa.func.max(referrer_mentions.c.referral_id), mine, named)
+            names = self._names_of(conn, mine, list(chosen.values()))
+        return [(npi, int(counts[npi]), *names[npi], tuple(sorted(lines.get(npi, ()))))
+                for npi in sorted(counts)]  # fmt: skip
+
+    def _names_of(
+        self, conn: Connection, mine: sa.ColumnElement[bool], ids: list[str]
+    ) -> dict[str, tuple[str | None, str | None]]:
+        table = referrer_mentions
+        names: dict[str, tuple[str | None, str | None]] = {}
+        for batch in chunks(ids):
+            query = sa.select(table.c.npi, table.c.name, table.c.practice).where(
+                mine, self._in(table.c.referral_id, batch)
+            )
+            names.update({n: (a, p) for n, a, p in conn.execute(query)})
+        return names
+
     def mentions(self, connection: str) -> Iterator[Mention]:
         """``connection``'s referrer mentions in referral id order, a page at a time."""
         table = referrer_mentions
@@ -140,3 +174,17 @@ class PeopleMixin(StoreBase):
             if len(page) < _PAGE:
                 return
             last = page[-1][0]
+
+
+def _grouped(
+    conn: Connection, value: sa.ColumnElement[Any], *where: sa.ColumnElement[bool]
+) -> dict[str, Any]:
+    """NPI -> ``value`` over the mentions ``where`` selects."""
+    query = sa.select(referrer_mentions.c.npi, value).where(*where)
+    return dict(conn.execute(query.group_by(referrer_mentions.c.npi)).all())
+
+
+def _named_lines(mine: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    table = referrer_mentions
+    line = table.c.service_line
+    return sa.select(table.c.npi, line).distinct().where(mine, line.is_not(None), line != "")

@@ -93,3 +93,25 @@ def test_records_noted_as_seen_count_as_changed_only_at_another_version(
     ]  # fmt: skip
     store.note_seen("epic", "referral", since)  # replaces what was noted
     assert store.changed_since("referral", since, seen_by="epic") == []
+
+
+def test_mention_counts_give_the_last_name_given_in_id_order_else_the_first_mention(
+    store: StateStore,
+) -> None:
+    store.replace_mentions(
+        "epic",
+        [
+            ("r1", "111", None, "First Clinic", "cardiology"),
+            ("r2", "111", "Ada Avery", "Heart Partners", "ortho"),
+            ("r3", "111", "", "Later Clinic", "cardiology"),  # no name given
+            ("r4", "222", None, "Only Practice", None),
+            ("r5", "222", "", None, ""),
+            ("r6", "111", None, None, " Cardiology"),
+        ],
+        of=None,
+    )
+    assert store.mention_counts("epic") == [
+        ("111", 4, "Ada Avery", "Heart Partners", (" Cardiology", "cardiology", "ortho")),
+        ("222", 2, None, "Only Practice", ()),
+    ]
+    assert store.mention_counts("athena") == []
