@@ -52,7 +52,7 @@ BENCHES = (
           ("--sizes", "100000", "1000000"), json=True),
     Bench("end to end", "end_to_end.py", ("--n", "3000", "--naive-sample", "100")),
     Bench("change cost", "change_cost.py",
-          ("--sizes", "3000", "9000", "--changes", "200", "--export", "delta", "--no-settle")),
+          ("--sizes", "3000", "9000", "--changes", "200", "--export", "delta")),
     Bench("salesforce read", "salesforce_read.py", ("--records", "10000", "--changes", "100")),
     Bench("hubspot read", "hubspot_read.py", ("--companies", "5000", "--changes", "100")),
     Bench("salesforce upsert", "salesforce_upsert.py",
