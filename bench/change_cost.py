@@ -18,7 +18,8 @@ checked out into a temporary git worktree) and each size N:
    K other referrals change and a second run is measured: the one the table shows, with
    the first's CPU beside it. The first run after the seed's import also compares the
    versions of the records the import stored within the people files' margin (five
-   minutes) before its mark, once (see ``sync/engine/outputs.py``).
+   minutes) before its mark, once (see ``sync/engine/outputs.py``). The second run's K
+   referrals were arrived (checked in), not scheduled.
 
 Every run is ``Engine.run`` in a fresh process (``bench/_change_child.py``) with the code
 measured on its ``PYTHONPATH``. The table gives, per run: client CPU seconds, wall
@@ -128,13 +129,14 @@ def change_export(path: Path, k: int, *, delta: bool = False, round_: int = 1) -
     """Turn ``k`` scheduled referrals, spread over the export, into completed visits;
     returns how many changed (fewer if the export has fewer scheduled ones). The export is
     rewritten whole (a snapshot re-export), or with ``delta`` left alone while a second file
-    beside it holds the changed rows only (a daily file of what changed); each ``round_``
-    changes other referrals."""
+    beside it holds the changed rows only (a daily file of what changed). Round 1 completes
+    scheduled visits, round 2 arrived ones (other referrals, as many at N = 10,000)."""
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    scheduled = [i for i, row in enumerate(rows) if row["APPT_STATUS_C"] == "1"]
+    status = "1" if round_ == 1 else "6"
+    scheduled = [i for i, row in enumerate(rows) if row["APPT_STATUS_C"] == status]
     step = max(1, len(scheduled) // max(k, 1))
-    chosen = scheduled[round_ - 1 :: step][:k]
+    chosen = scheduled[::step][:k]
     for i in chosen:
         row = rows[i]
         appt = datetime.strptime(row["APPT_DTTM"], _FMT)
@@ -268,7 +270,7 @@ def main() -> int:
                     results.setdefault(name, {})[n] = measure(
                         code, seeded, work, args.changes, args.export == "delta"
                     )
-    print(f"K={args.changes:,} changed referrals (scheduled -> completed) among N, "
+    print(f"K={args.changes:,} changed referrals (scheduled, then arrived -> completed) among N, "
           f"arriving in a {args.export} export; "
           "every run in a fresh process; load: 1-minute average after the run")  # fmt: skip
     print(report(results, commits))
