@@ -104,32 +104,44 @@ class _People:
         began = store.now()
         mark = store.people_mark(self.name)
         store.set_people_mark(self.name, None)  # until the files and mentions agree
-        changed: list[str] | None = None
-        if mark is not None and self._holds(mark, files, began):
+        why = self._why_whole(mark, files, began)
+        changed: list[str] = []
+        if mark is not None and why is None:
             changed = store.changed_since("referral", mark.watermark - MARGIN, seen_by=self.name)
+            if 2 * len(changed) > (live := store.count_records("referral")):
+                why = f"{len(changed)} of {live} referrals changed"
         # before the records are read: what this pass sees of the margin's records
         store.note_seen(self.name, "referral", began - MARGIN)
         paths: list[Path] | None = None
-        if changed is not None and 2 * len(changed) <= store.count_records("referral"):
+        if why is None:
             try:
                 paths = self._kept(changed)
             except PeopleFilesChanged as exc:
-                log.warning("people files of %s written whole: %s", self.name, exc)
+                why = str(exc)
         if paths is None:
+            log.info("people files of %s written whole: %s", self.name, why)
             paths = self._whole()
         shas = {p.name: _sha256(p) for p in paths}
-        self.store.set_people_mark(self.name, PeopleMark(began, self.fingerprint, shas))
+        store.set_people_mark(self.name, PeopleMark(began, self.fingerprint, shas))
         return paths
 
-    def _holds(self, mark: PeopleMark, files: Iterable[Path], began: datetime) -> bool:
-        """Are the files on disk the ones written from this mark, with the same inputs?"""
-        if mark.fingerprint != self.fingerprint or began < mark.watermark:
-            return False
+    def _why_whole(
+        self, mark: PeopleMark | None, files: Iterable[Path], began: datetime
+    ) -> str | None:
+        """Why the files cannot be kept from the changes since ``mark`` (None: they can)."""
+        if mark is None:
+            return "no earlier write to keep rows from"
+        if mark.fingerprint != self.fingerprint:
+            return "definitions, partners, clinicians or refsync changed since the last write"
+        if began < mark.watermark:
+            return "the state store's clock is behind the last write"
         # by name: a program folder moved or copied elsewhere keeps its files' contents
         paths = {p.name: p for p in files}
-        if set(mark.files) != set(paths):
-            return False
-        return all(_sha256(paths[name]) == sha for name, sha in mark.files.items())
+        if set(mark.files) != set(paths) or any(
+            _sha256(paths[name]) != sha for name, sha in mark.files.items()
+        ):
+            return "a file is not the one the last run wrote (edited, moved or gone)"
+        return None
 
     def _kept(self, ids: list[str]) -> list[Path]:
         """The files from their kept rows and the referrals ``ids`` (changed since)."""

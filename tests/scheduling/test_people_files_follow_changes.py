@@ -6,6 +6,7 @@ changed, the clock gone back, a file from another version) writes them whole aga
 
 from __future__ import annotations
 
+import logging
 import random
 import shutil
 from collections.abc import Iterator
@@ -204,8 +205,9 @@ def test_files_kept_from_the_changes_equal_a_whole_pass_round_after_round(
 
 
 def test_a_file_edited_on_disk_is_written_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="sync.engine.outputs")
     clock = Clock()
     store = _store(tmp_path, clock)
     out = tmp_path / "out"
@@ -223,6 +225,7 @@ def test_a_file_edited_on_disk_is_written_whole(
         decrypts.count = 0
         _write(store, connector, clock)
         assert decrypts.count >= whole - 35  # every listed referral opened again
+        assert "not the one the last run wrote" in caplog.text  # and the log says why
         _assert_whole_pass_agrees(store, out, tmp_path, clock.now)
     finally:
         store.close()
@@ -265,9 +268,12 @@ def test_a_store_clock_gone_back_writes_the_files_whole(tmp_path: Path) -> None:
         store.close()
 
 
-def test_a_file_the_connector_cannot_read_back_is_written_whole(tmp_path: Path) -> None:
+def test_a_file_the_connector_cannot_read_back_is_written_whole(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A file with the mark's digest but another header (as from another version): the
     connector says so and the engine writes everything."""
+    caplog.set_level(logging.INFO, logger="sync.engine.outputs")
     clock = Clock()
     store = _store(tmp_path, clock)
     out = tmp_path / "out"
@@ -284,6 +290,7 @@ def test_a_file_the_connector_cannot_read_back_is_written_whole(tmp_path: Path) 
         store.set_people_mark("scheduling", PeopleMark(mark.watermark, mark.fingerprint, files))
         store.put_records("referral", next(rounds))
         _write(store, connector, clock)
+        assert "scheduling-worklist.csv has another header" in caplog.text
         _assert_whole_pass_agrees(store, out, tmp_path, clock.now)
     finally:
         store.close()
