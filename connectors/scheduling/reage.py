@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from connectors.capabilities import PeopleFilesChanged
-from connectors.csvfiles import cell_text
 from connectors.scheduling.writers import (
     CLOSURE_COLUMNS,
     WORKLIST_COLUMNS,
@@ -37,7 +36,8 @@ from connectors.scheduling.writers import (
 __all__ = ["keep_rows"]
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
-Timing = Callable[[list[str], dict[str, int], datetime], dict[str, Any]]
+_DATES = frozenset({"waiting_since", "accepted_at", "completed_at"})
+Timing = Callable[[list[str], dict[str, int], datetime], tuple[float | None, int]]
 
 
 def keep_rows(path: Path, into: SortedRows, changed: Collection[str], now: datetime) -> None:
@@ -55,15 +55,19 @@ def keep_rows(path: Path, into: SortedRows, changed: Collection[str], now: datet
             for line, cells in enumerate(rows, start=2):
                 if len(cells) != width:
                     raise PeopleFilesChanged(f"{path.name} line {line} has {len(cells)} cells")
-                if cells[rid] in changed:
-                    continue
-                aged = timing(cells, at, now)
-                for column, value in aged.items():
-                    cells[at[column]] = cell_text(value)
-                aged.update(referral_id=cells[rid], referral_number=_text(cells[number]))
-                into.add_cells(urgency_key(aged), cells)
+                if cells[rid] not in changed:
+                    over, age = timing(cells, at, now)
+                    into.add_cells(urgency_key(over, age, _text(cells[number]), cells[rid]), cells)
     except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
         raise PeopleFilesChanged(f"{path.name} cannot be read back: {type(exc).__name__}") from exc
+
+
+def _number_text(value: int | float | str | None) -> str:
+    """The cell of a recomputed age column: a number, a status word or blank (nothing a
+    spreadsheet would run, so nothing to neutralise: as :func:`cell_text` writes it)."""
+    if value is None:
+        return ""
+    return value if type(value) is str else str(value)
 
 
 def _text(cell: str) -> str:
@@ -81,19 +85,32 @@ def _number(cell: str) -> int | None:
     return int(cell) if cell else None
 
 
-def _worklist(cells: list[str], at: dict[str, int], now: datetime) -> dict[str, Any]:
+def _worklist(cells: list[str], at: dict[str, int], now: datetime) -> tuple[float | None, int]:
     if cells[at["sla"]] == "respond":
         hours = _number(cells[at["target_hours"]])
         if hours is None:
             raise ValueError("a respond row without target hours")
-        return respond_timing(_when(cells[at["waiting_since"]]), hours, now)
-    target = _number(cells[at["target_days"]])
-    return schedule_timing(_when(cells[at["accepted_at"]]), target, now)
+        aged = respond_timing(_when(cells[at["waiting_since"]]), hours, now)
+    else:
+        target = _number(cells[at["target_days"]])
+        aged = schedule_timing(_when(cells[at["accepted_at"]]), target, now)
+    return _aged(cells, at, aged, aged["age_days"])
 
 
-def _closure(cells: list[str], at: dict[str, int], now: datetime) -> dict[str, Any]:
+def _closure(cells: list[str], at: dict[str, int], now: datetime) -> tuple[float | None, int]:
     target = _number(cells[at["target_days"]])
-    return closure_timing(_when(cells[at["completed_at"]]), target, now)
+    aged = closure_timing(_when(cells[at["completed_at"]]), target, now)
+    return _aged(cells, at, aged, aged["days_since_completed"])
+
+
+def _aged(
+    cells: list[str], at: dict[str, int], aged: dict[str, Any], age: int
+) -> tuple[float | None, int]:
+    """Put ``aged`` (the new time columns) in ``cells``; the days over and the age."""
+    for column, value in aged.items():
+        if column not in _DATES:  # a date cell is already its text
+            cells[at[column]] = _number_text(value)
+    return aged["days_over"], age
 
 
 _TIMINGS: dict[tuple[str, ...], Timing] = {

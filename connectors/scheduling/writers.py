@@ -32,6 +32,7 @@ __all__ = [
     "WORKLIST_COLUMNS",
     "Contacts",
     "SortedRows",
+    "UrgencyKey",
     "closure_rows",
     "closure_timing",
     "neutralise_cell",
@@ -234,13 +235,13 @@ class SortedRows:
 
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns = tuple(columns)
-        self._rows: list[tuple[tuple[int, int, str, str], list[str]]] = []
+        self._rows: list[tuple[UrgencyKey, list[str]]] = []
 
     def add(self, row: Mapping[str, Any]) -> None:
         """Add a row of values (as :func:`worklist_rows` gives them)."""
-        self._rows.append((urgency_key(row), [cell_text(row.get(c)) for c in self.columns]))
+        self._rows.append((_row_key(row), [cell_text(row.get(c)) for c in self.columns]))
 
-    def add_cells(self, key: tuple[int, int, str, str], cells: list[str]) -> None:
+    def add_cells(self, key: UrgencyKey, cells: list[str]) -> None:
         """Add a row already in cells, with its sort key: :func:`urgency_key` of its values."""
         self._rows.append((key, cells))
 
@@ -278,16 +279,22 @@ def people_rows(
     return worklist, closure
 
 
-def urgency_key(row: Mapping[str, Any]) -> tuple[int, int, str, str]:
-    """Where a row sorts in its file: most days over its target first, then the oldest,
-    then by referral number and id."""
-    return (*_urgency_order(row), row["referral_id"])
+UrgencyKey = tuple[float, int, str, str]
 
 
-def _urgency_order(row: Mapping[str, Any]) -> tuple[int, int, str]:
-    over = row["days_over"]
+def urgency_key(over: float | None, age: int, number: str, referral_id: str) -> UrgencyKey:
+    """Where a row sorts in its file: most days over its target first (none: last), then
+    the oldest, then by referral number and id."""
+    return (-(over if over is not None else -(10**6)), -age, number, referral_id)
+
+
+def _row_key(row: Mapping[str, Any]) -> UrgencyKey:
     age = row.get("age_days", row.get("days_since_completed", 0))
-    return (-(over if over is not None else -(10**6)), -age, row["referral_number"])
+    return urgency_key(row["days_over"], age, row["referral_number"], row["referral_id"])
+
+
+def _urgency_order(row: Mapping[str, Any]) -> tuple[float, int, str]:
+    return _row_key(row)[:3]
 
 
 def write_worklist_csv(
