@@ -8,52 +8,27 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from scheduling_support import FIXTURES, make_connector
+from people_support import (
+    DEFINITIONS,
+    FILES,
+    assert_whole_pass_agrees,
+    people_connector,
+    program_store,
+    random_referral,
+)
 
 from connectors.scheduling import SchedulingConnector
-from connectors.scheduling.new_referrers import NEW_REFERRER_COLUMNS, new_referrer_rows
-from connectors.scheduling.writers import (
-    CLOSURE_COLUMNS,
-    WORKLIST_COLUMNS,
-    closure_rows,
-    targets_by_service_line,
-    worklist_rows,
-    write_csv_atomic,
-)
-from mapping.model import (
-    Clinician,
-    Partner,
-    QualifiedReferralDefinition,
-    Referral,
-    ServiceTargets,
-    Stage,
-    StageEvent,
-)
 from sync.engine.matching import PatientMatcher
-from sync.engine.outputs import _contacts, write_outputs
+from sync.engine.outputs import write_outputs
 from sync.state import StateStore
-from sync.state._sealing import Sealer, new_key
+from sync.state._sealing import Sealer
 
 NOW = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
-KNOWN_NPI, PROSPECT_NPI = "1234567893", "1982736450"
-UNKNOWN_NPIS = ("1111111112", "1333333334", "1555555556")
-DEFINITIONS = [
-    QualifiedReferralDefinition(
-        id="card", service_line="cardiology", version="2",
-        targets=ServiceTargets(respond_within_hours=48, schedule_within_days=7,
-                               close_loop_within_days=14),
-    ),
-    QualifiedReferralDefinition(
-        id="ortho", service_line="orthopedics", version="1",
-        targets=ServiceTargets(schedule_within_days=10),
-    ),
-]  # fmt: skip
-FILES = ("scheduling-worklist.csv", "closure.csv", "new-referrers.csv")
 
 # sha256 of (worklist, closure, new referrers) after each write of _sequence(seed), made by
 # the three-pass code this one replaced (commit 4060922), over the same store contents.
@@ -116,30 +91,7 @@ PINNED = {
 
 
 def _referral(rng: random.Random, n: int) -> dict[str, Any]:
-    stage = rng.choice(list(Stage))
-    received = NOW - timedelta(hours=rng.randint(1, 24 * 60))
-    history = [StageEvent(stage=Stage.REFERRED, entered_at=received, system="epic")]
-    if stage is not Stage.REFERRED:
-        entered = received + timedelta(hours=rng.randint(1, 24 * 20))
-        history.append(StageEvent(stage=stage, entered_at=min(entered, NOW), system="epic"))
-    completed = stage is Stage.COMPLETED
-    npi = rng.choice((None, KNOWN_NPI, PROSPECT_NPI, *UNKNOWN_NPIS))
-    return Referral(
-        id=f"ref_{n:04d}",
-        referral_number=f"REF-{n}",
-        service_line=rng.choice(("cardiology", "orthopedics", " Cardiology", "dermatology", None)),
-        partner_id=rng.choice((None, "par_1")),
-        clinician_id="cli_1" if npi == KNOWN_NPI and rng.random() < 0.7 else None,
-        referring_npi=npi,
-        referring_name=rng.choice((None, "Dr. Ada Avery", "AVERY, ADA MD", "Bo Chen")),
-        referring_practice=rng.choice((None, "Heart Partners", "Elsewhere Clinic")),
-        stage=stage,
-        stage_history=history if rng.random() < 0.9 else [],
-        received_at=received if rng.random() < 0.8 else None,
-        urgency=rng.choice(("routine", "urgent", "stat")),
-        completed_at=history[-1].entered_at if completed and rng.random() < 0.7 else None,
-        loop_closed_at=NOW - timedelta(days=1) if completed and rng.random() < 0.3 else None,
-    ).model_dump(mode="json")
+    return random_referral(rng, n, NOW)
 
 
 def _sequence(seed: int, rounds: int = 4) -> Iterator[list[tuple[str, dict[str, Any], bool]]]:
@@ -161,24 +113,11 @@ def _sequence(seed: int, rounds: int = 4) -> Iterator[list[tuple[str, dict[str, 
 
 
 def _store(tmp_path: Path) -> StateStore:
-    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", keys=[new_key()])
-    store.put_records(
-        "partner", [("par_1", Partner(id="par_1", name="Heart Partners", phone="555-0100")
-                     .model_dump(mode="json"), False)],
-    )  # fmt: skip
-    clinicians = [
-        Clinician(id="cli_1", first_name="Ada", last_name="Avery", npi=KNOWN_NPI,
-                  partner_id="par_1"),
-        Clinician(id="cli_2", first_name="Bo", last_name="Chen", npi=PROSPECT_NPI, prospect=True),
-    ]  # fmt: skip
-    store.put_records("clinician", [(c.id, c.model_dump(mode="json"), False) for c in clinicians])
-    return store
+    return program_store(tmp_path)
 
 
 def _connector(out: Path) -> SchedulingConnector:
-    connector = make_connector(FIXTURES, output_dir=out, preset="generic")
-    connector.clock = lambda: NOW
-    return connector
+    return people_connector(out, lambda: NOW)
 
 
 def _digests(seed: int, tmp_path: Path) -> list[list[str]]:
@@ -213,23 +152,12 @@ def test_the_files_equal_those_built_from_every_referral_opened_after_each_chang
     fields and all, are the files' rows (what the one pass leaves out loses nothing)."""
     store = _store(tmp_path)
     connector = _connector(tmp_path / "out")
-    targets = targets_by_service_line(DEFINITIONS)
-    contacts = _contacts(store)
     try:
         for batch in _sequence(7):
             store.put_records("referral", batch)
             write_outputs({"scheduling": connector}, store, PatientMatcher(store), DEFINITIONS,
                           changed=True, today=NOW.date())  # fmt: skip
-            every = [Referral.model_validate(r.data) for r in store.iter_records("referral")]
-            for name, columns, rows in (
-                ("scheduling-worklist.csv", WORKLIST_COLUMNS,
-                 worklist_rows(every, targets, now=NOW, contacts=contacts)),
-                ("closure.csv", CLOSURE_COLUMNS,
-                 closure_rows(every, targets, now=NOW, contacts=contacts)),
-                ("new-referrers.csv", NEW_REFERRER_COLUMNS, new_referrer_rows(every, contacts)),
-            ):  # fmt: skip
-                write_csv_atomic(tmp_path / name, columns, rows)
-                assert (tmp_path / name).read_bytes() == (tmp_path / "out" / name).read_bytes()
+            assert_whole_pass_agrees(store, tmp_path / "out", tmp_path, NOW)
     finally:
         store.close()
 
