@@ -2,7 +2,9 @@
 
 These are explicit functions (canonical referrals in, a whole file out), not ``upsert``:
 the lists are snapshots of the current canonical state whose ages change every day, so each
-call rewrites the whole file. Every write is atomic (a temp file in the same directory, fsync,
+call rewrites the whole file (the rows of referrals that did not change since the last write
+are read back from it and aged again: :mod:`connectors.scheduling.reage`). Every write is
+atomic (a temp file in the same directory, fsync,
 ``os.replace``), so a reader never sees half a file. Columns are a fixed whitelist with no
 PHI; text cells that a spreadsheet would run as a formula (starting with ``= + - @``, tab or
 CR) are prefixed with ``'``.
