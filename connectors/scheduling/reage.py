@@ -27,9 +27,9 @@ from connectors.scheduling.writers import (
     CLOSURE_COLUMNS,
     WORKLIST_COLUMNS,
     SortedRows,
-    closure_timing,
     respond_timing,
     schedule_timing,
+    target_status,
     urgency_key,
 )
 
@@ -98,9 +98,15 @@ def _worklist(cells: list[str], at: dict[str, int], now: datetime) -> tuple[floa
 
 
 def _closure(cells: list[str], at: dict[str, int], now: datetime) -> tuple[float | None, int]:
-    target = _number(cells[at["target_days"]])
-    aged = closure_timing(_when(cells[at["completed_at"]]), target, now)
-    return _aged(cells, at, aged, aged["days_since_completed"])
+    # the closure list is the long one (completed referrals whose loop is open): its three
+    # age cells are written here directly, as closure_timing would give them
+    completed = cells[at["completed_at"]]
+    age = (now - datetime.fromisoformat(completed)).days if completed else 0
+    over, status = target_status(age, _number(cells[at["target_days"]]))
+    cells[at["days_since_completed"]] = str(age)
+    cells[at["days_over"]] = "" if over is None else str(over)
+    cells[at["status"]] = status
+    return over, age
 
 
 def _aged(

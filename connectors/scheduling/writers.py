@@ -41,6 +41,7 @@ __all__ = [
     "people_rows",
     "respond_timing",
     "schedule_timing",
+    "target_status",
     "targets_by_service_line",
     "urgency_key",
     "worklist_rows",
@@ -103,10 +104,16 @@ def _entered(referral: Referral, stage: Stage) -> datetime | None:
 
 
 def _against_target(age: int, target: int | None) -> dict[str, Any]:
+    over, status = target_status(age, target)
+    return {"target_days": target, "days_over": over, "status": status}
+
+
+def target_status(age: int, target: int | None) -> tuple[int | None, str]:
+    """Days over ``target`` (None without one) and the status word of an age in days."""
     if target is None:
-        return {"target_days": None, "days_over": None, "status": "no_target"}
+        return None, "no_target"
     status = "overdue" if age > target else "due_today" if age == target else "on_track"
-    return {"target_days": target, "days_over": age - target, "status": status}
+    return age - target, status
 
 
 def _base(r: Referral, contacts: Contacts | None) -> dict[str, Any]:
