@@ -46,8 +46,9 @@ __all__ = ["MARGIN", "write_outputs"]
 log = logging.getLogger(__name__)
 
 MARGIN = timedelta(minutes=5)
-"""Records stored this long before a people mark are listed again too: a transaction that
-began before the mark and committed after it, or a clock a little behind, is not missed."""
+"""Records stored up to this long before a people mark are listed again too, unless still at
+the version the pass saw: a transaction that stamped a record before the mark and committed
+after the pass read it, or a clock a little behind, is not missed."""
 _FLUSH = 5000
 
 
