@@ -10,7 +10,7 @@ them without reading every referral. Neither holds PHI (ids, NPIs, provider name
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,6 @@ from sync.state._schema import people_marks, people_seen, records, referrer_ment
 
 __all__ = ["Mention", "MentionCount", "PeopleMark", "PeopleMixin"]
 
-_PAGE = 5000
 
 Mention = tuple[str, str, str | None, str | None, str | None]
 """(referral id, referring NPI, referring name, referring practice, service line)."""
@@ -157,23 +156,6 @@ class PeopleMixin(StoreBase):
             )
             names.update({n: (a, p) for n, a, p in conn.execute(query)})
         return names
-
-    def mentions(self, connection: str) -> Iterator[Mention]:
-        """``connection``'s referrer mentions in referral id order, a page at a time."""
-        table = referrer_mentions
-        columns = (table.c.referral_id, table.c.npi, table.c.name, table.c.practice,
-                   table.c.service_line)  # fmt: skip
-        last: str | None = None
-        while True:
-            query = sa.select(*columns).where(table.c.connection == connection)
-            if last is not None:
-                query = query.where(table.c.referral_id > last)
-            with self._tx("read referrer mentions", read_only=True) as conn:
-                page = conn.execute(query.order_by(table.c.referral_id).limit(_PAGE)).all()
-            yield from ((r[0], r[1], r[2], r[3], r[4]) for r in page)
-            if len(page) < _PAGE:
-                return
-            last = page[-1][0]
 
 
 def _grouped(
