@@ -16,7 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cell_text", "neutralise_cell", "write_cells_atomic", "write_csv_atomic"]
+__all__ = [
+    "cell_text",
+    "neutralise_cell",
+    "unneutralise_cell",
+    "write_cells_atomic",
+    "write_csv_atomic",
+]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -26,6 +32,14 @@ def neutralise_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def unneutralise_cell(cell: str) -> str:
+    """The text a cell was written from: the ``'`` :func:`neutralise_cell` put in front of
+    a would-be formula taken off again."""
+    if cell[:1] == "'" and cell[1:].startswith(_FORMULA_STARTS):
+        return cell[1:]
+    return cell
 
 
 def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> int:

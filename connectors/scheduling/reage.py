@@ -8,10 +8,9 @@ the rows back costs the listed rows, not the store: no record read, decrypted or
 
 A kept row is held as the cells read, its age cells replaced by the text of the new ages,
 so writing it again gives the same bytes a full pass would; only its sort key needs a value
-back from text (the referral number, whose ``'`` put in front of a would-be formula by
-:func:`connectors.csvfiles.neutralise_cell` is taken off). Anything unexpected (a file
-missing, another header, a date or number that does not parse) raises
-:class:`PeopleFilesChanged`.
+back from text (the referral number, the ``'`` :func:`connectors.csvfiles.neutralise_cell`
+put in front of a would-be formula taken off again). Anything unexpected (a file missing,
+another header, a date or number that does not parse) raises :class:`PeopleFilesChanged`.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.capabilities import PeopleFilesChanged
+from connectors.csvfiles import unneutralise_cell
 from connectors.scheduling.writers import (
     CLOSURE_COLUMNS,
     WORKLIST_COLUMNS,
@@ -35,7 +35,6 @@ from connectors.scheduling.writers import (
 
 __all__ = ["keep_rows"]
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _DATES = frozenset({"waiting_since", "accepted_at", "completed_at"})
 Timing = Callable[[list[str], dict[str, int], datetime], tuple[float | None, int]]
 
@@ -57,7 +56,9 @@ def keep_rows(path: Path, into: SortedRows, changed: Collection[str], now: datet
                     raise PeopleFilesChanged(f"{path.name} line {line} has {len(cells)} cells")
                 if cells[rid] not in changed:
                     over, age = timing(cells, at, now)
-                    into.add_cells(urgency_key(over, age, _text(cells[number]), cells[rid]), cells)
+                    into.add_cells(
+                        urgency_key(over, age, unneutralise_cell(cells[number]), cells[rid]), cells
+                    )
     except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
         raise PeopleFilesChanged(f"{path.name} cannot be read back: {type(exc).__name__}") from exc
 
@@ -68,13 +69,6 @@ def _number_text(value: int | float | str | None) -> str:
     if value is None:
         return ""
     return value if type(value) is str else str(value)
-
-
-def _text(cell: str) -> str:
-    """The value a cell was written from (text; ``'`` taken off a neutralised formula)."""
-    if cell[:1] == "'" and cell[1:].startswith(_FORMULA):
-        return cell[1:]
-    return cell
 
 
 def _when(cell: str) -> datetime | None:
