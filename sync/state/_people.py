@@ -130,19 +130,25 @@ class PeopleMixin(StoreBase):
     def mention_counts(self, connection: str) -> list[MentionCount]:
         """Per NPI of ``connection``'s mentions (in NPI order): how many, the name and
         practice of the last mention in referral id order that gives a name (of the first
-        when none does), and the service lines named (sorted). Counted in SQL: the rows
-        that come back follow the NPIs, not the referrals."""
+        when none does), and the service lines named (sorted). Counted in SQL, in one scan
+        grouped by NPI and service line: the rows that come back follow the NPIs and their
+        lines, not the referrals."""
         mine = referrer_mentions.c.connection == connection
+        counts: dict[str, int] = {}
+        lines: dict[str, set[str]] = {}
+        first: dict[str, str] = {}
+        named: dict[str, str] = {}
         with self._tx("count referrer mentions", read_only=True) as conn:
-            counts = _grouped(conn, sa.func.count(), mine)
-            lines: dict[str, set[str]] = {}
-            for npi, line in conn.execute(_named_lines(mine)):
-                lines.setdefault(str(npi), set()).add(str(line))
-            chosen = _grouped(conn, sa.func.min(referrer_mentions.c.referral_id), mine)
-            named = sa.and_(referrer_mentions.c.name.is_not(None), referrer_mentions.c.name != "")
-            chosen |= _grouped(conn, sa.func.max(referrer_mentions.c.referral_id), mine, named)
-            names = self._names_of(conn, mine, list(chosen.values()))
-        return [(npi, int(counts[npi]), *names[npi], tuple(sorted(lines.get(npi, ()))))
+            for npi, line, n, low, high in conn.execute(_per_line(mine)):
+                counts[npi] = counts.get(npi, 0) + int(n)
+                lines.setdefault(npi, set())
+                if line:
+                    lines[npi].add(line)
+                first[npi] = min(first.get(npi, low), low)
+                if high is not None:
+                    named[npi] = max(named.get(npi, high), high)
+            names = self._names_of(conn, mine, [named.get(n, first[n]) for n in counts])
+        return [(npi, counts[npi], *names[npi], tuple(sorted(lines[npi])))
                 for npi in sorted(counts)]  # fmt: skip
 
     def _names_of(
@@ -158,15 +164,11 @@ class PeopleMixin(StoreBase):
         return names
 
 
-def _grouped(
-    conn: Connection, value: sa.ColumnElement[Any], *where: sa.ColumnElement[bool]
-) -> dict[str, Any]:
-    """NPI -> ``value`` over the mentions ``where`` selects."""
-    query = sa.select(referrer_mentions.c.npi, value).where(*where)
-    return dict(conn.execute(query.group_by(referrer_mentions.c.npi)).all())
-
-
-def _named_lines(mine: sa.ColumnElement[bool]) -> sa.Select[Any]:
+def _per_line(mine: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """Per NPI and service line: mentions, the first referral id, the last that names."""
     table = referrer_mentions
-    line = table.c.service_line
-    return sa.select(table.c.npi, line).distinct().where(mine, line.is_not(None), line != "")
+    gives_name = sa.and_(table.c.name.is_not(None), table.c.name != "")
+    last_named = sa.func.max(sa.case((gives_name, table.c.referral_id)))
+    first = sa.func.min(table.c.referral_id)
+    query = sa.select(table.c.npi, table.c.service_line, sa.func.count(), first, last_named)
+    return query.where(mine).group_by(table.c.npi, table.c.service_line)
