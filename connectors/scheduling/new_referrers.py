@@ -113,8 +113,13 @@ class NewReferrerTally:
     def counted(self, referrals: Iterable[Referral]) -> Iterator[Referral]:
         """``referrals`` unchanged, each noted on the way."""
         for r in referrals:
-            if r.referring_npi and not r.clinician_id:
-                self._note(r.referring_npi, r.referring_name, r.referring_practice, r.service_line)
+            npi = r.referring_npi
+            if npi and not r.clinician_id:
+                self._counts[npi] += 1
+                if r.service_line:
+                    self._lines[npi].add(r.service_line)
+                if r.referring_name or npi not in self._names:
+                    self._names[npi] = (r.referring_name, r.referring_practice)
             yield r
 
     def add(self, counts: Iterable[ReferrerCount]) -> None:
@@ -122,13 +127,6 @@ class NewReferrerTally:
         for npi, n, name, practice, lines in counts:
             self._counts[npi] += n
             self._lines[npi].update(lines)
-            self._names[npi] = (name, practice)
-
-    def _note(self, npi: str, name: str | None, practice: str | None, line: str | None) -> None:
-        self._counts[npi] += 1
-        if line:
-            self._lines[npi].add(line)
-        if name or npi not in self._names:
             self._names[npi] = (name, practice)
 
     def rows(self, contacts: Contacts) -> list[dict[str, str | int | float | None]]:

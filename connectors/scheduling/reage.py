@@ -36,7 +36,7 @@ from connectors.scheduling.writers import (
 __all__ = ["keep_rows"]
 
 _DATES = frozenset({"waiting_since", "accepted_at", "completed_at"})
-Timing = Callable[[list[str], dict[str, int], datetime], tuple[float | None, int]]
+_Timing = Callable[[list[str], dict[str, int], datetime], tuple[float | None, int]]
 
 
 def keep_rows(path: Path, into: SortedRows, changed: Collection[str], now: datetime) -> None:
@@ -113,7 +113,7 @@ def _aged(
     return aged["days_over"], age
 
 
-_TIMINGS: dict[tuple[str, ...], Timing] = {
+_TIMINGS: dict[tuple[str, ...], _Timing] = {
     tuple(WORKLIST_COLUMNS): _worklist,
     tuple(CLOSURE_COLUMNS): _closure,
 }

@@ -182,7 +182,7 @@ def _mentions(records: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Mention]
         (i, d["referring_npi"], d.get("referring_name"), d.get("referring_practice"),
          d.get("service_line"))
         for i, d in records
-        if d.get("referring_npi") and not d.get("clinician_id")
+        if _unknown_referrer(d)
     ]  # fmt: skip
 
 
@@ -241,6 +241,11 @@ def _may_be_listed(data: Mapping[str, Any]) -> bool:
     referrals and the lost ones that pile up over the years are on no list."""
     if data.get("stage") in _LISTED:
         return True
+    return _unknown_referrer(data)
+
+
+def _unknown_referrer(data: Mapping[str, Any]) -> bool:
+    """A referring NPI no clinician holds (the referral is on the new referrers list)."""
     return bool(data.get("referring_npi")) and not data.get("clinician_id")
 
 
