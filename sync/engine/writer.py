@@ -25,6 +25,7 @@ from mapping.translate import to_native
 from sync.engine.fingerprint import ledger_hash, mapping_fingerprint, outbound_keys
 from sync.engine.phi import note_record
 from sync.engine.report import Reject, RunReport
+from sync.engine.write_scope import leave_mark, write_scope
 from sync.state import RecordErrorRow, StateStore, StoredRecord
 from sync.state._ledger import LedgerWrite
 from sync.state._records import NaturalKeyTaken
@@ -87,6 +88,7 @@ class DestinationWriter:
     mirror: bool
     _before: dict[str, StoredRecord] = field(default_factory=dict, init=False, repr=False)
     _dialect: Dialect = field(default=GENERIC, init=False, repr=False)
+    _rejected: list[str] = field(default_factory=list, init=False, repr=False)
 
     def write(
         self,
@@ -99,18 +101,27 @@ class DestinationWriter:
         fingerprint = mapping_fingerprint(em, self.ctx)
         self._dialect = connector.dialect
         failing = self.store.open_error_keys(self.report.job, dest, em.object)
-        # Counted before writing: what is written now becomes acknowledged too.
-        acknowledged = self.store.count_acknowledged(dest, entity, fingerprint)
+        scope = write_scope(self.store, self.report.job, dest, entity, fingerprint, self.mirror)
+        # Counted before writing: what is written now becomes acknowledged too. With a
+        # scope, the live records it leaves out are acknowledged (write_scope's docstring).
+        whole = scope.among is None
+        acknowledged = self.store.count_acknowledged(dest, entity, fingerprint) if whole else 0
         # A destination whose mapping sends no sealed (PHI) field gets records unopened.
         todo = self.store.records_to_write(
-            dest, entity, fingerprint, include_tombstones=self.mirror, fields=outbound_keys(em)
-        )
+            dest, entity, fingerprint, include_tombstones=self.mirror,
+            fields=outbound_keys(em), among=scope.among,
+        )  # fmt: skip
         run = _Pass(dest, entity, em, connector, heartbeat, fingerprint)
+        self._rejected = []
         seen: set[str] = set()  # of the failing ones only: all ids would be one per record
+        listed = 0  # live records listed
         for page in _pages(todo):
             if failing:
                 seen.update(rec.id for rec, _ in page if rec.id in failing)
+            listed += sum(not rec.tombstone for rec, _ in page)
             self._write_page(run, page, failing)
+        if not whole:
+            acknowledged = scope.live - listed
         # A record that failed before is acknowledged at its version when it was skipped
         # above; open those few so their old errors are settled the usual way.
         retried = self.store.get_records(entity, failing - seen) if failing - seen else {}
@@ -127,6 +138,8 @@ class DestinationWriter:
                 self.store.note_current(dest, entity, run.current, fingerprint)
         if run.archive:
             self._archive(dest, entity, em, connector, run.archive)
+        if not self.dry_run:
+            leave_mark(self.store, scope, self._rejected)
 
     def _write_page(
         self, run: _Pass, page: list[tuple[StoredRecord, str | None]], failing: set[str]
@@ -302,6 +315,7 @@ class DestinationWriter:
             row = RecordErrorRow.from_error(dest, obj, err)
             row = RecordErrorRow(row.system, row.object, cid, row.code, row.message, row.field)
             rows.append(row)
+            self._rejected.append(cid)
             self.report.add("rejects", Reject(dest, obj, cid, row.field, row.code, row.message))
         self.store.record_errors(self.report.job, rows)
 

@@ -1,9 +1,9 @@
 """The state store: what refsync remembers between runs (SQLite file or PostgreSQL).
 
 Tables (see docs/state.md): canonical records and their natural keys, the id crosswalk,
-bookmarks, the write ledger, runs, per-record errors, conflicts, job locks. Open it with
-``StateStore.open(url)``; migrations run automatically. PHI in canonical records is
-encrypted at rest (``REFSYNC_STATE_KEY``; see :mod:`sync.state._sealing`).
+bookmarks, the write ledger, runs, per-record errors, conflicts, job locks, people and write
+marks. Open it with ``StateStore.open(url)``; migrations run automatically. PHI in canonical
+records is encrypted at rest (``REFSYNC_STATE_KEY``; see :mod:`sync.state._sealing`).
 """
 
 from sync.state._people import Mention, PeopleMark
@@ -21,6 +21,7 @@ from sync.state._types import (
     content_hash,
     utc_now,
 )
+from sync.state._write_marks import WriteMark
 from sync.state.store import StateStore
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "RunInfo",
     "StateStore",
     "StoredRecord",
+    "WriteMark",
     "content_hash",
     "key_file_for",
     "load_keys",

@@ -9,7 +9,7 @@ PHI is sealed, so opening one costs a decryption). The rest are compared by cont
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -100,7 +100,11 @@ class LedgerMixin(StoreBase):
                 write_ledger.c.entity == entity,
                 write_ledger.c.canonical_id == sa.bindparam("b_id"),
             )
-            .values(record_version=sa.bindparam("b_version"), mapping_fingerprint=fingerprint)
+            .values(
+                record_version=sa.bindparam("b_version"),
+                mapping_fingerprint=fingerprint,
+                written_at=self._now(),  # a changed row: write_candidates finds it
+            )
         )
         params = [{"b_id": cid, "b_version": v} for cid, v in versions.items()]
         with self._tx(f"update the write ledger of {destination}") as conn:
@@ -139,6 +143,7 @@ class LedgerMixin(StoreBase):
         *,
         include_tombstones: bool,
         fields: Collection[str] | None = None,
+        among: Sequence[str] | None = None,
     ) -> Iterator[tuple[StoredRecord, str | None]]:
         """``(record, last content hash or None)`` in id order, for every record of
         ``entity`` that ``destination`` has not acknowledged at its stored version under
@@ -146,15 +151,23 @@ class LedgerMixin(StoreBase):
 
         ``fields``: the top-level fields the caller needs. When none of them is sealed (a
         de-identified destination's mapping sends no PHI), records come back without their
-        sealed fields and nothing is decrypted."""
+        sealed fields and nothing is decrypted. ``among``: only these ids (sorted), looked
+        up by key, so the pass costs what they are (a write mark's candidates)."""
         opened = fields is None or not SEALED.get(entity, frozenset()).isdisjoint(fields)
+        query = self._to_write_query(destination, entity, fingerprint, include_tombstones)
+        if among is not None:
+            for ids in chunks(among):
+                picked = query.where(self._in(records.c.id, ids))
+                with self._tx(f"read {entity} records for {destination}", read_only=True) as c:
+                    page = [_pair(row, self._sealer, opened) for row in c.execute(picked)]
+                yield from page
+            return
         last: str | None = None
         while True:
-            query = self._to_write_query(destination, entity, fingerprint, include_tombstones)
-            if last is not None:
-                query = query.where(records.c.id > last)
+            after = query if last is None else query.where(records.c.id > last)
+            paged = after.limit(_PAGE)
             with self._tx(f"read {entity} records for {destination}", read_only=True) as conn:
-                page = [_pair(row, self._sealer, opened) for row in conn.execute(query)]
+                page = [_pair(row, self._sealer, opened) for row in conn.execute(paged)]
             yield from page
             if len(page) < _PAGE:
                 return
@@ -173,7 +186,7 @@ class LedgerMixin(StoreBase):
             query = query.where(sa.or_(records.c.tombstone.is_(False), written))
         else:
             query = query.where(records.c.tombstone.is_(False))
-        return query.order_by(records.c.id).limit(_PAGE)
+        return query.order_by(records.c.id)
 
 
 def _joined(destination: str) -> sa.Join:

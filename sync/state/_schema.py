@@ -30,6 +30,8 @@ __all__ = [
     "runs",
     "store_meta",
     "write_ledger",
+    "write_marks",
+    "write_retries",
 ]
 
 # Deterministic constraint names, so migrations can refer to them on every backend.
@@ -159,6 +161,8 @@ write_ledger = sa.Table(
     # The record version and mapping it acknowledged: equal ones are skipped unopened.
     sa.Column("record_version", sa.Integer, nullable=True),
     sa.Column("mapping_fingerprint", sa.String(64), nullable=True),
+    # The rows changed since a time (a write pass follows the changes; see write_marks).
+    sa.Index(None, "destination", "entity", "written_at"),
 )
 
 runs = sa.Table(
@@ -278,4 +282,26 @@ referrer_mentions = sa.Table(
     sa.Column("name", sa.Text, nullable=True),
     sa.Column("practice", sa.Text, nullable=True),
     sa.Column("service_line", sa.Text, nullable=True),
+)
+
+# Per job, destination and entity: when its last complete write pass began and the
+# fingerprint of the mapping it wrote with. The next pass lists only the records stored, or
+# whose ledger rows changed, since then, plus the ids that pass left unacknowledged.
+write_marks = sa.Table(
+    "write_marks",
+    metadata,
+    sa.Column("job", sa.String(_NAME), primary_key=True),
+    sa.Column("destination", sa.String(_NAME), primary_key=True),
+    sa.Column("entity", sa.String(_ENTITY), primary_key=True),
+    sa.Column("watermark", UtcDateTime, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+)
+
+write_retries = sa.Table(
+    "write_retries",
+    metadata,
+    sa.Column("job", sa.String(_NAME), primary_key=True),
+    sa.Column("destination", sa.String(_NAME), primary_key=True),
+    sa.Column("entity", sa.String(_ENTITY), primary_key=True),
+    sa.Column("record_id", sa.String(_ID), primary_key=True),
 )

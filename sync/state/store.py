@@ -26,6 +26,7 @@ from sync.state._records import DEFAULT_NATURAL_KEYS, RecordsMixin
 from sync.state._schema import store_meta
 from sync.state._sealing import Sealer, load_keys
 from sync.state._types import utc_now
+from sync.state._write_marks import WriteMarksMixin
 
 __all__ = ["StateStore"]
 
@@ -42,9 +43,10 @@ class StateStore(
     LocksMixin,
     ReadHashesMixin,
     PeopleMixin,
+    WriteMarksMixin,
 ):
     """Canonical records, id crosswalk, bookmarks, write ledger, runs, errors, conflicts, locks,
-    read hashes, people marks.
+    read hashes, people marks, write marks.
 
     Open it with :meth:`open` (which migrates). Every method runs in its own short
     transaction unless called inside :meth:`session`, whose transaction it then joins::

@@ -1,0 +1,94 @@
+"""Which records a write pass diffs: every record of the entity, or, when the job's write
+mark holds, only those that can have changed since its last complete pass.
+
+The write ledger's diff (:meth:`~sync.state.StateStore.records_to_write`) skips in SQL every
+record the destination acknowledged at its stored version, but it still reads an index entry
+per record: at a million referrals that is most of a run that changed a thousand. After a
+complete pass the writer leaves a *write mark* (:func:`leave_mark`): the store's time when
+the pass began, a fingerprint of the mapping (and of whether tombstones are archived, and
+refsync's version), and the ids the pass left unacknowledged. A record can only need writing
+later if it was stored since, if its ledger row changed since (another job wrote it with
+another mapping), or if it was left unacknowledged; so the next pass diffs those only
+(:func:`write_scope`), and lists exactly what a whole pass would.
+
+A whole pass instead, logged with the reason: no mark (the first pass, or the last one did
+not finish), another mapping, the store's clock behind the mark, or more than half the
+records to look at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+
+from sync.engine.outputs import MARGIN
+from sync.state import StateStore, WriteMark
+
+__all__ = ["WriteScope", "leave_mark", "write_scope"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WriteScope:
+    """One pass's scope: ``among`` the ids to diff (sorted; None: every record), ``live``
+    the entity's live records when ``among`` is set (the rest are acknowledged)."""
+
+    job: str
+    destination: str
+    entity: str
+    began: datetime
+    fingerprint: str
+    among: list[str] | None = None
+    live: int = 0
+
+
+def write_scope(
+    store: StateStore, job: str, destination: str, entity: str, fingerprint: str, mirror: bool
+) -> WriteScope:
+    """The scope of ``job``'s pass writing ``entity`` to ``destination`` with the mapping
+    whose fingerprint is ``fingerprint`` (``mirror``: tombstones are archived there)."""
+    began = store.now()
+    key = _mark_fingerprint(fingerprint, mirror)
+    whole = WriteScope(job, destination, entity, began, key)
+    mark = store.write_mark(job, destination, entity)
+    why = _why_whole(mark, key, began)
+    if mark is not None and why is None:
+        since = mark.watermark - MARGIN
+        among = sorted({*store.write_candidates(destination, entity, since), *mark.retry})
+        live = store.count_records(entity)
+        if 2 * len(among) <= live:
+            return WriteScope(job, destination, entity, began, key, among, live)
+        why = f"{len(among)} of {live} {entity} records to look at"
+    log.info("writes of %s to %s looked at every record: %s", entity, destination, why)
+    return whole
+
+
+def leave_mark(store: StateStore, scope: WriteScope, unacknowledged: Collection[str]) -> None:
+    """After a complete pass of ``scope``: the next pass diffs what changed since it began,
+    and the ids it left ``unacknowledged``."""
+    mark = WriteMark(scope.began, scope.fingerprint, frozenset(unacknowledged))
+    store.set_write_mark(scope.job, scope.destination, scope.entity, mark)
+
+
+def _why_whole(mark: WriteMark | None, key: str, began: datetime) -> str | None:
+    if mark is None:
+        return "no write mark yet (no pass of this job has finished)"
+    if mark.fingerprint != key:
+        return "the mapping, the archiving of deletions or refsync's version changed"
+    if began < mark.watermark:
+        return "the state store's clock is behind the last pass's start"
+    return None
+
+
+def _mark_fingerprint(fingerprint: str, mirror: bool) -> str:
+    try:
+        code = version("refsync")
+    except PackageNotFoundError:  # run from a checkout
+        code = "unknown"
+    text = f"{fingerprint}\x1f{mirror}\x1f{code}"
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,88 @@
+"""Write marks: where a job's last complete write pass to a destination began, so the next
+one lists only what changed since.
+
+A pass over the write ledger's diff (:meth:`LedgerMixin.records_to_write`) reads an index
+entry per record of the entity. After a complete pass the writer leaves a *write mark*: the
+store's time when the pass began, a fingerprint of the mapping it wrote with, and the ids it
+left unacknowledged (rejected by the mapping or the destination, or not archived). Every
+record the diff would list next time is then among :meth:`WriteMarksMixin.write_candidates`
+since that time (stored since, or its ledger row for the destination changed since, by
+another job's pass say) or among those ids: the diff runs over them only. No PHI here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from sync.state._base import StoreBase
+from sync.state._raw import executemany
+from sync.state._schema import records, write_ledger, write_marks, write_retries
+
+__all__ = ["WriteMark", "WriteMarksMixin"]
+
+
+@dataclass(frozen=True)
+class WriteMark:
+    """When a job's last complete write pass to a destination entity began, the fingerprint
+    it wrote with, and the ids it left unacknowledged."""
+
+    watermark: datetime
+    fingerprint: str
+    retry: frozenset[str] = frozenset()
+
+
+class WriteMarksMixin(StoreBase):
+    """Write marks and the records changed since one (see the module docstring)."""
+
+    def write_mark(self, job: str, destination: str, entity: str) -> WriteMark | None:
+        """The mark :meth:`set_write_mark` left, if any."""
+        mark = _one(write_marks, job, destination, entity)
+        retry = _one(write_retries, job, destination, entity)
+        with self._tx("read the write mark", read_only=True) as conn:
+            row = conn.execute(sa.select(write_marks).where(mark)).first()
+            if row is None:
+                return None
+            ids = conn.execute(sa.select(write_retries.c.record_id).where(retry)).scalars()
+            return WriteMark(row.watermark, row.fingerprint, frozenset(map(str, ids)))
+
+    def set_write_mark(
+        self, job: str, destination: str, entity: str, mark: WriteMark | None
+    ) -> None:
+        """Remember (or, with None, forget) the mark of ``job``'s passes to ``destination``."""
+        key = {"job": job, "destination": destination, "entity": entity}
+        with self._tx("store the write mark") as conn:
+            conn.execute(write_marks.delete().where(_one(write_marks, job, destination, entity)))
+            conn.execute(
+                write_retries.delete().where(_one(write_retries, job, destination, entity))
+            )
+            if mark is None:
+                return
+            row = {**key, "watermark": mark.watermark, "fingerprint": mark.fingerprint}
+            conn.execute(write_marks.insert(), row)
+            retries = [{"record_id": rid} for rid in sorted(mark.retry)]
+            executemany(conn, write_retries.insert(), key, retries)
+
+    def write_candidates(self, destination: str, entity: str, since: datetime) -> list[str]:
+        """Sorted ids of ``entity``'s records stored at or after ``since`` (tombstones
+        included), or whose ledger row for ``destination`` changed then, by the store's
+        clock; read through indexes, so it costs what changed."""
+        stored = sa.select(records.c.id).where(
+            records.c.entity == entity, records.c.updated_at >= since
+        )
+        ledger = sa.select(write_ledger.c.canonical_id).where(
+            write_ledger.c.destination == destination,
+            write_ledger.c.entity == entity,
+            write_ledger.c.written_at >= since,
+        )
+        found: set[str] = set()
+        with self._tx(f"read {entity} records changed since", read_only=True) as conn:
+            for query in (stored, ledger):
+                found.update(map(str, conn.execute(query).scalars()))
+        return sorted(found)
+
+
+def _one(table: sa.Table, job: str, destination: str, entity: str) -> sa.ColumnElement[bool]:
+    return sa.and_(table.c.job == job, table.c.destination == destination, table.c.entity == entity)
