@@ -59,7 +59,10 @@ def write_scope(
     why = _why_whole(mark, key, began)
     if mark is not None and why is None:
         since = mark.watermark - MARGIN
-        among = sorted({*store.write_candidates(destination, entity, since), *mark.retry})
+        changed = store.to_write_since(
+            destination, entity, fingerprint, include_tombstones=mirror, since=since
+        )
+        among = sorted({*changed, *mark.retry})
         live = store.count_records(entity)
         if 2 * len(among) <= live:
             return WriteScope(job, destination, entity, began, key, among, live)

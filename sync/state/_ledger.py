@@ -10,6 +10,7 @@ PHI is sealed, so opening one costs a decryption). The rest are compared by cont
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -173,20 +174,68 @@ class LedgerMixin(StoreBase):
                 return
             last = page[-1][0].id
 
+    def to_write_since(
+        self,
+        destination: str,
+        entity: str,
+        fingerprint: str,
+        *,
+        include_tombstones: bool,
+        since: datetime,
+    ) -> list[str]:
+        """Sorted ids of the records :meth:`records_to_write` lists, among those stored at
+        or after ``since`` and those whose ledger row for ``destination`` changed then, by
+        the store's clock (a write mark's candidates). Read through indexes on the change
+        times, so it costs what changed since."""
+        pending = _pending(fingerprint, include_tombstones)
+        stored = (
+            sa.select(records.c.id)
+            .select_from(_joined(destination))
+            .where(records.c.entity == entity, records.c.updated_at >= since, *pending)
+        )
+        by_ledger = write_ledger.join(
+            records,
+            sa.and_(
+                records.c.entity == write_ledger.c.entity,
+                records.c.id == write_ledger.c.canonical_id,
+            ),
+        )
+        changed = (
+            sa.select(records.c.id)
+            .select_from(by_ledger)
+            .where(
+                write_ledger.c.destination == destination,
+                write_ledger.c.entity == entity,
+                write_ledger.c.written_at >= since,
+                *pending,
+            )
+        )
+        found: set[str] = set()
+        with self._tx(f"read the {entity} records {destination} lacks", read_only=True) as conn:
+            for query in (stored, changed):
+                found.update(map(str, conn.execute(query).scalars()))
+        return sorted(found)
+
     def _to_write_query(
         self, destination: str, entity: str, fingerprint: str, include_tombstones: bool
     ) -> sa.Select[Any]:
-        written = write_ledger.c.canonical_id.is_not(None)
         query = (
             sa.select(records, write_ledger.c.content_hash)
             .select_from(_joined(destination))
-            .where(records.c.entity == entity, sa.not_(_acknowledged(fingerprint)))
+            .where(records.c.entity == entity, *_pending(fingerprint, include_tombstones))
         )
-        if include_tombstones:
-            query = query.where(sa.or_(records.c.tombstone.is_(False), written))
-        else:
-            query = query.where(records.c.tombstone.is_(False))
         return query.order_by(records.c.id)
+
+
+def _pending(fingerprint: str, include_tombstones: bool) -> list[sa.ColumnElement[bool]]:
+    """Not acknowledged at the stored version under ``fingerprint``; live, or a tombstone
+    the destination still holds when ``include_tombstones``."""
+    written = write_ledger.c.canonical_id.is_not(None)
+    live = records.c.tombstone.is_(False)
+    return [
+        sa.not_(_acknowledged(fingerprint)),
+        sa.or_(live, written) if include_tombstones else live,
+    ]
 
 
 def _joined(destination: str) -> sa.Join:

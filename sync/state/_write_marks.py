@@ -5,9 +5,9 @@ A pass over the write ledger's diff (:meth:`LedgerMixin.records_to_write`) reads
 entry per record of the entity. After a complete pass the writer leaves a *write mark*: the
 store's time when the pass began, a fingerprint of the mapping it wrote with, and the ids it
 left unacknowledged (rejected by the mapping or the destination, or not archived). Every
-record the diff would list next time is then among :meth:`WriteMarksMixin.write_candidates`
-since that time (stored since, or its ledger row for the destination changed since, by
-another job's pass say) or among those ids: the diff runs over them only. No PHI here.
+record the diff would list next time is then among :meth:`LedgerMixin.to_write_since` that
+time (stored since, or its ledger row for the destination changed since, by another job's
+pass say) or among those ids: the diff runs over them only. No PHI here.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from sync.state._base import StoreBase
 from sync.state._raw import executemany
-from sync.state._schema import records, write_ledger, write_marks, write_retries
+from sync.state._schema import write_marks, write_retries
 
 __all__ = ["WriteMark", "WriteMarksMixin"]
 
@@ -35,7 +35,7 @@ class WriteMark:
 
 
 class WriteMarksMixin(StoreBase):
-    """Write marks and the records changed since one (see the module docstring)."""
+    """Write marks (see the module docstring)."""
 
     def write_mark(self, job: str, destination: str, entity: str) -> WriteMark | None:
         """The mark :meth:`set_write_mark` left, if any."""
@@ -64,24 +64,6 @@ class WriteMarksMixin(StoreBase):
             conn.execute(write_marks.insert(), row)
             retries = [{"record_id": rid} for rid in sorted(mark.retry)]
             executemany(conn, write_retries.insert(), key, retries)
-
-    def write_candidates(self, destination: str, entity: str, since: datetime) -> list[str]:
-        """Sorted ids of ``entity``'s records stored at or after ``since`` (tombstones
-        included), or whose ledger row for ``destination`` changed then, by the store's
-        clock; read through indexes, so it costs what changed."""
-        stored = sa.select(records.c.id).where(
-            records.c.entity == entity, records.c.updated_at >= since
-        )
-        ledger = sa.select(write_ledger.c.canonical_id).where(
-            write_ledger.c.destination == destination,
-            write_ledger.c.entity == entity,
-            write_ledger.c.written_at >= since,
-        )
-        found: set[str] = set()
-        with self._tx(f"read {entity} records changed since", read_only=True) as conn:
-            for query in (stored, ledger):
-                found.update(map(str, conn.execute(query).scalars()))
-        return sorted(found)
 
 
 def _one(table: sa.Table, job: str, destination: str, entity: str) -> sa.ColumnElement[bool]:
