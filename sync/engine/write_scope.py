@@ -48,10 +48,18 @@ class WriteScope:
 
 
 def write_scope(
-    store: StateStore, job: str, destination: str, entity: str, fingerprint: str, mirror: bool
+    store: StateStore,
+    job: str,
+    destination: str,
+    entity: str,
+    fingerprint: str,
+    mirror: bool,
+    *,
+    live: int | None = None,
 ) -> WriteScope:
     """The scope of ``job``'s pass writing ``entity`` to ``destination`` with the mapping
-    whose fingerprint is ``fingerprint`` (``mirror``: tombstones are archived there)."""
+    whose fingerprint is ``fingerprint`` (``mirror``: tombstones are archived there;
+    ``live``: the entity's live records, counted here when None)."""
     began = store.now()
     key = _mark_fingerprint(fingerprint, mirror)
     whole = WriteScope(job, destination, entity, began, key)
@@ -63,7 +71,7 @@ def write_scope(
             destination, entity, fingerprint, include_tombstones=mirror, since=since
         )
         among = sorted({*changed, *mark.retry})
-        live = store.count_records(entity)
+        live = store.count_records(entity) if live is None else live
         if 2 * len(among) <= live:
             return WriteScope(job, destination, entity, began, key, among, live)
         why = f"{len(among)} of {live} {entity} records to look at"

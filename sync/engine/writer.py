@@ -25,7 +25,7 @@ from mapping.translate import to_native
 from sync.engine.fingerprint import ledger_hash, mapping_fingerprint, outbound_keys
 from sync.engine.phi import note_record
 from sync.engine.report import Reject, RunReport
-from sync.engine.write_scope import leave_mark, write_scope
+from sync.engine.write_scope import WriteScope, leave_mark, write_scope
 from sync.state import RecordErrorRow, StateStore, StoredRecord
 from sync.state._ledger import LedgerWrite
 from sync.state._records import NaturalKeyTaken
@@ -97,11 +97,17 @@ class DestinationWriter:
         em: EntityMapping,
         connector: Connector,
         heartbeat: Callable[[int], None],
+        *,
+        live: int | None = None,
     ) -> None:
+        """Write what ``dest`` lacks of ``entity`` (``live``: its live records, when the
+        caller counted them)."""
         fingerprint = mapping_fingerprint(em, self.ctx)
         self._dialect = connector.dialect
         failing = self.store.open_error_keys(self.report.job, dest, em.object)
-        scope = write_scope(self.store, self.report.job, dest, entity, fingerprint, self.mirror)
+        scope = write_scope(
+            self.store, self.report.job, dest, entity, fingerprint, self.mirror, live=live
+        )
         # Counted before writing: what is written now becomes acknowledged too. With a
         # scope, the live records it leaves out are acknowledged (write_scope's docstring).
         whole = scope.among is None
@@ -121,23 +127,32 @@ class DestinationWriter:
             listed += sum(not rec.tombstone for rec, _ in page)
             self._write_page(run, page, failing)
         if not whole:
-            acknowledged = scope.live - listed
-        # A record that failed before is acknowledged at its version when it was skipped
-        # above; open those few so their old errors are settled the usual way.
-        retried = self.store.get_records(entity, failing - seen) if failing - seen else {}
+            acknowledged = max(0, scope.live - listed)  # a record stored meanwhile
+        settled = self._retry_acknowledged(run, failing - seen)
+        self.report.count_written(dest, entity, "unchanged", acknowledged - settled)
+        self._finish(run, scope)
+
+    def _retry_acknowledged(self, run: _Pass, ids: set[str]) -> int:
+        """A record that failed before is acknowledged at its version when the diff skips
+        it: open those few so their old errors are settled the usual way; how many."""
+        retried = self.store.get_records(run.entity, ids) if ids else {}
         live = [rec for rec in retried.values() if not rec.tombstone]
         if live:
-            hashes = self.store.ledger_hashes(dest, entity, [r.id for r in live])
-            self._write_page(run, [(r, hashes.get(r.id)) for r in live], failing)
-        self.report.count_written(dest, entity, "unchanged", acknowledged - len(live))
+            hashes = self.store.ledger_hashes(run.dest, run.entity, [r.id for r in live])
+            self._write_page(run, [(r, hashes.get(r.id)) for r in live], ids)
+        return len(live)
+
+    def _finish(self, run: _Pass, scope: WriteScope) -> None:
+        """Write what is pending, note what was settled and current, archive, and leave
+        the mark the next pass follows (never for a plan)."""
         run.pending = self._checkpoint(run, run.pending)
         if not self.dry_run:
             if run.settled:
-                self.store.resolve_errors(self.report.job, dest, em.object, run.settled)
+                self.store.resolve_errors(self.report.job, run.dest, run.em.object, run.settled)
             if run.current:
-                self.store.note_current(dest, entity, run.current, fingerprint)
+                self.store.note_current(run.dest, run.entity, run.current, run.fingerprint)
         if run.archive:
-            self._archive(dest, entity, em, connector, run.archive)
+            self._archive(run.dest, run.entity, run.em, run.connector, run.archive)
         if not self.dry_run:
             leave_mark(self.store, scope, self._rejected)
 
