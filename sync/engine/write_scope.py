@@ -11,9 +11,14 @@ later if it was stored since, if its ledger row changed since (another job wrote
 another mapping), or if it was left unacknowledged; so the next pass diffs those only
 (:func:`write_scope`), and lists exactly what a whole pass would.
 
-A whole pass instead, logged with the reason: no mark (the first pass, or the last one did
-not finish), another mapping, the store's clock behind the mark, or more than half the
-records to look at.
+"Since" is by the stamps the store puts on records and ledger rows, which never go back: a
+process whose clock is behind stamps the latest stamp instead. A pass's start is taken as
+the latest stamp when it begins, so whatever the clocks of the processes sharing a store,
+a later change is stamped at or after it. The five minutes before
+(:data:`~sync.engine.outputs.MARGIN`) are looked at again, for transactions in flight.
+
+A whole pass instead, logged with the reason: no mark (no pass of the job finished yet),
+another mapping, or more than half the records to look at.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import hashlib
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
 from sync.engine.outputs import MARGIN
@@ -31,6 +36,8 @@ from sync.state import StateStore, WriteMark
 __all__ = ["WriteScope", "leave_mark", "write_scope"]
 
 log = logging.getLogger(__name__)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the mark of a table without a stamp yet
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,8 @@ class WriteScope:
     job: str
     destination: str
     entity: str
-    began: datetime
+    began: datetime  # as stamps on the records, and on the destination's ledger rows
+    written: datetime
     fingerprint: str
     among: list[str] | None = None
     live: int = 0
@@ -60,20 +68,23 @@ def write_scope(
     """The scope of ``job``'s pass writing ``entity`` to ``destination`` with the mapping
     whose fingerprint is ``fingerprint`` (``mirror``: tombstones are archived there;
     ``live``: the entity's live records, counted here when None)."""
-    began = store.now()
+    # Stamps never go back (a process whose clock is behind stamps the latest stamp), so
+    # every change from now on is stamped at or after the latest stamp: whatever the clocks.
+    began = store.latest_change(entity) or _EPOCH
+    written = store.latest_write(destination, entity) or _EPOCH
     key = _mark_fingerprint(fingerprint, mirror)
-    whole = WriteScope(job, destination, entity, began, key)
+    whole = WriteScope(job, destination, entity, began, written, key)
     mark = store.write_mark(job, destination, entity)
-    why = _why_whole(mark, key, began)
+    why = _why_whole(mark, key)
     if mark is not None and why is None:
-        since = mark.watermark - MARGIN
         changed = store.to_write_since(
-            destination, entity, fingerprint, include_tombstones=mirror, since=since
-        )
+            destination, entity, fingerprint, include_tombstones=mirror,
+            since=mark.watermark - MARGIN, written_since=mark.ledger_watermark - MARGIN,
+        )  # fmt: skip
         among = sorted({*changed, *mark.retry})
         live = store.count_records(entity) if live is None else live
         if 2 * len(among) <= live:
-            return WriteScope(job, destination, entity, began, key, among, live)
+            return WriteScope(job, destination, entity, began, written, key, among, live)
         why = f"{len(among)} of {live} {entity} records to look at"
     log.info("writes of %s to %s looked at every record: %s", entity, destination, why)
     return whole
@@ -82,17 +93,15 @@ def write_scope(
 def leave_mark(store: StateStore, scope: WriteScope, unacknowledged: Collection[str]) -> None:
     """After a complete pass of ``scope``: the next pass diffs what changed since it began,
     and the ids it left ``unacknowledged``."""
-    mark = WriteMark(scope.began, scope.fingerprint, frozenset(unacknowledged))
+    mark = WriteMark(scope.began, scope.written, scope.fingerprint, frozenset(unacknowledged))
     store.set_write_mark(scope.job, scope.destination, scope.entity, mark)
 
 
-def _why_whole(mark: WriteMark | None, key: str, began: datetime) -> str | None:
+def _why_whole(mark: WriteMark | None, key: str) -> str | None:
     if mark is None:
         return "no write mark yet (no pass of this job has finished)"
     if mark.fingerprint != key:
         return "the mapping, the archiving of deletions or refsync's version changed"
-    if began < mark.watermark:
-        return "the state store's clock is behind the last pass's start"
     return None
 
 

@@ -54,6 +54,18 @@ class StoreBase:
             raise StateError("the state store's clock returned a naive datetime; make it UTC-aware")
         return now
 
+    def _stamp(
+        self, conn: Connection, column: sa.ColumnElement[Any], where: sa.ColumnElement[bool]
+    ) -> datetime:
+        """The time to stamp on rows changed now: the clock, or the latest stamp already
+        on the rows ``where`` selects when the clock is behind it. Stamps never go back, so
+        a process with a slow clock cannot change a row "before" a mark another process
+        left (write marks and people marks list the rows stamped since); one indexed
+        lookup."""
+        now = self._now()
+        latest = conn.execute(sa.select(sa.func.max(column)).where(where)).scalar()
+        return latest if latest is not None and latest > now else now
+
     def _current(self) -> Connection | None:
         return getattr(self._local, "conn", None)
 

@@ -67,12 +67,8 @@ class LedgerMixin(StoreBase):
         """Remember ``(canonical_id, content_hash, native_id[, record_version])`` as written
         to ``destination`` by the mapping whose fingerprint is ``fingerprint``."""
         latest = {row[0]: LedgerWrite(*row) for row in rows}
-        constants = {
-            "destination": destination,
-            "entity": entity,
-            "written_at": self._now(),
-            "run_id": run_id,
-        }
+        mine = sa.and_(write_ledger.c.destination == destination, write_ledger.c.entity == entity)
+        constants: dict[str, Any] = {"destination": destination, "entity": entity, "run_id": run_id}
         params = [
             {
                 "canonical_id": cid,
@@ -85,9 +81,20 @@ class LedgerMixin(StoreBase):
         ]
         with self._tx(f"record writes to {destination}") as conn:
             if params:
+                constants["written_at"] = self._stamp(conn, write_ledger.c.written_at, mine)
                 columns = [*constants, *params[0]]
                 statement = upsert_statement(conn.dialect, write_ledger, columns, _LEDGER_KEY)
                 executemany(conn, statement, constants, params)
+
+    def latest_write(self, destination: str, entity: str) -> datetime | None:
+        """The latest time stamped on a ledger row of ``destination``'s ``entity``
+        records (stamps never go back; see :meth:`PeopleMixin.latest_change`)."""
+        query = sa.select(sa.func.max(write_ledger.c.written_at)).where(
+            write_ledger.c.destination == destination, write_ledger.c.entity == entity
+        )
+        with self._tx(f"read when {destination} was last written", read_only=True) as conn:
+            latest: datetime | None = conn.execute(query).scalar()
+            return latest
 
     def note_current(
         self, destination: str, entity: str, versions: Mapping[str, int], fingerprint: str
@@ -101,11 +108,10 @@ class LedgerMixin(StoreBase):
                 write_ledger.c.entity == entity,
                 write_ledger.c.canonical_id == sa.bindparam("b_id"),
             )
-            .values(
-                record_version=sa.bindparam("b_version"),
-                mapping_fingerprint=fingerprint,
-                written_at=self._now(),  # a changed row: write_candidates finds it
-            )
+            # written_at stays: the row already held this mapping's content hash, so it
+            # was acknowledged under no other mapping before and is under none now; no
+            # other job's write mark needs to look at it again (see to_write_since)
+            .values(record_version=sa.bindparam("b_version"), mapping_fingerprint=fingerprint)
         )
         params = [{"b_id": cid, "b_version": v} for cid, v in versions.items()]
         with self._tx(f"update the write ledger of {destination}") as conn:
@@ -182,11 +188,12 @@ class LedgerMixin(StoreBase):
         *,
         include_tombstones: bool,
         since: datetime,
+        written_since: datetime,
     ) -> list[str]:
         """Sorted ids of the records :meth:`records_to_write` lists, among those stored at
-        or after ``since`` and those whose ledger row for ``destination`` changed then, by
-        the store's clock (a write mark's candidates). Read through indexes on the change
-        times, so it costs what changed since."""
+        or after ``since`` and those whose ledger row for ``destination`` was written at or
+        after ``written_since``, by the stamps the store put on them (a write mark's
+        candidates). Read through indexes on the stamps, so it costs what changed since."""
         pending = _pending(fingerprint, include_tombstones)
         stored = (
             sa.select(records.c.id)
@@ -206,7 +213,7 @@ class LedgerMixin(StoreBase):
             .where(
                 write_ledger.c.destination == destination,
                 write_ledger.c.entity == entity,
-                write_ledger.c.written_at >= since,
+                write_ledger.c.written_at >= written_since,
                 *pending,
             )
         )

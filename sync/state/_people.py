@@ -47,6 +47,15 @@ class PeopleMixin(StoreBase):
         """The store's clock (the time it stamps on records it stores)."""
         return self._now()
 
+    def latest_change(self, entity: str) -> datetime | None:
+        """The latest time stamped on a record of ``entity`` (stamps never go back, see
+        ``StoreBase._stamp``): a mark at the earlier of this and the clock is one every
+        later change is stamped at or after, whatever the clocks of the processes."""
+        query = sa.select(sa.func.max(records.c.updated_at)).where(records.c.entity == entity)
+        with self._tx(f"read when {entity} records last changed", read_only=True) as conn:
+            latest: datetime | None = conn.execute(query).scalar()
+            return latest
+
     def changed_since(
         self, entity: str, since: datetime, *, seen_by: str | None = None
     ) -> list[str]:

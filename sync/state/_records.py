@@ -149,7 +149,6 @@ class RecordsMixin(StoreBase):
         incoming = _dedupe(items)
         if not incoming:
             return PutResult()
-        now = self._now()
         with self._tx(f"store {entity} records") as conn:
             known = {i: r for i, r in (read or {}).items() if i in incoming}
             existing = known | self._current_state(conn, entity, incoming.keys() - known.keys())
@@ -166,11 +165,15 @@ class RecordsMixin(StoreBase):
                     "tombstone": tombstone,
                 }
                 if old is None:
-                    inserts.append({**row, "version": 1, "updated_at": now})
+                    inserts.append({**row, "version": 1})
                 elif (old.data, old.tombstone) != (data, tombstone):
-                    updates.append({**row, "version": old.version + 1, "updated_at": now})
+                    updates.append({**row, "version": old.version + 1})
                 else:
                     unchanged += 1
+            if inserts or updates:
+                now = self._stamp(conn, records.c.updated_at, records.c.entity == entity)
+                for changed in (*inserts, *updates):
+                    changed["updated_at"] = now
             self._reindex_keys(conn, entity, existing, inserts + updates)
             if inserts:
                 conn.execute(records.insert(), inserts)

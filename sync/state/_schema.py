@@ -294,6 +294,7 @@ write_marks = sa.Table(
     sa.Column("destination", sa.String(_NAME), primary_key=True),
     sa.Column("entity", sa.String(_ENTITY), primary_key=True),
     sa.Column("watermark", UtcDateTime, nullable=False),
+    sa.Column("ledger_watermark", UtcDateTime, nullable=False),
     sa.Column("fingerprint", sa.String(64), nullable=False),
 )
 

@@ -2,12 +2,13 @@
 one lists only what changed since.
 
 A pass over the write ledger's diff (:meth:`LedgerMixin.records_to_write`) reads an index
-entry per record of the entity. After a complete pass the writer leaves a *write mark*: the
-store's time when the pass began, a fingerprint of the mapping it wrote with, and the ids it
-left unacknowledged (rejected by the mapping or the destination, or not archived). Every
-record the diff would list next time is then among :meth:`LedgerMixin.to_write_since` that
-time (stored since, or its ledger row for the destination changed since, by another job's
-pass say) or among those ids: the diff runs over them only. No PHI here.
+entry per record of the entity. After a complete pass the writer leaves a *write mark*: when
+the pass began (as stamps on the records and on the ledger rows), a fingerprint of the
+mapping it wrote with, and the ids it left unacknowledged (rejected by the mapping or the
+destination, or not archived). Every record the diff would list next time is then among
+:meth:`LedgerMixin.to_write_since` those stamps (stored since, or its ledger row for the
+destination written since, by another job's pass say) or among those ids: the diff runs
+over them only. No PHI here.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ __all__ = ["WriteMark", "WriteMarksMixin"]
 
 @dataclass(frozen=True)
 class WriteMark:
-    """When a job's last complete write pass to a destination entity began, the fingerprint
-    it wrote with, and the ids it left unacknowledged."""
+    """When a job's last complete write pass to a destination entity began, as a stamp on
+    the records (``watermark``) and on the destination's ledger rows (``ledger_watermark``),
+    the fingerprint it wrote with, and the ids it left unacknowledged."""
 
     watermark: datetime
+    ledger_watermark: datetime
     fingerprint: str
     retry: frozenset[str] = frozenset()
 
@@ -46,7 +49,8 @@ class WriteMarksMixin(StoreBase):
             if row is None:
                 return None
             ids = conn.execute(sa.select(write_retries.c.record_id).where(retry)).scalars()
-            return WriteMark(row.watermark, row.fingerprint, frozenset(map(str, ids)))
+            retried = frozenset(map(str, ids))
+            return WriteMark(row.watermark, row.ledger_watermark, row.fingerprint, retried)
 
     def set_write_mark(
         self, job: str, destination: str, entity: str, mark: WriteMark | None
@@ -60,7 +64,12 @@ class WriteMarksMixin(StoreBase):
             )
             if mark is None:
                 return
-            row = {**key, "watermark": mark.watermark, "fingerprint": mark.fingerprint}
+            row = {
+                **key,
+                "watermark": mark.watermark,
+                "ledger_watermark": mark.ledger_watermark,
+                "fingerprint": mark.fingerprint,
+            }
             conn.execute(write_marks.insert(), row)
             retries = [{"record_id": rid} for rid in sorted(mark.retry)]
             executemany(conn, write_retries.insert(), key, retries)

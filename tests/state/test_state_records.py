@@ -245,9 +245,10 @@ def test_records_the_caller_read_are_not_read_again_and_their_version_is_still_c
         )
     assert (result.updated, result.unchanged, result.inserted) == (["p1"], 1, ["p3"])
     assert store.get_record("partner", "p1").version == 2
-    # p1 and p2 came from ``read``: only the unknown p3 was looked up.
+    # p1 and p2 came from ``read``: only the unknown p3 was looked up (besides the latest
+    # stamp, one indexed max(): stamps never go back).
     lookups = [s for s in statements.statements if s.lstrip().upper().startswith("SELECT")]
-    assert len([s for s in lookups if "FROM records" in s]) == 1
+    assert len([s for s in lookups if "FROM records" in s and "max(" not in s]) == 1
 
     stale = store.get_records("partner", ["p1"])
     open_store().put_records("partner", [("p1", {"name": "theirs"}, False)])

@@ -11,7 +11,9 @@ from sync.state._ledger import LedgerWrite
 
 
 def _since(store: StateStore, since: Any, *, tombstones: bool = False, fp: str = "f1") -> list[str]:
-    return store.to_write_since("crm", "referral", fp, include_tombstones=tombstones, since=since)
+    return store.to_write_since(
+        "crm", "referral", fp, include_tombstones=tombstones, since=since, written_since=since
+    )
 
 
 def _ack(store: StateStore, *ids: str, fp: str = "f1", dest: str = "crm") -> None:
@@ -24,18 +26,19 @@ def test_a_write_mark_is_kept_per_job_destination_and_entity_with_its_retries(
     store: StateStore, clock: Any
 ) -> None:
     assert store.write_mark("j", "crm", "referral") is None
-    mark = WriteMark(clock.now, "f" * 64, frozenset({"r2", "r1"}))
+    mark = WriteMark(clock.now, clock.now, "f" * 64, frozenset({"r2", "r1"}))
     store.set_write_mark("j", "crm", "referral", mark)
-    store.set_write_mark("k", "crm", "referral", WriteMark(clock.now, "0" * 64))
+    store.set_write_mark("k", "crm", "referral", WriteMark(clock.now, clock.now, "0" * 64))
     assert store.write_mark("j", "crm", "referral") == mark
     assert store.write_mark("j", "crm", "partner") is None
     assert store.write_mark("j", "other", "referral") is None
-    replaced = WriteMark(clock.now + timedelta(hours=1), "f" * 64, frozenset({"r3"}))
+    later = clock.now + timedelta(hours=1)
+    replaced = WriteMark(later, clock.now, "f" * 64, frozenset({"r3"}))
     store.set_write_mark("j", "crm", "referral", replaced)
     assert store.write_mark("j", "crm", "referral") == replaced
     store.set_write_mark("j", "crm", "referral", None)
     assert store.write_mark("j", "crm", "referral") is None
-    assert store.write_mark("k", "crm", "referral") == WriteMark(clock.now, "0" * 64)
+    assert store.write_mark("k", "crm", "referral") == WriteMark(clock.now, clock.now, "0" * 64)
 
 
 def test_records_a_destination_lacks_are_found_among_those_stored_since_a_time(

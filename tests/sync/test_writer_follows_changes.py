@@ -1,9 +1,9 @@
 """A write pass after a complete one diffs only the records that can have changed since (its
 write mark's candidates), and lists, writes, counts and acknowledges exactly what a pass over
 every record does: two jobs with different mappings on one destination, edits, hub-only
-changes, deletions archived or not, records the destination refuses, clocks that jump and go
-back. Through a fake connector and real SQLite state stores (the oracle: the same steps on a
-store whose passes are forced whole)."""
+changes, deletions archived or not, records the destination refuses, clocks that jump, go
+back or run slow. Through a fake connector and real SQLite state stores (the oracle: the
+same steps on a store whose passes are forced whole)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from sync.engine.fingerprint import mapping_fingerprint
 from sync.engine.report import RunReport
 from sync.engine.write_scope import write_scope
 from sync.engine.writer import DestinationWriter
-from sync.state import StateStore
+from sync.state import StateStore, WriteMark
 from tests.sync.test_writer_chunks import MAPPING, _FakeCrm
 
 IDS = [f"par_{i:03d}" for i in range(40)]
@@ -157,7 +157,7 @@ class _Passes(RuleBasedStateMachine):
     def destination_refuses(self, ids: list[str]) -> None:
         self.refused = set(ids)
 
-    @rule(minutes=st.sampled_from([1, 4, 6, 90, 60 * 30, -60]))
+    @rule(minutes=st.sampled_from([1, 4, 6, 90, 60 * 30, -60, -60 * 30]))
     def clock_moves(self, minutes: int) -> None:
         self.clock.now += timedelta(minutes=minutes)
 
@@ -236,17 +236,30 @@ def test_another_jobs_write_with_another_mapping_is_seen_through_the_ledger(stor
     assert sent == IDS[:4]
 
 
-def test_a_pass_is_whole_when_the_mapping_changes_or_the_clock_goes_back(store, clock):
+def test_a_change_by_a_process_whose_clock_is_behind_is_still_looked_at(store, clock):
     _pass(store, "j", set())
-    clock.now -= timedelta(minutes=1)
-    assert _scope_of(store) is None
+    clock.now += timedelta(hours=2)
+    store.put_records("partner", [("par_001", {"id": "par_001", "name": "Renamed"}, False)])
+    _pass(store, "j", set())
+    clock.now += timedelta(hours=1)
+    _pass(store, "j", set())  # nothing to write; its mark is the stamps of par_001
+    clock.now -= timedelta(hours=6)  # another process, its clock six hours slow
+    store.put_records("partner", [("par_009", {"id": "par_009", "name": "Renamed"}, False)])
+    _pass(store, "k", set(IDS[1:]))  # writes par_000 with its own mapping
+    clock.now += timedelta(hours=8)
+    assert _scope_of(store) == ["par_000", "par_009"]
+
+
+def test_a_pass_is_whole_when_the_mapping_changes(store, clock):
+    _pass(store, "j", set())
     clock.now += timedelta(hours=1)
     assert _scope_of(store) == []
     assert _scope_of(store, "k") is None  # job k never finished a pass
     other = ("j", "crm", "partner")
     mark = store.write_mark(*other)
     assert mark is not None
-    store.set_write_mark(*other, type(mark)(mark.watermark, "another mapping", mark.retry))
+    moved = WriteMark(mark.watermark, mark.ledger_watermark, "another mapping", mark.retry)
+    store.set_write_mark(*other, moved)
     assert _scope_of(store) is None
 
 

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("destination", sa.String(100), nullable=False),
         sa.Column("entity", sa.String(40), nullable=False),
         sa.Column("watermark", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ledger_watermark", sa.DateTime(timezone=True), nullable=False),
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("job", "destination", "entity", name="pk_write_marks"),
     )
