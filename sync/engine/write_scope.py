@@ -13,9 +13,11 @@ another mapping), or if it was left unacknowledged; so the next pass diffs those
 
 "Since" is by the stamps the store puts on records and ledger rows, which never go back: a
 process whose clock is behind stamps the latest stamp instead. A pass's start is taken as
-the latest stamp when it begins, so whatever the clocks of the processes sharing a store,
-a later change is stamped at or after it. The five minutes before
-(:data:`~sync.engine.outputs.MARGIN`) are looked at again, for transactions in flight.
+the latest stamp when it begins, so whatever the clocks of the processes sharing a store, a
+later change is stamped at or after it; or, when earlier, five minutes
+(:data:`~sync.engine.outputs.MARGIN`) before its clock, so a change stamped just before the
+pass began but committed after it read is looked at next time. (A bulk load long ago is not
+looked at again: only its last stamp is.)
 
 A whole pass instead, logged with the reason: no mark (no pass of the job finished yet),
 another mapping, or more than half the records to look at.
@@ -68,10 +70,12 @@ def write_scope(
     """The scope of ``job``'s pass writing ``entity`` to ``destination`` with the mapping
     whose fingerprint is ``fingerprint`` (``mirror``: tombstones are archived there;
     ``live``: the entity's live records, counted here when None)."""
-    # Stamps never go back (a process whose clock is behind stamps the latest stamp), so
-    # every change from now on is stamped at or after the latest stamp: whatever the clocks.
-    began = store.latest_change(entity) or _EPOCH
-    written = store.latest_write(destination, entity) or _EPOCH
+    # Stamps never go back (a process whose clock is behind stamps the latest stamp), so a
+    # change from now on is stamped at or after the latest stamp, whatever the clocks; one
+    # stamped a little before now and committed after this pass read is within the margin.
+    clock = store.now() - MARGIN
+    began = min(store.latest_change(entity) or _EPOCH, clock)
+    written = min(store.latest_write(destination, entity) or _EPOCH, clock)
     key = _mark_fingerprint(fingerprint, mirror)
     whole = WriteScope(job, destination, entity, began, written, key)
     mark = store.write_mark(job, destination, entity)
@@ -79,7 +83,7 @@ def write_scope(
     if mark is not None and why is None:
         changed = store.to_write_since(
             destination, entity, fingerprint, include_tombstones=mirror,
-            since=mark.watermark - MARGIN, written_since=mark.ledger_watermark - MARGIN,
+            since=mark.watermark, written_since=mark.ledger_watermark,
         )  # fmt: skip
         among = sorted({*changed, *mark.retry})
         live = store.count_records(entity) if live is None else live

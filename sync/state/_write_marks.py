@@ -27,9 +27,10 @@ __all__ = ["WriteMark", "WriteMarksMixin"]
 
 @dataclass(frozen=True)
 class WriteMark:
-    """When a job's last complete write pass to a destination entity began, as a stamp on
-    the records (``watermark``) and on the destination's ledger rows (``ledger_watermark``),
-    the fingerprint it wrote with, and the ids it left unacknowledged."""
+    """From which stamp on the records (``watermark``) and on the destination's ledger rows
+    (``ledger_watermark``) a job's next write pass to a destination entity looks at what
+    changed (when its last complete pass began), the fingerprint it wrote with, and the ids
+    it left unacknowledged."""
 
     watermark: datetime
     ledger_watermark: datetime

@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from sync.engine.write_scope import leave_mark, write_scope
 from sync.state import StateStore, WriteMark
 from sync.state._ledger import LedgerWrite
 
@@ -69,3 +72,29 @@ def test_records_whose_ledger_row_changed_since_a_time_are_found_too(
     _ack(store, "r3")  # written again as f1 shapes it: still acknowledged
     assert _since(store, mark) == ["r1"]
     assert _since(store, mark, fp="f2") == ["r3"]  # f2 wrote r1; r0 and r2 changed before
+
+
+@pytest.mark.postgres
+def test_a_change_in_flight_while_a_pass_begins_is_looked_at_by_the_next_pass(
+    pg_url: str, clock: Any
+) -> None:
+    # PostgreSQL: two writers at once. A change is stamped, another process commits a later
+    # one, a pass begins and reads; only then does the first change commit.
+    store, other = (StateStore.open(pg_url, clock=clock) for _ in range(2))
+    store.put_records("referral", [(f"r{n}", {"n": n}, False) for n in range(4)])
+    _ack(store, "r0", "r1", "r2", "r3")
+    clock.advance(3600)
+    scope = write_scope(store, "j", "crm", "referral", "f1", False, live=4)
+    leave_mark(store, scope, ())
+    clock.advance(3600)
+    with store.session():
+        store.put_records("referral", [("r1", {"n": 10}, False)])  # stamped now, in flight
+        clock.advance(30)
+        other.put_records("referral", [("r2", {"n": 20}, False)])  # committed, stamped later
+        _ack(other, "r2")
+        clock.advance(30)
+        began = write_scope(other, "j", "crm", "referral", "f1", False, live=4)
+        assert began.among == []  # r2 is acknowledged; r1 is not visible yet
+        leave_mark(other, began, ())
+    clock.advance(3600)
+    assert write_scope(other, "j", "crm", "referral", "f1", False, live=4).among == ["r1"]
