@@ -20,7 +20,8 @@ pass began but committed after it read is looked at next time. (A bulk load long
 looked at again: only its last stamp is.)
 
 A whole pass instead, logged with the reason: no mark (no pass of the job finished yet),
-another mapping, or more than half the records to look at.
+another mapping, a bulk change since (:data:`BULK`), or more than half the records to look
+at.
 """
 
 from __future__ import annotations
@@ -35,11 +36,17 @@ from importlib.metadata import PackageNotFoundError, version
 from sync.engine.outputs import MARGIN
 from sync.state import StateStore, WriteMark
 
-__all__ = ["WriteScope", "leave_mark", "write_scope"]
+__all__ = ["BULK", "WriteScope", "leave_mark", "write_scope"]
 
 log = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the mark of a table without a stamp yet
+
+BULK = 10_000
+"""Right after a bulk change (a run moments after a first sync, say) most rows are stamped
+since the mark, and one scan in id order costs less than joining each: a pass is whole when
+more records and ledger rows are stamped since than there are live records, and more than
+this many (below it, joining them is cheap whatever the ratio)."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +73,12 @@ def write_scope(
     mirror: bool,
     *,
     live: int | None = None,
+    bulk: int = BULK,
 ) -> WriteScope:
     """The scope of ``job``'s pass writing ``entity`` to ``destination`` with the mapping
     whose fingerprint is ``fingerprint`` (``mirror``: tombstones are archived there;
-    ``live``: the entity's live records, counted here when None)."""
+    ``live``: the entity's live records, counted here when None; ``bulk``: see
+    :data:`BULK`)."""
     # Stamps never go back (a process whose clock is behind stamps the latest stamp), so a
     # change from now on is stamped at or after the latest stamp, whatever the clocks; one
     # stamped a little before now and committed after this pass read is within the margin.
@@ -77,21 +86,38 @@ def write_scope(
     began = min(store.latest_change(entity) or _EPOCH, clock)
     written = min(store.latest_write(destination, entity) or _EPOCH, clock)
     key = _mark_fingerprint(fingerprint, mirror)
-    whole = WriteScope(job, destination, entity, began, written, key)
     mark = store.write_mark(job, destination, entity)
     why = _why_whole(mark, key)
     if mark is not None and why is None:
-        changed = store.to_write_since(
-            destination, entity, fingerprint, include_tombstones=mirror,
-            since=mark.watermark, written_since=mark.ledger_watermark,
-        )  # fmt: skip
-        among = sorted({*changed, *mark.retry})
         live = store.count_records(entity) if live is None else live
-        if 2 * len(among) <= live:
+        among, why = _among(store, mark, (destination, entity, fingerprint), mirror, live, bulk)
+        if among is not None:
             return WriteScope(job, destination, entity, began, written, key, among, live)
-        why = f"{len(among)} of {live} {entity} records to look at"
     log.info("writes of %s to %s looked at every record: %s", entity, destination, why)
-    return whole
+    return WriteScope(job, destination, entity, began, written, key)
+
+
+def _among(
+    store: StateStore,
+    mark: WriteMark,
+    of: tuple[str, str, str],
+    mirror: bool,
+    live: int,
+    bulk: int,
+) -> tuple[list[str] | None, str]:
+    """The ids to diff since ``mark``, or None and why every record is diffed instead."""
+    destination, entity, fingerprint = of
+    since = {"since": mark.watermark, "written_since": mark.ledger_watermark}
+    stamped = store.stamped_since(destination, entity, **since)
+    if stamped > max(live, bulk):
+        return None, f"{stamped:,} records and ledger rows stamped since the last pass"
+    changed = store.to_write_since(
+        destination, entity, fingerprint, include_tombstones=mirror, **since
+    )
+    among = sorted({*changed, *mark.retry})
+    if 2 * len(among) > live:
+        return None, f"{len(among):,} of {live:,} {entity} records to look at"
+    return among, ""
 
 
 def leave_mark(store: StateStore, scope: WriteScope, unacknowledged: Collection[str]) -> None:

@@ -180,6 +180,23 @@ class LedgerMixin(StoreBase):
                 return
             last = page[-1][0].id
 
+    def stamped_since(
+        self, destination: str, entity: str, *, since: datetime, written_since: datetime
+    ) -> int:
+        """How many of ``entity``'s records are stamped at or after ``since``, plus how
+        many of its ledger rows for ``destination`` at or after ``written_since``: what
+        :meth:`to_write_since` would join, counted from the stamp indexes alone."""
+        stored = sa.select(sa.func.count()).where(
+            records.c.entity == entity, records.c.updated_at >= since
+        )
+        written = sa.select(sa.func.count()).where(
+            write_ledger.c.destination == destination,
+            write_ledger.c.entity == entity,
+            write_ledger.c.written_at >= written_since,
+        )
+        with self._tx(f"count the {entity} records stamped since", read_only=True) as conn:
+            return sum(int(conn.execute(query).scalar_one()) for query in (stored, written))
+
     def to_write_since(
         self,
         destination: str,

@@ -263,6 +263,20 @@ def test_a_pass_is_whole_when_the_mapping_changes(store, clock):
     assert _scope_of(store) is None
 
 
+def test_the_pass_right_after_a_bulk_change_is_whole_one_scan_costs_less(store, clock, caplog):
+    _pass(store, "j", set())  # wrote all 40 after its mark: 80 rows stamped since
+    clock.now += timedelta(minutes=1)
+    em, mirror = JOBS["j"]
+    fingerprint = mapping_fingerprint(em, TransformContext())
+    with caplog.at_level("INFO", logger="sync.engine.write_scope"):
+        assert write_scope(store, "j", "crm", "partner", fingerprint, mirror, bulk=80).among == []
+        assert write_scope(store, "j", "crm", "partner", fingerprint, mirror, bulk=0).among is None
+    assert caplog.messages == [
+        "writes of partner to crm looked at every record: "
+        "80 records and ledger rows stamped since the last pass"
+    ]
+
+
 def test_a_plan_leaves_no_mark(store):
     writer = DestinationWriter(
         store, RunReport(job="j"), TransformContext(), store.session, 1, dry_run=True,
