@@ -21,7 +21,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from connectors.base import WriteResult
 from mapping.errors import RecordError
-from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from sync.engine.fingerprint import mapping_fingerprint
 from sync.engine.report import RunReport
@@ -29,18 +28,9 @@ from sync.engine.write_scope import write_scope
 from sync.engine.writer import DestinationWriter
 from sync.state import StateStore, WriteMark
 from tests.sync.test_writer_chunks import MAPPING, _FakeCrm
+from tests.sync.test_writer_skips_acknowledged import WITH_PHONE
 
 IDS = [f"par_{i:03d}" for i in range(40)]
-WITH_PHONE = EntityMapping.model_validate(
-    {
-        "object": "Partner",
-        "key": "ext_id",
-        "fields": [
-            {"canonical": "name", "native": "Name"},
-            {"canonical": "phone", "native": "Phone"},
-        ],
-    }
-).for_entity("partner")
 # job -> (mapping, archive deletions)
 JOBS = {"j": (MAPPING, True), "k": (WITH_PHONE, False)}
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
