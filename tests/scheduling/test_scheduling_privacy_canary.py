@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 from scheduling_support import make_connector
@@ -40,6 +41,16 @@ FHIR_BUNDLE = {
                       "participant": [{"actor": {"display": NAMES[1]}, "status": "accepted"}]}},
     ],
 }  # fmt: skip
+
+
+def _leaked(text: str) -> list[str]:
+    """The planted values in ``text``. A number counts only where no hex digit runs into it:
+    a bookmark's nanosecond mtime or a keyed digest holds "1937" by chance now and then, but a
+    leaked birth year or MRN stands apart from its neighbours."""
+    return [
+        s for s in PLANTED
+        if (re.search(rf"(?<![0-9a-fA-F]){s}(?![0-9a-fA-F])", text) if s.isdigit() else s in text)
+    ]  # fmt: skip
 
 
 def _everything(result_pages, caplog) -> str:
@@ -74,15 +85,14 @@ def test_planted_phi_never_appears_in_csv_records_rejects_or_logs(exports, caplo
     pages = _read(exports / "canary.csv", caplog, preset="epic_cadence")
     assert sum(len(p.records) for p in pages) == 2 and sum(len(p.rejects) for p in pages) == 2
     text = _everything(pages, caplog)
-    leaked = [s for s in PLANTED if s in text]
-    assert leaked == []
+    assert _leaked(text) == []
 
 
 def test_planted_phi_never_appears_in_fhir_records_rejects_or_logs(exports, caplog):
     pages = _read(exports / "fhir", caplog, format="fhir")
     assert sum(len(p.records) for p in pages) == 1 and sum(len(p.rejects) for p in pages) == 1
     text = _everything(pages, caplog)
-    assert [s for s in PLANTED if s in text] == []
+    assert _leaked(text) == []
 
 
 def test_record_ids_carry_no_dates_of_service(exports, caplog):
@@ -102,7 +112,7 @@ def test_with_passthrough_on_the_same_values_do_appear(exports, caplog):
     records = [r.fields for p in pages for r in p.records]
     assert records[0]["mrn"] == MRNS[0] and records[0]["patient_name"] == NAMES[0]
     assert records[0]["birth_date"].isoformat() == BIRTHS[0]
-    assert MRNS[0] in _everything(pages, caplog)
+    assert MRNS[0] in _leaked(_everything(pages, caplog))
 
 
 def test_phi_fields_are_not_even_described_unless_passed_through(exports):
