@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import orjson
@@ -22,7 +24,7 @@ from mapping.spec import EntityMapping
 from mapping.transforms import TransformContext
 from sync.state._engine import plain_json
 
-__all__ = ["ledger_hash", "mapping_fingerprint", "outbound_keys"]
+__all__ = ["code_version", "ledger_hash", "mapping_fingerprint", "outbound_keys"]
 
 
 _CACHE: dict[tuple[int, str], tuple[EntityMapping, str]] = {}
@@ -41,6 +43,16 @@ def outbound_keys(em: EntityMapping) -> frozenset[str]:
         _KEYS.clear()
     _KEYS[id(em)] = (em, frozenset(keys))
     return frozenset(keys)
+
+
+@cache
+def code_version() -> str:
+    """refsync's installed version ("unknown" run from a checkout): part of the marks'
+    fingerprints, so a new version starts from a whole pass."""
+    try:
+        return version("refsync")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def mapping_fingerprint(em: EntityMapping, ctx: TransformContext) -> str:

@@ -26,7 +26,6 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from connectors.base import (
     PeopleLists,
 )
 from mapping.model import Clinician, Partner, QualifiedReferralDefinition, Referral, Stage
+from sync.engine.fingerprint import code_version
 from sync.engine.matching import PatientMatcher
 from sync.state import Mention, PeopleMark, StateStore
 
@@ -188,12 +188,8 @@ def _mentions(records: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Mention]
 
 def _fingerprint(definitions: Iterable[QualifiedReferralDefinition], contacts: Contacts) -> str:
     """What the rows depend on besides the referrals and the time."""
-    try:
-        code = version("refsync")
-    except PackageNotFoundError:  # run from a checkout
-        code = "unknown"
     parts = {
-        "code": code,
+        "code": code_version(),
         "definitions": [d.model_dump(mode="json") for d in definitions],
         "partners": {i: p.model_dump(mode="json") for i, p in contacts.partners.items()},
         "clinicians": {i: c.model_dump(mode="json") for i, c in contacts.clinicians.items()},

@@ -4,8 +4,8 @@ mark holds, only those that can have changed since its last complete pass.
 The write ledger's diff (:meth:`~sync.state.StateStore.records_to_write`) skips in SQL every
 record the destination acknowledged at its stored version, but it still reads an index entry
 per record: at a million referrals that is most of a run that changed a thousand. After a
-complete pass the writer leaves a *write mark* (:func:`leave_mark`): the store's time when
-the pass began, a fingerprint of the mapping (and of whether tombstones are archived, and
+complete pass the writer leaves a *write mark* (:func:`leave_mark`): when the pass began (as
+stamps, below), a fingerprint of the mapping (and of whether tombstones are archived, and
 refsync's version), and the ids the pass left unacknowledged. A record can only need writing
 later if it was stored since, if its ledger row changed since (another job wrote it with
 another mapping), or if it was left unacknowledged; so the next pass diffs those only
@@ -31,8 +31,8 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 
+from sync.engine.fingerprint import code_version
 from sync.engine.outputs import MARGIN
 from sync.state import StateStore, WriteMark
 
@@ -136,9 +136,5 @@ def _why_whole(mark: WriteMark | None, key: str) -> str | None:
 
 
 def _mark_fingerprint(fingerprint: str, mirror: bool) -> str:
-    try:
-        code = version("refsync")
-    except PackageNotFoundError:  # run from a checkout
-        code = "unknown"
-    text = f"{fingerprint}\x1f{mirror}\x1f{code}"
+    text = f"{fingerprint}\x1f{mirror}\x1f{code_version()}"
     return hashlib.sha256(text.encode()).hexdigest()
