@@ -63,8 +63,16 @@ class StoreBase:
         left (write marks and people marks list the rows stamped since); one indexed
         lookup."""
         now = self._now()
-        latest = conn.execute(sa.select(sa.func.max(column)).where(where)).scalar()
+        latest = self._latest(conn, column, where)
         return latest if latest is not None and latest > now else now
+
+    @staticmethod
+    def _latest(
+        conn: Connection, column: sa.ColumnElement[Any], where: sa.ColumnElement[bool]
+    ) -> datetime | None:
+        """The latest stamp in ``column`` on the rows ``where`` selects (an indexed max)."""
+        latest: datetime | None = conn.execute(sa.select(sa.func.max(column)).where(where)).scalar()
+        return latest
 
     def _current(self) -> Connection | None:
         return getattr(self._local, "conn", None)

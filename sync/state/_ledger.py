@@ -67,7 +67,7 @@ class LedgerMixin(StoreBase):
         """Remember ``(canonical_id, content_hash, native_id[, record_version])`` as written
         to ``destination`` by the mapping whose fingerprint is ``fingerprint``."""
         latest = {row[0]: LedgerWrite(*row) for row in rows}
-        mine = sa.and_(write_ledger.c.destination == destination, write_ledger.c.entity == entity)
+        mine = _of(destination, entity)
         constants: dict[str, Any] = {"destination": destination, "entity": entity, "run_id": run_id}
         params = [
             {
@@ -89,12 +89,8 @@ class LedgerMixin(StoreBase):
     def latest_write(self, destination: str, entity: str) -> datetime | None:
         """The latest time stamped on a ledger row of ``destination``'s ``entity``
         records (stamps never go back; see :meth:`PeopleMixin.latest_change`)."""
-        query = sa.select(sa.func.max(write_ledger.c.written_at)).where(
-            write_ledger.c.destination == destination, write_ledger.c.entity == entity
-        )
         with self._tx(f"read when {destination} was last written", read_only=True) as conn:
-            latest: datetime | None = conn.execute(query).scalar()
-            return latest
+            return self._latest(conn, write_ledger.c.written_at, _of(destination, entity))
 
     def note_current(
         self, destination: str, entity: str, versions: Mapping[str, int], fingerprint: str
@@ -190,9 +186,7 @@ class LedgerMixin(StoreBase):
             records.c.entity == entity, records.c.updated_at >= since
         )
         written = sa.select(sa.func.count()).where(
-            write_ledger.c.destination == destination,
-            write_ledger.c.entity == entity,
-            write_ledger.c.written_at >= written_since,
+            _of(destination, entity), write_ledger.c.written_at >= written_since
         )
         with self._tx(f"count the {entity} records stamped since", read_only=True) as conn:
             return sum(int(conn.execute(query).scalar_one()) for query in (stored, written))
@@ -227,12 +221,7 @@ class LedgerMixin(StoreBase):
         changed = (
             sa.select(records.c.id)
             .select_from(by_ledger)
-            .where(
-                write_ledger.c.destination == destination,
-                write_ledger.c.entity == entity,
-                write_ledger.c.written_at >= written_since,
-                *pending,
-            )
+            .where(_of(destination, entity), write_ledger.c.written_at >= written_since, *pending)
         )
         found: set[str] = set()
         with self._tx(f"read the {entity} records {destination} lacks", read_only=True) as conn:
@@ -260,6 +249,11 @@ def _pending(fingerprint: str, include_tombstones: bool) -> list[sa.ColumnElemen
         sa.not_(_acknowledged(fingerprint)),
         sa.or_(live, written) if include_tombstones else live,
     ]
+
+
+def _of(destination: str, entity: str) -> sa.ColumnElement[bool]:
+    """The ledger rows of ``destination``'s ``entity`` records."""
+    return sa.and_(write_ledger.c.destination == destination, write_ledger.c.entity == entity)
 
 
 def _joined(destination: str) -> sa.Join:

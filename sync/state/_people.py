@@ -48,13 +48,11 @@ class PeopleMixin(StoreBase):
         return self._now()
 
     def latest_change(self, entity: str) -> datetime | None:
-        """The latest time stamped on a record of ``entity`` (stamps never go back, see
-        ``StoreBase._stamp``): a mark at the earlier of this and the clock is one every
-        later change is stamped at or after, whatever the clocks of the processes."""
-        query = sa.select(sa.func.max(records.c.updated_at)).where(records.c.entity == entity)
+        """The latest time stamped on a record of ``entity``. Stamps never go back (see
+        ``StoreBase._stamp``), so every later change is stamped at or after it, whatever
+        the clocks of the processes."""
         with self._tx(f"read when {entity} records last changed", read_only=True) as conn:
-            latest: datetime | None = conn.execute(query).scalar()
-            return latest
+            return self._latest(conn, records.c.updated_at, records.c.entity == entity)
 
     def changed_since(
         self, entity: str, since: datetime, *, seen_by: str | None = None
