@@ -6,7 +6,8 @@ marks. Open it with ``StateStore.open(url)``; migrations run automatically. PHI 
 records is encrypted at rest (``REFSYNC_STATE_KEY``; see :mod:`sync.state._sealing`).
 """
 
-from sync.state._people import Mention, PeopleMark
+from sync.state._mentions import Mention
+from sync.state._people import PeopleMark
 from sync.state._records import DEFAULT_NATURAL_KEYS
 from sync.state._sealing import SEALED, key_file_for, load_keys, new_key
 from sync.state._types import (

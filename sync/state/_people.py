@@ -3,32 +3,22 @@
 A connection's *people mark* says when its people files were last written (the records
 changed since then are the ones to list again), a fingerprint of everything else their rows
 depend on (definitions, partners and clinicians, refsync's version) and the SHA-256 of each
-file. The *referrer mentions* are, per connection, the referrals whose referring NPI no
-clinician holds, with the provider fields the new referrers list shows: it is counted from
-them without reading every referral. Neither holds PHI (ids, NPIs, provider names).
+file (the referrer mentions the new referrers list is counted from are in
+:mod:`sync.state._mentions`). It holds no PHI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
-from sync.state._base import StoreBase, chunks
-from sync.state._raw import executemany
-from sync.state._schema import people_marks, people_seen, records, referrer_mentions
+from sync.state._base import StoreBase
+from sync.state._schema import people_marks, people_seen, records
 
-__all__ = ["Mention", "MentionCount", "PeopleMark", "PeopleMixin"]
-
-
-Mention = tuple[str, str, str | None, str | None, str | None]
-"""(referral id, referring NPI, referring name, referring practice, service line)."""
-MentionCount = tuple[str, int, str | None, str | None, tuple[str, ...]]
-"""(referring NPI, referrals, referring name, referring practice, service lines)."""
+__all__ = ["PeopleMark", "PeopleMixin"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +31,7 @@ class PeopleMark:
 
 
 class PeopleMixin(StoreBase):
-    """People marks, referrer mentions and the records changed since a time."""
+    """People marks and the records changed since a time."""
 
     def now(self) -> datetime:
         """The store's clock (the time it stamps on records it stores)."""
@@ -113,69 +103,3 @@ class PeopleMixin(StoreBase):
                 row = {"connection": connection, "watermark": mark.watermark,
                        "fingerprint": mark.fingerprint, "files": dict(mark.files)}  # fmt: skip
                 conn.execute(people_marks.insert(), row)
-
-    def replace_mentions(
-        self, connection: str, mentions: Iterable[Mention], *, of: Collection[str] | None
-    ) -> None:
-        """Replace the mentions of the referrals ``of`` (None: all of them) by ``mentions``
-        (each must be of one of those referrals)."""
-        table = referrer_mentions
-        rows = [
-            {"referral_id": m[0], "npi": m[1], "name": m[2], "practice": m[3],
-             "service_line": m[4]}
-            for m in mentions
-        ]  # fmt: skip
-        with self._tx("store referrer mentions") as conn:
-            mine = table.c.connection == connection
-            if of is None:
-                conn.execute(table.delete().where(mine))
-            else:
-                for ids in chunks(list(of)):
-                    conn.execute(table.delete().where(mine, self._in(table.c.referral_id, ids)))
-            executemany(conn, table.insert(), {"connection": connection}, rows)
-
-    def mention_counts(self, connection: str) -> list[MentionCount]:
-        """Per NPI of ``connection``'s mentions (in NPI order): how many, the name and
-        practice of the last mention in referral id order that gives a name (of the first
-        when none does), and the service lines named (sorted). Counted in SQL, in one scan
-        grouped by NPI and service line: the rows that come back follow the NPIs and their
-        lines, not the referrals."""
-        mine = referrer_mentions.c.connection == connection
-        counts: dict[str, int] = {}
-        lines: dict[str, set[str]] = {}
-        first: dict[str, str] = {}
-        named: dict[str, str] = {}
-        with self._tx("count referrer mentions", read_only=True) as conn:
-            for npi, line, n, low, high in conn.execute(_per_line(mine)):
-                counts[npi] = counts.get(npi, 0) + int(n)
-                lines.setdefault(npi, set())
-                if line:
-                    lines[npi].add(line)
-                first[npi] = min(first.get(npi, low), low)
-                if high is not None:
-                    named[npi] = max(named.get(npi, high), high)
-            names = self._names_of(conn, mine, [named.get(n, first[n]) for n in counts])
-        return [(npi, counts[npi], *names[npi], tuple(sorted(lines[npi])))
-                for npi in sorted(counts)]  # fmt: skip
-
-    def _names_of(
-        self, conn: Connection, mine: sa.ColumnElement[bool], ids: list[str]
-    ) -> dict[str, tuple[str | None, str | None]]:
-        table = referrer_mentions
-        names: dict[str, tuple[str | None, str | None]] = {}
-        for batch in chunks(ids):
-            query = sa.select(table.c.npi, table.c.name, table.c.practice).where(
-                mine, self._in(table.c.referral_id, batch)
-            )
-            names.update({n: (a, p) for n, a, p in conn.execute(query)})
-        return names
-
-
-def _per_line(mine: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    """Per NPI and service line: mentions, the first referral id, the last that names."""
-    table = referrer_mentions
-    gives_name = sa.and_(table.c.name.is_not(None), table.c.name != "")
-    last_named = sa.func.max(sa.case((gives_name, table.c.referral_id)))
-    first = sa.func.min(table.c.referral_id)
-    query = sa.select(table.c.npi, table.c.service_line, sa.func.count(), first, last_named)
-    return query.where(mine).group_by(table.c.npi, table.c.service_line)

@@ -27,6 +27,7 @@ __all__ = [
     "record_keys",
     "records",
     "referrer_mentions",
+    "referrer_tallies",
     "runs",
     "store_meta",
     "write_ledger",
@@ -281,7 +282,32 @@ referrer_mentions = sa.Table(
     sa.Column("npi", sa.String(_NAME), nullable=False),
     sa.Column("name", sa.Text, nullable=True),
     sa.Column("practice", sa.Text, nullable=True),
-    sa.Column("service_line", sa.Text, nullable=True),
+    sa.Column("service_line", sa.Text, nullable=True),  # '' when none (NULL before 0007)
+    # A group's first mention, and (below) its last that gives a name, without a scan.
+    sa.Index(None, "connection", "npi", "service_line", "referral_id"),
+)
+sa.Index(
+    "ix_referrer_mentions_named",
+    referrer_mentions.c.connection,
+    referrer_mentions.c.npi,
+    referrer_mentions.c.service_line,
+    referrer_mentions.c.referral_id,
+    sqlite_where=referrer_mentions.c.name != "",
+    postgresql_where=referrer_mentions.c.name != "",
+)
+
+# Per connection, NPI and service line ('' for none) of the referrer mentions: how many,
+# the first referral id and the last that gives a name. Kept as the mentions change, so the
+# new referrers list is counted from its NPIs and lines, not from every mention.
+referrer_tallies = sa.Table(
+    "referrer_tallies",
+    metadata,
+    sa.Column("connection", sa.String(_NAME), primary_key=True),
+    sa.Column("npi", sa.String(_NAME), primary_key=True),
+    sa.Column("service_line", sa.Text, primary_key=True),
+    sa.Column("mentions", sa.Integer, nullable=False),
+    sa.Column("first_id", sa.String(_ID), nullable=False),
+    sa.Column("last_named_id", sa.String(_ID), nullable=True),
 )
 
 # Per job, destination and entity: when its last complete write pass began and the

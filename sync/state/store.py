@@ -19,6 +19,7 @@ from sync.state._journal import JournalMixin
 from sync.state._ledger import LedgerMixin
 from sync.state._links import LinksMixin
 from sync.state._locks import LocksMixin
+from sync.state._mentions import MentionsMixin
 from sync.state._opened_records import OpenedRecordsMixin
 from sync.state._people import PeopleMixin
 from sync.state._read_hashes import ReadHashesMixin
@@ -43,10 +44,11 @@ class StateStore(
     LocksMixin,
     ReadHashesMixin,
     PeopleMixin,
+    MentionsMixin,
     WriteMarksMixin,
 ):
     """Canonical records, id crosswalk, bookmarks, write ledger, runs, errors, conflicts, locks,
-    read hashes, people marks, write marks.
+    read hashes, people marks, referrer mentions, write marks.
 
     Open it with :meth:`open` (which migrates). Every method runs in its own short
     transaction unless called inside :meth:`session`, whose transaction it then joins::

@@ -32,6 +32,7 @@ EXPECTED_TABLES = {
     "people_marks",
     "people_seen",
     "referrer_mentions",
+    "referrer_tallies",
     "write_marks",
     "write_retries",
 }
@@ -45,7 +46,7 @@ def test_first_open_creates_every_table_at_the_head_revision(store):
     assert _tables(store) == EXPECTED_TABLES
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == (
-            "0006_write_marks"
+            "0007_referrer_tallies"
         )
 
 
