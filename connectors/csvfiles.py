@@ -9,22 +9,30 @@ with ``'``.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 __all__ = [
     "cell_text",
+    "csv_line",
     "neutralise_cell",
     "unneutralise_cell",
     "write_cells_atomic",
     "write_csv_atomic",
+    "write_lines_atomic",
 ]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_BOM = "\ufeff"  # what Excel needs to read the file as UTF-8
+_BATCH = 1024
+_QUOTED = ('"', "\r", "\n")  # with the comma: what makes csv.writer quote a cell
 
 
 def neutralise_cell(value: Any) -> Any:
@@ -50,23 +58,60 @@ def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[
 def write_cells_atomic(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Write rows already in cells (each as :func:`cell_text` gives it, in ``columns``
     order) to ``path`` atomically; returns the number of data rows."""
+    count = 0
+    with _atomic(path) as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        iterator = iter(rows)
+        while batch := list(islice(iterator, _BATCH)):  # a C loop per batch of rows
+            writer.writerows(batch)
+            count += len(batch)
+    return count
+
+
+def csv_line(cells: Sequence[str]) -> str:
+    """The line ``csv.writer`` writes for ``cells`` (minimal quoting, CRLF), built by a join
+    when no cell holds a comma, a quote or a line break (quoting then changes nothing)."""
+    text = ",".join(cells)
+    if text.count(",") == len(cells) - 1 and not any(c in text for c in _QUOTED) and text:
+        return text + "\r\n"
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(cells)
+    return buffer.getvalue()
+
+
+def write_lines_atomic(path: Path, columns: Sequence[str], lines: Iterable[str]) -> int:
+    """Write ``lines`` (each as :func:`csv_line` gives it) under a header of ``columns`` to
+    ``path`` atomically, as :func:`write_cells_atomic` would write their cells; returns the
+    number of lines."""
+    count = 0
+    with _atomic(path) as fh:
+        fh.write(csv_line(columns))
+        iterator = iter(lines)
+        while batch := list(islice(iterator, _BATCH)):
+            fh.writelines(batch)
+            count += len(batch)
+    return count
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[TextIO]:
+    """A text file for ``path`` that replaces it whole when the block ends (a temp file in
+    the same directory, fsync, ``os.replace``) and is gone if the block fails; the BOM
+    written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    count = 0
     try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            for cells in rows:
-                writer.writerow(cells)
-                count += 1
+        # The BOM by hand: "utf-8-sig" encodes every write in Python, "utf-8" in C
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(_BOM)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return count
 
 
 def cell_text(value: Any) -> str:

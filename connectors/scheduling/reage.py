@@ -16,13 +16,13 @@ another header, a date or number that does not parse) raises :class:`PeopleFiles
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from connectors.capabilities import PeopleFilesChanged
-from connectors.csvfiles import unneutralise_cell
+from connectors.csvfiles import csv_line, unneutralise_cell
 from connectors.scheduling.writers import (
     CLOSURE_COLUMNS,
     WORKLIST_COLUMNS,
@@ -36,6 +36,8 @@ from connectors.scheduling.writers import (
 __all__ = ["keep_rows"]
 
 _DATES = frozenset({"waiting_since", "accepted_at", "completed_at"})
+# commas in a closure-list row's cells from the third to the one before completed_at
+_CLOSURE_REST = CLOSURE_COLUMNS.index("completed_at") - 3
 _Timing = Callable[[list[str], dict[str, int], datetime], tuple[float | None, int]]
 
 
@@ -45,22 +47,60 @@ def keep_rows(path: Path, into: SortedRows, changed: Collection[str], now: datet
     timing = _TIMINGS[into.columns]
     at = {c: i for i, c in enumerate(into.columns)}
     rid, number = at["referral_id"], at["referral_number"]
+    fast = _closure_line if into.columns == tuple(CLOSURE_COLUMNS) else None
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            rows = csv.reader(fh)
-            if tuple(next(rows, ())) != into.columns:
+            if fh.readline() != csv_line(into.columns):
                 raise PeopleFilesChanged(f"{path.name} has another header")
-            width = len(into.columns)
-            for line, cells in enumerate(rows, start=2):
-                if len(cells) != width:
+            for line, record in _records(fh):
+                if fast is not None and '"' not in record:
+                    fast(record, into, changed, now)
+                    continue
+                cells = next(csv.reader([record]))
+                if len(cells) != len(into.columns):
                     raise PeopleFilesChanged(f"{path.name} line {line} has {len(cells)} cells")
                 if cells[rid] not in changed:
                     over, age = timing(cells, at, now)
-                    into.add_cells(
-                        urgency_key(over, age, unneutralise_cell(cells[number]), cells[rid]), cells
-                    )
+                    key = urgency_key(over, age, unneutralise_cell(cells[number]), cells[rid])
+                    into.add_cells(key, cells)
     except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
         raise PeopleFilesChanged(f"{path.name} cannot be read back: {type(exc).__name__}") from exc
+
+
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """(line number, record) of each row of a CSV read as ``lines`` (opened with
+    ``newline=""``): a quoted cell with a line break in it spans lines, so a record goes on
+    until its quotes pair up."""
+    number, pending = 1, ""
+    for text in lines:
+        number += 1
+        pending += text
+        if pending.count('"') % 2 == 0:
+            if not pending.endswith("\r\n"):
+                raise ValueError("a row does not end as refsync writes rows")
+            yield number, pending
+            pending = ""
+    if pending:
+        raise ValueError("the file ends inside a quoted cell")
+
+
+def _closure_line(record: str, into: SortedRows, changed: Collection[str], now: datetime) -> None:
+    """A closure-list row without quotes (no cell holds a comma, quote or line break), kept
+    as its text: its last five cells (completed at, days since, target, days over, status)
+    are a date, numbers and a word, so only they are split off and the ages written anew;
+    the rest is kept as read. The long list costs a split per row, not a parse and a write
+    of every cell."""
+    head, completed, _, target, _, _ = record[:-2].rsplit(",", 5)
+    number, referral_id, rest = head.split(",", 2)
+    if rest.count(",") != _CLOSURE_REST:
+        raise ValueError("a closure-list row with another number of cells")
+    if referral_id in changed:
+        return
+    age = (now - datetime.fromisoformat(completed)).days if completed else 0
+    over, status = target_status(age, int(target) if target else None)
+    key = urgency_key(over, age, unneutralise_cell(number), referral_id)
+    days_over = "" if over is None else str(over)
+    into.add_line(key, f"{head},{completed},{age},{target},{days_over},{status}\r\n")
 
 
 def _number_text(value: int | float | str | None) -> str:

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from connectors.capabilities import Contacts, MatchResult
-from connectors.csvfiles import cell_text, neutralise_cell, write_cells_atomic, write_csv_atomic
+from connectors.csvfiles import (
+    cell_text,
+    csv_line,
+    neutralise_cell,
+    write_cells_atomic,
+    write_csv_atomic,
+    write_lines_atomic,
+)
 from mapping.model import (
     QualifiedReferralDefinition,
     Referral,
@@ -234,37 +241,42 @@ def closure_timing(
 
 
 class SortedRows:
-    """A people file's rows, held as the text of their cells (in column order) until they
-    are written most urgent first (ties in referral id order, as a pass over the store in
-    id order adds them).
+    """A people file's rows, held as their CSV lines until they are written most urgent
+    first (ties in referral id order, as a pass over the store in id order adds them).
 
-    A people file is sorted, so all its rows are held before the first is written; cells
-    cost about a quarter of a dict per row, and a row kept from the file written before
-    (:mod:`connectors.scheduling.reage`) is held as it was read, its age cells replaced."""
+    A people file is sorted, so all its rows are held before the first is written: a line
+    (one string in a tuple with its sort key, which the cyclic garbage collector leaves
+    alone) costs less than a dict or a list of cells per row, and a row kept from the file
+    written before (:mod:`connectors.scheduling.reage`) can be held as it was read, only
+    its age cells written anew."""
 
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns = tuple(columns)
-        self._rows: list[tuple[UrgencyKey, list[str]]] = []
+        self._rows: list[tuple[UrgencyKey, str]] = []
 
     def add(self, row: Mapping[str, Any]) -> None:
         """Add a row of values (as :func:`worklist_rows` gives them)."""
-        self._rows.append((_row_key(row), [cell_text(row.get(c)) for c in self.columns]))
+        self._rows.append((_row_key(row), csv_line([cell_text(row.get(c)) for c in self.columns])))
 
     def add_cells(self, key: UrgencyKey, cells: list[str]) -> None:
         """Add a row already in cells, with its sort key: :func:`urgency_key` of its values."""
-        self._rows.append((key, cells))
+        self._rows.append((key, csv_line(cells)))
+
+    def add_line(self, key: UrgencyKey, line: str) -> None:
+        """Add a row already a line (as :func:`connectors.csvfiles.csv_line` gives it)."""
+        self._rows.append((key, line))
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def cells(self) -> Iterator[list[str]]:
-        """The rows' cells, most urgent first."""
+    def lines(self) -> Iterator[str]:
+        """The rows' lines, most urgent first."""
         self._rows.sort(key=itemgetter(0))
-        return (cells for _, cells in self._rows)
+        return (line for _, line in self._rows)
 
     def write(self, path: Path) -> int:
         """Write the rows to ``path`` (atomically); the number written."""
-        return write_cells_atomic(path, self.columns, self.cells())
+        return write_lines_atomic(path, self.columns, self.lines())
 
 
 def people_rows(

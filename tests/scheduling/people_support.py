@@ -56,7 +56,7 @@ def random_referral(
 ) -> dict[str, Any]:
     """A referral in any stage, with or without history, dates, a known, prospect or
     unknown referrer and a loop closed; ``odd_numbers``: some referral numbers a
-    spreadsheet would read as a formula."""
+    spreadsheet would read as a formula, or that a CSV writer must quote."""
     stage = rng.choice(list(Stage))
     received = now - timedelta(hours=rng.randint(1, 24 * 60))
     history = [StageEvent(stage=Stage.REFERRED, entered_at=received, system="epic")]
@@ -65,7 +65,8 @@ def random_referral(
         history.append(StageEvent(stage=stage, entered_at=min(entered, now), system="epic"))
     completed = stage is Stage.COMPLETED
     npi = rng.choice((None, KNOWN_NPI, PROSPECT_NPI, *UNKNOWN_NPIS))
-    number = rng.choice((f"REF-{n}", f"-{n}", f"=R{n}")) if odd_numbers else f"REF-{n}"
+    odd = (f"-{n}", f"=R{n}", f'R{n}, "b"', f"R{n}\r\nb", f"R{n},")  # formulas, CSV quoting
+    number = rng.choice((f"REF-{n}", *odd)) if odd_numbers else f"REF-{n}"
     return Referral(
         id=f"ref_{n:04d}",
         referral_number=number,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scheduling_support import FIXTURES, make_connector
 
-from connectors.csvfiles import unneutralise_cell
+from connectors.csvfiles import csv_line, unneutralise_cell
 from connectors.scheduling import MatchResult, write_review_csv
 from connectors.scheduling.writers import (
     Contacts,
@@ -121,6 +122,18 @@ def test_a_neutralised_cell_read_back_gives_the_text_it_was_written_from(text: s
     quoted_formula = text[:1] == "'" and text[1:2] in ("=", "+", "-", "@", "\t", "\r")
     expected = text[1:] if quoted_formula else text
     assert unneutralise_cell(neutralise_cell(text)) == expected
+
+
+_CELL = st.text(alphabet=st.sampled_from('ab ,"\r\n=\t-1'), max_size=5)
+
+
+@given(st.lists(_CELL, min_size=1, max_size=6))
+def test_a_row_joined_into_a_line_is_what_the_csv_writer_writes(cells: list[str]) -> None:
+    """The people files hold rows as lines built by a join where no quoting is needed:
+    byte for byte what ``csv.writer`` writes, quotes, commas and line breaks included."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(cells)
+    assert csv_line(cells) == buffer.getvalue()
 
 
 def test_writes_replace_the_file_atomically_and_leave_no_temp_files(tmp_path):
