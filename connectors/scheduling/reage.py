@@ -6,11 +6,14 @@ row of a referral that did not change differs from what a full pass would write 
 its age columns, and those follow from the dates the row holds and the time now. Reading
 the rows back costs the listed rows, not the store: no record read, decrypted or decoded.
 
-A kept row is held as the cells read, its age cells replaced by the text of the new ages,
+A kept row is held as the text read, its age cells replaced by the text of the new ages,
 so writing it again gives the same bytes a full pass would; only its sort key needs a value
 back from text (the referral number, the ``'`` :func:`connectors.csvfiles.neutralise_cell`
-put in front of a would-be formula taken off again). Anything unexpected (a file missing,
-another header, a date or number that does not parse) raises :class:`PeopleFilesChanged`.
+put in front of a would-be formula taken off again). A closure-list row without quotes (the
+long list, and nearly every row) is split only where its age cells are; any other row is
+parsed as CSV and written again from its cells. Anything unexpected (a file missing,
+another header, a row that does not end as refsync writes rows, a date or number that does
+not parse) raises :class:`PeopleFilesChanged`.
 """
 
 from __future__ import annotations
