@@ -109,7 +109,8 @@ class _People:
         changed: list[str] = []
         if mark is not None and why is None:
             changed = store.changed_since("referral", mark.watermark - MARGIN, seen_by=self.name)
-            if 2 * len(changed) > (live := store.count_records("referral")):
+            half = 2 * len(changed)
+            if half > (live := store.count_records_up_to("referral", half)):
                 why = f"{len(changed)} of {live} referrals changed"
         # before the records are read: what this pass sees of the margin's records
         store.note_seen(self.name, "referral", began - MARGIN)

@@ -79,6 +79,19 @@ class RecordsMixin(StoreBase):
         with self._tx("count records") as conn:
             return int(conn.execute(query).scalar_one())
 
+    def count_records_up_to(self, entity: str, limit: int) -> int:
+        """How many live records of ``entity`` the store holds, counted up to ``limit``
+        (the smaller of the two): it reads at most ``limit`` index entries, so asking
+        "more than so many?" costs that many, not the store."""
+        some = (
+            sa.select(records.c.id)
+            .where(records.c.entity == entity, records.c.tombstone.is_(False))
+            .limit(limit)
+            .subquery()
+        )
+        with self._tx("count records", read_only=True) as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(some)).scalar_one())
+
     def get_records(self, entity: str, ids: Iterable[str]) -> dict[str, StoredRecord]:
         """id -> stored record for the ids that exist (tombstones included)."""
         found: dict[str, StoredRecord] = {}

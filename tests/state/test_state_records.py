@@ -255,3 +255,10 @@ def test_records_the_caller_read_are_not_read_again_and_their_version_is_still_c
     with pytest.raises(StateError, match="changed by another process"):
         store.put_records("partner", [("p1", {"name": "ours"}, False)], read=stale)
     assert store.get_record("partner", "p1").data == {"name": "theirs"}
+
+
+def test_live_records_counted_up_to_a_limit_give_the_smaller_of_the_two(store):
+    store.put_records("referral", [(f"r{n}", {"n": n}, n in (2, 5)) for n in range(7)])
+    store.put_records("partner", [("p1", {"name": "Lakeside"}, False)])
+    assert store.count_records("referral") == 5
+    assert [store.count_records_up_to("referral", k) for k in (0, 3, 5, 10)] == [0, 3, 5, 5]
