@@ -169,6 +169,31 @@ def test_a_file_edited_on_disk_is_written_whole(
     program.assert_whole_pass_agrees()
 
 
+def test_more_than_half_the_referrals_changed_writes_the_files_whole_and_says_so(
+    program: Program, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One pass over the store costs less than fetching most of it by id."""
+    caplog.set_level(logging.INFO, logger="sync.engine.outputs")
+    program.store_round()
+    program.write()
+
+    def change(count: int) -> None:
+        program.clock.now += timedelta(days=1)
+        practice = f"Moved {program.clock.now:%d}"
+        program.store.put_records("referral", [
+            (r.id, r.data | {"referring_practice": practice}, False)
+            for r in program.store.iter_records("referral")
+        ][:count])  # fmt: skip
+        caplog.clear()
+        program.write()
+
+    change(N // 2)  # exactly half: kept from the changes
+    assert "written whole" not in caplog.text
+    change(N // 2 + 1)
+    assert f"written whole: {N // 2 + 1} of {N} referrals changed" in caplog.text
+    program.assert_whole_pass_agrees()
+
+
 def test_a_partner_changed_since_writes_the_files_whole(program: Program) -> None:
     program.store_round()
     program.write()
