@@ -29,6 +29,7 @@ from connectors.scheduling.files import (
     Fingerprint,
     discover,
     fingerprint,
+    settled_unchanged,
     still_same,
     unchanged_since,
 )
@@ -168,6 +169,9 @@ class SchedulingConnector(Connector):
         emitted: dict[str, Any] = {"files": previous}
         self._numbers = self._referral_numbers(object_name, files, since)
         for export in files:
+            if settled_unchanged(done.get(export.name), export.path):
+                self.stats.files_skipped += 1  # by its times, without reading it
+                continue
             print_ = self._fingerprint(export)
             if print_ is None or not self._due(export, print_, done, until):
                 continue
@@ -339,6 +343,8 @@ class SchedulingConnector(Connector):
         """Whether to read the file now: not read before in this form, not still changing."""
         if unchanged_since(done.get(export.name), print_):
             self.stats.files_skipped += 1
+            if print_.settled:  # the same bytes: its times are trusted from now on
+                done[export.name] = print_.entry()
             return False
         if until is not None and print_.modified_at > until:
             log.info("scheduling: %s changed after the run started; next run", export.name)

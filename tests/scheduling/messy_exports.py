@@ -365,7 +365,14 @@ def _page(page: Any) -> dict[str, Any]:
         r.event.source]] for r in page.records]  # fmt: skip
     rejects = [[type(e).__name__, str(e), e.key, e.field, e.code, e.source_file, e.source_line,
                 e.pointer, e.reason] for e in page.rejects]  # fmt: skip
-    return {"records": records, "rejects": rejects, "bookmark": page.bookmark}
+    return {"records": records, "rejects": rejects, "bookmark": _without_read_times(page.bookmark)}
+
+
+def _without_read_times(bookmark: dict[str, Any]) -> dict[str, Any]:
+    """The bookmark less when each file was hashed (the time of the read, not the export's)."""
+    files = {name: {k: v for k, v in entry.items() if k != "checked_ns"}
+             for name, entry in (bookmark.get("files") or {}).items()}  # fmt: skip
+    return {**bookmark, "files": files} if "files" in bookmark else bookmark
 
 
 def read_digest(case: Case, folder: Path) -> str:
