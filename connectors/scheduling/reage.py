@@ -30,6 +30,7 @@ from connectors.scheduling.writers import (
     CLOSURE_COLUMNS,
     WORKLIST_COLUMNS,
     SortedRows,
+    UrgencyKey,
     respond_timing,
     schedule_timing,
     target_status,
@@ -50,14 +51,15 @@ def keep_rows(path: Path, into: SortedRows, changed: Collection[str], now: datet
     timing = _TIMINGS[into.columns]
     at = {c: i for i, c in enumerate(into.columns)}
     rid, number = at["referral_id"], at["referral_number"]
-    fast = _closure_line if into.columns == tuple(CLOSURE_COLUMNS) else None
+    closure = into.columns == tuple(CLOSURE_COLUMNS)
+    unchanged: list[str] = []  # closure-list rows as they were: still in order
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             if fh.readline() != csv_line(into.columns):
                 raise PeopleFilesChanged(f"{path.name} has another header")
             for line, record in _records(fh):
-                if fast is not None and '"' not in record:
-                    fast(record, into, changed, now)
+                if closure and '"' not in record:
+                    _closure_line(record, into, changed, now, unchanged)
                     continue
                 cells = next(csv.reader([record]))
                 if len(cells) != len(into.columns):
@@ -66,6 +68,8 @@ def keep_rows(path: Path, into: SortedRows, changed: Collection[str], now: datet
                     over, age = timing(cells, at, now)
                     key = urgency_key(over, age, unneutralise_cell(cells[number]), cells[rid])
                     into.add_cells(key, cells)
+            if unchanged:
+                into.add_run(unchanged, _closure_key)
     except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
         raise PeopleFilesChanged(f"{path.name} cannot be read back: {type(exc).__name__}") from exc
 
@@ -87,23 +91,38 @@ def _records(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
         raise ValueError("the file ends inside a quoted cell")
 
 
-def _closure_line(record: str, into: SortedRows, changed: Collection[str], now: datetime) -> None:
+def _closure_line(
+    record: str, into: SortedRows, changed: Collection[str], now: datetime, unchanged: list[str]
+) -> None:
     """A closure-list row without quotes (no cell holds a comma, quote or line break), kept
     as its text: its last five cells (completed at, days since, target, days over, status)
-    are a date, numbers and a word, so only they are split off and the ages written anew;
-    the rest is kept as read. The long list costs a split per row, not a parse and a write
-    of every cell."""
-    head, completed, _, target, _, _ = record[:-2].rsplit(",", 5)
+    are a date, numbers and a word, so only they are split off. A row whose age in days is
+    still the one it shows is the same row, in the same place among the others: it joins
+    ``unchanged`` as read. Any other has its ages written anew. The long list costs a split
+    per row, and a sort key only where rows move."""
+    head, completed, shown, target, _, _ = record[:-2].rsplit(",", 5)
     number, referral_id, rest = head.split(",", 2)
     if rest.count(",") != _CLOSURE_REST:
         raise ValueError("a closure-list row with another number of cells")
     if referral_id in changed:
         return
     age = (now - datetime.fromisoformat(completed)).days if completed else 0
+    if str(age) == shown:  # days over and status follow from the age and the target
+        unchanged.append(record)
+        return
     over, status = target_status(age, int(target) if target else None)
     key = urgency_key(over, age, unneutralise_cell(number), referral_id)
     days_over = "" if over is None else str(over)
     into.add_line(key, f"{head},{completed},{age},{target},{days_over},{status}\r\n")
+
+
+def _closure_key(record: str) -> UrgencyKey:
+    """The sort key of a closure-list row kept as read (no quotes, as ``_closure_line``
+    took it), from the ages it shows."""
+    head, _, age, _, over, _ = record[:-2].rsplit(",", 5)
+    number, referral_id, _ = head.split(",", 2)
+    days_over = int(over) if over else None
+    return urgency_key(days_over, int(age), unneutralise_cell(number), referral_id)
 
 
 def _number_text(value: int | float | str | None) -> str:

@@ -12,7 +12,8 @@ CR) are prefixed with ``'``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
@@ -248,11 +249,15 @@ class SortedRows:
     (one string in a tuple with its sort key, which the cyclic garbage collector leaves
     alone) costs less than a dict or a list of cells per row, and a row kept from the file
     written before (:mod:`connectors.scheduling.reage`) can be held as it was read, only
-    its age cells written anew."""
+    its age cells written anew. Rows kept exactly as they were can be added as a *run*
+    (:meth:`add_run`): lines already in order, each keyed only when the rows added one by
+    one are placed among them."""
 
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns = tuple(columns)
         self._rows: list[tuple[UrgencyKey, str]] = []
+        self._run: list[str] = []
+        self._run_key: Callable[[str], UrgencyKey] | None = None
 
     def add(self, row: Mapping[str, Any]) -> None:
         """Add a row of values (as :func:`worklist_rows` gives them)."""
@@ -266,13 +271,35 @@ class SortedRows:
         """Add a row already a line (as :func:`connectors.csvfiles.csv_line` gives it)."""
         self._rows.append((key, line))
 
-    def __len__(self) -> int:
-        return len(self._rows)
+    def add_run(self, lines: list[str], key: Callable[[str], UrgencyKey]) -> None:
+        """Add ``lines``, already most urgent first, whose sort keys ``key`` gives (one run
+        per file: the rows kept unchanged from the file written before)."""
+        if self._run_key is not None:
+            raise ValueError("a people file's rows hold one run of kept lines")
+        self._run, self._run_key = lines, key
 
-    def lines(self) -> Iterator[str]:
+    def __len__(self) -> int:
+        return len(self._rows) + len(self._run)
+
+    def lines(self) -> Iterable[str]:
         """The rows' lines, most urgent first."""
         self._rows.sort(key=itemgetter(0))
-        return (line for _, line in self._rows)
+        run, key = self._run, self._run_key
+        if key is None or not run:
+            return (line for _, line in self._rows)
+        if len(self._rows) * len(run).bit_length() > len(run):  # cheaper to key every line
+            rows = [(key(line), line) for line in run] + self._rows
+            rows.sort(key=itemgetter(0))  # a merge of two sorted runs
+            return (line for _, line in rows)
+        merged: list[str] = []
+        start = 0
+        for row_key, line in self._rows:  # each placed by a binary search of the run
+            at = bisect_left(run, row_key, lo=start, key=key)
+            merged.extend(run[start:at])
+            merged.append(line)
+            start = at
+        merged.extend(run[start:])
+        return merged
 
     def write(self, path: Path) -> int:
         """Write the rows to ``path`` (atomically); the number written."""
