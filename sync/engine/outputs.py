@@ -10,7 +10,8 @@ Their cost follows what changed. After writing them the engine leaves a *people 
 the state store: the store's time when it began, a fingerprint of what else the rows
 depend on (definitions, partners and clinicians, refsync's version) and each file's SHA-256
 by name;
-and it keeps the referrals with an unknown referrer as *referrer mentions*. The next time,
+and it keeps the referrals with an unknown referrer as *referrer mentions*, tallied per NPI
+and service line as they change (``sync/state/_mentions.py``). The next time,
 when the fingerprint and every file still match, the connector gets only the referrals
 stored since the mark (less a margin for clocks and transactions in flight; of the records
 stored within the margin, those still at the version the last pass saw are left out) and
