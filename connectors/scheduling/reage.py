@@ -81,6 +81,9 @@ def _records(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
     number, pending = 1, ""
     for text in lines:
         number += 1
+        if not pending and '"' not in text and text[-2:] == "\r\n":
+            yield number, text  # nearly every row: one line, no quotes
+            continue
         pending += text
         if pending.count('"') % 2 == 0:
             if not pending.endswith("\r\n"):
