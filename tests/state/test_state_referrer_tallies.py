@@ -138,9 +138,9 @@ def test_replacing_ten_mentions_and_counting_costs_the_same_among_600_or_60000(
 
 
 def test_a_store_at_the_earlier_revision_gets_tallies_of_the_mentions_it_holds(
-    tmp_path: Any, clock: Any
+    state_url: str, clock: Any
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = state_url
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         command.upgrade(_alembic_config(conn), "0006_write_marks")
