@@ -191,13 +191,17 @@ class SchedulingConnector(Connector):
         A bulk export writes one NDJSON file per resource type, and a later export may hold
         the Appointments of a ServiceRequest read in an earlier one: references resolve
         across every file of the folder, and across runs through the bookmark (kept in the
-        state store), even after the earlier file left the folder.
+        state store), even after the earlier file left the folder. A file known unchanged
+        by its times (:func:`settled_unchanged`) is not read for them again: the run that
+        bookmarked it read its references into that bookmark.
         """
         if self.settings.format != "fhir" or object_name != "stage_event":
             return {}
         numbers: dict[str, str] = dict((since or {}).get("references") or {})
+        bookmarked = (since or {}).get("files") or {}
         for export in files:
-            numbers.update(referral_numbers(export.path))
+            if not settled_unchanged(bookmarked.get(export.name), export.path):
+                numbers.update(referral_numbers(export.path))
         return numbers
 
     def _bookmark(self, done: Mapping[str, Any]) -> Bookmark:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -185,3 +187,39 @@ def test_invalid_bundle_entry_is_rejected_by_pointer_and_the_rest_read(tmp_path)
     assert len(result.records) == 1
     assert [e.pointer for e in result.rejects] == ["entry[0]"]
     assert "participant" in result.rejects[0].message
+
+
+def _ndjson(path: Path, resource: dict, **changes: str) -> None:
+    path.write_text(json.dumps({**resource, **changes}) + "\n")
+
+
+def test_a_referral_number_from_a_file_read_in_an_earlier_run_resolves_without_reading_it(
+    tmp_path,
+):
+    """A bulk export's ServiceRequests may come in an earlier file than its Appointments:
+    the bookmark carries their numbers, and a file known unchanged by its times is not
+    read again for them (other bytes slipped in under its old time go unseen until the
+    file is touched)."""
+    request = json.loads(
+        (OFFICIAL_EXAMPLES / "servicerequest-example-myringotomy.json").read_text()
+    )
+    visit = json.loads((OFFICIAL_EXAMPLES / "appointment-example.json").read_text())
+    folder = tmp_path / "bulk"
+    folder.mkdir()
+    _ndjson(folder / "ServiceRequest.ndjson", request)
+    day_ago = time.time_ns() - 86_400 * 10**9
+    os.utime(folder / "ServiceRequest.ndjson", ns=(day_ago, day_ago))  # settled when read
+    first = _fhir(folder)
+    assert [r.fields["referral_number"] for r in first.records] == ["ret4421"]
+
+    text = (folder / "ServiceRequest.ndjson").read_text().replace("ret4421", "ret9999")
+    (folder / "ServiceRequest.ndjson").write_text(text)
+    os.utime(folder / "ServiceRequest.ndjson", ns=(day_ago, day_ago))
+    _ndjson(folder / "Appointment.ndjson", visit)
+    second = _fhir(folder, since=first.bookmark)
+    assert [(r.fields["source"], r.fields["referral_number"]) for r in second.records] == [
+        ("fhir:Appointment", "ret4421")
+    ]
+    os.utime(folder / "ServiceRequest.ndjson")  # touched: read again, the new number seen
+    third = _fhir(folder, since=first.bookmark)
+    assert {r.fields["referral_number"] for r in third.records} == {"ret9999"}
