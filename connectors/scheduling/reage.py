@@ -42,6 +42,13 @@ __all__ = ["keep_rows"]
 _DATES = frozenset({"waiting_since", "accepted_at", "completed_at"})
 # commas in a closure-list row's cells from the third to the one before completed_at
 _CLOSURE_REST = CLOSURE_COLUMNS.index("completed_at") - 3
+# where _closure_line and _closure_key split a row: its first two cells and its last five
+_CLOSURE_ENDS = (
+    ("referral_number", "referral_id"),
+    ("completed_at", "days_since_completed", "target_days", "days_over", "status"),
+)
+if (tuple(CLOSURE_COLUMNS[:2]), tuple(CLOSURE_COLUMNS[-5:])) != _CLOSURE_ENDS:
+    raise TypeError("CLOSURE_COLUMNS changed shape; update connectors/scheduling/reage.py")
 _Timing = Callable[[list[str], dict[str, int], datetime], tuple[float | None, int]]
 
 
