@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -167,9 +167,10 @@ class SchedulingConnector(Connector):
         live = {f.name for f in files}
         done = {name: entry for name, entry in previous.items() if name in live}
         emitted: dict[str, Any] = {"files": previous}
-        self._numbers = self._referral_numbers(object_name, files, since)
+        unchanged = {f.name for f in files if settled_unchanged(done.get(f.name), f.path)}
+        self._numbers = self._referral_numbers(object_name, files, since, unchanged)
         for export in files:
-            if settled_unchanged(done.get(export.name), export.path):
+            if export.name in unchanged:
                 self.stats.files_skipped += 1  # by its times, without reading it
                 continue
             print_ = self._fingerprint(export)
@@ -184,23 +185,26 @@ class SchedulingConnector(Connector):
             yield ReadPage([], self._bookmark(done), self._take_rejects())
 
     def _referral_numbers(
-        self, object_name: str, files: Sequence[ExportFile], since: Bookmark | None
+        self,
+        object_name: str,
+        files: Sequence[ExportFile],
+        since: Bookmark | None,
+        unchanged: Collection[str],
     ) -> dict[str, str]:
         """``ServiceRequest/<id>`` -> referral number over every FHIR file seen so far.
 
         A bulk export writes one NDJSON file per resource type, and a later export may hold
         the Appointments of a ServiceRequest read in an earlier one: references resolve
         across every file of the folder, and across runs through the bookmark (kept in the
-        state store), even after the earlier file left the folder. A file known unchanged
-        by its times (:func:`settled_unchanged`) is not read for them again: the run that
-        bookmarked it read its references into that bookmark.
+        state store), even after the earlier file left the folder. A file ``unchanged``
+        since its bookmark entry, by its times (:func:`settled_unchanged`), is not read for
+        them again: the run that bookmarked it read its references into that bookmark.
         """
         if self.settings.format != "fhir" or object_name != "stage_event":
             return {}
         numbers: dict[str, str] = dict((since or {}).get("references") or {})
-        bookmarked = (since or {}).get("files") or {}
         for export in files:
-            if not settled_unchanged(bookmarked.get(export.name), export.path):
+            if export.name not in unchanged:
                 numbers.update(referral_numbers(export.path))
         return numbers
 

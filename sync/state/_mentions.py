@@ -122,11 +122,12 @@ class MentionsMixin(StoreBase):
             count, first, last = old.get(group, (0, None, None))
             if count + change.count <= 0:
                 continue
-            if first is None or first in change.gone:
+            # an edge that goes is found again; else it is the old one's or an added id
+            if first in change.gone:
                 first = _bound(conn, connection, group, named=False)
-            elif change.low is not None:
-                first = min(first, change.low)
-            if last is not None and last in change.gone:
+            else:
+                first = min(i for i in (first, change.low) if i is not None)
+            if last in change.gone:
                 last = _bound(conn, connection, group, named=True)
             elif change.named is not None:
                 last = change.named if last is None else max(last, change.named)
