@@ -24,6 +24,7 @@ __all__ = [
     "csv_line",
     "neutralise_cell",
     "unneutralise_cell",
+    "write_bytes_atomic",
     "write_cells_atomic",
     "write_csv_atomic",
     "write_lines_atomic",
@@ -92,6 +93,17 @@ def write_lines_atomic(path: Path, columns: Sequence[str], lines: Iterable[str])
             fh.writelines(batch)
             count += len(batch)
     return count
+
+
+def write_bytes_atomic(
+    path: Path, columns: Sequence[str], chunks: Iterable[bytes | memoryview]
+) -> None:
+    """Write ``chunks`` (UTF-8 lines as :func:`csv_line` gives them, in any pieces) under a
+    header of ``columns`` to ``path`` atomically."""
+    with _atomic(path) as fh:
+        fh.write(csv_line(columns))
+        fh.flush()
+        fh.buffer.writelines(chunks)
 
 
 @contextmanager

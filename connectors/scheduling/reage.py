@@ -26,6 +26,7 @@ from typing import Any
 
 from connectors.capabilities import PeopleFilesChanged
 from connectors.csvfiles import csv_line, unneutralise_cell
+from connectors.scheduling.closurescan import scan_closure
 from connectors.scheduling.writers import (
     CLOSURE_COLUMNS,
     WORKLIST_COLUMNS,
@@ -39,6 +40,7 @@ from connectors.scheduling.writers import (
 
 __all__ = ["keep_rows"]
 
+_BOM = "\ufeff".encode()
 _DATES = frozenset({"waiting_since", "accepted_at", "completed_at"})
 # commas in a closure-list row's cells from the third to the one before completed_at
 _CLOSURE_REST = CLOSURE_COLUMNS.index("completed_at") - 3
@@ -52,33 +54,64 @@ if (tuple(CLOSURE_COLUMNS[:2]), tuple(CLOSURE_COLUMNS[-5:])) != _CLOSURE_ENDS:
 _Timing = Callable[[list[str], dict[str, int], datetime], tuple[float | None, int]]
 
 
-def keep_rows(path: Path, into: SortedRows, changed: Collection[str], now: datetime) -> None:
+def keep_rows(path: Path, into: SortedRows, changed: Collection[str], now: datetime) -> int:
     """Add to ``into`` the rows of ``path`` (a worklist or closure list this connection
-    wrote) of referrals not in ``changed``, aged at ``now``."""
+    wrote) of referrals not in ``changed``, aged at ``now``; returns how many rows were read
+    (a closure list's scan reads only the rows that may differ:
+    :mod:`connectors.scheduling.closurescan`)."""
+    try:
+        if into.columns == tuple(CLOSURE_COLUMNS):
+            data = path.read_bytes()
+            start = _header_end(path, data, into.columns)
+
+            def keep(record: str) -> bool:
+                return _closure_line(record, into, changed, now)
+
+            scanned = scan_closure(data, start, changed, now, keep, _closure_key)
+            if scanned is not None:
+                into.add_bytes(scanned[0])
+                return scanned[1]
+        return _keep_lines(path, into, changed, now)
+    except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
+        raise PeopleFilesChanged(f"{path.name} cannot be read back: {type(exc).__name__}") from exc
+
+
+def _header_end(path: Path, data: bytes, columns: tuple[str, ...]) -> int:
+    """Where the rows of ``data`` (a file refsync wrote, its BOM optional) begin."""
+    header = csv_line(columns).encode()
+    start = 3 if data.startswith(_BOM) else 0
+    if data[start : start + len(header)] != header:
+        raise PeopleFilesChanged(f"{path.name} has another header")
+    return start + len(header)
+
+
+def _keep_lines(path: Path, into: SortedRows, changed: Collection[str], now: datetime) -> int:
+    """``keep_rows`` reading every row."""
     timing = _TIMINGS[into.columns]
     at = {c: i for i, c in enumerate(into.columns)}
     rid, number = at["referral_id"], at["referral_number"]
     closure = into.columns == tuple(CLOSURE_COLUMNS)
     unchanged: list[str] = []  # closure-list rows as they were: still in order
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            if fh.readline() != csv_line(into.columns):
-                raise PeopleFilesChanged(f"{path.name} has another header")
-            for line, record in _records(fh):
-                if closure and '"' not in record:
-                    _closure_line(record, into, changed, now, unchanged)
-                    continue
-                cells = next(csv.reader([record]))
-                if len(cells) != len(into.columns):
-                    raise PeopleFilesChanged(f"{path.name} line {line} has {len(cells)} cells")
-                if cells[rid] not in changed:
-                    over, age = timing(cells, at, now)
-                    key = urgency_key(over, age, unneutralise_cell(cells[number]), cells[rid])
-                    into.add_cells(key, cells)
-            if unchanged:
-                into.add_run(unchanged, _closure_key)
-    except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
-        raise PeopleFilesChanged(f"{path.name} cannot be read back: {type(exc).__name__}") from exc
+    read = 0
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        if fh.readline() != csv_line(into.columns):
+            raise PeopleFilesChanged(f"{path.name} has another header")
+        for line, record in _records(fh):
+            read += 1
+            if closure and '"' not in record:
+                if _closure_line(record, into, changed, now):
+                    unchanged.append(record)
+                continue
+            cells = next(csv.reader([record]))
+            if len(cells) != len(into.columns):
+                raise PeopleFilesChanged(f"{path.name} line {line} has {len(cells)} cells")
+            if cells[rid] not in changed:
+                over, age = timing(cells, at, now)
+                key = urgency_key(over, age, unneutralise_cell(cells[number]), cells[rid])
+                into.add_cells(key, cells)
+        if unchanged:
+            into.add_run(unchanged, _closure_key)
+    return read
 
 
 def _records(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
@@ -101,29 +134,27 @@ def _records(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
         raise ValueError("the file ends inside a quoted cell")
 
 
-def _closure_line(
-    record: str, into: SortedRows, changed: Collection[str], now: datetime, unchanged: list[str]
-) -> None:
-    """A closure-list row without quotes (no cell holds a comma, quote or line break), kept
-    as its text: its last five cells (completed at, days since, target, days over, status)
-    are a date, numbers and a word, so only they are split off. A row whose age in days is
-    still the one it shows is the same row, in the same place among the others: it joins
-    ``unchanged`` as read. Any other has its ages written anew. The long list costs a split
-    per row, and a sort key only where rows move."""
+def _closure_line(record: str, into: SortedRows, changed: Collection[str], now: datetime) -> bool:
+    """A closure-list row without quotes (no cell holds a comma, quote or line break): True
+    when it stays as read. Its last five cells (completed at, days since, target, days
+    over, status) are a date, numbers and a word, so only they are split off. A row whose
+    age in days is still the one it shows is the same row, in the same place among the
+    others. Any other is dropped (its referral changed) or added to ``into`` with its ages
+    written anew. The long list costs a split per row, and a sort key only where rows move."""
     head, completed, shown, target, _, _ = record[:-2].rsplit(",", 5)
     number, referral_id, rest = head.split(",", 2)
     if rest.count(",") != _CLOSURE_REST:
         raise ValueError("a closure-list row with another number of cells")
     if referral_id in changed:
-        return
+        return False
     age = (now - datetime.fromisoformat(completed)).days if completed else 0
     if str(age) == shown:  # days over and status follow from the age and the target
-        unchanged.append(record)
-        return
+        return True
     over, status = target_status(age, int(target) if target else None)
     key = urgency_key(over, age, unneutralise_cell(number), referral_id)
     days_over = "" if over is None else str(over)
     into.add_line(key, f"{head},{completed},{age},{target},{days_over},{status}\r\n")
+    return False
 
 
 def _closure_key(record: str) -> UrgencyKey:

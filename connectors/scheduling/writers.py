@@ -17,13 +17,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from connectors.capabilities import Contacts, MatchResult
 from connectors.csvfiles import (
     cell_text,
     csv_line,
     neutralise_cell,
+    write_bytes_atomic,
     write_cells_atomic,
     write_csv_atomic,
     write_lines_atomic,
@@ -41,6 +42,7 @@ __all__ = [
     "REVIEW_COLUMNS",
     "WORKLIST_COLUMNS",
     "Contacts",
+    "KeptBytes",
     "SortedRows",
     "UrgencyKey",
     "closure_rows",
@@ -241,6 +243,17 @@ def closure_timing(
     return row | _against_target(age, target)
 
 
+class KeptBytes(Protocol):
+    """Rows kept as the bytes of the file read, in order
+    (:class:`connectors.scheduling.closurescan.ByteRun`)."""
+
+    def __len__(self) -> int: ...
+
+    def merged(self, added: list[tuple[UrgencyKey, str]]) -> Iterable[bytes | memoryview]:
+        """The file's bytes: the kept rows with ``added`` (lines, in key order) among them."""
+        ...
+
+
 class SortedRows:
     """A people file's rows, held as their CSV lines until they are written most urgent
     first (ties in referral id order, as a pass over the store in id order adds them).
@@ -258,6 +271,7 @@ class SortedRows:
         self._rows: list[tuple[UrgencyKey, str]] = []
         self._run: list[str] = []
         self._run_key: Callable[[str], UrgencyKey] | None = None
+        self._bytes: KeptBytes | None = None
 
     def add(self, row: Mapping[str, Any]) -> None:
         """Add a row of values (as :func:`worklist_rows` gives them)."""
@@ -274,12 +288,18 @@ class SortedRows:
     def add_run(self, lines: list[str], key: Callable[[str], UrgencyKey]) -> None:
         """Add ``lines``, already most urgent first, whose sort keys ``key`` gives (one run
         per file: the rows kept unchanged from the file written before)."""
-        if self._run_key is not None:
+        if self._run_key is not None or self._bytes is not None:
             raise ValueError("a people file's rows hold one run of kept lines")
         self._run, self._run_key = lines, key
 
+    def add_bytes(self, kept: KeptBytes) -> None:
+        """Add the rows kept as bytes of the file read (instead of a run of lines)."""
+        if self._run_key is not None or self._bytes is not None:
+            raise ValueError("a people file's rows hold one run of kept lines")
+        self._bytes = kept
+
     def __len__(self) -> int:
-        return len(self._rows) + len(self._run)
+        return len(self._rows) + len(self._run) + len(self._bytes or ())
 
     def lines(self) -> Iterable[str]:
         """The rows' lines, most urgent first."""
@@ -303,7 +323,11 @@ class SortedRows:
 
     def write(self, path: Path) -> int:
         """Write the rows to ``path`` (atomically); the number written."""
-        return write_lines_atomic(path, self.columns, self.lines())
+        if self._bytes is None:
+            return write_lines_atomic(path, self.columns, self.lines())
+        self._rows.sort(key=itemgetter(0))
+        write_bytes_atomic(path, self.columns, self._bytes.merged(self._rows))
+        return len(self)
 
 
 def people_rows(
