@@ -11,9 +11,11 @@ so writing it again gives the same bytes a full pass would; only its sort key ne
 back from text (the referral number, the ``'`` :func:`connectors.csvfiles.neutralise_cell`
 put in front of a would-be formula taken off again). A closure-list row without quotes (the
 long list, and nearly every row) is split only where its age cells are; any other row is
-parsed as CSV and written again from its cells. Anything unexpected (a file missing,
-another header, a row that does not end as refsync writes rows, a date or number that does
-not parse) raises :class:`PeopleFilesChanged`.
+parsed as CSV and written again from its cells. When the runs are minutes apart, the
+closure list is not read row by row at all: only the rows whose age may have changed and
+those of the changed referrals are (:mod:`connectors.scheduling.closurescan`). Anything
+unexpected (a file missing, another header, a row that does not end as refsync writes rows,
+a date or number that does not parse) raises :class:`PeopleFilesChanged`.
 """
 
 from __future__ import annotations
