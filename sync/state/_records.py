@@ -10,7 +10,8 @@ from sqlalchemy.engine import Connection
 
 from mapping.errors import StateError, ValidationFailed
 from sync.state._base import StoreBase, chunks
-from sync.state._schema import record_keys, records
+from sync.state._counts import count_live, live_change
+from sync.state._schema import record_counts, record_keys, records
 from sync.state._sealing import SEALED, Sealer
 from sync.state._types import PutResult, StoredRecord
 
@@ -71,13 +72,9 @@ class RecordsMixin(StoreBase):
 
     def count_records(self, entity: str) -> int:
         """How many live records of ``entity`` the store holds."""
-        query = (
-            sa.select(sa.func.count())
-            .select_from(records)
-            .where(records.c.entity == entity, records.c.tombstone.is_(False))
-        )
-        with self._tx("count records") as conn:
-            return int(conn.execute(query).scalar_one())
+        query = sa.select(record_counts.c.live).where(record_counts.c.entity == entity)
+        with self._tx("count records", read_only=True) as conn:
+            return int(conn.execute(query).scalar() or 0)
 
     def count_records_up_to(self, entity: str, limit: int) -> int:
         """How many live records of ``entity`` the store holds, counted up to ``limit``
@@ -191,6 +188,7 @@ class RecordsMixin(StoreBase):
             if inserts:
                 conn.execute(records.insert(), inserts)
             self._apply_updates(conn, entity, updates)
+            count_live(conn, entity, live_change(existing, inserts, updates))
         return PutResult(
             inserted=[r["id"] for r in inserts],
             updated=[r["id"] for r in updates],

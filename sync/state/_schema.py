@@ -23,6 +23,7 @@ __all__ = [
     "people_marks",
     "people_seen",
     "read_hashes",
+    "record_counts",
     "record_errors",
     "record_keys",
     "records",
@@ -117,6 +118,15 @@ records = sa.Table(
     sa.Index(None, "entity", "id", "version", "tombstone"),
     # The records changed since a time (people files kept up to date from the changes).
     sa.Index(None, "entity", "updated_at"),
+)
+
+# Per entity, how many of its records are live (not tombstoned): kept in the transaction of
+# every change that makes a record live or not, so a count costs a row, not an index scan.
+record_counts = sa.Table(
+    "record_counts",
+    metadata,
+    sa.Column("entity", sa.String(_ENTITY), primary_key=True),
+    sa.Column("live", sa.BigInteger, nullable=False),
 )
 
 record_keys = sa.Table(

@@ -22,6 +22,7 @@ EXPECTED_TABLES = {
     "conflicts",
     "crosswalk",
     "job_locks",
+    "record_counts",
     "record_errors",
     "record_keys",
     "records",
@@ -46,7 +47,7 @@ def test_first_open_creates_every_table_at_the_head_revision(store):
     assert _tables(store) == EXPECTED_TABLES
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == (
-            "0007_referrer_tallies"
+            "0008_record_counts"
         )
 
 
