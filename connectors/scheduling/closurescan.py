@@ -3,10 +3,12 @@
 A closure-list row shows its referral's age in days at the time ``t0`` its file was aged at,
 ``(t0 - completed).days``. At a later ``now``, less than a day on, the age it shows is wrong
 only if a whole number of days after the completion falls in ``(t0, now]``: the
-completion's time of day lies in that window. So when every row is plain (no cell needs
-quotes) and every completion is written in UTC (as the store keeps them), the rows that may
-differ are found by two regular expressions over the file's bytes, run in C: the rows whose
-completion's hour and minute fall in the window, and the rows of the referrals that changed.
+completion's time of day lies in that window. The list's completions are written in UTC
+(:func:`connectors.scheduling.writers.closure_timing`; a file from before is not kept, the
+engine's fingerprint of the people files says which format they hold). So when every row
+is plain (no cell needs quotes), the rows that may differ are found by two regular
+expressions over the file's bytes, run in C: the rows whose completion's hour and minute
+fall in the window, and the rows of the referrals that changed.
 Only those are read (and each checked exactly, as :mod:`connectors.scheduling.reage` checks
 every row on its other path); every other row stays bytes in place. They are written again
 as ranges of the file read, the rows that moved or were added placed among them by a binary
@@ -36,25 +38,22 @@ _ID_CHARS = 6
 _PROBES = 50
 _GALLOP = 256  # bytes: two or three lines
 _SAMPLE = 1024  # rows read to bound t0 from below: about a day / 1024 = 84 s of slack
-# A "+00:00," that is not the completion of a row: the four cells after it must be the ages,
-# the target and the status word, up to the line's end.
-_STRAY_UTC = re.compile(rb"\+00:00,(?!-?\d*,\d*,-?\d*,[a-z_]+\r\n)")
 _Verdict = Callable[[str], bool]
 _Trie = dict[str, "_Trie"]
 
 
 class ByteRun:
     """The rows of a file kept as they were: the lines of ``data[start:]`` less the ``cuts``
-    (whole lines, in order), ``rows`` of them; ``key`` gives a line's sort key."""
+    (whole lines, in order); ``key`` gives a line's sort key."""
 
     def __init__(
-        self, data: bytes, start: int, cuts: list[tuple[int, int]], rows: int,
+        self, data: bytes, start: int, cuts: list[tuple[int, int]],
         key: Callable[[str], UrgencyKey],
     ) -> None:  # fmt: skip
-        self.data, self.start, self.cuts, self.rows, self.key = data, start, cuts, rows, key
+        self.data, self.start, self.cuts, self.key = data, start, cuts, key
 
-    def __len__(self) -> int:
-        return self.rows
+    def __len__(self) -> int:  # counted when asked: a scan of the file
+        return self.data.count(b"\r\n", self.start) - len(self.cuts)
 
     def merged(self, added: list[tuple[UrgencyKey, str]]) -> Iterator[bytes | memoryview]:
         """The kept lines with ``added`` (in key order, each a line) placed among them:
@@ -109,8 +108,8 @@ def scan_closure(
     key: Callable[[str], UrgencyKey],
 ) -> tuple[ByteRun, int] | None:  # fmt: skip
     """The kept rows of a closure list whose rows begin at ``data[start]``, and how many
-    rows were read; None when this way does not apply (a cell in quotes, a completion
-    not in UTC or missing, the rows aged more than :data:`WINDOW` before ``now`` or after
+    rows were read; None when this way does not apply (a cell in quotes, a row sampled
+    with a completion not in UTC, the rows aged more than :data:`WINDOW` before ``now`` or after
     it, or so many rows to place again that reading every row costs less): then every row
     must be read. ``keep(record)`` decides a row that may differ as
     :mod:`connectors.scheduling.reage` decides every row: True to keep it as it is, else it
@@ -127,11 +126,8 @@ def scan_closure(
     guess = (len(data) - start) * len(sample) / sum(n for _, _, n in sample)  # rows
     if _costly(share * guess, len(changed), guess):
         return None
-    rows = data.count(b"\r\n", start)
-    if data.count(b"+00:00,", start) != rows or _STRAY_UTC.search(data, start):
-        return None
     found = {_line_start(data, start, m.start()) for m in _window(since, now).finditer(data, start)}
-    if _costly(len(found), len(changed), rows):
+    if _costly(len(found), len(changed), guess):
         return None
     if changed:
         ids = _ids(changed)
@@ -141,7 +137,7 @@ def scan_closure(
         finish = data.index(b"\r\n", begin) + 2
         if not keep(data[begin:finish].decode("utf-8")):
             cuts.append((begin, finish))
-    return ByteRun(data, start, cuts, rows - len(cuts), key), len(found)
+    return ByteRun(data, start, cuts, key), len(found)
 
 
 def _costly(moved: float, changed: int, rows: float) -> bool:
@@ -156,8 +152,10 @@ def _line_start(data: bytes, start: int, at: int) -> int:
 
 def _sample(data: bytes, start: int) -> list[tuple[datetime, int, int]] | None:
     """The completion, age shown and length of rows spread through the file (None if one
-    does not read as refsync writes it). A row showing age ``a`` for completion ``c`` was
-    aged at or after ``c + a days``: the latest of those is no later than the rows' time."""
+    does not read as refsync writes it, or a completion is not in UTC). A row showing age
+    ``a`` for completion ``c`` was aged at or after ``c + a days``: the latest of those is
+    no later than the rows' time. A row without a completion always shows 0: it is left
+    out."""
     step = max((len(data) - start) // _SAMPLE, 1)
     sample = []
     for at in range(start, len(data), step):
@@ -165,10 +163,14 @@ def _sample(data: bytes, start: int) -> list[tuple[datetime, int, int]] | None:
         finish = data.index(b"\r\n", begin)
         try:
             _, completed, shown, _, _, _ = data[begin:finish].decode("utf-8").rsplit(",", 5)
-            sample.append((datetime.fromisoformat(completed), int(shown), finish + 2 - begin))
+            if completed:
+                when = datetime.fromisoformat(completed)
+                if when.utcoffset() != timedelta(0):
+                    return None
+                sample.append((when, int(shown), finish + 2 - begin))
         except ValueError:
             return None
-    return sample
+    return sample or None
 
 
 def _window(since: datetime, now: datetime) -> re.Pattern[bytes]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
@@ -237,9 +237,12 @@ def _closure_row(
 def closure_timing(
     completed_at: datetime | None, target: int | None, now: datetime
 ) -> dict[str, Any]:
-    """The time columns of a closure-list row."""
+    """The time columns of a closure-list row (the completion in UTC, whatever zone it was
+    stored in: the list's scan for rows whose age changed reads their times of day in UTC,
+    :mod:`connectors.scheduling.closurescan`)."""
     age = (now - completed_at).days if completed_at else 0
-    row = {"completed_at": completed_at, "days_since_completed": age}
+    utc = completed_at.astimezone(UTC) if completed_at else None
+    row = {"completed_at": utc, "days_since_completed": age}
     return row | _against_target(age, target)
 
 

@@ -51,6 +51,9 @@ MARGIN = timedelta(minutes=5)
 the version the pass saw: a transaction that stamped a record before the mark and committed
 after the pass read it, or a clock a little behind, is not missed."""
 _FLUSH = 5000
+# What the files hold, beyond what refsync's version says (a checkout's is "unknown"): 2, the
+# closure list's completions in UTC. Files written before are written whole once.
+_FORMAT = 2
 
 
 def write_outputs(
@@ -192,6 +195,7 @@ def _fingerprint(definitions: Iterable[QualifiedReferralDefinition], contacts: C
     """What the rows depend on besides the referrals and the time."""
     parts = {
         "code": code_version(),
+        "format": _FORMAT,
         "definitions": [d.model_dump(mode="json") for d in definitions],
         "partners": {i: p.model_dump(mode="json") for i, p in contacts.partners.items()},
         "clinicians": {i: c.model_dump(mode="json") for i, c in contacts.clinicians.items()},
