@@ -1,7 +1,7 @@
 """What a run costs when K referrals changed among N: it should follow K, not N.
 
 Run: ``python bench/change_cost.py [--sizes 100000 300000] [--changes 1000]
-[--code before=<commit> ...] [--seed-dir DIR] [--json OUT]``
+[--code before=<commit> ...] [--seed-dir DIR] [--rounds R] [--json OUT]``
 
 For each code version (``after`` is this checkout; ``--code NAME=<commit>`` adds another,
 checked out into a temporary git worktree) and each size N:
@@ -19,7 +19,10 @@ checked out into a temporary git worktree) and each size N:
    the first's CPU beside it. The first run after the seed's import also compares the
    versions of the records the import stored within the people files' margin (five
    minutes) before its mark, once (see ``sync/engine/outputs.py``). The second run's K
-   referrals were arrived (checked in), not scheduled.
+   referrals were arrived (checked in), not scheduled. With ``--rounds R``, R runs follow
+   the first (K scheduled, then K arrived referrals completed, in turn): the table shows
+   the one of median CPU, with the least and most beside it (one run varies by a tenth of
+   a second or more on a shared machine).
 
 Every run is ``Engine.run`` in a fresh process (``bench/_change_child.py``) with the code
 measured on its ``PYTHONPATH``. The table gives, per run: client CPU seconds, wall
@@ -129,11 +132,11 @@ def change_export(path: Path, k: int, *, delta: bool = False, round_: int = 1) -
     """Turn ``k`` scheduled referrals, spread over the export, into completed visits;
     returns how many changed (fewer if the export has fewer scheduled ones). The export is
     rewritten whole (a snapshot re-export), or with ``delta`` left alone while a second file
-    beside it holds the changed rows only (a daily file of what changed). Round 1 completes
-    scheduled visits, round 2 arrived ones (other referrals, as many at N = 10,000)."""
+    beside it holds the changed rows only (a daily file of what changed). Odd rounds complete
+    scheduled visits, even rounds arrived ones (other referrals, as many at N = 10,000)."""
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    status = "1" if round_ == 1 else "6"
+    status = "1" if round_ % 2 else "6"
     scheduled = [i for i, row in enumerate(rows) if row["APPT_STATUS_C"] == status]
     step = max(1, len(scheduled) // max(k, 1))
     chosen = scheduled[::step][:k]
@@ -152,22 +155,29 @@ def change_export(path: Path, k: int, *, delta: bool = False, round_: int = 1) -
     return len(chosen)
 
 
-def measure(code: Path, seeded: Path, work: Path, k: int, delta: bool) -> dict[str, Any]:
-    """Copy the seeded program, change ``k`` referrals of its export and run, twice: the
-    second run is the one reported, with the first's CPU beside it (the first change after
-    an import also compares the import's record versions once, see the module docstring)."""
+def measure(
+    code: Path, seeded: Path, work: Path, k: int, delta: bool, rounds: int = 1
+) -> dict[str, Any]:
+    """Copy the seeded program, change ``k`` referrals of its export and run, ``rounds`` + 1
+    times: the run of median CPU after the first is the one reported, with every round's
+    CPU and the first's beside it (the first change after an import also compares the
+    import's record versions once, see the module docstring)."""
     folder = work / f"{seeded.name}-k{k}"
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(seeded, folder)
     runs = []
     with _systems(folder) as (root, env, sf, hs):
-        for round_ in (1, 2):
+        for round_ in range(1, rounds + 2):
             export = root / "exports" / "epic" / _EXPORT
             changed = change_export(export, k, delta=delta, round_=round_)
             time.sleep(1.1)
             runs.append(_run(code, root, env, sf, hs) | {"changes": changed})
     shutil.rmtree(folder, ignore_errors=True)
-    return runs[1] | {"first_cpu_seconds": runs[0]["cpu_seconds"]}
+    measured = sorted(runs[1:], key=lambda run: run["cpu_seconds"])
+    return measured[len(measured) // 2] | {
+        "first_cpu_seconds": runs[0]["cpu_seconds"],
+        "round_cpu_seconds": [run["cpu_seconds"] for run in runs[1:]],
+    }
 
 
 # -- code versions ---------------------------------------------------------------------------
@@ -210,17 +220,25 @@ def _commit(code: Path) -> str:
 def _row(name: str, n: int, run: dict[str, Any]) -> str:
     decrypts = "-" if run["decrypts"] is None else f"{run['decrypts']:,}"
     return (
-        f"| {name} | {n:,} | {run['changes']:,} | {run['cpu_seconds']:.2f} | "
+        f"| {name} | {n:,} | {run['changes']:,} | {_rounds(run)} | "
         f"{run['seconds']:.2f} | {run['statements']:,} | {run['rows_read']:,} | {decrypts} | "
         f"{run['sf']['total']:,} / {run['hs']['total']:,} | {run['outputs_cpu']:.2f} | "
         f"{run['first_cpu_seconds']:.2f} | {run['load']:.2f} |"
     )
 
 
+def _rounds(run: dict[str, Any]) -> str:
+    """The reported run's CPU, and with several rounds their least and most."""
+    cpus = run.get("round_cpu_seconds") or [run["cpu_seconds"]]
+    if len(cpus) == 1:
+        return f"{run['cpu_seconds']:.2f}"
+    return f"{run['cpu_seconds']:.2f} ({min(cpus):.2f} to {max(cpus):.2f})"
+
+
 def report(results: dict[str, dict[int, dict[str, Any]]], commits: dict[str, str]) -> str:
     """The runs as a Markdown table, then the largest size's cost over the smallest's."""
     lines = [
-        "| code | referrals N | changed K | client CPU s | wall s | SQL statements | "
+        "| code | referrals N | changed K | client CPU s (rounds) | wall s | SQL statements | "
         "rows read | decrypts | HTTP calls SF / HS | people files CPU s | "
         "first change run after the import: CPU s | load |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -250,6 +268,10 @@ def main() -> int:
     parser.add_argument("--seed-dir", type=Path, help="keep (and reuse) seeded programs here")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="measured runs per size after the first change run (the median is reported)",
+    )  # fmt: skip
+    parser.add_argument(
         "--export", choices=("snapshot", "delta"), default="snapshot",
         help="the changes arrive in the whole export written again (snapshot) or in a new "
         "file of the changed rows beside it (delta)",
@@ -268,7 +290,7 @@ def main() -> int:
                         shutil.rmtree(seeded, ignore_errors=True)
                         seed(code, seeded, n)
                     results.setdefault(name, {})[n] = measure(
-                        code, seeded, work, args.changes, args.export == "delta"
+                        code, seeded, work, args.changes, args.export == "delta", args.rounds
                     )
     print(f"K={args.changes:,} changed referrals (scheduled, then arrived -> completed) among N, "
           f"arriving in a {args.export} export; "
