@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +25,34 @@ class FrozenClock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+@contextmanager
+def sqlite_instructions(store: StateStore) -> Iterator[list[int]]:
+    """SQLite virtual machine instructions run inside the block, in hundreds (a count, not
+    a time: the same whatever else the machine does)."""
+    counted = [0]
+
+    def tick() -> int:
+        counted[0] += 100
+        return 0
+
+    def on_connect(dbapi_conn: sqlite3.Connection, record: Any) -> None:
+        dbapi_conn.set_progress_handler(tick, 100)
+
+    store.engine.dispose()
+    sa.event.listen(store.engine, "connect", on_connect)
+    try:
+        yield counted
+    finally:
+        sa.event.remove(store.engine, "connect", on_connect)
+        store.engine.dispose()
+
+
+@pytest.fixture
+def instructions() -> Callable[[StateStore], AbstractContextManager[list[int]]]:
+    """``with instructions(store) as counted:`` counts SQLite's instructions in the block."""
+    return sqlite_instructions
 
 
 class StatementCounter:

@@ -5,9 +5,6 @@ cost that follows the mentions replaced, not the mentions there are."""
 from __future__ import annotations
 
 import itertools
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -89,34 +86,13 @@ def test_a_group_whose_first_and_last_named_mentions_go_finds_the_next_ones(
     assert store.mention_counts("epic") == [("111", 2, None, "Moved", ("cardiology", "ortho"))]
 
 
-@contextmanager
-def _instructions(store: StateStore) -> Iterator[list[int]]:
-    """SQLite virtual machine instructions run inside the block (a count, not a time)."""
-    counted = [0]
-
-    def tick() -> int:
-        counted[0] += 100
-        return 0
-
-    def on_connect(dbapi_conn: sqlite3.Connection, record: Any) -> None:
-        dbapi_conn.set_progress_handler(tick, 100)
-
-    store.engine.dispose()
-    sa.event.listen(store.engine, "connect", on_connect)
-    try:
-        yield counted
-    finally:
-        sa.event.remove(store.engine, "connect", on_connect)
-        store.engine.dispose()
-
-
-def _cost_of_a_change(tmp_path: Any, clock: Any, mentions: int) -> int:
+def _cost_of_a_change(tmp_path: Any, clock: Any, instructions: Any, mentions: int) -> int:
     store = StateStore.open(f"sqlite:///{tmp_path / f'{mentions}.db'}", clock=clock)
     try:
         rows = [(f"r{n:07d}", _NPIS[n % 3], None, "Clinic", "cardiology") for n in range(mentions)]
         store.replace_mentions("epic", rows, of=None)
         changed = [f"r{n:07d}" for n in range(0, 30, 3)]  # ten, among the first of one NPI
-        with _instructions(store) as counted:
+        with instructions(store) as counted:
             store.replace_mentions(
                 "epic", [(i, _NPIS[1], "Ada", "Heart", "ortho") for i in changed], of=changed
             )
@@ -128,12 +104,12 @@ def _cost_of_a_change(tmp_path: Any, clock: Any, mentions: int) -> int:
 
 
 def test_replacing_ten_mentions_and_counting_costs_the_same_among_600_or_60000(
-    tmp_path: Any, clock: Any
+    tmp_path: Any, clock: Any, instructions: Any
 ) -> None:
     """Counted in SQLite instructions: a count over every mention would cost 100 times more
     among 60,000 than among 600; the tallies cost a few index probes more (a deeper tree)."""
-    small = _cost_of_a_change(tmp_path, clock, 600)
-    large = _cost_of_a_change(tmp_path, clock, 60_000)
+    small = _cost_of_a_change(tmp_path, clock, instructions, 600)
+    large = _cost_of_a_change(tmp_path, clock, instructions, 60_000)
     assert large < 1.5 * small
 
 
