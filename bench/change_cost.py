@@ -139,7 +139,9 @@ def change_export(path: Path, k: int, *, delta: bool = False, round_: int = 1) -
     status = "1" if round_ % 2 else "6"
     scheduled = [i for i, row in enumerate(rows) if row["APPT_STATUS_C"] == status]
     step = max(1, len(scheduled) // max(k, 1))
-    chosen = scheduled[::step][:k]
+    # a delta leaves the export as it was: each later round of a status takes the rows next
+    # to the ones the round before it took
+    chosen = scheduled[(round_ - 1) // 2 :: step][:k]
     for i in chosen:
         row = rows[i]
         appt = datetime.strptime(row["APPT_DTTM"], _FMT)
