@@ -52,9 +52,6 @@ class ByteRun:
     ) -> None:  # fmt: skip
         self.data, self.start, self.cuts, self.key = data, start, cuts, key
 
-    def __len__(self) -> int:  # counted when asked: a scan of the file
-        return self.data.count(b"\r\n", self.start) - len(self.cuts)
-
     def merged(self, added: list[tuple[UrgencyKey, str]]) -> Iterator[bytes | memoryview]:
         """The kept lines with ``added`` (in key order, each a line) placed among them:
         the file's bytes in ranges, not copied."""

@@ -250,8 +250,6 @@ class KeptBytes(Protocol):
     """Rows kept as the bytes of the file read, in order
     (:class:`connectors.scheduling.closurescan.ByteRun`)."""
 
-    def __len__(self) -> int: ...
-
     def merged(self, added: list[tuple[UrgencyKey, str]]) -> Iterable[bytes | memoryview]:
         """The file's bytes: the kept rows with ``added`` (lines, in key order) among them."""
         ...
@@ -301,9 +299,6 @@ class SortedRows:
             raise ValueError("a people file's rows hold one run of kept lines")
         self._bytes = kept
 
-    def __len__(self) -> int:
-        return len(self._rows) + len(self._run) + len(self._bytes or ())
-
     def lines(self) -> Iterable[str]:
         """The rows' lines, most urgent first."""
         self._rows.sort(key=itemgetter(0))
@@ -324,13 +319,14 @@ class SortedRows:
         merged.extend(run[start:])
         return merged
 
-    def write(self, path: Path) -> int:
-        """Write the rows to ``path`` (atomically); the number written."""
+    def write(self, path: Path) -> None:
+        """Write the rows to ``path`` (atomically). Kept bytes are not counted: that would
+        be a scan of the file."""
         if self._bytes is None:
-            return write_lines_atomic(path, self.columns, self.lines())
+            write_lines_atomic(path, self.columns, self.lines())
+            return
         self._rows.sort(key=itemgetter(0))
         write_bytes_atomic(path, self.columns, self._bytes.merged(self._rows))
-        return len(self)
 
 
 def people_rows(
