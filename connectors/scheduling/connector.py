@@ -246,7 +246,8 @@ class SchedulingConnector(Connector):
         paths = self._output("scheduling-worklist.csv"), self._output("closure.csv")
         if lists.changed is not None:
             for path, rows in zip(paths, held, strict=True):
-                keep_rows(path, rows, lists.changed, now)
+                read = keep_rows(path, rows, lists.changed, now)
+                log.info("scheduling: %s kept from the changes, %d rows read back", path.name, read)
         referrers = NewReferrerTally()
         referrals = lists.referrals()
         if lists.referrers is None:

@@ -69,8 +69,10 @@ def write_outputs(
     the paths written.
 
     The lists hold ages in days, so they are rewritten when the run changed a referral, left
-    an appointment unmatched, or the files were written on an earlier day; otherwise the
-    files on disk still hold and the run skips the work.
+    an appointment unmatched, or the files were written on an earlier day; also when a
+    referral was stored since they were written, or their last write did not finish (a run
+    that failed after storing its changes, or another process, left them behind). Otherwise
+    the files on disk still hold and the run skips the work.
     """
     written: list[Path] = []
     for name, connector in connectors.items():
@@ -79,7 +81,8 @@ def write_outputs(
         files = connector.people_files()
         if not files:
             continue
-        if not changed and not matcher.unmatched and _current(files, today):
+        quiet = not changed and not matcher.unmatched
+        if quiet and _current(files, today) and _up_to_date(store, name):
             continue
         people = _People(name, connector, store, matcher, definitions)
         written.extend(people.write(files))
@@ -210,6 +213,14 @@ def _sha256(path: Path) -> str:
             return hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError:
         return ""
+
+
+def _up_to_date(store: StateStore, name: str) -> bool:
+    """Whether ``name``'s people files were written, and no referral was stored since their
+    pass began (an index probe for the latest stamp)."""
+    mark = store.people_mark(name)
+    latest = store.latest_change("referral")
+    return mark is not None and (latest is None or latest <= mark.watermark)
 
 
 def _current(files: Iterable[Path], today: date) -> bool:

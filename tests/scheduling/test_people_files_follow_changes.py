@@ -186,6 +186,31 @@ def test_a_long_closure_list_kept_minutes_apart_equals_a_whole_pass(
         store.close()
 
 
+def test_referrals_stored_by_a_run_that_wrote_no_files_are_listed_by_the_next_run(
+    program: Program,
+) -> None:
+    """A run that failed after storing its changes (a CRM refused its writes) leaves the
+    files behind, and so does a write that did not finish; the next run reads nothing new,
+    changes nothing, and still writes them again. Then a run with nothing stored since
+    writes nothing."""
+    program.store_round()
+    program.write()
+    program.store_round()  # stored; the run failed before its people files
+    program.clock.now += timedelta(minutes=10)
+
+    def run_without_changes() -> list[Path]:
+        return write_outputs({"scheduling": program.connector}, program.store,
+                             PatientMatcher(program.store), DEFINITIONS, changed=False,
+                             today=program.clock.now.date())  # fmt: skip
+
+    assert run_without_changes()
+    program.assert_whole_pass_agrees()
+    assert run_without_changes() == []
+    program.store.set_people_mark("scheduling", None)  # as a write that did not finish
+    assert run_without_changes()
+    assert run_without_changes() == []
+
+
 def test_a_file_edited_on_disk_is_written_whole(
     program: Program, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
