@@ -21,10 +21,11 @@ a date or number that does not parse) raises :class:`PeopleFilesChanged`.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from connectors.capabilities import PeopleFilesChanged
 from connectors.csvfiles import csv_line, unneutralise_cell
@@ -73,7 +74,9 @@ def keep_rows(path: Path, into: SortedRows, changed: Collection[str], now: datet
             if scanned is not None:
                 into.add_bytes(scanned[0])
                 return scanned[1]
-        return _keep_lines(path, into, changed, now)
+            return _keep_lines(path.name, io.BytesIO(data), into, changed, now)  # read once
+        with path.open("rb") as raw:
+            return _keep_lines(path.name, raw, into, changed, now)
     except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
         raise PeopleFilesChanged(f"{path.name} cannot be read back: {type(exc).__name__}") from exc
 
@@ -87,17 +90,19 @@ def _header_end(path: Path, data: bytes, columns: tuple[str, ...]) -> int:
     return start + len(header)
 
 
-def _keep_lines(path: Path, into: SortedRows, changed: Collection[str], now: datetime) -> int:
-    """``keep_rows`` reading every row."""
+def _keep_lines(
+    name: str, raw: BinaryIO, into: SortedRows, changed: Collection[str], now: datetime
+) -> int:
+    """``keep_rows`` reading every row of the file ``name``, its bytes from ``raw``."""
     timing = _TIMINGS[into.columns]
     at = {c: i for i, c in enumerate(into.columns)}
     rid, number = at["referral_id"], at["referral_number"]
     closure = into.columns == tuple(CLOSURE_COLUMNS)
     unchanged: list[str] = []  # closure-list rows as they were: still in order
     read = 0
-    with path.open(encoding="utf-8-sig", newline="") as fh:
+    with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh:
         if fh.readline() != csv_line(into.columns):
-            raise PeopleFilesChanged(f"{path.name} has another header")
+            raise PeopleFilesChanged(f"{name} has another header")
         for line, record in _records(fh):
             read += 1
             if closure and '"' not in record:
@@ -106,7 +111,7 @@ def _keep_lines(path: Path, into: SortedRows, changed: Collection[str], now: dat
                 continue
             cells = next(csv.reader([record]))
             if len(cells) != len(into.columns):
-                raise PeopleFilesChanged(f"{path.name} line {line} has {len(cells)} cells")
+                raise PeopleFilesChanged(f"{name} line {line} has {len(cells)} cells")
             if cells[rid] not in changed:
                 over, age = timing(cells, at, now)
                 key = urgency_key(over, age, unneutralise_cell(cells[number]), cells[rid])
