@@ -221,8 +221,10 @@ def _commit(code: Path) -> str:
 
 def _row(name: str, n: int, run: dict[str, Any]) -> str:
     decrypts = "-" if run["decrypts"] is None else f"{run['decrypts']:,}"
+    system = run.get("system_seconds")
     return (
         f"| {name} | {n:,} | {run['changes']:,} | {_rounds(run)} | "
+        f"{'-' if system is None else f'{system:.2f}'} | "
         f"{run['seconds']:.2f} | {run['statements']:,} | {run['rows_read']:,} | {decrypts} | "
         f"{run['sf']['total']:,} / {run['hs']['total']:,} | {run['outputs_cpu']:.2f} | "
         f"{run['first_cpu_seconds']:.2f} | {run['load']:.2f} |"
@@ -240,10 +242,11 @@ def _rounds(run: dict[str, Any]) -> str:
 def report(results: dict[str, dict[int, dict[str, Any]]], commits: dict[str, str]) -> str:
     """The runs as a Markdown table, then the largest size's cost over the smallest's."""
     lines = [
-        "| code | referrals N | changed K | client CPU s (rounds) | wall s | SQL statements | "
+        "| code | referrals N | changed K | client CPU s (rounds) | of which system | wall s | "
+        "SQL statements | "
         "rows read | decrypts | HTTP calls SF / HS | people files CPU s | "
         "first change run after the import: CPU s | load |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, runs in results.items():
         lines += [_row(f"{name} ({commits[name]})", n, run) for n, run in sorted(runs.items())]
