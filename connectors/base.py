@@ -369,7 +369,9 @@ class Connector(ABC):
         raise self._missing(Capability.PEOPLE_FILES)
 
     def write_people_files(self, lists: PeopleLists) -> list[Path]:
-        """PEOPLE_FILES: (re)write every file of :meth:`people_files` from ``lists``."""
+        """PEOPLE_FILES: (re)write every file of :meth:`people_files` from ``lists``; return
+        the paths written by this call (the engine stamps each, see
+        ``sync/engine/outputs.py``)."""
         raise self._missing(Capability.PEOPLE_FILES)
 
     def provision_plan(self, phi_fields: PhiFields) -> list[ProvisionAction]:

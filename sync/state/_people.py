@@ -2,9 +2,9 @@
 
 A connection's *people mark* says when its people files were last written (the records
 changed since then are the ones to list again), a fingerprint of everything else their rows
-depend on (definitions, partners and clinicians, refsync's version) and the SHA-256 of each
-file (the referrer mentions the new referrers list is counted from are in
-:mod:`sync.state._mentions`). It holds no PHI.
+depend on (definitions, partners and clinicians, refsync's version) and the stamp of each
+file, its size and modification time (the referrer mentions the new referrers list is
+counted from are in :mod:`sync.state._mentions`). It holds no PHI.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class PeopleMark:
 
     watermark: datetime
     fingerprint: str
-    files: Mapping[str, str]  # file name -> SHA-256 of the file as written
+    files: Mapping[str, str]  # file name -> its stamp as written (size and modification time)
 
 
 class PeopleMixin(StoreBase):

@@ -6,8 +6,8 @@ changed, the clock gone back, a file from another version) writes them whole aga
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
 import random
 import shutil
 from collections.abc import Iterator
@@ -279,7 +279,7 @@ def test_a_store_clock_gone_back_writes_the_files_whole(program: Program) -> Non
 def test_a_file_the_connector_cannot_read_back_is_written_whole(
     program: Program, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A file with the mark's digest but another header (as from another version): the
+    """A file with the mark's stamp but another header (as from another version): the
     connector says so and the engine writes everything."""
     caplog.set_level(logging.INFO, logger="sync.engine.outputs")
     program.store_round()
@@ -288,7 +288,8 @@ def test_a_file_the_connector_cannot_read_back_is_written_whole(
     worklist.write_text("referral_number,age\r\nREF-1,3\r\n", encoding="utf-8")
     mark = program.store.people_mark("scheduling")
     assert mark is not None
-    files = {**mark.files, worklist.name: hashlib.sha256(worklist.read_bytes()).hexdigest()}
+    stat = worklist.stat()
+    files = {**mark.files, worklist.name: f"{stat.st_size}:{stat.st_mtime_ns}"}
     program.store.set_people_mark("scheduling", PeopleMark(mark.watermark, mark.fingerprint, files))
     program.store_round()
     program.write()
@@ -305,6 +306,58 @@ def test_a_definition_changed_since_writes_the_files_whole(program: Program) -> 
     program.store_round()
     program.write(definitions=stricter)
     program.assert_whole_pass_agrees(stricter)
+
+
+def test_a_file_rewritten_at_once_with_the_same_size_is_written_whole(
+    program: Program, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit keeping the file's size, in the same clock tick as the run that wrote it
+    (or the same second, on a file system that keeps times to the second): it gets the
+    time the run's write got."""
+    decrypts = Decrypts(monkeypatch)
+    written: dict[str, int] = {}
+    write = program.connector.write_people_files
+
+    def noting_times(lists: Any) -> list[Path]:
+        paths = write(lists)
+        written.update({path.name: path.stat().st_mtime_ns for path in paths})
+        return paths
+
+    monkeypatch.setattr(program.connector, "write_people_files", noting_times)
+    program.store_round()
+    program.write()
+    closure = program.out / "closure.csv"
+    data = bytearray(closure.read_bytes())
+    data[-3] = ord("9") if data[-3] != ord("9") else ord("8")  # a character of the last row
+    closure.write_bytes(bytes(data))
+    os.utime(closure, ns=(closure.stat().st_atime_ns, written["closure.csv"]))
+    program.store_round()
+    decrypts.count = 0
+    program.write()
+    assert decrypts.count > 35  # every listed referral opened again
+    program.assert_whole_pass_agrees()
+
+
+def test_a_file_copied_without_its_time_is_written_whole_and_then_kept(
+    program: Program, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``cp`` without ``-p``: the contents may be the same, but nothing says so without
+    reading them; written whole once, then kept again."""
+    caplog.set_level(logging.INFO, logger="sync.engine.outputs")
+    decrypts = Decrypts(monkeypatch)
+    program.store_round()
+    program.write()
+    moved = program.tmp_path / "moved"
+    shutil.copytree(program.out, moved, copy_function=shutil.copyfile)
+    program.out, program.connector = moved, _connector(moved, program.clock)
+    program.store_round()
+    program.write()
+    assert "not the one the last run wrote" in caplog.text
+    program.store_round()
+    decrypts.count = 0
+    program.write()
+    assert decrypts.count <= 35
+    program.assert_whole_pass_agrees()
 
 
 def test_files_copied_to_another_folder_are_still_kept_from_the_changes(
