@@ -94,6 +94,9 @@ def _run(code: Path, root: Path, env: dict[str, str], sf: Any, hs: Any) -> dict[
     hs.stats.reset()
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         child_env = {**env, "PYTHONPATH": str(code), "RUNTIME__LOG_LEVEL": "WARNING"}
+        # without cached bytecode every run compiles the checkout's modules again (a third
+        # of a change run's CPU where PYTHONDONTWRITEBYTECODE is set), not refsync's cost
+        child_env.pop("PYTHONDONTWRITEBYTECODE", None)
         done = subprocess.run(
             [sys.executable, str(_CHILD), str(root), JOB, out.name],
             env=child_env, cwd=code, capture_output=True, text=True,
