@@ -147,7 +147,7 @@ class _People:
             return "definitions, partners, clinicians or refsync changed since the last write"
         if began < mark.watermark:
             return "the state store's clock is behind the last write"
-        # by name: a program folder moved or copied elsewhere keeps its files' contents
+        # by name: a program folder moved, or copied keeping times, keeps its files' contents
         paths = {p.name: p for p in files}
         if set(mark.files) != set(paths) or any(
             _stamp_of(paths[name]) != stamp for name, stamp in mark.files.items()
@@ -219,13 +219,14 @@ def _stamp(path: Path) -> str:
     tick as the run (same size, same time) still shows. Copies that keep modification
     times (``cp -p``, rsync, a backup restored) keep the stamp with the contents. Trusting
     the stamp spares hashing the files before and after each write (the closure list of
-    1,000,000 referrals is 33 MB: 2 x 17 ms of SHA-256)."""
+    1,000,000 referrals is 33 MB: 2 x 17 ms of SHA-256). A file written in the first two
+    seconds of a day shows the day before, so the next run that day writes it again."""
     try:
         stat = path.stat()
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - _SETTLE_NS))
     except OSError:
         return ""
-    return _stamp_of(path)
+    return _stamp_of(path)  # as the file system keeps it (it may round the time set)
 
 
 def _stamp_of(path: Path) -> str:
