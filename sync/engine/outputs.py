@@ -150,7 +150,7 @@ class _People:
         # by name: a program folder moved, or copied keeping times, keeps its files' contents
         paths = {p.name: p for p in files}
         if set(mark.files) != set(paths) or any(
-            _stamp_of(paths[name]) != stamp for name, stamp in mark.files.items()
+            not stamp or _stamp_of(paths[name]) != stamp for name, stamp in mark.files.items()
         ):
             return "a file is not the one the last run wrote (edited, moved or gone)"
         return None
@@ -230,7 +230,8 @@ def _stamp(path: Path) -> str:
 
 
 def _stamp_of(path: Path) -> str:
-    """The file's size and modification time, or "" when it cannot be read."""
+    """The file's size and modification time, or "" when it cannot be read (a mark holding
+    "" matches no file: one gone before and after is not the one written)."""
     try:
         stat = path.stat()
     except OSError:
