@@ -1,7 +1,7 @@
 """What a run costs when K referrals changed among N: it should follow K, not N.
 
 Run: ``python bench/change_cost.py [--sizes 100000 300000] [--changes 1000]
-[--code before=<commit> ...] [--seed-dir DIR] [--rounds R] [--json OUT]``
+[--code before=<commit> ...] [--seed-dir DIR] [--rounds R] [--spacing S] [--json OUT]``
 
 For each code version (``after`` is this checkout; ``--code NAME=<commit>`` adds another,
 checked out into a temporary git worktree) and each size N:
@@ -22,7 +22,14 @@ checked out into a temporary git worktree) and each size N:
    referrals were arrived (checked in), not scheduled. With ``--rounds R``, R runs follow
    the first (K scheduled, then K arrived referrals completed, in turn): the table shows
    the one of median CPU, with the least and most beside it (one run varies by a tenth of
-   a second or more on a shared machine).
+   a second or more on a shared machine). The programs (code versions and sizes) take
+   turns, each on its own copy, so the machine's drift falls on each alike.
+
+Runs seconds apart carry the changes of the runs just before them: the write and people
+marks look back five minutes (``MARGIN``) for changes committed while a run read, so each
+such run looks at up to (rounds + 1) x K referrals. A scheduled job (daily, or every 15
+minutes) sees its own K only: ``--spacing 310`` starts each program's run 310 s after its
+last one ended, the other programs' runs filling the wait.
 
 Every run is ``Engine.run`` in a fresh process (``bench/_change_child.py``) with the code
 measured on its ``PYTHONPATH``. The table gives, per run: client CPU seconds, wall
@@ -46,6 +53,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -160,29 +168,62 @@ def change_export(path: Path, k: int, *, delta: bool = False, round_: int = 1) -
     return len(chosen)
 
 
-def measure(
-    code: Path, seeded: Path, work: Path, k: int, delta: bool, rounds: int = 1
-) -> dict[str, Any]:
-    """Copy the seeded program, change ``k`` referrals of its export and run, ``rounds`` + 1
-    times: the run of median CPU after the first is the one reported, with every round's
-    CPU and the first's beside it (the first change after an import also compares the
-    import's record versions once, see the module docstring)."""
-    folder = work / f"{seeded.name}-k{k}"
-    shutil.rmtree(folder, ignore_errors=True)
-    shutil.copytree(seeded, folder)
-    runs = []
-    with _systems(folder) as (root, env, sf, hs):
+@dataclass
+class Trial:
+    """One code version at one size: its copy of the seeded program and its runs so far."""
+
+    name: str
+    code: Path
+    n: int
+    folder: Path
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    ended: float = float("-inf")  # time.monotonic() when its last run ended
+
+
+def measure(trials: list[Trial], k: int, delta: bool, rounds: int = 1, spacing: float = 0) -> None:
+    """Change ``k`` referrals of each trial's export and run, ``rounds`` + 1 times, the
+    trials taking turns (so the machine's drift falls on each alike); a trial's run starts
+    ``spacing`` seconds or more after its last one ended (see ``--spacing``)."""
+    with ExitStack() as stack:
+        systems = [stack.enter_context(_systems(trial.folder)) for trial in trials]
         for round_ in range(1, rounds + 2):
-            export = root / "exports" / "epic" / _EXPORT
-            changed = change_export(export, k, delta=delta, round_=round_)
-            time.sleep(1.1)
-            runs.append(_run(code, root, env, sf, hs) | {"changes": changed})
-    shutil.rmtree(folder, ignore_errors=True)
+            for trial, (root, env, sf, hs) in zip(trials, systems, strict=True):
+                export = root / "exports" / "epic" / _EXPORT
+                changed = change_export(export, k, delta=delta, round_=round_)
+                # a read's window ends at the run's start, rounded down to the second
+                time.sleep(max(1.1, trial.ended + spacing - time.monotonic()))
+                trial.runs.append(_run(trial.code, root, env, sf, hs) | {"changes": changed})
+                trial.ended = time.monotonic()
+
+
+def reported(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median CPU after the first, with every round's CPU and the first's beside
+    it (the first change after an import also compares the import's record versions once,
+    see the module docstring)."""
     measured = sorted(runs[1:], key=lambda run: run["cpu_seconds"])
     return measured[len(measured) // 2] | {
         "first_cpu_seconds": runs[0]["cpu_seconds"],
         "round_cpu_seconds": [run["cpu_seconds"] for run in runs[1:]],
     }
+
+
+def _trials(
+    codes: dict[str, Path], commits: dict[str, str], sizes: list[int], seeds: Path, work: Path
+) -> list[Trial]:
+    """A trial per code version and size, each with its own copy of its seeded program
+    (seeded first when ``seeds`` does not hold it yet)."""
+    trials = []
+    for name, code in codes.items():
+        for n in sizes:
+            seeded = seeds / f"{name}-{commits[name]}-n{n}"
+            if not (seeded / "meta.json").exists():
+                shutil.rmtree(seeded, ignore_errors=True)
+                seed(code, seeded, n)
+            folder = work / f"{seeded.name}-copy"
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(seeded, folder)
+            trials.append(Trial(name, code, n, folder))
+    return trials
 
 
 # -- code versions ---------------------------------------------------------------------------
@@ -280,6 +321,12 @@ def main() -> int:
         help="measured runs per size after the first change run (the median is reported)",
     )  # fmt: skip
     parser.add_argument(
+        "--spacing", type=float, default=0, metavar="SECONDS",
+        help="start each program's run this long after its last one ended; over 300 (the "
+        "five-minute margin of the write and people marks) each run looks at its own changes "
+        "only, as a scheduled job's does, instead of carrying those of the runs just before",
+    )  # fmt: skip
+    parser.add_argument(
         "--export", choices=("snapshot", "delta"), default="snapshot",
         help="the changes arrive in the whole export written again (snapshot) or in a new "
         "file of the changed rows beside it (delta)",
@@ -291,15 +338,12 @@ def main() -> int:
         seeds = args.seed_dir or work / "seeds"
         with checkouts(args.code, work) as codes:
             commits = {name: _commit(code) for name, code in codes.items()}
-            for name, code in codes.items():
-                for n in args.sizes:
-                    seeded = seeds / f"{name}-{commits[name]}-n{n}"
-                    if not (seeded / "meta.json").exists():
-                        shutil.rmtree(seeded, ignore_errors=True)
-                        seed(code, seeded, n)
-                    results.setdefault(name, {})[n] = measure(
-                        code, seeded, work, args.changes, args.export == "delta", args.rounds
-                    )
+            trials = _trials(codes, commits, args.sizes, seeds, work)
+            delta = args.export == "delta"
+            measure(trials, args.changes, delta, args.rounds, args.spacing)
+            for trial in trials:
+                results.setdefault(trial.name, {})[trial.n] = reported(trial.runs)
+                shutil.rmtree(trial.folder, ignore_errors=True)
     print(f"K={args.changes:,} changed referrals (scheduled, then arrived -> completed) among N, "
           f"arriving in a {args.export} export; "
           "every run in a fresh process; load: 1-minute average after the run")  # fmt: skip
