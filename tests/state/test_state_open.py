@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import threading
 from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from mapping.errors import StateError
 from sync.state import StateStore
+from sync.state._engine import HEAD_REVISION
 from sync.state._schema import metadata
 
 EXPECTED_TABLES = {
@@ -68,6 +73,27 @@ def test_reopening_keeps_data_and_runs_no_migration_again(state_url, clock):
             assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
     finally:
         second.close()
+
+
+def test_the_head_revision_named_in_the_code_is_the_newest_migration():
+    config = Config()
+    config.set_main_option("script_location", "sync.state:migrations")
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_a_store_already_at_the_head_opens_without_importing_alembic(tmp_path, clock):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    StateStore.open(url, clock=clock).close()
+    script = (
+        "import sys\n"
+        "from sync.state import StateStore\n"
+        f"StateStore.open({url!r}).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def test_two_processes_opening_a_fresh_database_at_once_both_succeed(state_url, clock):
