@@ -19,10 +19,10 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from mapping.errors import StateError
+
 if TYPE_CHECKING:
     from alembic.config import Config
-
-from mapping.errors import StateError
 
 __all__ = [
     "HEAD_REVISION",
@@ -318,12 +318,12 @@ def _alembic_config(connection: Connection) -> Config:
 
 def _at_head(engine: Engine) -> bool:
     """Whether the store's schema is at :data:`HEAD_REVISION` (False when it has no version
-    table yet, or cannot be read: :func:`migrate` then reports why)."""
-    try:
-        with engine.connect() as conn:
+    table yet). A store that cannot be reached fails here, as :func:`migrate` would."""
+    with translate_errors(engine.url, "migrate its schema"), engine.connect() as conn:
+        try:
             found = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
-    except exc.DBAPIError:
-        return False
+        except exc.DBAPIError:  # a new store: no version table yet
+            return False
     return found == [(HEAD_REVISION,)]
 
 
