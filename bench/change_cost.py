@@ -23,7 +23,10 @@ checked out into a temporary git worktree) and each size N:
    the first (K scheduled, then K arrived referrals completed, in turn): the table shows
    the one of median CPU, with the least and most beside it (one run varies by a tenth of
    a second or more on a shared machine). The programs (code versions and sizes) take
-   turns, each on its own copy, so the machine's drift falls on each alike.
+   turns, each on its own copy, so the machine's drift falls on each alike. Their
+   sandboxes stay open together in this process: about 5 GB for each program of 1,000,000
+   referrals (11 GB for two of them and two of 100,000), which the OS then cannot give to
+   caching the state files.
 
 Runs seconds apart carry the changes of the runs just before them: the write and people
 marks look back five minutes (``MARGIN``) for changes committed while a run read, so each
