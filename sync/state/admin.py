@@ -18,17 +18,18 @@ from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 from mapping.errors import ConfigurationError, StateError
-from sync.state._engine import create_state_engine, redact_url, translate_errors
+from sync.state._engine import (
+    HEAD_REVISION,
+    create_state_engine,
+    redact_url,
+    translate_errors,
+)
 from sync.state._schema import job_locks, record_errors, records, runs
 from sync.state._types import utc_now
 
 __all__ = ["StateCheck", "backup_state", "check_state", "restore_state", "sqlite_path"]
-
-_SCRIPT_LOCATION = "sync.state:migrations"
 
 
 @dataclass(slots=True)
@@ -105,10 +106,9 @@ def _read_facts(url: str, found: StateCheck, clock: Callable[[], datetime]) -> N
             found.revision = conn.execute(
                 sa.text("SELECT version_num FROM alembic_version")
             ).scalar()
-            head = _head_revision()
-            if found.revision != head:
+            if found.revision != HEAD_REVISION:
                 found.problems.append(
-                    f"schema revision {found.revision} is not this refsync's ({head}); "
+                    f"schema revision {found.revision} is not this refsync's ({HEAD_REVISION}); "
                     "a run migrates it, or upgrade refsync if it is newer"
                 )
             status_counts = sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status)
@@ -138,12 +138,6 @@ def _read_facts(url: str, found: StateCheck, clock: Callable[[], datetime]) -> N
             ]
     finally:
         engine.dispose()
-
-
-def _head_revision() -> str | None:
-    config = Config()
-    config.set_main_option("script_location", _SCRIPT_LOCATION)
-    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def _postgres_refusal(action: str, tool: str) -> ConfigurationError:
