@@ -170,21 +170,24 @@ def _reindex(store: StateStore, members: Mapping[str, set[str]]) -> set[str]:
 
 
 def _rebuild_index(store: StateStore) -> set[str]:
-    """The whole index from every live record (the day's first run); every partner."""
+    """The whole index from every live record (the day's first run); every partner.
+
+    Membership is decided on fields kept in clear, read in SQL (nothing is decrypted or
+    decoded): a referral or outreach with none of them set counts for nobody and is not read
+    back at all. A stored member row of any record not placed now (it counts for nobody, or
+    is deleted) is emptied, as :func:`_members` treats a deleted record."""
     clinicians = {r.id: r.data for r in store.iter_records("clinician")}
     staff = {cid: d.get("partner_id") for cid, d in clinicians.items()}
     index: dict[str, dict[str, list[str]]] = {}
     members: list[tuple[str, dict[str, Any], bool]] = []
-    sources = {  # membership is decided on fields kept in clear: nothing is decrypted
-        "r": store.iter_records("referral", fields=_MEMBERSHIP),
-        "o": store.iter_records("outreach", fields=_MEMBERSHIP),
-    }
     stored = set(store.record_ids(MEMBER))  # rows a record with no partner now must empty
-    for kind, records in sources.items():
-        for rec in records:
-            _place(index, members, stored, kind, rec.id, _partners_of(rec.data, kind, staff))
+    placed: set[str] = set()
+    for entity, kind in (("referral", "r"), ("outreach", "o")):
+        for rid, data in store.iter_clear_values(entity, _MEMBERSHIP):
+            placed.add(_place(index, members, stored, kind, rid, _partners_of(data, kind, staff)))
     for cid, data in clinicians.items():
-        _place(index, members, stored, "c", cid, _partners_of(data, "c", staff))
+        placed.add(_place(index, members, stored, "c", cid, _partners_of(data, "c", staff)))
+    members += [(key, {"partners": []}, False) for key in sorted(stored - placed)]
     partners = set(store.record_ids("partner")) | set(index)
     empty: dict[str, list[str]] = {name: [] for name in _LISTS.values()}
     store.put_records(
@@ -202,12 +205,15 @@ def _place(
     kind: str,
     rid: str,
     partners: set[str],
-) -> None:
+) -> str:
+    """Add a record to its partners' lists and, when it has or had partners, its member row
+    to ``members``; returns its member key."""
     for pid in partners:
         index.setdefault(pid, {}).setdefault(_LISTS[kind], []).append(rid)
     key = f"{kind}:{rid}"
     if partners or key in stored:  # no row for a record that counts for nobody (as _reindex)
         members.append((key, {"partners": sorted(partners)}, False))
+    return key
 
 
 # -- recomputing -----------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""One pass over an entity's records that opens (decrypts) only the ones its caller needs."""
+"""Passes over an entity's records that open (decrypt) only the ones their caller needs, or
+that read a few of their clear fields in SQL without decoding the records at all."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from sync.state._base import StoreBase
 from sync.state._records import _to_row
 from sync.state._schema import records
-from sync.state._sealing import Sealer
+from sync.state._sealing import SEALED, Sealer
 from sync.state._types import StoredRecord
 
 __all__ = ["ClearFieldsMixin"]
@@ -51,3 +52,36 @@ class ClearFieldsMixin(StoreBase):
             if len(rows) < _PAGE:
                 return
             last = rows[-1].id
+
+    def iter_clear_values(
+        self, entity: str, names: Sequence[str]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(id, {name: value})`` of each live record of ``entity`` in id order that has at
+        least one of the top-level clear fields ``names`` set (not null), a page at a time.
+
+        The values are taken out of the JSON in SQL (``json_extract`` in SQLite, ``->`` in
+        PostgreSQL) and only they come back: a pass over a million records whose fields are
+        mostly null (referrals linked to no partner) decodes none of them. Why: decoding a
+        referral's stored JSON costs about ten microseconds, and this is for passes that
+        need three fields of every record (the day's rollup index). A sealed name is refused,
+        since its value is not in the clear JSON."""
+        sealed = sorted(SEALED.get(entity, frozenset()).intersection(names))
+        if sealed:
+            raise ValueError(f"{entity} fields {sealed} are sealed: they cannot be read in SQL")
+        values = [records.c.data[name] for name in names]
+        present = sa.or_(*(records.c.data[name].as_string().is_not(None) for name in names))
+        last: str | None = None
+        while True:
+            query = sa.select(records.c.id, *values).where(
+                records.c.entity == entity, records.c.tombstone.is_(False), present
+            )
+            if last is not None:
+                query = query.where(records.c.id > last)
+            query = query.order_by(records.c.id).limit(_PAGE)
+            with self._tx(f"read {entity} fields {', '.join(names)}", read_only=True) as conn:
+                rows = conn.execute(query).all()
+            for row in rows:
+                yield row[0], dict(zip(names, row[1:], strict=True))
+            if len(rows) < _PAGE:
+                return
+            last = rows[-1][0]

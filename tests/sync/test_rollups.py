@@ -126,3 +126,46 @@ def test_a_referral_that_lost_its_partner_by_the_next_day_has_its_row_emptied(st
     assert store.get_record("rollup_member", "r:R1").data == {"partners": []}
     # touched again: nothing moves, so no partner is recomputed for a stale membership
     assert _run(store, {"referral": ["R1"]}, now=next_day).recomputed == 0
+
+
+def test_a_deleted_referral_has_its_row_emptied_by_the_next_days_rebuild(store):
+    _run(store, {})
+    r1 = next(r for r in REFERRALS if r.id == "R1")
+    store.put_records("referral", [("R1", r1.model_dump(mode="json"), True)])
+    _run(store, {}, now=NOW + timedelta(days=1))
+    assert store.get_record("rollup_member", "r:R1").data == {"partners": []}
+    assert "R1" not in store.get_record("rollup_index", "P1").data["referrals"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_days_rebuild_places_every_record_as_counted_by_hand(store, seed):
+    import random
+
+    rng = random.Random(seed)
+    pick = [None, "", "P1", "P2", "P9"]  # P9: a partner with no record of its own
+    staff = {c.id: rng.choice(pick) for c in CLINICIANS}
+    store.put_records("clinician", [
+        (c.id, c.model_copy(update={"partner_id": staff[c.id]}).model_dump(mode="json"), False)
+        for c in CLINICIANS
+    ])  # fmt: skip
+    referrals = {}
+    for i in range(300):
+        clinician = rng.choice([None, "", *staff])
+        update = {"id": f"X{i:03d}", "partner_id": rng.choice(pick), "clinician_id": clinician}
+        referrals[f"X{i:03d}"] = REFERRALS[i % len(REFERRALS)].model_copy(update=update)
+    store.put_records("referral", [(k, r.model_dump(mode="json"), False)
+                                   for k, r in referrals.items()])  # fmt: skip
+    _run(store, {})
+    expected: dict[str, set[str]] = {}
+    for r in [*REFERRALS, *referrals.values()]:
+        partner = r.partner_id or staff.get(r.clinician_id or "")
+        if partner:
+            expected.setdefault(partner, set()).add(r.id)
+    for pid in {"P1", "P2", "P3", "P9"}:
+        assert set(store.get_record("rollup_index", pid).data["referrals"]) == expected.get(
+            pid, set()
+        )
+    for rid in referrals:
+        member = store.get_record("rollup_member", f"r:{rid}")
+        partner = referrals[rid].partner_id or staff.get(referrals[rid].clinician_id or "")
+        assert (member.data["partners"] if member else []) == ([partner] if partner else [])
