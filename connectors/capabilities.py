@@ -182,7 +182,11 @@ class ReferralIndex(Protocol):
 
 @dataclass(frozen=True)
 class Contacts:
-    """Who a coordinator calls about a referral: partners and clinicians by canonical id."""
+    """Who a coordinator calls about a referral: partners and clinicians by canonical id.
+
+    Partners come without the rollup fields the engine derives (``referrals_total`` and the
+    measures after it): they change on most runs, and a people file kept from the changes
+    could not show them current."""
 
     partners: Mapping[str, Partner] = field(default_factory=dict)
     clinicians: Mapping[str, Clinician] = field(default_factory=dict)

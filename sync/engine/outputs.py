@@ -42,6 +42,7 @@ from connectors.base import (
 from mapping.model import Clinician, Partner, QualifiedReferralDefinition, Referral, Stage
 from sync.engine.fingerprint import code_version
 from sync.engine.matching import PatientMatcher
+from sync.engine.rollups import ROLLUP_FIELDS
 from sync.state import Mention, PeopleMark, StateStore
 
 __all__ = ["MARGIN", "write_outputs"]
@@ -255,9 +256,19 @@ def _current(files: Iterable[Path], today: date) -> bool:
 
 
 def _contacts(store: StateStore) -> Contacts:
-    """Partner and clinician names, NPI and practice phone for the people files."""
+    """Partner and clinician names, NPI and practice phone for the people files.
+
+    Partners come without their rollup fields: a program whose referrals link to partners
+    has some of them recomputed on nearly every run, and as part of the fingerprint they
+    would make every run write the files whole (a pass over every referral) though no row
+    shows them."""
     return Contacts(
-        partners={r.id: Partner.model_validate(r.data) for r in store.iter_records("partner")},
+        partners={
+            r.id: Partner.model_validate(
+                {k: v for k, v in r.data.items() if k not in ROLLUP_FIELDS}
+            )
+            for r in store.iter_records("partner")
+        },
         clinicians={
             r.id: Clinician.model_validate(r.data) for r in store.iter_records("clinician")
         },

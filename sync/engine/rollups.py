@@ -42,7 +42,7 @@ from mapping.model import (
 from mapping.stages import OPEN_STAGES
 from sync.state import StateStore
 
-__all__ = ["INDEX", "MEMBER", "RollupResult", "rollup_fields", "update_rollups"]
+__all__ = ["INDEX", "MEMBER", "ROLLUP_FIELDS", "RollupResult", "rollup_fields", "update_rollups"]
 
 INDEX = "rollup_index"
 MEMBER = "rollup_member"
@@ -51,6 +51,13 @@ _KINDS = {"referral": "r", "outreach": "o", "clinician": "c"}
 _LISTS = {"r": "referrals", "o": "outreach", "c": "clinicians"}
 _CHUNK = 2000
 _MEMBERSHIP = ("partner_id", "clinician_id", "clinician_ids")  # what _partners_of reads
+ROLLUP_FIELDS = frozenset({
+    "referrals_total", "referrals_completed", "referrals_open", "last_referral_at",
+    "last_referral_week", "last_outreach_at", "referrals_recent", "acceptance_rate",
+    "leakage_rate", "median_days_to_schedule", "referrals_after_outreach", "referral_trend",
+    "derived_status",
+})  # fmt: skip
+"""The partner fields a rollup pass writes (the keys of :func:`rollup_fields`)."""
 
 
 @dataclass(slots=True)

@@ -266,6 +266,24 @@ def test_a_partner_changed_since_writes_the_files_whole(program: Program) -> Non
     assert b"555-0199" in (program.out / "closure.csv").read_bytes()
 
 
+def test_a_partner_whose_rollups_alone_changed_keeps_the_files_from_the_changes(
+    program: Program, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A program whose referrals link to partners has their rollups recomputed on most runs;
+    no row shows them, so they do not make a run write the files whole."""
+    caplog.set_level(logging.INFO, logger="sync.engine.outputs")
+    program.store_round()
+    program.write()
+    rolled = _partner("+1 555-0100").model_dump(mode="json") | {
+        "referrals_total": 311, "acceptance_rate": 42.5, "derived_status": "active"}  # fmt: skip
+    program.store.put_records("partner", [("par_1", rolled, False)])
+    program.store_round()
+    caplog.clear()
+    program.write()
+    assert "written whole" not in caplog.text
+    program.assert_whole_pass_agrees()
+
+
 def test_a_store_clock_gone_back_writes_the_files_whole(program: Program) -> None:
     """Records stored at a time before the mark would not be found as changed since it."""
     program.store_round()

@@ -169,3 +169,11 @@ def test_the_days_rebuild_places_every_record_as_counted_by_hand(store, seed):
         member = store.get_record("rollup_member", f"r:{rid}")
         partner = referrals[rid].partner_id or staff.get(referrals[rid].clinician_id or "")
         assert (member.data["partners"] if member else []) == ([partner] if partner else [])
+
+
+def test_rollup_fields_names_every_field_a_rollup_pass_writes():
+    from mapping.measures import MeasureConfig, compute
+    from sync.engine.rollups import ROLLUP_FIELDS, rollup_fields
+
+    measures = compute([], PARTNERS[:1], [], [], [], now=NOW, config=MeasureConfig(windows=(90,)))
+    assert set(rollup_fields(measures.partners[0], [], [], 90, UTC_ZONE)) == ROLLUP_FIELDS
