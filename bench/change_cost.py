@@ -34,6 +34,12 @@ such run looks at up to (rounds + 1) x K referrals. A scheduled job (daily, or e
 minutes) sees its own K only: ``--spacing 310`` starts each program's run 310 s after its
 last one ended, the other programs' runs filling the wait.
 
+``--linked`` seeds a program whose referrals link to their referrers: the three partners and
+clinicians of the demo are in Salesforce and, by a run of job ``partners-to-hubspot``, in the
+state before the export's first run, and every referral names one of those clinicians. So a
+change run also recomputes the rollups of the partners its referrals count for (without
+``--linked`` no referral counts for a partner and no rollup is computed).
+
 Every run is ``Engine.run`` in a fresh process (``bench/_change_child.py``) with the code
 measured on its ``PYTHONPATH``. The table gives, per run: client CPU seconds, wall
 seconds, SQL statements, rows read, PHI tokens decrypted, HTTP calls per CRM, and the
@@ -66,7 +72,12 @@ sys.path.insert(0, str(ROOT))
 
 from config import write_program  # noqa: E402
 from connectors.sandbox import HubSpotSandbox, SalesforceSandbox  # noqa: E402
-from sync.demo import point_at_sandboxes, provision_hubspot, write_epic_export  # noqa: E402
+from sync.demo import (  # noqa: E402
+    point_at_sandboxes,
+    provision_hubspot,
+    seed_crm,
+    write_epic_export,
+)
 
 JOB = "scheduling-to-crm"
 _CHILD = Path(__file__).resolve().parent / "_change_child.py"
@@ -99,7 +110,9 @@ def _calls(sandbox: Any) -> dict[str, int]:
     return {"total": snap.total_calls, "writes": snap.write_calls}
 
 
-def _run(code: Path, root: Path, env: dict[str, str], sf: Any, hs: Any) -> dict[str, Any]:
+def _run(
+    code: Path, root: Path, env: dict[str, str], sf: Any, hs: Any, job: str = JOB
+) -> dict[str, Any]:
     """One measured run in a fresh process, with the HTTP calls the sandboxes counted."""
     sf.stats.reset()
     hs.stats.reset()
@@ -109,7 +122,7 @@ def _run(code: Path, root: Path, env: dict[str, str], sf: Any, hs: Any) -> dict[
         # of a change run's CPU where PYTHONDONTWRITEBYTECODE is set), not refsync's cost
         child_env.pop("PYTHONDONTWRITEBYTECODE", None)
         done = subprocess.run(
-            [sys.executable, str(_CHILD), str(root), JOB, out.name],
+            [sys.executable, str(_CHILD), str(root), job, out.name],
             env=child_env, cwd=code, capture_output=True, text=True,
         )  # fmt: skip
         if done.returncode != 0:
@@ -121,9 +134,9 @@ def _run(code: Path, root: Path, env: dict[str, str], sf: Any, hs: Any) -> dict[
     return answer
 
 
-def seed(code: Path, folder: Path, n: int) -> dict[str, Any]:
+def seed(code: Path, folder: Path, n: int, *, linked: bool = False) -> dict[str, Any]:
     """A program of ``n`` referrals after its first run, kept in ``folder``; returns the
-    no-change run that checks it (it must write nothing)."""
+    no-change run that checks it (it must write nothing). ``linked``: see ``--linked``."""
     folder.mkdir(parents=True)
     env = {"REFSYNC_PATIENT_KEY": secrets.token_hex(32)}
     meta = {"n": n, "now": datetime.now(UTC).isoformat(), "env": env}
@@ -131,6 +144,11 @@ def seed(code: Path, folder: Path, n: int) -> dict[str, Any]:
     write_program(folder / "program")
     with _systems(folder) as (root, run_env, sf, hs):
         provision_hubspot(root)
+        if linked:
+            seed_crm(sf, hs)
+            contacts = _run(code, root, run_env, sf, hs, "partners-to-hubspot")
+            if contacts["status"] != "ok":
+                raise RuntimeError(f"seeding the contacts failed: {contacts['summary']}")
         write_epic_export(
             root / "exports" / "epic" / _EXPORT, n, datetime.fromisoformat(meta["now"])
         )
@@ -211,17 +229,22 @@ def reported(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _trials(
-    codes: dict[str, Path], commits: dict[str, str], sizes: list[int], seeds: Path, work: Path
+    codes: dict[str, Path],
+    commits: dict[str, str],
+    sizes: list[int],
+    seeds: Path,
+    work: Path,
+    linked: bool = False,
 ) -> list[Trial]:
     """A trial per code version and size, each with its own copy of its seeded program
     (seeded first when ``seeds`` does not hold it yet)."""
     trials = []
     for name, code in codes.items():
         for n in sizes:
-            seeded = seeds / f"{name}-{commits[name]}-n{n}"
+            seeded = seeds / f"{name}-{commits[name]}-n{n}{'-linked' if linked else ''}"
             if not (seeded / "meta.json").exists():
                 shutil.rmtree(seeded, ignore_errors=True)
-                seed(code, seeded, n)
+                seed(code, seeded, n, linked=linked)
             folder = work / f"{seeded.name}-copy"
             shutil.rmtree(folder, ignore_errors=True)
             shutil.copytree(seeded, folder)
@@ -334,6 +357,11 @@ def main() -> int:
         help="the changes arrive in the whole export written again (snapshot) or in a new "
         "file of the changed rows beside it (delta)",
     )  # fmt: skip
+    parser.add_argument(
+        "--linked", action="store_true",
+        help="referrals link to the demo's partners and clinicians, so a change run also "
+        "recomputes the rollups of the partners they count for",
+    )  # fmt: skip
     args = parser.parse_args()
     results: dict[str, dict[int, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="refsync-change-") as tmp:
@@ -341,14 +369,15 @@ def main() -> int:
         seeds = args.seed_dir or work / "seeds"
         with checkouts(args.code, work) as codes:
             commits = {name: _commit(code) for name, code in codes.items()}
-            trials = _trials(codes, commits, args.sizes, seeds, work)
+            trials = _trials(codes, commits, args.sizes, seeds, work, args.linked)
             delta = args.export == "delta"
             measure(trials, args.changes, delta, args.rounds, args.spacing)
             for trial in trials:
                 results.setdefault(trial.name, {})[trial.n] = reported(trial.runs)
                 shutil.rmtree(trial.folder, ignore_errors=True)
     print(f"K={args.changes:,} changed referrals (scheduled, then arrived -> completed) among N, "
-          f"arriving in a {args.export} export; "
+          f"arriving in a {args.export} export"
+          f"{', referrals linked to partners' if args.linked else ''}; "
           "every run in a fresh process; load: 1-minute average after the run")  # fmt: skip
     print(report(results, commits))
     if args.json:
