@@ -3,8 +3,8 @@ clinicians or own record changed in this run are recomputed.
 
 A partner's rollup is its counts (total, completed, open referrals; last referral and last
 outreach) and its measures over the rollup window (``measures.rollup_days``), computed by the
-pure :func:`mapping.measures.compute` over that partner's referrals, outreach and clinicians
-only. Finding them without scanning the store takes a membership index, kept in the state
+pure :func:`mapping.measures.partner_measures` over that partner's referrals, outreach and
+clinicians only. Finding them without scanning the store takes a membership index, kept in the state
 store next to the records (ids only, nothing sealed):
 
 - ``rollup_index`` (one per partner): the ids of its referrals, outreach and clinicians;
@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from config.models import MeasuresConfig
-from mapping.measures import MeasureConfig, PartnerMeasures, compute
+from mapping.measures import MeasureConfig, PartnerMeasures, partner_measures
 from mapping.model import (
     Attendance,
     Clinician,
@@ -243,8 +243,10 @@ def _recompute(
     outreach = _load_models(store, "outreach", lists["outreach"], OutreachActivity, result)
     clinicians = _load_models(store, "clinician", lists["clinicians"], Clinician, result)
     models = _models(partners, Partner, result)
-    m = compute(referrals, models, clinicians, outreach, definitions, now=now, config=config)
-    by_partner = {pm.partner_id: pm for pm in m.partners}
+    measured = partner_measures(
+        referrals, models, clinicians, outreach, definitions, now=now, config=config
+    )
+    by_partner = {pm.partner_id: pm for pm in measured}
     by_id = {r.id: r for r in referrals}
     near_by: dict[str, list[OutreachActivity]] = {}
     for o in outreach:
