@@ -119,10 +119,20 @@ def _partners_of(data: Mapping[str, Any], kind: str, staff: Mapping[str, str | N
     return {data["partner_id"]} if data.get("partner_id") else set()
 
 
-def _load(store: StateStore, entity: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def _load(
+    store: StateStore, entity: str, ids: Sequence[str], *, opened: bool = True
+) -> dict[str, dict[str, Any]]:
+    """The live records of ``ids``; ``opened=False``: their clear fields only (nothing
+    decrypted), for membership, which is decided on clear fields."""
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), _CHUNK):
-        for rid, rec in store.get_records(entity, ids[start : start + _CHUNK]).items():
+        batch = ids[start : start + _CHUNK]
+        found = (
+            store.get_records(entity, batch)
+            if opened
+            else store.get_records_opening(entity, batch, lambda _: False)
+        )
+        for rid, rec in found.items():
             if not rec.tombstone:
                 out[rid] = rec.data
     return out
@@ -130,7 +140,7 @@ def _load(store: StateStore, entity: str, ids: Sequence[str]) -> dict[str, dict[
 
 def _members(store: StateStore, touched: Mapping[str, list[str]]) -> dict[str, set[str]]:
     """``r:<id>`` / ``o:<id>`` / ``c:<id>`` -> the partners each touched record counts for."""
-    loaded = {e: _load(store, e, touched.get(e, [])) for e in _KINDS}
+    loaded = {e: _load(store, e, touched.get(e, []), opened=False) for e in _KINDS}
     wanted = {d.get("clinician_id") for d in loaded["referral"].values() if not d.get("partner_id")}
     wanted |= {c for d in loaded["outreach"].values() for c in d.get("clinician_ids") or ()}
     staff = {
@@ -158,11 +168,15 @@ def _reindex(store: StateStore, members: Mapping[str, set[str]]) -> set[str]:
         moves += [(p, _LISTS[kind], rid, False) for p in before - partners]
         moves += [(p, _LISTS[kind], rid, True) for p in partners - before]
     if moves:
-        index = _load(store, INDEX, sorted({p for p, *_ in moves}))
+        # each list is rebuilt once with all its moves (a member has one move per list):
+        # rebuilt once per move, a first run of 20,000 linked referrals took 16 s here
+        grouped: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
         for pid, name, rid, add in moves:
+            grouped.setdefault((pid, name), (set(), set()))[0 if add else 1].add(rid)
+        index = _load(store, INDEX, sorted({pid for pid, _ in grouped}))
+        for (pid, name), (added, removed) in grouped.items():
             lists = index.setdefault(pid, {})
-            ids = set(lists.get(name) or ()) - {rid}
-            lists[name] = sorted(ids | {rid} if add else ids)
+            lists[name] = sorted((set(lists.get(name) or ()) - removed) | added)
         store.put_records(INDEX, [(pid, data, False) for pid, data in index.items()])
     # A record that counts for no partner and never did needs no row (most referrals of a
     # program without partner links): absent and empty read the same.

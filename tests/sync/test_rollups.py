@@ -177,3 +177,24 @@ def test_rollup_fields_names_every_field_a_rollup_pass_writes():
 
     measures = compute([], PARTNERS[:1], [], [], [], now=NOW, config=MeasureConfig(windows=(90,)))
     assert set(rollup_fields(measures.partners[0], [], [], 90, UTC_ZONE)) == ROLLUP_FIELDS
+
+
+def test_many_referrals_moving_both_ways_in_one_run_leave_each_list_exact(store):
+    _run(store, {})
+    lists = {p: set(store.get_record("rollup_index", p).data["referrals"]) for p in ("P1", "P2")}
+    swapped = {"R1": "P2", "R2": "P2", "R5": "P1", "R8": "P1"}  # P1 -> P2 and P2 -> P1
+    new = {f"N{i}": ("P1" if i % 2 else "P2") for i in range(40)}
+    base = next(r for r in REFERRALS if r.id == "R1")
+    store.put_records("referral", [
+        (rid, base.model_copy(update={"id": rid, "partner_id": pid, "clinician_id": None})
+         .model_dump(mode="json"), False)
+        for rid, pid in (swapped | new).items()
+    ])  # fmt: skip
+    _run(store, {"referral": sorted(swapped | new)})
+    for rid, pid in (swapped | new).items():
+        other = "P1" if pid == "P2" else "P2"
+        lists[pid].add(rid)
+        lists[other].discard(rid)
+    for pid, expected in lists.items():
+        assert store.get_record("rollup_index", pid).data["referrals"] == sorted(expected)
+    assert store.get_record("rollup_member", "r:R5").data == {"partners": ["P1"]}
