@@ -36,22 +36,11 @@ class ClearFieldsMixin(StoreBase):
         otherwise (nothing decrypted). Callers that need PHI for a few of the records they
         read (the people files: dates of open and completed referrals only) pay one
         decryption per record they use, in one pass."""
-        last: str | None = None
-        while True:
-            query = sa.select(records).where(
-                records.c.entity == entity, records.c.tombstone.is_(False)
-            )
-            if last is not None:
-                query = query.where(records.c.id > last)
-            query = query.order_by(records.c.id).limit(_PAGE)
-            with self._tx(f"read {entity} records", read_only=True) as conn:
-                rows = conn.execute(query).all()
+        query = sa.select(records).where(records.c.entity == entity, records.c.tombstone.is_(False))
+        for rows in self._live_pages(query, f"read {entity} records"):
             for row in rows:
                 if where is None or where(row.data):
                     yield _to_row(row, self._sealer, opened is None or opened(row.data))
-            if len(rows) < _PAGE:
-                return
-            last = rows[-1].id
 
     def iter_clear_values(
         self, entity: str, names: Sequence[str]
@@ -70,18 +59,22 @@ class ClearFieldsMixin(StoreBase):
             raise ValueError(f"{entity} fields {sealed} are sealed: they cannot be read in SQL")
         values = [records.c.data[name] for name in names]
         present = sa.or_(*(records.c.data[name].as_string().is_not(None) for name in names))
-        last: str | None = None
-        while True:
-            query = sa.select(records.c.id, *values).where(
-                records.c.entity == entity, records.c.tombstone.is_(False), present
-            )
-            if last is not None:
-                query = query.where(records.c.id > last)
-            query = query.order_by(records.c.id).limit(_PAGE)
-            with self._tx(f"read {entity} fields {', '.join(names)}", read_only=True) as conn:
-                rows = conn.execute(query).all()
+        query = sa.select(records.c.id, *values).where(
+            records.c.entity == entity, records.c.tombstone.is_(False), present
+        )
+        for rows in self._live_pages(query, f"read {entity} fields {', '.join(names)}"):
             for row in rows:
                 yield row[0], dict(zip(names, row[1:], strict=True))
+
+    def _live_pages(self, query: sa.Select[Any], operation: str) -> Iterator[list[sa.Row[Any]]]:
+        """The rows of ``query`` (over ``records``, one entity) in id order, a page per read
+        transaction, so a long pass holds no transaction between its pages."""
+        last: str | None = None
+        while True:
+            paged = query if last is None else query.where(records.c.id > last)
+            with self._tx(operation, read_only=True) as conn:
+                rows = list(conn.execute(paged.order_by(records.c.id).limit(_PAGE)).all())
+            yield rows
             if len(rows) < _PAGE:
                 return
-            last = rows[-1][0]
+            last = rows[-1].id
