@@ -4,8 +4,8 @@ clinicians or own record changed in this run are recomputed.
 A partner's rollup is its counts (total, completed, open referrals; last referral and last
 outreach) and its measures over the rollup window (``measures.rollup_days``), computed by the
 pure :func:`mapping.measures.partner_measures` over that partner's referrals, outreach and
-clinicians only. Finding them without scanning the store takes a membership index, kept in the state
-store next to the records (ids only, nothing sealed):
+clinicians only. Finding them without scanning the store takes a membership index, kept in
+the state store next to the records (ids only, nothing sealed):
 
 - ``rollup_index`` (one per partner): the ids of its referrals, outreach and clinicians;
 - ``rollup_member`` (one per referral ``r:``, outreach ``o:`` and clinician ``c:``): the
