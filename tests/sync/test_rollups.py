@@ -3,6 +3,7 @@ tests/mapping/test_measures.py (NOW = 2026-06-30 12:00 UTC; D(n) = n days before
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -139,8 +140,6 @@ def test_a_deleted_referral_has_its_row_emptied_by_the_next_days_rebuild(store):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_the_days_rebuild_places_every_record_as_counted_by_hand(store, seed):
-    import random
-
     rng = random.Random(seed)
     pick = [None, "", "P1", "P2", "P9"]  # P9: a partner with no record of its own
     staff = {c.id: rng.choice(pick) for c in CLINICIANS}
