@@ -26,6 +26,7 @@ from mapping.qualification import version_key as _natural
 
 __all__ = [
     "ACCEPTED_OR_LATER",
+    "NOT_HELD",
     "Facts",
     "OutreachIndex",
     "facts_of",
@@ -40,7 +41,8 @@ __all__ = [
 ACCEPTED_OR_LATER = frozenset({Stage.ACCEPTED, Stage.SCHEDULED, Stage.COMPLETED, Stage.NO_SHOW})
 _NOT_A_RESPONSE = frozenset({Stage.CONTACTED, Stage.REFERRED})
 _SCHEDULED_OR_LATER = frozenset({Stage.SCHEDULED, Stage.COMPLETED, Stage.NO_SHOW})
-_NOT_HELD = frozenset({Attendance.CANCELLED, Attendance.NO_SHOW})
+NOT_HELD = frozenset({Attendance.CANCELLED, Attendance.NO_SHOW})
+"""Outreach that did not happen: it touches no referral."""
 
 
 fold = service_line_key
@@ -191,6 +193,6 @@ def touches_of(facts: Facts, index: OutreachIndex, window: timedelta) -> list[Ou
     found = [
         o
         for o in index.near(facts.partner_id, [clinician] if clinician else [])
-        if o.attendance not in _NOT_HELD and timedelta(0) <= at - o.occurred_at <= window
+        if o.attendance not in NOT_HELD and timedelta(0) <= at - o.occurred_at <= window
     ]
     return sorted(found, key=lambda o: (o.occurred_at, o.id))

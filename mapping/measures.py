@@ -51,7 +51,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from mapping._facts import (
     ACCEPTED_OR_LATER,
@@ -64,6 +63,7 @@ from mapping._facts import (
     touches_of,
 )
 from mapping._rates import Distribution, Rate, suppress_count, suppress_rate
+from mapping._standing import Trend, status_of, trend_of
 from mapping.model import (
     Attendance,
     Clinician,
@@ -100,15 +100,6 @@ FUNNEL = (Stage.REFERRED, Stage.INTAKE_RECEIVED, Stage.ACCEPTED, Stage.SCHEDULED
 _RANK = {**{s: i for i, s in enumerate(FUNNEL)}, Stage.NO_SHOW: 3}
 _EndOf = Callable[[Facts], datetime | None]
 _KeyOf = Callable[[OutreachActivity], str | None]
-
-
-class Trend(StrEnum):
-    NONE = "none"
-    NEW = "new"
-    GROWING = "growing"
-    STEADY = "steady"
-    DECLINING = "declining"
-    LAPSED = "lapsed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,18 +388,7 @@ def _trend(facts: Sequence[Facts], now: datetime, config: MeasureConfig) -> Tren
     times = [f.referred_at for f in facts if f.referred_at is not None]
     current = sum(t > now - period for t in times)
     previous = sum(now - 2 * period < t <= now - period for t in times)
-    before = len(times) - current
-    if not times:
-        return Trend.NONE
-    if current == 0:
-        return Trend.LAPSED
-    if before == 0:
-        return Trend.NEW
-    if current > previous * (1 + config.trend_threshold):
-        return Trend.GROWING
-    if current < previous * (1 - config.trend_threshold):
-        return Trend.DECLINING
-    return Trend.STEADY
+    return trend_of(current, previous, len(times), config.trend_threshold)
 
 
 def _status(
@@ -418,15 +398,8 @@ def _status(
     config: MeasureConfig,
 ) -> RelationshipStatus:
     recent = now - timedelta(days=config.active_days)
-    if any(f.referred_at is not None and f.referred_at > recent for f in facts):
-        return RelationshipStatus.ACTIVE
-    if facts:
-        return RelationshipStatus.DORMANT
-    if any(o.attendance is Attendance.ATTENDED for o in reached):
-        return RelationshipStatus.ENGAGED
-    if any(o.attendance is not Attendance.NO_SHOW for o in reached):
-        return RelationshipStatus.CONTACTED
-    return RelationshipStatus.PROSPECT
+    active = any(f.referred_at is not None and f.referred_at > recent for f in facts)
+    return status_of(active, bool(facts), reached)
 
 
 def _attribute(
