@@ -39,9 +39,7 @@ def trend_of(current: int, previous: int, dated: int, threshold: float) -> Trend
     return Trend.STEADY
 
 
-def status_of(
-    recent: bool, dated: bool, reached: Sequence[OutreachActivity]
-) -> RelationshipStatus:
+def status_of(recent: bool, dated: bool, reached: Sequence[OutreachActivity]) -> RelationshipStatus:
     """``recent``: referred within the active days; ``dated``: referred at all; ``reached``:
     the outreach to the partner or its staff that was not cancelled."""
     if recent:

@@ -87,7 +87,6 @@ __all__ = [
     "Trend",
     "WindowMeasures",
     "compute",
-    "partner_measures",
     "percentile",
     "referred_time",
     "suppress_count",
@@ -186,22 +185,6 @@ def compute(
         undated=sum(1 for f in base.facts if f.referred_at is None),
         without_partner=sum(1 for f in base.dated if f.partner_id is None),
     )
-
-
-def partner_measures(
-    referrals: Iterable[Referral],
-    partners: Iterable[Partner],
-    clinicians: Iterable[Clinician],
-    outreach: Iterable[OutreachActivity],
-    definitions: Sequence[QualifiedReferralDefinition],
-    *,
-    now: datetime,
-    config: MeasureConfig = MeasureConfig(),
-) -> list[PartnerMeasures]:
-    """``compute(...).partners`` without their ``by_service_line`` (left empty) and without
-    the program-wide measures: what a partner's rollup reads, for a third of the work."""
-    base = _Base.of(referrals, clinicians, outreach, definitions, now, config)
-    return [_partner(p, base, now, config, lines=False) for p in partners]
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +348,7 @@ def _closure(facts: Sequence[Facts], now: datetime, *, breaches: bool) -> Rate:
 
 
 def _partner(
-    partner: Partner, base: _Base, now: datetime, config: MeasureConfig, *, lines: bool = True
+    partner: Partner, base: _Base, now: datetime, config: MeasureConfig
 ) -> PartnerMeasures:
     """One partner's measures from its referrals and the outreach to it or its staff."""
     mine = base.mine[partner.id]
@@ -376,7 +359,7 @@ def _partner(
         partner_id=partner.id,
         name=partner.name,
         windows=_windows(mine, base.touched, now, config),
-        by_service_line=_by_line(mine, base.touched, now, config) if lines else {},
+        by_service_line=_by_line(mine, base.touched, now, config),
         days_since_outreach=(now - last).days if last is not None else None,
         trend=_trend(mine, now, config),
         status=_status(mine, reached, now, config),

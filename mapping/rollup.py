@@ -145,11 +145,7 @@ def partner_rollup(
         completed=sum(e.stage == Stage.COMPLETED.value for e in entries),
         open=sum(e.stage in _OPEN for e in entries),
         last_received=_last_received(entries),
-        last_outreach=max(
-            (o.occurred_at for o in activities
-             if o.partner_id == partner_id and o.attendance is not Attendance.CANCELLED),
-            default=None,
-        ),  # fmt: skip
+        last_outreach=_last_outreach(partner_id, activities),
         recent=len(inside),
         acceptance=_acceptance(inside),
         leakage=_leakage(inside, now_us),
@@ -168,6 +164,13 @@ def _last_received(entries: Sequence[Entry]) -> str | None:
         if e.received_us is not None and (best is None or e.received_us > (best.received_us or 0)):
             best = e
     return best.received if best else None
+
+
+def _last_outreach(partner_id: str, activities: Sequence[OutreachActivity]) -> datetime | None:
+    """The latest activity logged against the partner itself that was not cancelled."""
+    held = [o.occurred_at for o in activities
+            if o.partner_id == partner_id and o.attendance is not Attendance.CANCELLED]  # fmt: skip
+    return max(held, default=None)
 
 
 def _acceptance(inside: Sequence[Entry]) -> Rate:

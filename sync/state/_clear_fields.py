@@ -44,9 +44,10 @@ class ClearFieldsMixin(StoreBase):
 
     def iter_clear_values(
         self, entity: str, names: Sequence[str]
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """``(id, {name: value})`` of each live record of ``entity`` in id order that has at
-        least one of the top-level clear fields ``names`` set (not null), a page at a time.
+    ) -> Iterator[tuple[str, int, dict[str, Any]]]:
+        """``(id, version, {name: value})`` of each live record of ``entity`` in id order that
+        has at least one of the top-level clear fields ``names`` set (not null), a page at a
+        time.
 
         The values are taken out of the JSON in SQL (``json_extract`` in SQLite, ``->`` in
         PostgreSQL) and only they come back: a pass over a million records whose fields are
@@ -59,12 +60,13 @@ class ClearFieldsMixin(StoreBase):
             raise ValueError(f"{entity} fields {sealed} are sealed: they cannot be read in SQL")
         values = [records.c.data[name] for name in names]
         present = sa.or_(*(records.c.data[name].as_string().is_not(None) for name in names))
-        query = sa.select(records.c.id, *values).where(
+        query = sa.select(records.c.id, records.c.version, *values).where(
             records.c.entity == entity, records.c.tombstone.is_(False), present
         )
         for rows in self._live_pages(query, f"read {entity} fields {', '.join(names)}"):
             for row in rows:
-                yield row[0], dict(zip(names, row[1:], strict=True))
+                rid, version, *found = tuple(row)
+                yield rid, version, dict(zip(names, found, strict=True))
 
     def _live_pages(self, query: sa.Select[Any], operation: str) -> Iterator[list[sa.Row[Any]]]:
         """The rows of ``query`` (over ``records``, one entity) in id order, a page per read

@@ -66,12 +66,17 @@ _PASSTHROUGH = (
 _CLEAR = frozenset({DataClass.OPERATIONAL, DataClass.COARSENED})
 
 SEALED: dict[str, frozenset[str]] = {
-    entity: frozenset(
-        name
-        for name in model.model_fields
-        if canonical_class(entity, name).data_class not in _CLEAR
-    )
-    for entity, model in ENTITIES.items()
+    **{
+        entity: frozenset(
+            name
+            for name in model.model_fields
+            if canonical_class(entity, name).data_class not in _CLEAR
+        )
+        for entity, model in ENTITIES.items()
+    },
+    # derived from referrals: each partner rollup's entries (sync.engine.rollups) hold
+    # their care dates, so the whole list is sealed
+    "rollup_entries": frozenset({"entries"}),
 }
 """Top-level fields kept encrypted, per entity (derived from the classification table)."""
 

@@ -26,7 +26,6 @@ outreach     O1 visit P1 [C1] D12 attended "spring-cardio"; O2 email P1 D25 "spr
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,7 +35,6 @@ from mapping.measures import (
     Rate,
     Trend,
     compute,
-    partner_measures,
     percentile,
     suppress_count,
     suppress_rate,
@@ -256,13 +254,6 @@ def test_partner_measures_follow_their_referrals_and_clinicians(program):
     assert p2.windows[365].leakage == Rate(3, 3)  # R4, R8, R10; R5 not due
     assert p2.days_since_outreach == 70  # O3 reached C3; O7 lies in the future
     assert (p2.trend, p2.status) == (Trend.GROWING, RelationshipStatus.ACTIVE)  # 3 vs 1
-
-
-def test_partner_measures_alone_equal_computes_partners_but_for_their_service_lines(program):
-    alone = partner_measures(REFERRALS, PARTNERS, CLINICIANS, OUTREACH, DEFINITIONS, now=NOW,
-                             config=CONFIG)  # fmt: skip
-    assert [p.by_service_line for p in alone] == [{}] * len(PARTNERS)
-    assert [replace(p, by_service_line={}) for p in program.partners] == alone
 
 
 def test_partners_without_referrals_get_empty_measures_and_an_outreach_status(program):

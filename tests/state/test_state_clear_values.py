@@ -1,5 +1,5 @@
-"""``StateStore.iter_clear_values``: a few clear fields of each record, taken out in SQL, on
-SQLite and PostgreSQL; records with none of them set are not read back."""
+"""``StateStore.iter_clear_values``: a few clear fields of each record, taken out in SQL, with
+its version, on SQLite and PostgreSQL; records with none of them set are not read back."""
 
 from __future__ import annotations
 
@@ -27,13 +27,17 @@ def _data(rng: random.Random, i: int) -> dict[str, object]:
     return data
 
 
-def test_each_record_with_a_field_set_comes_back_with_exactly_those_values(store: StateStore):
+def test_each_record_with_a_field_set_comes_back_with_its_version_and_those_values(
+    store: StateStore,
+):
     rng = random.Random(7)
     stored = {f"R{i:05d}": _data(rng, i) for i in range(2_500)}  # more than two pages
     store.put_records("outreach", [(rid, data, False) for rid, data in stored.items()])
     store.put_records("outreach", [("R00003", stored["R00003"], True)])  # deleted
+    stored["R00005"] = {**stored["R00005"], "partner_id": "P5"}
+    store.put_records("outreach", [("R00005", stored["R00005"], False)])  # version 2
     expected = [
-        (rid, {name: data.get(name) for name in NAMES})
+        (rid, 2 if rid == "R00005" else 1, {name: data.get(name) for name in NAMES})
         for rid, data in sorted(stored.items())
         if rid != "R00003" and any(data.get(name) is not None for name in NAMES)
     ]

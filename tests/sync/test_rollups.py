@@ -4,7 +4,9 @@ tests/mapping/test_measures.py (NOW = 2026-06-30 12:00 UTC; D(n) = n days before
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,13 +28,18 @@ UTC_ZONE = ZoneInfo("UTC")
 SETTINGS = MeasuresConfig(rollup_days=90, attribution_days=30)
 
 
-@pytest.fixture
-def store(tmp_path):
-    with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+def program_store(path: Path) -> Iterator[StateStore]:
+    """A SQLite store at ``path`` holding the hand-computed program (no rollups yet)."""
+    with StateStore.open(f"sqlite:///{path}") as store:
         for entity, records in (("partner", PARTNERS), ("clinician", CLINICIANS),
                                 ("referral", REFERRALS), ("outreach", OUTREACH)):  # fmt: skip
             store.put_records(entity, [(r.id, r.model_dump(mode="json"), False) for r in records])
         yield store
+
+
+@pytest.fixture
+def store(tmp_path):
+    yield from program_store(tmp_path / "state.db")
 
 
 def _run(store, touched, now=NOW):
@@ -171,11 +178,12 @@ def test_the_days_rebuild_places_every_record_as_counted_by_hand(store, seed):
 
 
 def test_rollup_fields_names_every_field_a_rollup_pass_writes():
-    from mapping.measures import MeasureConfig, compute
+    from mapping.measures import MeasureConfig
+    from mapping.rollup import partner_rollup
     from sync.engine.rollups import ROLLUP_FIELDS, rollup_fields
 
-    measures = compute([], PARTNERS[:1], [], [], [], now=NOW, config=MeasureConfig(windows=(90,)))
-    assert set(rollup_fields(measures.partners[0], [], [], 90, UTC_ZONE)) == ROLLUP_FIELDS
+    rolled = partner_rollup("P1", [], [], [], now=NOW, config=MeasureConfig(windows=(90,)))
+    assert set(rollup_fields(rolled, UTC_ZONE)) == ROLLUP_FIELDS
 
 
 def test_many_referrals_moving_both_ways_in_one_run_leave_each_list_exact(store):
