@@ -54,6 +54,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -146,8 +147,11 @@ def seed(code: Path, folder: Path, n: int, *, linked: bool = False) -> dict[str,
         provision_hubspot(root)
         if linked:
             seed_crm(sf, hs)
+            # the job's read window ends at its start, rounded down to the second: started in
+            # the second the records were entered, it would read none of them
+            time.sleep(1.1)
             contacts = _run(code, root, run_env, sf, hs, "partners-to-hubspot")
-            if contacts["status"] != "ok":
+            if contacts["status"] != "ok" or not re.search(r"read [1-9]", contacts["summary"]):
                 raise RuntimeError(f"seeding the contacts failed: {contacts['summary']}")
         write_epic_export(
             root / "exports" / "epic" / _EXPORT, n, datetime.fromisoformat(meta["now"])
