@@ -124,12 +124,15 @@ def rebuild_index(store: StateStore) -> tuple[set[str], dict[str, int]]:
     Membership is decided on fields kept in clear, read in SQL (nothing is decrypted or
     decoded): a referral or outreach with none of them set counts for nobody and is not read
     back at all. A stored member row of any record not placed now (it counts for nobody, or
-    is deleted) is emptied, as :func:`members_of` treats a deleted record."""
+    is deleted) is emptied, as :func:`members_of` treats a deleted record. Only member rows
+    that differ are stored: the stored ones are read in SQL too, since handing all of them to
+    ``put_records`` to compare read each back one by one (2.9 of a 5.8 s pass at 100,000)."""
     clinicians = {r.id: r.data for r in store.iter_records("clinician")}
     staff = {cid: d.get("partner_id") for cid, d in clinicians.items()}
     index: dict[str, dict[str, list[str]]] = {}
     members: list[tuple[str, dict[str, Any], bool]] = []
-    stored = set(store.record_ids(MEMBER))  # rows a record with no partner now must empty
+    stored = {key: values.get("partners") or [] for key, _, values
+              in store.iter_clear_values(MEMBER, ("partners",))}  # fmt: skip
     placed: set[str] = set()
     versions: dict[str, int] = {}
     for entity, kind in (("referral", "r"), ("outreach", "o")):
@@ -140,7 +143,8 @@ def rebuild_index(store: StateStore) -> tuple[set[str], dict[str, int]]:
                 versions[rid] = version
     for cid, data in clinicians.items():
         placed.add(_place(index, members, stored, "c", cid, _partners_of(data, "c", staff)))
-    members += [(key, {"partners": []}, False) for key in sorted(stored - placed)]
+    members += [(key, {"partners": []}, False) for key in sorted(stored.keys() - placed)
+                if stored[key]]  # fmt: skip
     partners = set(store.record_ids("partner")) | set(index)
     empty: dict[str, list[str]] = {name: [] for name in LISTS.values()}
     store.put_records(
@@ -154,16 +158,17 @@ def rebuild_index(store: StateStore) -> tuple[set[str], dict[str, int]]:
 def _place(
     index: dict[str, dict[str, list[str]]],
     members: list[tuple[str, dict[str, Any], bool]],
-    stored: set[str],
+    stored: Mapping[str, list[str]],
     kind: str,
     rid: str,
     partners: set[str],
 ) -> str:
-    """Add a record to its partners' lists and, when it has or had partners, its member row
-    to ``members``; returns its member key."""
+    """Add a record to its partners' lists and, when they differ from its stored member
+    row's, its member row to ``members``; returns its member key."""
     for pid in partners:
         index.setdefault(pid, {}).setdefault(LISTS[kind], []).append(rid)
     key = f"{kind}:{rid}"
-    if partners or key in stored:  # no row for a record that counts for nobody (as reindex)
-        members.append((key, {"partners": sorted(partners)}, False))
+    # absent and empty read the same: no row for a record that counts for nobody (as reindex)
+    if stored.get(key, []) != (now := sorted(partners)):
+        members.append((key, {"partners": now}, False))
     return key

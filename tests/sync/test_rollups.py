@@ -28,9 +28,9 @@ UTC_ZONE = ZoneInfo("UTC")
 SETTINGS = MeasuresConfig(rollup_days=90, attribution_days=30)
 
 
-def program_store(path: Path) -> Iterator[StateStore]:
+def program_store(path: Path, kind: type[StateStore] = StateStore) -> Iterator[StateStore]:
     """A SQLite store at ``path`` holding the hand-computed program (no rollups yet)."""
-    with StateStore.open(f"sqlite:///{path}") as store:
+    with kind.open(f"sqlite:///{path}") as store:
         for entity, records in (("partner", PARTNERS), ("clinician", CLINICIANS),
                                 ("referral", REFERRALS), ("outreach", OUTREACH)):  # fmt: skip
             store.put_records(entity, [(r.id, r.model_dump(mode="json"), False) for r in records])
@@ -205,3 +205,27 @@ def test_many_referrals_moving_both_ways_in_one_run_leave_each_list_exact(store)
     for pid, expected in lists.items():
         assert store.get_record("rollup_index", pid).data["referrals"] == sorted(expected)
     assert store.get_record("rollup_member", "r:R5").data == {"partners": ["P1"]}
+
+
+class _CountingStore(StateStore):
+    """Records how many rows each ``put_records`` call was handed, per entity."""
+
+    handed: dict[str, int] = {}
+
+    def put_records(self, entity, items, **kwargs):
+        items = list(items)
+        self.handed = {**self.handed, entity: self.handed.get(entity, 0) + len(items)}
+        return super().put_records(entity, items, **kwargs)
+
+
+def test_the_days_rebuild_hands_on_only_the_member_rows_that_changed(tmp_path):
+    for counting in program_store(tmp_path / "state.db", _CountingStore):
+        assert isinstance(counting, _CountingStore)
+        _run(counting, {})
+        r1 = next(r for r in REFERRALS if r.id == "R1")
+        moved = r1.model_copy(update={"partner_id": "P2"})
+        counting.put_records("referral", [("R1", moved.model_dump(mode="json"), False)])
+        counting.handed = {}
+        assert _run(counting, {}, now=NOW + timedelta(days=1)).full is True
+        assert counting.handed["rollup_member"] == 1  # r:R1 moved; the other rows stay as read
+        assert counting.get_record("rollup_member", "r:R1").data == {"partners": ["P2"]}
