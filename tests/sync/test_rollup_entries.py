@@ -9,12 +9,23 @@ from datetime import timedelta
 
 import pytest
 
-from mapping.model import QualifiedReferralDefinition, ServiceTargets, Stage
+from mapping.measures import MeasureConfig, compute
+from mapping.model import (
+    Clinician,
+    OutreachActivity,
+    Partner,
+    QualifiedReferralDefinition,
+    Referral,
+    ServiceTargets,
+    Stage,
+)
 from sync.engine.rollups import ROLLUP_FIELDS, update_rollups
 from sync.state import StateStore
 from tests.mapping.test_measures import DEFINITIONS, NOW, REFERRALS, D
 from tests.sync.test_rollups import SETTINGS, UTC_ZONE, _run, program_store
 
+_WINDOWED = {"referrals_recent", "acceptance_rate", "leakage_rate", "median_days_to_schedule",
+             "referrals_after_outreach", "referral_trend", "derived_status"}  # fmt: skip
 _LINKED = 9  # every referral of the program but R9, which counts for no partner
 
 
@@ -38,6 +49,31 @@ def _from_scratch(store: StateStore, tmp_path, now=NOW, definitions=DEFINITIONS)
             fresh.put_records(entity, [(r.id, r.data, False) for r in store.iter_records(entity)])
         update_rollups(fresh, {}, definitions, now=now, settings=SETTINGS, tz=UTC_ZONE)
         return _figures(fresh)
+
+
+def _by_compute(store: StateStore, now=NOW) -> dict[str, dict[str, object]]:
+    """The window figures mapping.measures.compute gives each partner of the stored program."""
+    loaded = {entity: [model.model_validate(r.data) for r in store.iter_records(entity)]
+              for entity, model in (("partner", Partner), ("clinician", Clinician),
+                                    ("referral", Referral), ("outreach", OutreachActivity))}  # fmt: skip
+    config = MeasureConfig(windows=(SETTINGS.rollup_days,), attribution_days=30)
+    measures = compute(loaded["referral"], loaded["partner"], loaded["clinician"],
+                       loaded["outreach"], DEFINITIONS, now=now, config=config)  # fmt: skip
+    out = {}
+    for pm in measures.partners:
+        w = pm.windows[SETTINGS.rollup_days]
+        out[pm.partner_id] = {
+            "referrals_recent": w.referrals,
+            "acceptance_rate": None if w.acceptance.value is None
+            else round(100 * w.acceptance.value, 1),
+            "leakage_rate": None if w.leakage.value is None else round(100 * w.leakage.value, 1),
+            "median_days_to_schedule": None if w.to_schedule.median is None
+            else round(w.to_schedule.median, 1),
+            "referrals_after_outreach": w.after_outreach,
+            "referral_trend": pm.trend.value,
+            "derived_status": pm.status.value,
+        }  # fmt: skip
+    return out
 
 
 def _put(store: StateStore, referral) -> None:
@@ -80,6 +116,9 @@ def test_random_change_runs_keep_every_figure_equal_to_a_rollup_from_scratch(sto
         result = _run(store, {"referral": changed}, now=now)
         assert result.referrals_read <= len(set(changed))
         assert _figures(store) == _from_scratch(store, tmp_path, now=now), f"round {round_}"
+        figures = {pid: {k: v for k, v in f.items() if k in _WINDOWED}
+                   for pid, f in _figures(store).items()}  # fmt: skip
+        assert figures == _by_compute(store, now), f"round {round_}"
 
 
 def test_new_definitions_rebuild_every_entry_in_a_full_pass(store, tmp_path):
@@ -113,3 +152,16 @@ def test_entries_keep_no_care_date_in_the_state_file(store, tmp_path, day):
     assert len(rows) == 5 and all(day.date().isoformat() not in data for (data,) in rows)
     entries = store.get_record("rollup_entries", "P1")
     assert entries is not None and len(entries.data["entries"]) == 5  # R1, R2, R3, R6, R7
+
+
+def test_outreach_to_a_clinician_of_another_practice_counts_for_the_referral_they_sent(store):
+    """R5 is P2's; sent by P1's clinician C1, the visit to C1 nine days before (O1, D12)
+    touches it, although O1 counts for P1 and only P2 is recomputed."""
+    _run(store, {})
+    assert _figures(store)["P2"]["referrals_after_outreach"] == 1  # R10, 30 days after O3
+    r5 = next(r for r in REFERRALS if r.id == "R5")
+    _put(store, r5.model_copy(update={"clinician_id": "C1"}))
+    result = _run(store, {"referral": ["R5"]})
+    assert (result.recomputed, result.changed) == (1, ["P2"])
+    assert _figures(store)["P2"]["referrals_after_outreach"] == 2
+    assert _by_compute(store)["P2"]["referrals_after_outreach"] == 2
