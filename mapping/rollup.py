@@ -45,7 +45,6 @@ _US = timedelta(microseconds=1)
 _DAY_US = 86_400_000_000
 _DAY = 86400.0
 _ACCEPTED, _DECLINED, _WAS_SCHEDULED = 1, 2, 4
-_SCHEDULED_OR_LATER = frozenset({Stage.SCHEDULED, Stage.COMPLETED, Stage.NO_SHOW})
 _OPEN = frozenset(s.value for s in OPEN_STAGES)
 
 
