@@ -124,6 +124,7 @@ def update_rollups(
     versions: dict[str, int] | None = None
     if full:
         affected, versions = rebuild_index(store)
+        affected |= set(store.record_ids(ENTRIES))  # a deleted partner's, to be dropped
     else:
         members = members_of(store, {k: list(dict.fromkeys(v)) for k, v in touched.items()})
         affected = reindex(store, members) | set(touched.get("partner", ()))
@@ -153,7 +154,7 @@ def _fingerprint(definitions: Sequence[QualifiedReferralDefinition]) -> str:
 def _recompute(store: StateStore, pids: Sequence[str], run: _Pass, result: RollupResult) -> None:
     partners = load_live(store, "partner", pids)
     index = load_live(store, INDEX, sorted(partners))
-    stored = store.get_records(ENTRIES, sorted(partners))
+    stored = store.get_records(ENTRIES, pids)
     kept = {pid: _kept(stored.get(pid), run) for pid in partners}
     lists = {pid: index.get(pid, {}).get("referrals") or [] for pid in partners}
     needed = sorted({i for pid, ids in lists.items() for i in ids if i not in kept[pid]})
@@ -180,6 +181,9 @@ def _recompute(store: StateStore, pids: Sequence[str], run: _Pass, result: Rollu
         if (was := stored.get(pid)) is None or was.tombstone or was.data != rows:
             saved.append((pid, rows, False))
     result.recomputed += len(partners)
+    # the entries of a partner no longer live go with it (they hold its referrals' dates)
+    saved += [(pid, {}, True) for pid, was in stored.items()
+              if pid not in partners and not was.tombstone]  # fmt: skip
     if saved:
         store.put_records(ENTRIES, saved, read=stored)
     if updates:

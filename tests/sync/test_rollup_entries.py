@@ -165,3 +165,17 @@ def test_outreach_to_a_clinician_of_another_practice_counts_for_the_referral_the
     assert (result.recomputed, result.changed) == (1, ["P2"])
     assert _figures(store)["P2"]["referrals_after_outreach"] == 2
     assert _by_compute(store)["P2"]["referrals_after_outreach"] == 2
+
+
+def test_a_deleted_partners_entries_are_dropped_with_it(store):
+    _run(store, {})
+    for pid in ("P1", "P2"):
+        data = store.get_record("partner", pid).data
+        store.put_records("partner", [(pid, data, True)])
+    _run(store, {"partner": ["P1"]})  # P1's deletion reported; P2's not
+    p1 = store.get_record("rollup_entries", "P1")
+    assert p1.tombstone and p1.data == {}
+    assert not store.get_record("rollup_entries", "P2").tombstone
+    _run(store, {}, now=NOW + timedelta(days=1))  # the day's first run sweeps the rest
+    assert store.get_record("rollup_entries", "P2").tombstone
+    assert not store.get_record("rollup_entries", "P3").tombstone
