@@ -169,13 +169,14 @@ def test_outreach_to_a_clinician_of_another_practice_counts_for_the_referral_the
 
 def test_a_deleted_partners_entries_are_dropped_with_it(store):
     _run(store, {})
-    for pid in ("P1", "P2"):
+    for pid in ("P1", "P2", "P4"):  # P4: no record counts for it
         data = store.get_record("partner", pid).data
         store.put_records("partner", [(pid, data, True)])
-    _run(store, {"partner": ["P1"]})  # P1's deletion reported; P2's not
+    _run(store, {"partner": ["P1"]})  # P1's deletion reported; P2's and P4's not
     p1 = store.get_record("rollup_entries", "P1")
     assert p1.tombstone and p1.data == {}
     assert not store.get_record("rollup_entries", "P2").tombstone
     _run(store, {}, now=NOW + timedelta(days=1))  # the day's first run sweeps the rest
     assert store.get_record("rollup_entries", "P2").tombstone
+    assert store.get_record("rollup_entries", "P4").tombstone
     assert not store.get_record("rollup_entries", "P3").tombstone
