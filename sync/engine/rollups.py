@@ -162,8 +162,10 @@ def _recompute(store: StateStore, pids: Sequence[str], run: _Pass, result: Rollu
     clinicians = _models(
         load_live(store, "clinician", _union(index, "clinicians")), Clinician, result
     )
-    entries = {pid: [e for i in ids if (e := built.get(i) or kept[pid].get(i))]
+    # a kept entry is stored again as the row it was read as (no copy of 100,000 rows)
+    rows_of = {pid: [r for i in ids if (r := _row(built.get(i)) or kept[pid].get(i))]
                for pid, ids in lists.items()}  # fmt: skip
+    entries = {pid: [Entry._make(r) for r in rows] for pid, rows in rows_of.items()}
     near = _Near.of(_outreach(store, index, clinicians, entries, result), clinicians)
     valid = {p.id for p in _models(partners, Partner, result)}
     updates, saved = [], []
@@ -177,7 +179,7 @@ def _recompute(store: StateStore, pids: Sequence[str], run: _Pass, result: Rollu
         )  # fmt: skip
         if (new := {**data, **rollup_fields(rolled, run.tz)}) != data:
             updates.append((pid, new, False))
-        rows = {"definitions": run.fingerprint, "entries": [list(e) for e in entries[pid]]}
+        rows = {"definitions": run.fingerprint, "entries": rows_of[pid]}
         if (was := stored.get(pid)) is None or was.tombstone or was.data != rows:
             saved.append((pid, rows, False))
     result.recomputed += len(partners)
@@ -190,14 +192,19 @@ def _recompute(store: StateStore, pids: Sequence[str], run: _Pass, result: Rollu
         result.changed += store.put_records("partner", updates).changed
 
 
-def _kept(record: StoredRecord | None, run: _Pass) -> dict[str, Entry]:
-    """The stored entries still good: built under these definitions, of a referral this run
-    did not change, and (on the day's first run) from the version its referral has now."""
+def _row(entry: Entry | None) -> list[Any] | None:
+    return None if entry is None else list(entry)
+
+
+def _kept(record: StoredRecord | None, run: _Pass) -> dict[str, list[Any]]:
+    """The stored entries (rows, as read) still good: built under these definitions, of a
+    referral this run did not change, and (on the day's first run) from the version its
+    referral has now."""
     if record is None or record.tombstone or record.data.get("definitions") != run.fingerprint:
         return {}
     versions, width = run.versions, len(Entry._fields)
     return {
-        row[0]: Entry._make(row)
+        row[0]: row
         for row in record.data.get("entries") or ()
         if len(row) == width
         and row[0] not in run.changed
