@@ -172,12 +172,7 @@ def _recompute(store: StateStore, pids: Sequence[str], run: _Pass, result: Rollu
     for pid, data in partners.items():
         if pid not in valid:
             continue  # a partner record that no longer fits the model: counted unreadable
-        staff = near.staff.get(pid, [])
-        rolled = partner_rollup(
-            pid, entries[pid], staff, near.to(pid, staff, entries[pid]), now=run.now,
-            config=run.config,
-        )  # fmt: skip
-        if (new := {**data, **rollup_fields(rolled, run.tz)}) != data:
+        if (new := {**data, **_fields(pid, entries[pid], near, run)}) != data:
             updates.append((pid, new, False))
         rows = {"definitions": run.fingerprint, "entries": rows_of[pid]}
         if (was := stored.get(pid)) is None or was.tombstone or was.data != rows:
@@ -190,6 +185,15 @@ def _recompute(store: StateStore, pids: Sequence[str], run: _Pass, result: Rollu
         store.put_records(ENTRIES, saved, read=stored)
     if updates:
         result.changed += store.put_records("partner", updates).changed
+
+
+def _fields(pid: str, entries: Sequence[Entry], near: _Near, run: _Pass) -> dict[str, Any]:
+    """One partner's rollup fields, folded from its entries and its own outreach."""
+    staff = near.staff.get(pid, [])
+    rolled = partner_rollup(
+        pid, entries, staff, near.to(pid, staff, entries), now=run.now, config=run.config
+    )
+    return rollup_fields(rolled, run.tz)
 
 
 def _row(entry: Entry | None) -> list[Any] | None:
